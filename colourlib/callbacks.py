@@ -1,0 +1,83 @@
+"""Keras callbacks that record each epoch to disk and stop a diverging run loudly."""
+from __future__ import annotations
+
+import csv
+import math
+import time
+from pathlib import Path
+
+import keras
+
+HISTORY_FIELDS = ["epoch", "loss", "val_loss", "train_seconds", "epoch_seconds", "images_per_s"]
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite."""
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    """Appends one row per finished epoch to ``history.csv``: losses, wall seconds, training images/s.
+
+    ``train_seconds`` covers the training steps only (validation excluded), so images/s measures training.
+    Rows of epochs that a resumed run will redo are dropped first, so the file never holds an epoch twice.
+    """
+
+    def __init__(self, path: Path, images_per_epoch: int, total_epochs: int, resume_epoch: int = 0,
+                 print_progress: bool = True):
+        super().__init__()
+        self.path = Path(path)
+        self.images_per_epoch = images_per_epoch
+        self.total_epochs = total_epochs
+        self.print_progress = print_progress
+        self._keep_rows_before(resume_epoch)
+
+    def _keep_rows_before(self, epoch: int) -> None:
+        rows = read_history(self.path) if self.path.is_file() else []
+        with self.path.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
+            writer.writeheader()
+            writer.writerows(r for r in rows if int(r["epoch"]) < epoch)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+        self._train_end = None
+
+    def on_test_begin(self, logs=None):
+        self._train_end = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        end = time.perf_counter()
+        train_seconds = (self._train_end or end) - self._start
+        row = {"epoch": epoch, "loss": logs.get("loss"), "val_loss": logs.get("val_loss"),
+               "train_seconds": round(train_seconds, 4), "epoch_seconds": round(end - self._start, 4),
+               "images_per_s": round(self.images_per_epoch / train_seconds, 3)}
+        with self.path.open("a", newline="") as f:
+            csv.DictWriter(f, fieldnames=HISTORY_FIELDS).writerow(row)
+        if self.print_progress:
+            val = f"  val_loss {row['val_loss']:.5f}" if row["val_loss"] is not None else ""
+            print(f"epoch {epoch + 1}/{self.total_epochs}  loss {row['loss']:.5f}{val}  "
+                  f"{row['images_per_s']:.1f} img/s  {row['epoch_seconds']:.1f} s", flush=True)
+
+
+def read_history(path: Path) -> list[dict]:
+    with Path(path).open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Raises :class:`TrainingDiverged` at the first batch whose loss is NaN or infinite."""
+
+    def __init__(self, hint: str = ""):
+        super().__init__()
+        self.hint = hint
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise TrainingDiverged(f"training loss became {float(loss)} at epoch {self._epoch + 1}, batch "
+                                   f"{batch + 1}. {self.hint}")

@@ -1,0 +1,113 @@
+"""A training run's parameters: one flat, validated record with named presets.
+
+Every check runs before any work starts and names the parameter, the value and what is allowed, because a
+typo discovered after an hour of training is an hour lost.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .model import DOWNSAMPLING, ENCODERS
+
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+class ConfigError(ValueError):
+    """A parameter that cannot be used; the message names it, its value and the allowed values."""
+
+
+@dataclass
+class TrainConfig:
+    image_size: int = 64
+    batch_size: int = 16
+    epochs: int = 8
+    learning_rate: float = 1e-3
+    encoder: str = "vgg16"
+    encoder_weights: str | None = None  # None (random), "imagenet" (Keras download) or a weights file
+    encoder_trainable: bool = True
+    augment: bool = True
+    cache_features: bool = False  # frozen encoder + no augmentation: encode every crop once
+    crops_per_photo: int = 16
+    val_crops_per_photo: int = 8
+    val_fraction: float = 0.15
+    data_dir: str | None = None  # None: the embedded photo set
+    in_memory: bool = True  # keep decoded photos in memory (False: decode from disk every batch)
+    seed: int = 0
+    precision: str = "float32"
+    workers: int = 1
+    use_multiprocessing: bool = False
+    preset: str = field(default="custom", compare=False)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "config") -> "TrainConfig":
+        """Build and validate; unknown keys are errors (``source`` names the file or caller in messages)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"{source}: unknown parameter(s) {', '.join(unknown)}. "
+                              f"Allowed: {', '.join(sorted(known))}.")
+        config = cls(**values)
+        config.validate(source)
+        return config
+
+    @classmethod
+    def preset_config(cls, name: str, **overrides: Any) -> "TrainConfig":
+        if name not in PRESETS:
+            raise ConfigError(f"preset={name!r} is not known. Allowed: {', '.join(PRESETS)}.")
+        return cls.from_dict({**PRESETS[name], "preset": name, **overrides}, source=f"preset {name!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    def validate(self, source: str = "config") -> None:
+        def fail(name: str, allowed: str) -> None:
+            raise ConfigError(f"{source}: {name}={getattr(self, name)!r} is not allowed: {allowed}.")
+
+        def is_int(name: str, minimum: int) -> None:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+                fail(name, f"an integer >= {minimum}")
+
+        for name, minimum in (("batch_size", 1), ("epochs", 1), ("crops_per_photo", 1),
+                              ("val_crops_per_photo", 1), ("workers", 1), ("seed", 0)):
+            is_int(name, minimum)
+        is_int("image_size", DOWNSAMPLING)
+        if self.image_size % DOWNSAMPLING:
+            fail("image_size", f"a multiple of {DOWNSAMPLING} (e.g. 64, 128, 224): the encoder halves it 5 times")
+        if not isinstance(self.learning_rate, (int, float)) or isinstance(self.learning_rate, bool) \
+                or not 0 < self.learning_rate < 1:
+            fail("learning_rate", "a number between 0 and 1 (Adam's default is 0.001)")
+        if not isinstance(self.val_fraction, (int, float)) or not 0 <= self.val_fraction < 1:
+            fail("val_fraction", "a number in [0, 1)")
+        if self.encoder not in ENCODERS:
+            fail("encoder", f"one of {', '.join(sorted(ENCODERS))}")
+        if self.precision not in PRECISIONS:
+            fail("precision", f"one of {', '.join(PRECISIONS)}")
+        for name in ("encoder_trainable", "augment", "cache_features", "in_memory", "use_multiprocessing"):
+            if not isinstance(getattr(self, name), bool):
+                fail(name, "True or False")
+        if self.encoder_weights is not None and not isinstance(self.encoder_weights, str):
+            fail("encoder_weights", "None, 'imagenet' or the path of a weights file")
+        if self.encoder_weights not in (None, "imagenet") and not Path(self.encoder_weights).expanduser().is_file():
+            fail("encoder_weights", "None, 'imagenet' or the path of an existing weights file")
+        if self.data_dir is not None and not Path(self.data_dir).expanduser().is_dir():
+            fail("data_dir", "None (the embedded photo set) or an existing folder of photos")
+        if self.cache_features and (self.encoder_trainable or self.augment):
+            raise ConfigError(f"{source}: cache_features=True needs encoder_trainable=False and augment=False "
+                              "(features of a changing encoder or of changing crops cannot be cached).")
+
+
+#: Named starting points. ``quick`` trains on the embedded set in minutes on a 2-core CPU; ``paper`` is the
+#: paper's setting (224 px, batch 64, 1000 epochs) for a GPU machine and the user's own photos.
+PRESETS: dict[str, dict[str, Any]] = {
+    "quick": dict(image_size=64, batch_size=16, epochs=8, crops_per_photo=16),
+    "paper": dict(image_size=224, batch_size=64, epochs=1000, crops_per_photo=1, val_crops_per_photo=1,
+                  in_memory=False),
+}

@@ -1,0 +1,150 @@
+"""Batches for training: a ``keras.utils.PyDataset`` (the modern ``fit_generator(workers=...)`` of the paper).
+
+The dataset is *infinite*: Keras asks for global batch ``i`` = 0, 1, 2, ... across epochs, and
+``fit(steps_per_epoch=...)`` cuts epochs. Batch ``i`` belongs to epoch ``i // batches_per_epoch`` and its content
+is a pure function of ``(seed, epoch, sample)``. So any number of thread or process workers produce the same
+batches, every sample appears exactly once per epoch, no epoch-end hook is needed (which workers would not
+see), and a resumed run continues from the right epoch by setting ``start_epoch``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import keras
+import numpy as np
+from PIL import Image
+
+from .augment import Augmentation, sample_crop
+from .colour import split_lab
+from .photos import open_rgb8
+
+#: Crops without augmentation: random zoom and position, drawn once per sample; no flip, no rotation.
+FIXED_CROPS = Augmentation(max_rotation_deg=0.0, flip=False)
+
+
+@dataclass(frozen=True)
+class EpochOrder:
+    """Which samples make up each global batch: a seeded permutation per epoch, the last batch possibly short."""
+
+    n_samples: int
+    batch_size: int
+    seed: int
+    shuffle: bool = True
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return math.ceil(self.n_samples / self.batch_size)
+
+    def permutation(self, epoch: int) -> np.ndarray:
+        if not self.shuffle:
+            return np.arange(self.n_samples)
+        return np.random.default_rng([self.seed, epoch, 0x5EED]).permutation(self.n_samples)
+
+    def batch(self, global_batch: int) -> tuple[int, np.ndarray]:
+        """(epoch, sample ids) of global batch ``global_batch``."""
+        epoch, k = divmod(global_batch, self.batches_per_epoch)
+        return epoch, self.permutation(epoch)[k * self.batch_size:(k + 1) * self.batch_size]
+
+
+def sample_rng(seed: int, epoch: int, sample: int) -> np.random.Generator:
+    """The generator of one sample's augmentation in one epoch: the same in every thread and process."""
+    return np.random.default_rng([seed, epoch, sample])
+
+
+class PhotoCrops:
+    """``crops_per_photo`` crops from each photo; sample ``s`` is crop ``s % crops_per_photo`` of photo
+    ``s // crops_per_photo``.
+
+    ``augment=True``: a new random crop (zoom, position, flip, small rotation) every epoch.
+    ``augment=False``: each sample is one fixed crop (zoom and position drawn once, no flip or rotation), the
+    same in every epoch; this is what validation uses, and what lets encoder features be cached.
+    """
+
+    def __init__(self, files: list[Path], image_size: int, crops_per_photo: int, seed: int,
+                 augment: bool, in_memory: bool = True):
+        self.files = [Path(f) for f in files]
+        self.image_size = image_size
+        self.crops_per_photo = crops_per_photo
+        self.seed = seed
+        self.augmentation = Augmentation() if augment else FIXED_CROPS
+        self.vary_by_epoch = augment
+        self.in_memory = in_memory
+        self._photos: dict[int, Image.Image] = {}
+
+    def __len__(self) -> int:
+        return len(self.files) * self.crops_per_photo
+
+    def _photo(self, index: int) -> Image.Image:
+        photo = self._photos.get(index)
+        if photo is None:
+            photo = open_rgb8(self.files[index])
+            if self.in_memory:  # a dict write is atomic: threads at worst decode a photo twice
+                self._photos[index] = photo
+        return photo
+
+    def crop(self, sample: int, epoch: int) -> Image.Image:
+        photo_index = sample // self.crops_per_photo
+        rng = sample_rng(self.seed, epoch if self.vary_by_epoch else 0, sample)
+        return sample_crop(self._photo(photo_index), self.image_size, rng, self.augmentation)
+
+
+class ColourBatches(keras.utils.PyDataset):
+    """(encoder input, ab target) batches from photo crops, for ``model.fit(steps_per_epoch=...)``.
+
+    ``workers`` and ``use_multiprocessing`` are the paper's ``fit_generator`` parameters.
+    """
+
+    def __init__(self, crops: PhotoCrops, batch_size: int, preprocess: Callable[[np.ndarray], np.ndarray],
+                 seed: int, shuffle: bool = True, start_epoch: int = 0, workers: int = 1,
+                 use_multiprocessing: bool = False, max_queue_size: int = 10):
+        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
+        self.crops = crops
+        self.order = EpochOrder(len(crops), batch_size, seed, shuffle)
+        self.preprocess = preprocess
+        self.start_epoch = start_epoch
+
+    @property
+    def num_batches(self) -> None:
+        return None  # infinite: epochs are cut by steps_per_epoch
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return self.order.batches_per_epoch
+
+    def samples(self, index: int) -> tuple[int, np.ndarray]:
+        """(epoch, sample ids) of the ``index``-th batch this dataset serves."""
+        return self.order.batch(index + self.start_epoch * self.order.batches_per_epoch)
+
+    def rgb_batch(self, index: int) -> np.ndarray:
+        epoch, ids = self.samples(index)
+        return np.stack([np.asarray(self.crops.crop(int(s), epoch), dtype=np.float32) / 255.0 for s in ids])
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        l_net, ab_net = split_lab(self.rgb_batch(index))
+        return self.preprocess(l_net), ab_net
+
+
+class ArrayBatches(keras.utils.PyDataset):
+    """Batches from arrays already in memory (cached encoder features), in the same order as ColourBatches."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, shuffle: bool = True,
+                 start_epoch: int = 0, workers: int = 1, use_multiprocessing: bool = False):
+        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing)
+        self.x, self.y = x, y
+        self.order = EpochOrder(len(x), batch_size, seed, shuffle)
+        self.start_epoch = start_epoch
+
+    @property
+    def num_batches(self) -> None:
+        return None
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return self.order.batches_per_epoch
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        _, ids = self.order.batch(index + self.start_epoch * self.order.batches_per_epoch)
+        return self.x[ids], self.y[ids]

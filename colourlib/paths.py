@@ -1,0 +1,34 @@
+"""Every path the project uses, resolved in one place.
+
+Environment variables let a user move what is generated (runs, caches) without touching code:
+``COLOURLIB_RUNS`` for training runs, ``COLOURLIB_CACHE`` (else ``$XDG_CACHE_HOME/colourlib``) for caches.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The source checkout, when colourlib runs from one (``None`` for an installed wheel).
+REPO_ROOT: Path | None = PACKAGE_DIR.parent if (PACKAGE_DIR.parent / "pyproject.toml").is_file() else None
+
+#: The embedded photo set: ``train/`` colour photos, ``bw/`` real black-and-white ones, a manifest, licences.
+PHOTOS_DIR = PACKAGE_DIR / "photos"
+PHOTO_MANIFEST = PHOTOS_DIR / "manifest.csv"
+
+
+def runs_dir() -> Path:
+    """Where training runs are written: ``$COLOURLIB_RUNS``, else ``runs/`` in the checkout or the cwd."""
+    if env := os.environ.get("COLOURLIB_RUNS"):
+        return Path(env)
+    return (REPO_ROOT or Path.cwd()) / "runs"
+
+
+def cache_dir() -> Path:
+    """User cache for converted weights and cached features; created on first use."""
+    if env := os.environ.get("COLOURLIB_CACHE"):
+        path = Path(env)
+    else:
+        path = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "colourlib"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

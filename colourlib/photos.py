@@ -1,0 +1,232 @@
+"""Finding and reading photos: a data set is a folder of images.
+
+Two layouts work: the paper's (``Train/`` and ``Test/`` subfolders, as in the colornet Unsplash set) and a flat
+folder, split deterministically by file name. Without a folder, the embedded set is used: colour photos from
+Debian wallpaper packages for training, and test photos that ship inside installed wheels (scikit-image,
+scikit-learn, matplotlib), which are never trained on.
+
+Unreadable files never stop a run: they are listed once in a warning and kept in :attr:`PhotoSet.skipped`
+so the run's record can count them. Pillow's decompression-bomb guard stays on.
+"""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import warnings
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from . import paths
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif"}
+SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
+
+#: Test photos inside installed wheels: (module, path inside it). Natural colour photos only.
+WHEEL_TEST_PHOTOS = [
+    ("skimage", "data/astronaut.png"),
+    ("skimage", "data/chelsea.png"),
+    ("skimage", "data/coffee.png"),
+    ("skimage", "data/rocket.jpg"),
+    ("skimage", "data/motorcycle_left.png"),
+    ("sklearn", "datasets/images/china.jpg"),
+    ("sklearn", "datasets/images/flower.jpg"),
+    ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg"),
+]
+
+
+class DataError(ValueError):
+    """A data folder that cannot be used; the message names the folder and what was found."""
+
+
+def _to_float_rgb(im: Image.Image) -> np.ndarray:
+    """Any Pillow mode -> float32 RGB in [0, 1]; 16-bit greyscale keeps its full precision."""
+    if im.mode in SIXTEEN_BIT_MODES:
+        grey = np.asarray(im, dtype=np.float32) / 65535.0
+        return np.repeat(np.clip(grey, 0, 1)[..., None], 3, axis=-1)
+    if im.mode == "F":
+        grey = np.asarray(im, dtype=np.float32)
+        grey = grey / 255.0 if grey.max(initial=0) > 1 else grey
+        return np.repeat(np.clip(grey, 0, 1)[..., None], 3, axis=-1)
+    if im.mode == "P":
+        im = im.convert("RGBA")
+    return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def open_upright(path: str | Path) -> Image.Image:
+    """Open and decode an image with its EXIF orientation applied (raises on anything unreadable)."""
+    with Image.open(path) as im:
+        im.load()
+        return ImageOps.exif_transpose(im)
+
+
+def read_rgb(path: str | Path) -> np.ndarray:
+    """Read any image as upright float32 sRGB (H, W, 3) in [0, 1], whatever its mode."""
+    return _to_float_rgb(open_upright(path))
+
+
+def open_rgb8(path: str | Path) -> Image.Image:
+    """Upright 8-bit RGB Pillow image of any file (16-bit and float images scaled, not clipped)."""
+    im = open_upright(path)
+    if im.mode in SIXTEEN_BIT_MODES or im.mode == "F":
+        return Image.fromarray((_to_float_rgb(im) * 255).round().astype(np.uint8))
+    return im.convert("RGBA").convert("RGB") if im.mode == "P" else im.convert("RGB")
+
+
+def read_alpha(path: str | Path) -> np.ndarray | None:
+    """The image's alpha channel as float32 in [0, 1] (upright), or ``None`` when it has none."""
+    im = open_upright(path)
+    if im.mode == "P" and "transparency" in im.info:
+        im = im.convert("RGBA")
+    if im.mode not in ("RGBA", "LA", "PA"):
+        return None
+    return np.asarray(im.getchannel("A"), dtype=np.float32) / 255.0
+
+
+def check_image(path: Path, min_size: int) -> str | None:
+    """Why ``path`` cannot be used for training at ``min_size`` px, or ``None`` when it can."""
+    try:
+        if path.stat().st_size == 0:
+            return "empty file (0 bytes)"
+        im = open_upright(path)
+    except Image.DecompressionBombError as exc:
+        return f"refused by Pillow's decompression-bomb guard ({exc})"
+    except UnidentifiedImageError:
+        return "not an image Pillow can read"
+    except (OSError, SyntaxError, ValueError) as exc:
+        return f"corrupt or truncated image ({exc})"
+    if min(im.size) < min_size:
+        return f"smaller than image_size={min_size} ({im.width}x{im.height})"
+    return None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass
+class PhotoSet:
+    """The photos of one run: train, validation and test file lists, and what was skipped and why."""
+
+    source: str
+    train: list[Path]
+    val: list[Path]
+    test: list[Path]
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {
+            "source": self.source,
+            "train": [str(p) for p in self.train],
+            "val": [str(p) for p in self.val],
+            "test": [str(p) for p in self.test],
+            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+            "counts": {"train": len(self.train), "val": len(self.val), "test": len(self.test),
+                       "skipped": len(self.skipped)},
+        }
+
+
+def _list_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def _usable(files: list[Path], min_size: int, skipped: list[Skipped]) -> list[Path]:
+    good = []
+    for path in files:
+        reason = check_image(path, min_size)
+        if reason is None:
+            good.append(path)
+        else:
+            skipped.append(Skipped(str(path), reason))
+    return good
+
+
+def split_by_name(files: list[Path], val_fraction: float) -> tuple[list[Path], list[Path]]:
+    """Deterministic split: files ordered by a hash of their name; the first ``ceil(fraction * n)`` validate.
+
+    Depends only on the names, so adding a photo never moves the others between train and validation.
+    """
+    if len(files) < 2 or val_fraction <= 0:
+        return list(files), []
+    ranked = sorted(files, key=lambda p: (zlib.crc32(p.name.encode()), p.name))
+    n_val = min(len(files) - 1, max(1, int(np.ceil(val_fraction * len(files)))))
+    val = set(ranked[:n_val])
+    return [p for p in files if p not in val], [p for p in files if p in val]
+
+
+def _find_subfolder(folder: Path, name: str) -> Path | None:
+    for child in folder.iterdir():
+        if child.is_dir() and child.name.lower() == name.lower():
+            return child
+    return None
+
+
+def wheel_test_photos() -> list[Path]:
+    """The held-out test photos shipped inside installed wheels (those whose package is installed)."""
+    found = []
+    for module, rel in WHEEL_TEST_PHOTOS:
+        spec = importlib.util.find_spec(module)
+        if spec and spec.origin:
+            path = Path(spec.origin).parent / rel
+            if path.is_file():
+                found.append(path)
+    return found
+
+
+def embedded_manifest() -> list[dict]:
+    """Rows of the embedded set's manifest: file, use, source package, original path, author, licence."""
+    with paths.PHOTO_MANIFEST.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def black_and_white_photos() -> list[Path]:
+    """Real black-and-white photographs from the embedded set, for the qualitative gallery."""
+    return sorted((paths.PHOTOS_DIR / "bw").glob("*.jpg"))
+
+
+def _describe(folder: Path, files: list[Path], skipped: list[Skipped]) -> str:
+    if not files:
+        return f"the folder {folder} holds no files"
+    shown = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped[:5])
+    more = f" (and {len(skipped) - 5} more)" if len(skipped) > 5 else ""
+    return f"{len(files)} file(s) in {folder}, none usable: {shown}{more}"
+
+
+def load_photo_set(data_dir: str | Path | None, image_size: int, val_fraction: float = 0.15) -> PhotoSet:
+    """Find the photos of a run: ``data_dir`` (paper layout or flat) or, if ``None``, the embedded set."""
+    skipped: list[Skipped] = []
+    if data_dir is None:
+        train_all = _usable(_list_files(paths.PHOTOS_DIR / "train"), image_size, skipped)
+        test = _usable(wheel_test_photos(), image_size, skipped)
+        train, val = split_by_name(train_all, val_fraction)
+        result = PhotoSet("embedded", train, val, test, skipped)
+    else:
+        folder = Path(data_dir).expanduser()
+        if not folder.is_dir():
+            raise DataError(f"data_dir={str(data_dir)!r}: no such folder. Fix: pass an existing folder of "
+                            "photos, or data_dir=None for the embedded set.")
+        train_dir, test_dir = _find_subfolder(folder, "Train"), _find_subfolder(folder, "Test")
+        if train_dir is not None:
+            files = _list_files(train_dir)
+            train_all = _usable(files, image_size, skipped)
+            test = _usable(_list_files(test_dir), image_size, skipped) if test_dir else []
+            where = train_dir
+        else:
+            files = _list_files(folder)
+            usable = _usable(files, image_size, skipped)
+            rest, test = split_by_name(usable, 0.1 if len(usable) >= 10 else 0)
+            train_all, where = rest, folder
+        if not train_all:
+            raise DataError(f"data_dir={str(data_dir)!r}: no readable image of at least {image_size} px: "
+                            + _describe(where, files, skipped))
+        train, val = split_by_name(train_all, val_fraction)
+        result = PhotoSet(str(folder), train, val, test, skipped)
+    if skipped:
+        listing = "\n".join(f"  {s.path}: {s.reason}" for s in skipped)
+        warnings.warn(f"skipped {len(skipped)} file(s) that cannot be used:\n{listing}", stacklevel=2)
+    return result

@@ -1,0 +1,98 @@
+"""Where a result came from: library versions, hardware, git commit and date, written beside every run."""
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import os
+import platform
+import subprocess
+import sys
+
+from . import paths
+
+PACKAGES = ("colourlib", "keras", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "torch", "numpy",
+            "scikit-image", "pillow", "pandas", "seaborn", "matplotlib", "papermill", "jupyter-book")
+
+
+def _versions() -> dict[str, str]:
+    found = {}
+    for name in PACKAGES:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def memory_gib() -> float | None:
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def accelerators() -> list[str]:
+    """Physical accelerators the active Keras backend sees (an empty list on a CPU-only machine)."""
+    import keras
+
+    backend = keras.backend.backend()
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return [tf.config.experimental.get_device_details(d).get("device_name", d.name)
+                    for d in tf.config.list_physical_devices("GPU")]
+        if backend == "jax":
+            import jax
+
+            return [d.device_kind for d in jax.devices() if d.platform != "cpu"]
+        if backend == "torch":
+            import torch
+
+            return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    except Exception as exc:  # a broken driver must not stop a run from being recorded
+        return [f"unknown ({type(exc).__name__}: {exc})"]
+    return []
+
+
+def git_commit() -> dict[str, str | bool | None]:
+    root = paths.REPO_ROOT
+    if root is None:
+        return {"commit": None, "dirty": None}
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                check=True, timeout=10).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                                    capture_output=True, text=True, timeout=10).stdout.strip())
+        return {"commit": commit, "dirty": dirty}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def environment_record() -> dict:
+    """Everything needed to say on what, with what and when a result was produced."""
+    import keras
+
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "keras_backend": keras.backend.backend(),
+        "cpu": cpu_model(),
+        "cpu_cores": os.cpu_count(),
+        "memory_gib": memory_gib(),
+        "accelerators": accelerators(),
+        "versions": _versions(),
+        "git": git_commit(),
+    }
