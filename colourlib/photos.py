@@ -149,7 +149,7 @@ def _usable(files: list[Path], min_size: int, skipped: list[Skipped]) -> list[Pa
 def split_by_name(files: list[Path], val_fraction: float) -> tuple[list[Path], list[Path]]:
     """Deterministic split: files ordered by a hash of their name; the first ``ceil(fraction * n)`` validate.
 
-    Depends only on the names, so adding a photo never moves the others between train and validation.
+    Depends only on the names (not on listing order, timestamps or contents), so every machine splits alike.
     """
     if len(files) < 2 or val_fraction <= 0:
         return list(files), []

@@ -61,8 +61,11 @@ def validation_arrays(crops: PhotoCrops, preprocess, batch_size: int, seed: int)
 
 
 def train(config: TrainConfig, run_dir: str | Path, photos: PhotoSet | None = None,
-          print_progress: bool = True) -> TrainResult:
-    """Train ``config`` into ``run_dir`` (created; an interrupted run there is resumed)."""
+          print_progress: bool = True, extra_callbacks: list[keras.callbacks.Callback] = ()) -> TrainResult:
+    """Train ``config`` into ``run_dir`` (created; an interrupted run there is resumed).
+
+    ``extra_callbacks`` are added after the run's own (NaN stop, backup, epoch record).
+    """
     started = time.perf_counter()
     config.validate()
     run_dir = Path(run_dir)
@@ -107,6 +110,7 @@ def train(config: TrainConfig, run_dir: str | Path, photos: PhotoSet | None = No
                        f"(now {config.precision!r}); rerunning resumes from the last finished epoch."),
         keras.callbacks.BackupAndRestore(str(backup_dir)),
         EpochRecorder(run_dir / "history.csv", len(train_crops), config.epochs, start_epoch, print_progress),
+        *extra_callbacks,
     ]
     if start_epoch and print_progress:
         print(f"resuming {run_dir} at epoch {start_epoch + 1}/{config.epochs}", flush=True)

@@ -1,0 +1,54 @@
+import numpy as np
+from skimage import color as skcolor
+
+from colourlib import colour
+
+
+def random_rgb(seed=0, shape=(17, 23, 3)):
+    return np.random.default_rng(seed).random(shape).astype(np.float32)
+
+
+def test_rgb_lab_round_trip_to_1e6():
+    rgb = random_rgb()
+    np.testing.assert_allclose(colour.lab_to_rgb(colour.rgb_to_lab(rgb)), rgb, atol=1e-6)
+
+
+def test_agrees_with_skimage_to_1e6():
+    rgb = random_rgb(1)
+    np.testing.assert_allclose(colour.rgb_to_lab(rgb), skcolor.rgb2lab(rgb.astype(np.float64)), atol=1e-4,
+                               rtol=1e-6)
+    lab = skcolor.rgb2lab(rgb.astype(np.float64))
+    np.testing.assert_allclose(colour.lab_to_rgb(lab), skcolor.lab2rgb(lab), atol=1e-6)
+
+
+def test_known_lab_values():
+    lab = colour.rgb_to_lab(np.array([[[1.0, 1.0, 1.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]]))
+    np.testing.assert_allclose(lab[0, 0], [100, 0, 0], atol=1e-2)  # skimage: white at a, b ~ 0.005
+    np.testing.assert_allclose(lab[0, 1], [0, 0, 0], atol=1e-3)
+    np.testing.assert_allclose(lab[0, 2], [53.2408, 80.0925, 67.2032], atol=1e-3)  # sRGB red, D65
+
+
+def test_network_scaling_and_inverse():
+    lightness = np.array([0.0, 50.0, 100.0])
+    np.testing.assert_allclose(colour.l_to_net(lightness), [0, 0.5, 1])
+    np.testing.assert_allclose(colour.net_to_l(colour.l_to_net(lightness)), lightness, atol=1e-6)
+    ab = np.array([-128.0, 0.0, 64.0])
+    np.testing.assert_allclose(colour.ab_to_net(ab), [-1, 0, 0.5])
+    np.testing.assert_allclose(colour.net_to_ab(colour.ab_to_net(ab)), ab, atol=1e-6)
+
+
+def test_split_and_join_invert_each_other():
+    rgb = random_rgb(2)
+    l_net, ab_net = colour.split_lab(rgb)
+    assert l_net.shape == (17, 23, 1) and ab_net.shape == (17, 23, 2)
+    assert l_net.min() >= 0 and l_net.max() <= 1 and np.abs(ab_net).max() <= 1
+    np.testing.assert_allclose(colour.join_lab(colour.net_to_l(l_net), ab_net), rgb, atol=1e-5)
+
+
+def test_grey_of_lightness_matches_skimage():
+    lightness = np.linspace(0, 100, 501)
+    reference = skcolor.lab2rgb(np.stack([lightness, 0 * lightness, 0 * lightness], -1)[None])[0]
+    # skimage's own "grey" is not exactly neutral: its channels differ by up to 4e-5 (white-point rounding).
+    assert np.ptp(reference, axis=1).max() < 5e-5
+    for channel in range(3):
+        np.testing.assert_allclose(colour.l_to_grey_rgb(lightness / 100), reference[:, channel], atol=5e-5)

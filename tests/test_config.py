@@ -1,0 +1,43 @@
+import pytest
+
+from colourlib.config import PRESETS, ConfigError, TrainConfig
+
+
+@pytest.mark.parametrize("name,value,allowed", [
+    ("image_size", 100, "multiple of 32"),
+    ("image_size", 16, "integer >= 32"),
+    ("batch_size", 0, "integer >= 1"),
+    ("batch_size", 2.5, "integer >= 1"),
+    ("epochs", 0, "integer >= 1"),
+    ("workers", 0, "integer >= 1"),
+    ("encoder", "inception", "one of vgg16"),
+    ("precision", "float16", "one of float32, mixed_bfloat16"),
+    ("learning_rate", 0, "between 0 and 1"),
+    ("encoder_weights", "/no/such/file.h5", "existing weights file"),
+    ("data_dir", "/no/such/folder", "existing folder"),
+    ("augment", "yes", "True or False"),
+])
+def test_bad_values_are_rejected_naming_parameter_and_allowed_values(name, value, allowed):
+    with pytest.raises(ConfigError, match=rf"{name}={value!r}.*{allowed}"):
+        TrainConfig.from_dict({name: value})
+
+
+def test_unknown_keys_are_errors():
+    with pytest.raises(ConfigError, match=r"unknown parameter\(s\) epoch, lr.*Allowed:"):
+        TrainConfig.from_dict({"epoch": 3, "lr": 0.1})
+
+
+def test_cached_features_need_a_frozen_encoder_and_fixed_crops():
+    with pytest.raises(ConfigError, match="cache_features=True needs encoder_trainable=False and augment=False"):
+        TrainConfig.from_dict({"cache_features": True})
+    TrainConfig.from_dict({"cache_features": True, "encoder_trainable": False, "augment": False})
+
+
+def test_presets():
+    quick = TrainConfig.preset_config("quick")
+    assert (quick.image_size, quick.preset) == (64, "quick")
+    paper = TrainConfig.preset_config("paper", epochs=2)
+    assert (paper.image_size, paper.batch_size, paper.epochs) == (224, 64, 2)
+    assert PRESETS["paper"]["epochs"] == 1000
+    with pytest.raises(ConfigError, match="preset='fast' is not known. Allowed: quick, paper"):
+        TrainConfig.preset_config("fast")

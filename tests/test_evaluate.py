@@ -1,0 +1,65 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from colourlib import evaluate, model, paths, provenance
+from colourlib.colour import rgb_to_lab
+
+
+def test_colourise_keeps_the_original_full_resolution_lightness():
+    rng = np.random.default_rng(0)
+    photo = np.clip(0.3 + 0.4 * rng.random((50, 75, 3)), 0, 1).astype(np.float32)
+    photo[::2, ::2] *= 0.6  # pixel-level detail that an upsampled L would blur away
+    m = model.build_colouriser(32)
+    (out,) = evaluate.colourise(m, [photo], 32, model.vgg16_preprocess)
+    assert out.shape == photo.shape
+    in_gamut = (out > 0.001).all(-1) & (out < 0.999).all(-1)
+    np.testing.assert_allclose(rgb_to_lab(out)[..., 0][in_gamut], rgb_to_lab(photo)[..., 0][in_gamut], atol=1e-3)
+
+
+def test_predict_ab_is_upsampled_to_each_photos_size():
+    m = model.build_colouriser(32)
+    images = [np.zeros((40, 90, 3), np.float32), np.ones((64, 33, 3), np.float32)]
+    shapes = [ab.shape for ab in evaluate.predict_ab(m, images, 32, model.vgg16_preprocess)]
+    assert shapes == [(40, 90, 2), (64, 33, 2)]
+
+
+def test_baselines_and_their_reference_scores(tmp_path):
+    from conftest import save_rgb
+
+    files = [save_rgb(tmp_path / f"{i}.png", size=(40, 30), seed=i) for i in range(2)]
+    mean = evaluate.mean_ab(files)
+    per_image = evaluate.evaluate_photos(files, evaluate.baseline_predictors(mean))
+    assert list(per_image["method"]) == ["grey", "grey", "mean_ab", "mean_ab"]
+    grey = per_image[per_image["method"] == "grey"]
+    assert grey["colourfulness"].max() < 0.05
+    np.testing.assert_allclose(grey["colourfulness_gap"], -grey["colourfulness_true"], atol=0.05)
+    summary = evaluate.summarise(per_image)
+    assert list(summary.index) == ["grey", "mean_ab"] and "auc_ab" in summary.columns
+
+
+def test_mean_ab_of_a_uniform_photo_is_its_colour(tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (32, 32), (200, 50, 40)).save(tmp_path / "red.png")
+    expected = rgb_to_lab(np.array([[[200, 50, 40]]], np.float32) / 255)[0, 0, 1:]
+    np.testing.assert_allclose(evaluate.mean_ab([tmp_path / "red.png"]), expected, atol=1e-3)
+
+
+def test_environment_record_names_the_commit():
+    record = provenance.environment_record()
+    assert record["cpu_cores"] >= 1 and record["memory_gib"] > 0
+    if paths.REPO_ROOT and (paths.REPO_ROOT / ".git").exists():
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.REPO_ROOT, capture_output=True,
+                              text=True).stdout.strip()
+        assert record["git"]["commit"] == head
+
+
+def test_cli_reports_bad_parameters_without_a_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "colourlib", "train", str(tmp_path / "r"), "-p", "image_size=50"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "image_size=50" in result.stdout and "multiple of 32" in result.stdout
+    assert "Traceback" not in result.stderr

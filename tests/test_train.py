@@ -1,0 +1,89 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from colourlib import dataset as dataset_module
+from colourlib.callbacks import TrainingDiverged, read_history
+from colourlib.config import ConfigError, TrainConfig
+from colourlib.dataset import PhotoCrops
+from colourlib.model import vgg16_preprocess
+from colourlib.train import WEIGHTS_FILE, train, validation_arrays
+
+TINY = dict(image_size=32, batch_size=8, crops_per_photo=2, val_crops_per_photo=2)
+
+
+def losses(history, key="loss"):
+    return np.array([float(h[key]) for h in history])
+
+
+def test_a_run_writes_its_record(tmp_path):
+    config = TrainConfig.from_dict({**TINY, "epochs": 2})
+    result = train(config, tmp_path / "run", print_progress=False)
+    run = tmp_path / "run"
+    assert json.loads((run / "config.json").read_text()) == config.to_dict()
+    env = json.loads((run / "environment.json").read_text())
+    assert {"date", "cpu", "cpu_cores", "memory_gib", "accelerators", "versions", "git", "keras_backend"} <= set(env)
+    assert env["versions"]["keras"] == keras.__version__
+    data = json.loads((run / "data.json").read_text())
+    assert data["counts"] == {"train": 19, "val": 4, "test": 8, "skipped": 0}
+    history = read_history(run / "history.csv")
+    assert [int(h["epoch"]) for h in history] == [0, 1]
+    assert all(float(h["images_per_s"]) > 0 and float(h["train_seconds"]) > 0 for h in history)
+    assert all(np.isfinite(losses(history, "val_loss")))
+    assert (run / WEIGHTS_FILE).is_file() and not (run / "backup").exists()
+    assert result.final_val_loss == pytest.approx(float(history[-1]["val_loss"]))
+
+
+def test_bad_parameters_are_rejected_before_any_work(tmp_path):
+    with pytest.raises(ConfigError, match="image_size=48"):
+        train(TrainConfig(image_size=48), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+class Interrupt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_run_resumes_at_its_last_finished_epoch(tmp_path, coded_photos):
+    config = TrainConfig.from_dict({**TINY, "epochs": 3, "data_dir": str(coded_photos)})
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path / "run", print_progress=False, extra_callbacks=[Interrupt()])
+    assert json.loads((tmp_path / "run" / "backup" / "training_metadata.json").read_text())["epoch"] == 2
+    resumed = train(config, tmp_path / "run", print_progress=False)
+    assert [int(h["epoch"]) for h in resumed.history] == [0, 1, 2]
+    straight = train(config, tmp_path / "straight", print_progress=False)
+    np.testing.assert_allclose(losses(resumed.history), losses(straight.history), rtol=1e-4)
+    np.testing.assert_allclose(losses(resumed.history, "val_loss"), losses(straight.history, "val_loss"), rtol=1e-4)
+
+
+def test_nan_loss_stops_the_run_with_a_clear_error(tmp_path, monkeypatch, coded_photos):
+    real_split = dataset_module.split_lab
+    monkeypatch.setattr(dataset_module, "split_lab", lambda rgb: (real_split(rgb)[0], real_split(rgb)[1] * np.nan))
+    config = TrainConfig.from_dict({**TINY, "epochs": 2, "data_dir": str(coded_photos)})
+    with pytest.raises(TrainingDiverged, match=r"loss became nan at epoch 1, batch 1.*Fix: lower learning_rate"):
+        train(config, tmp_path / "run", print_progress=False)
+
+
+def test_cached_features_give_the_same_losses_as_the_full_model(tmp_path, coded_photos):
+    frozen = {**TINY, "epochs": 2, "data_dir": str(coded_photos), "encoder_trainable": False, "augment": False}
+    full = train(TrainConfig.from_dict(frozen), tmp_path / "full", print_progress=False)
+    cached = train(TrainConfig.from_dict({**frozen, "cache_features": True}), tmp_path / "cached",
+                   print_progress=False)
+    np.testing.assert_allclose(losses(cached.history), losses(full.history), rtol=1e-4)
+    np.testing.assert_allclose(losses(cached.history, "val_loss"), losses(full.history, "val_loss"), rtol=1e-4)
+
+
+def test_a_tiny_run_beats_the_mean_ab_baseline_on_held_out_crops(tmp_path, coded_photos):
+    config = TrainConfig.from_dict({**TINY, "epochs": 12, "crops_per_photo": 8, "data_dir": str(coded_photos),
+                                    "encoder_trainable": False, "augment": False, "cache_features": True})
+    result = train(config, tmp_path / "run", print_progress=False)
+    train_crops = PhotoCrops(result.photos.train, 32, 8, config.seed, augment=False)
+    val_crops = PhotoCrops(result.photos.val, 32, config.val_crops_per_photo, config.seed + 1, augment=False)
+    mean_ab = validation_arrays(train_crops, vgg16_preprocess, 8, 0)[1].reshape(-1, 2).mean(axis=0)
+    val_ab = validation_arrays(val_crops, vgg16_preprocess, 8, 0)[1]
+    baseline_mse = float(np.mean((val_ab - mean_ab) ** 2))
+    assert result.final_val_loss < 0.5 * baseline_mse, (result.final_val_loss, baseline_mse)
