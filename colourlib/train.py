@@ -66,11 +66,19 @@ def train(config: TrainConfig, run_dir: str | Path, photos: PhotoSet | None = No
 
     ``extra_callbacks`` are added after the run's own (NaN stop, backup, epoch record).
     """
-    started = time.perf_counter()
     config.validate()
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config.precision)
+    try:
+        return _train(config, Path(run_dir), photos, print_progress, extra_callbacks)
+    finally:  # the policy is global: leave it as the caller had it
+        keras.config.set_dtype_policy(previous_policy)
+
+
+def _train(config: TrainConfig, run_dir: Path, photos: PhotoSet | None, print_progress: bool,
+           extra_callbacks) -> TrainResult:
+    started = time.perf_counter()
+    run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
 
     photos = photos or load_photo_set(config.data_dir, config.image_size, config.val_fraction)

@@ -87,3 +87,13 @@ def test_a_tiny_run_beats_the_mean_ab_baseline_on_held_out_crops(tmp_path, coded
     val_ab = validation_arrays(val_crops, vgg16_preprocess, 8, 0)[1]
     baseline_mse = float(np.mean((val_ab - mean_ab) ** 2))
     assert result.final_val_loss < 0.5 * baseline_mse, (result.final_val_loss, baseline_mse)
+
+
+def test_mixed_bfloat16_trains_and_leaves_the_global_policy_alone(tmp_path, coded_photos):
+    config = TrainConfig.from_dict({**TINY, "epochs": 1, "data_dir": str(coded_photos),
+                                    "precision": "mixed_bfloat16"})
+    result = train(config, tmp_path / "run", print_progress=False)
+    assert result.model.get_layer("encoder").layers[1].compute_dtype == "bfloat16"
+    assert result.model.output.dtype == "float32"  # the tanh output layer stays float32
+    assert np.isfinite(result.final_val_loss)
+    assert keras.config.dtype_policy().name == "float32"
