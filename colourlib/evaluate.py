@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .augment import resize_channels, resize_square
-from .colour import AB_SCALE, lab_to_rgb, net_to_ab, rgb_to_lab, split_lab
+from .colour import lab_to_rgb, net_to_ab, rgb_to_lab, split_lab
 from .metrics import all_metrics
 from .photos import read_rgb
 
@@ -91,7 +91,3 @@ def summarise(per_image: pd.DataFrame) -> pd.DataFrame:
     order = list(dict.fromkeys(per_image["method"]))
     return per_image.drop(columns="photo").groupby("method").mean().loc[order]
 
-
-def ab_mse_net(true_ab: np.ndarray, pred_ab: np.ndarray) -> float:
-    """MSE of ab in the network's scaling: the training loss's own units."""
-    return float(np.mean(((np.asarray(true_ab) - np.asarray(pred_ab)) / AB_SCALE) ** 2))

@@ -22,7 +22,6 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import paths
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif"}
 SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
 
 #: Test photos inside installed wheels: (module, path inside it). Natural colour photos only.
