@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("-p", dest="params", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args(argv)
 
-    from .config import ConfigError, TrainConfig
+    from .config import TrainConfig
 
     started = time.perf_counter()
     try:
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = train_or_reuse(TrainConfig.preset_config("quick"), (args.runs or paths.runs_dir()) / "quick",
                                  force=args.force)
         summary = evaluate_run(run_dir)
-    except (ConfigError, ValueError) as exc:
+    except ValueError as exc:  # ConfigError, DataError and EncoderWeightsError are ValueErrors
         print(f"error: {exc}")
         return 2
     print("\nHeld-out test photos, mean per method:\n")

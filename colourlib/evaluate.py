@@ -17,8 +17,6 @@ from .colour import lab_to_rgb, net_to_ab, rgb_to_lab, split_lab
 from .metrics import all_metrics
 from .photos import read_rgb
 
-BASELINES = ("grey", "mean_ab")
-
 
 def predict_ab(model: keras.Model, images: list[np.ndarray], image_size: int,
                preprocess: Callable[[np.ndarray], np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
@@ -35,8 +33,11 @@ def predict_ab(model: keras.Model, images: list[np.ndarray], image_size: int,
 
 def recombine(original_rgb: np.ndarray, ab: np.ndarray) -> np.ndarray:
     """The original's own full-resolution L with predicted ab (CIE units), as sRGB in [0, 1]."""
-    lab = rgb_to_lab(original_rgb)
-    return lab_to_rgb(np.concatenate([lab[..., :1], ab.astype(np.float32)], axis=-1))
+    return _with_ab(rgb_to_lab(original_rgb), ab)
+
+
+def _with_ab(original_lab: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    return lab_to_rgb(np.concatenate([original_lab[..., :1], ab.astype(np.float32)], axis=-1))
 
 
 def colourise(model: keras.Model, images: list[np.ndarray], image_size: int,
@@ -57,33 +58,26 @@ def mean_ab(files: Iterable[Path], max_side: int = 256) -> np.ndarray:
     return (sums / max(count, 1)).astype(np.float32)
 
 
-def evaluate_photos(files: list[Path], predictors: dict[str, Callable[[list[np.ndarray]], list[np.ndarray]]]
+def evaluate_photos(names: list[str], images: list[np.ndarray], predictions: dict[str, list[np.ndarray]]
                     ) -> pd.DataFrame:
     """One row per (photo, method): every metric of :func:`colourlib.metrics.all_metrics`.
 
-    ``predictors`` map a method name to a function from a list of images to their ab planes (CIE units).
+    ``predictions`` map a method name to the ab planes (CIE units) it predicted for ``images``.
     """
-    images = [read_rgb(f) for f in files]
+    true_labs = [rgb_to_lab(img) for img in images]
     rows = []
-    for method, predict in predictors.items():
-        for path, img, ab in zip(files, images, predict(images)):
-            true_ab = rgb_to_lab(img)[..., 1:]
-            rows.append({"photo": Path(path).name, "method": method,
-                         **all_metrics(img, recombine(img, ab), true_ab, ab)})
+    for method, planes in predictions.items():
+        for name, img, lab, ab in zip(names, images, true_labs, planes):
+            rows.append({"photo": name, "method": method, **all_metrics(img, _with_ab(lab, ab), ab, lab)})
     return pd.DataFrame(rows)
 
 
-def baseline_predictors(train_mean_ab: np.ndarray) -> dict[str, Callable]:
+def baseline_ab(images: list[np.ndarray], train_mean_ab: np.ndarray) -> dict[str, list[np.ndarray]]:
     """grey: a = b = 0 everywhere; mean_ab: the training set's mean (a, b) everywhere."""
     return {
-        "grey": lambda imgs: [np.zeros((*i.shape[:2], 2), np.float32) for i in imgs],
-        "mean_ab": lambda imgs: [np.broadcast_to(train_mean_ab, (*i.shape[:2], 2)).astype(np.float32)
-                                 for i in imgs],
+        "grey": [np.zeros((*i.shape[:2], 2), np.float32) for i in images],
+        "mean_ab": [np.broadcast_to(train_mean_ab, (*i.shape[:2], 2)).astype(np.float32) for i in images],
     }
-
-
-def model_predictor(model: keras.Model, image_size: int, preprocess) -> Callable:
-    return lambda imgs: predict_ab(model, imgs, image_size, preprocess)
 
 
 def summarise(per_image: pd.DataFrame) -> pd.DataFrame:

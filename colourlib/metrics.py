@@ -34,7 +34,11 @@ def ssim(true_rgb: np.ndarray, pred_rgb: np.ndarray) -> float:
 
 def ciede2000(true_rgb: np.ndarray, pred_rgb: np.ndarray) -> float:
     """Mean CIEDE2000 colour difference; about 2.3 is a just-noticeable difference."""
-    return float(np.mean(deltaE_ciede2000(rgb_to_lab(true_rgb), rgb_to_lab(pred_rgb))))
+    return _ciede2000_lab(rgb_to_lab(true_rgb), rgb_to_lab(pred_rgb))
+
+
+def _ciede2000_lab(true_lab: np.ndarray, pred_lab: np.ndarray) -> float:
+    return float(np.mean(deltaE_ciede2000(true_lab, pred_lab)))
 
 
 def colourfulness(rgb: np.ndarray) -> float:
@@ -47,7 +51,11 @@ def colourfulness(rgb: np.ndarray) -> float:
 
 def ab_errors(true_rgb: np.ndarray, pred_rgb: np.ndarray) -> np.ndarray:
     """Per-pixel Euclidean distance in the ab plane."""
-    diff = rgb_to_lab(true_rgb)[..., 1:] - rgb_to_lab(pred_rgb)[..., 1:]
+    return _ab_distance(rgb_to_lab(true_rgb), rgb_to_lab(pred_rgb))
+
+
+def _ab_distance(true_lab: np.ndarray, pred_lab: np.ndarray) -> np.ndarray:
+    diff = true_lab[..., 1:] - pred_lab[..., 1:]
     return np.hypot(diff[..., 0], diff[..., 1])
 
 
@@ -56,7 +64,11 @@ def auc_ab(true_rgb: np.ndarray, pred_rgb: np.ndarray, max_error: float = AUC_MA
 
     Zhang et al. (2016) sweep the threshold; the integral has the closed form mean(clip(1 - e / max, 0, 1)).
     """
-    return float(np.mean(np.clip(1.0 - ab_errors(true_rgb, pred_rgb) / max_error, 0.0, 1.0)))
+    return _auc_of_errors(ab_errors(true_rgb, pred_rgb), max_error)
+
+
+def _auc_of_errors(errors: np.ndarray, max_error: float = AUC_MAX_ERROR) -> float:
+    return float(np.mean(np.clip(1.0 - errors / max_error, 0.0, 1.0)))
 
 
 def keras2_accuracy(true_ab: np.ndarray, pred_ab: np.ndarray) -> float:
@@ -64,16 +76,20 @@ def keras2_accuracy(true_ab: np.ndarray, pred_ab: np.ndarray) -> float:
     return float(np.mean(np.argmax(true_ab, axis=-1) == np.argmax(pred_ab, axis=-1)))
 
 
-def all_metrics(true_rgb: np.ndarray, pred_rgb: np.ndarray, true_ab: np.ndarray, pred_ab: np.ndarray) -> dict:
-    """Every metric of one image; ``*_ab`` are the raw ab planes (for the Keras 2 accuracy only)."""
+def all_metrics(true_rgb: np.ndarray, pred_rgb: np.ndarray, pred_ab: np.ndarray,
+                true_lab: np.ndarray | None = None) -> dict:
+    """Every metric of one image. ``pred_ab`` is the raw predicted ab plane (for the Keras 2 accuracy only);
+    pass ``true_lab`` when the caller already has it, so each image is converted to LAB once."""
+    true_lab = rgb_to_lab(true_rgb) if true_lab is None else true_lab
+    pred_lab = rgb_to_lab(pred_rgb)
     cf_true, cf_pred = colourfulness(true_rgb), colourfulness(pred_rgb)
     return {
         "psnr": psnr(true_rgb, pred_rgb),
         "ssim": ssim(true_rgb, pred_rgb),
-        "ciede2000": ciede2000(true_rgb, pred_rgb),
+        "ciede2000": _ciede2000_lab(true_lab, pred_lab),
         "colourfulness": cf_pred,
         "colourfulness_true": cf_true,
         "colourfulness_gap": cf_pred - cf_true,
-        "auc_ab": auc_ab(true_rgb, pred_rgb),
-        "keras2_accuracy": keras2_accuracy(true_ab, pred_ab),
+        "auc_ab": _auc_of_errors(_ab_distance(true_lab, pred_lab)),
+        "keras2_accuracy": keras2_accuracy(true_lab[..., 1:], pred_ab),
     }

@@ -56,15 +56,15 @@ def evaluate_run(run_dir: Path) -> pd.DataFrame:
     model, config = load_model(run_dir)
     photos = load_photo_set(config.data_dir, config.image_size, config.val_fraction)
     preprocess = encoder_spec(config.encoder).preprocess
-    predict = evaluate.model_predictor(model, config.image_size, preprocess)
-    predictors = {"ours": predict, **evaluate.baseline_predictors(evaluate.mean_ab(photos.train))}
-    per_image = evaluate.evaluate_photos(photos.test, predictors)
+    originals = [read_rgb(p) for p in photos.test]
+    ours = evaluate.predict_ab(model, originals, config.image_size, preprocess)
+    predictions = {"ours": ours, **evaluate.baseline_ab(originals, evaluate.mean_ab(photos.train))}
+    per_image = evaluate.evaluate_photos([p.name for p in photos.test], originals, predictions)
     summary = evaluate.summarise(per_image)
     per_image.to_csv(run_dir / "metrics_per_image.csv", index=False)
     summary.to_csv(run_dir / "metrics_summary.csv")
 
-    originals = [read_rgb(p) for p in photos.test]
-    coloured = evaluate.colourise(model, originals, config.image_size, preprocess)
+    coloured = [evaluate.recombine(o, ab) for o, ab in zip(originals, ours)]
     figures.gallery([(p.name, [figures.grey_of(o), c, o]) for p, o, c in zip(photos.test, originals, coloured)],
                     ["grey input", "ours", "ground truth"], run_dir / "gallery_test.png")
     bw = [read_rgb(p) for p in black_and_white_photos()]

@@ -6,6 +6,7 @@ import pytest
 
 from colourlib import evaluate, model, paths, provenance
 from colourlib.colour import rgb_to_lab
+from colourlib.photos import read_rgb
 
 
 def test_colourise_keeps_the_original_full_resolution_lightness():
@@ -31,7 +32,8 @@ def test_baselines_and_their_reference_scores(tmp_path):
 
     files = [save_rgb(tmp_path / f"{i}.png", size=(40, 30), seed=i) for i in range(2)]
     mean = evaluate.mean_ab(files)
-    per_image = evaluate.evaluate_photos(files, evaluate.baseline_predictors(mean))
+    images = [read_rgb(f) for f in files]
+    per_image = evaluate.evaluate_photos([f.name for f in files], images, evaluate.baseline_ab(images, mean))
     assert list(per_image["method"]) == ["grey", "grey", "mean_ab", "mean_ab"]
     grey = per_image[per_image["method"] == "grey"]
     assert grey["colourfulness"].max() < 0.05

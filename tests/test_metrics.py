@@ -69,7 +69,8 @@ def test_keras2_accuracy_is_argmax_agreement_over_a_and_b():
 
 def test_all_metrics_keys():
     a = image()
-    result = metrics.all_metrics(a, a, rgb_to_lab(a)[..., 1:], rgb_to_lab(a)[..., 1:])
+    result = metrics.all_metrics(a, a, rgb_to_lab(a)[..., 1:])
+    assert result == metrics.all_metrics(a, a, rgb_to_lab(a)[..., 1:], true_lab=rgb_to_lab(a))
     assert set(result) == {"psnr", "ssim", "ciede2000", "colourfulness", "colourfulness_true",
                            "colourfulness_gap", "auc_ab", "keras2_accuracy"}
     assert result["colourfulness_gap"] == pytest.approx(0.0)
