@@ -8,7 +8,8 @@ from pathlib import Path
 
 import keras
 
-HISTORY_FIELDS = ["epoch", "loss", "val_loss", "train_seconds", "epoch_seconds", "images_per_s"]
+HISTORY_FIELDS = ["epoch", "loss", "val_loss", "train_seconds", "epoch_seconds", "images_per_s",
+                  "input_wait_share"]
 
 
 class TrainingDiverged(FloatingPointError):
@@ -63,6 +64,37 @@ class EpochRecorder(keras.callbacks.Callback):
 def read_history(path: Path) -> list[dict]:
     with Path(path).open(newline="") as f:
         return list(csv.DictReader(f))
+
+
+def add_input_wait(path: Path, compute_seconds_per_epoch: float) -> None:
+    """Fill ``input_wait_share`` of the epochs that lack it: the share of training time not explained by
+    compute alone (``compute_seconds_per_epoch``, measured on in-memory batches)."""
+    rows = read_history(path)
+    for row in rows:
+        if not row.get("input_wait_share"):
+            row["input_wait_share"] = round(max(0.0, 1 - compute_seconds_per_epoch / float(row["train_seconds"])), 4)
+    with Path(path).open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+class StepTimer(keras.callbacks.Callback):
+    """Mean seconds per training step after ``warmup`` steps (from that step's start to the epoch's end, which
+    waits for the last step even where the backend dispatches steps asynchronously)."""
+
+    def __init__(self, warmup: int = 2):
+        super().__init__()
+        self.warmup = warmup
+        self.seconds_per_step = float("nan")
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == self.warmup:
+            self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        steps = self.params["steps"] - self.warmup
+        self.seconds_per_step = (time.perf_counter() - self._start) / steps
 
 
 class StopOnNaN(keras.callbacks.Callback):

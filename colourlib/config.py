@@ -38,8 +38,9 @@ class TrainConfig:
     in_memory: bool = True  # keep decoded photos in memory (False: decode from disk every batch)
     seed: int = 0
     precision: str = "float32"
-    workers: int = 1
-    use_multiprocessing: bool = False
+    gpus: int = 1  # data-parallel replicas (the paper's multi_gpu_model); each gets batch_size / gpus
+    workers: int = 1  # data-loading workers (the paper's fit_generator workers)
+    use_multiprocessing: bool = False  # workers are processes instead of threads
     preset: str = field(default="custom", compare=False)
 
     @classmethod
@@ -76,8 +77,11 @@ class TrainConfig:
                 fail(name, f"an integer >= {minimum}")
 
         for name, minimum in (("batch_size", 1), ("epochs", 1), ("crops_per_photo", 1),
-                              ("val_crops_per_photo", 1), ("workers", 1), ("seed", 0)):
+                              ("val_crops_per_photo", 1), ("gpus", 1), ("workers", 1), ("seed", 0)):
             is_int(name, minimum)
+        if self.batch_size % self.gpus:
+            fail("batch_size", f"a multiple of gpus={self.gpus}: every replica gets an equal share of each "
+                               "global batch, as multi_gpu_model split it")
         is_int("image_size", DOWNSAMPLING)
         if self.image_size % DOWNSAMPLING:
             fail("image_size", f"a multiple of {DOWNSAMPLING} (e.g. 64, 128, 224): the encoder halves it 5 times")

@@ -1,9 +1,13 @@
 """Training one configuration: MSE + Adam as the paper, with everything a run needs written to its folder.
 
 A run folder holds ``config.json``, ``environment.json`` (versions, hardware, commit, date), ``data.json`` (the
-photos used and the files skipped), ``history.csv`` (one row per epoch), ``colouriser.weights.h5`` and, while
-training, ``backup/`` from Keras's ``BackupAndRestore``: rerunning an interrupted run resumes at its last
-finished epoch.
+photos used and the files skipped), ``history.csv`` (one row per epoch), ``timing.json`` (the compute-only step time
+behind each epoch's input-wait share), ``colouriser.weights.h5`` and, while training, ``backup/`` from Keras's
+``BackupAndRestore``: rerunning an interrupted run resumes at its last finished epoch.
+
+``gpus`` replicas train under :func:`colourlib.replicas.replica_scope` on the same global batches as one device;
+``workers`` load batches in threads or processes. Under ``TF_CONFIG`` (several machines) the chief (task 0)
+writes ``run_dir`` and the others write ``run_dir/worker-<index>``.
 """
 from __future__ import annotations
 
@@ -15,14 +19,19 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .callbacks import EpochRecorder, StopOnNaN, read_history
-from .config import TrainConfig
+from . import replicas
+from .callbacks import EpochRecorder, StepTimer, StopOnNaN, add_input_wait, read_history
+from .config import ConfigError, TrainConfig
 from .dataset import ArrayBatches, ColourBatches, PhotoCrops
 from .model import build_colouriser, encoder_spec
 from .photos import PhotoSet, load_photo_set
 from .provenance import environment_record
 
 WEIGHTS_FILE = "colouriser.weights.h5"
+TIMING_FILE = "timing.json"
+#: Steps timed on in-memory batches after training (after this many warm-up steps) to get the compute-only
+#: step time that each epoch's input-wait share is measured against.
+PROBE_STEPS, PROBE_WARMUP = 12, 2
 
 
 @dataclass
@@ -60,6 +69,29 @@ def validation_arrays(crops: PhotoCrops, preprocess, batch_size: int, seed: int)
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
+def check_even_split(n_samples: int, batch_size: int, n_replicas: int, what: str) -> None:
+    """Every batch, the last short one included, must split evenly over the replicas (JAX requires it, and
+    it keeps each replica's share equal as multi_gpu_model did)."""
+    last = n_samples % batch_size
+    if n_replicas > 1 and last % n_replicas:
+        raise ConfigError(f"{what}: {n_samples} samples in batches of {batch_size} leave a last batch of {last}, "
+                          f"which does not split over gpus={n_replicas} replicas. Fix: choose crops_per_photo "
+                          f"or batch_size so that the sample count is a multiple of {n_replicas} "
+                          f"(e.g. a multiple of batch_size).")
+
+
+def compute_only_step_seconds(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
+    """Seconds per training step on batches already in memory (no loading): the step's pure compute cost.
+
+    Runs after training on a copy of the weights that is thrown away (the caller reloads the saved ones).
+    """
+    timer = StepTimer(PROBE_WARMUP)
+    batches = ArrayBatches(x, y, batch_size, seed=0)
+    model.fit(batches, epochs=1, steps_per_epoch=PROBE_STEPS + PROBE_WARMUP, callbacks=[timer], verbose=0,
+              shuffle=False)
+    return timer.seconds_per_step
+
+
 def train(config: TrainConfig, run_dir: str | Path, photos: PhotoSet | None = None,
           print_progress: bool = True, extra_callbacks: list[keras.callbacks.Callback] = ()) -> TrainResult:
     """Train ``config`` into ``run_dir`` (created; an interrupted run there is resumed).
@@ -67,64 +99,103 @@ def train(config: TrainConfig, run_dir: str | Path, photos: PhotoSet | None = No
     ``extra_callbacks`` are added after the run's own (NaN stop, backup, epoch record).
     """
     config.validate()
+    plan = replicas.provide(config.gpus)  # before any tensor exists: logical devices are laid out here
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config.precision)
     try:
-        return _train(config, Path(run_dir), photos, print_progress, extra_callbacks)
+        run_dir = Path(run_dir)
+        if plan.task_index:  # a non-chief machine of a multi-machine run keeps its own record
+            run_dir = run_dir / f"worker-{plan.task_index}"
+        return _train(config, plan, run_dir, photos, print_progress, extra_callbacks)
     finally:  # the policy is global: leave it as the caller had it
         keras.config.set_dtype_policy(previous_policy)
 
 
-def _train(config: TrainConfig, run_dir: Path, photos: PhotoSet | None, print_progress: bool,
-           extra_callbacks) -> TrainResult:
+def _train(config: TrainConfig, plan: replicas.ReplicaPlan, run_dir: Path, photos: PhotoSet | None,
+           print_progress: bool, extra_callbacks) -> TrainResult:
     started = time.perf_counter()
-    run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
-
     photos = photos or load_photo_set(config.data_dir, config.image_size, config.val_fraction)
     if not photos.val:
         raise ValueError(f"data_dir={config.data_dir!r}: no photo left for validation "
                          f"({len(photos.train)} usable). Fix: add photos or raise val_fraction.")
-    model = build_colouriser(config.image_size, config.encoder, config.encoder_weights,
-                             encoder_trainable=not config.cache_features and config.encoder_trainable)
-    preprocess = encoder_spec(config.encoder).preprocess
+    check_even_split(len(photos.train) * config.crops_per_photo, config.batch_size, plan.total_replicas,
+                     "training crops")
+    check_even_split(len(photos.val) * config.val_crops_per_photo, config.batch_size, plan.total_replicas,
+                     "validation crops")
+    run_dir.mkdir(parents=True, exist_ok=True)
     config.save(run_dir / "config.json")
-    (run_dir / "environment.json").write_text(json.dumps(environment_record(), indent=2) + "\n")
+    environment = {**environment_record(), "replicas": plan.to_dict()}
+    (run_dir / "environment.json").write_text(json.dumps(environment, indent=2) + "\n")
     (run_dir / "data.json").write_text(json.dumps(photos.summary(), indent=2) + "\n")
+    if print_progress:
+        loaders = "processes" if config.use_multiprocessing else "threads"
+        print(f"training on {plan.label} ({plan.backend} backend), {config.workers} loading worker(s) "
+              f"({loaders})", flush=True)
 
-    backup_dir = run_dir / "backup"
-    start_epoch = resume_epoch(backup_dir)
+    with replicas.replica_scope(plan) as strategy:
+        model = build_colouriser(config.image_size, config.encoder, config.encoder_weights,
+                                 encoder_trainable=not config.cache_features and config.encoder_trainable)
+        fit_model, batches, validation = _training_data(config, model, photos, resume_epoch(run_dir / "backup"))
+        fit_model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
+        replicas.build_before_fit(fit_model, strategy, batches[0])
+        _fit(config, fit_model, batches, validation, run_dir, print_progress, extra_callbacks)
+        model.save_weights(run_dir / WEIGHTS_FILE)
+
+        probe = [batches[i] for i in range(min(batches.steps_per_epoch, PROBE_STEPS))]
+        step_seconds = compute_only_step_seconds(fit_model, np.concatenate([b[0] for b in probe]),
+                                                 np.concatenate([b[1] for b in probe]), config.batch_size)
+        model.load_weights(run_dir / WEIGHTS_FILE)  # the probe's extra steps are not part of the run
+    (run_dir / TIMING_FILE).write_text(json.dumps({
+        "compute_only_step_seconds": step_seconds, "steps_per_epoch": batches.steps_per_epoch,
+        "probe_steps": PROBE_STEPS, "method": INPUT_WAIT_METHOD}, indent=2) + "\n")
+    add_input_wait(run_dir / "history.csv", batches.steps_per_epoch * step_seconds)
+    return TrainResult(run_dir, read_history(run_dir / "history.csv"), model, photos,
+                       time.perf_counter() - started)
+
+
+INPUT_WAIT_METHOD = (
+    "input_wait_share = 1 - steps_per_epoch * compute_only_step_seconds / train_seconds. "
+    "compute_only_step_seconds is the mean time of a training step on batches already in memory, measured in "
+    "the same process right after training, so the share counts the time lost to loading, including the CPU "
+    "time loading takes away from computing. Epoch 0 also includes compiling the step.")
+
+
+def _training_data(config: TrainConfig, model: keras.Model, photos: PhotoSet, start_epoch: int):
+    """(model to fit, training batches, validation arrays): the whole colouriser on photo crops, or only its
+    decoder on encoder features computed once (``cache_features``)."""
+    preprocess = encoder_spec(config.encoder).preprocess
     train_crops = PhotoCrops(photos.train, config.image_size, config.crops_per_photo, config.seed,
                              augment=config.augment, in_memory=config.in_memory)
     val_crops = PhotoCrops(photos.val, config.image_size, config.val_crops_per_photo, config.seed + 1,
                            augment=False, in_memory=config.in_memory)
     val_x, val_y = validation_arrays(val_crops, preprocess, config.batch_size, config.seed)
+    loading = dict(workers=config.workers, use_multiprocessing=config.use_multiprocessing)
     batches = ColourBatches(train_crops, config.batch_size, preprocess, config.seed, start_epoch=start_epoch,
-                            workers=config.workers, use_multiprocessing=config.use_multiprocessing)
-    fit_model = model
-    if config.cache_features:
-        encoder, fit_model = model.get_layer("encoder"), model.get_layer("decoder")
-        features, targets = encode(encoder, ColourBatches(train_crops, config.batch_size, preprocess,
-                                                          config.seed, shuffle=False),
-                                   batches.steps_per_epoch)
-        val_x = encode(encoder, ArrayBatches(val_x, val_y, config.batch_size, config.seed, shuffle=False),
-                       -(-len(val_x) // config.batch_size))[0]
-        batches = ArrayBatches(features, targets, config.batch_size, config.seed, start_epoch=start_epoch,
-                               workers=config.workers, use_multiprocessing=config.use_multiprocessing)
+                            **loading)
+    if not config.cache_features:
+        return model, batches, (val_x, val_y)
+    encoder = model.get_layer("encoder")
+    features, targets = encode(encoder, ColourBatches(train_crops, config.batch_size, preprocess, config.seed,
+                                                      shuffle=False), batches.steps_per_epoch)
+    val_features = encode(encoder, ArrayBatches(val_x, val_y, config.batch_size, config.seed, shuffle=False),
+                          -(-len(val_x) // config.batch_size))[0]
+    batches = ArrayBatches(features, targets, config.batch_size, config.seed, start_epoch=start_epoch, **loading)
+    return model.get_layer("decoder"), batches, (val_features, val_y)
 
-    fit_model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
+
+def _fit(config, fit_model, batches, validation, run_dir: Path, print_progress: bool, extra_callbacks) -> None:
+    start_epoch = resume_epoch(run_dir / "backup")
     callbacks = [
         StopOnNaN(hint=f"Fix: lower learning_rate (now {config.learning_rate}) or use precision='float32' "
                        f"(now {config.precision!r}); rerunning resumes from the last finished epoch."),
-        keras.callbacks.BackupAndRestore(str(backup_dir)),
-        EpochRecorder(run_dir / "history.csv", len(train_crops), config.epochs, start_epoch, print_progress),
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        EpochRecorder(run_dir / "history.csv", batches.order.n_samples, config.epochs, start_epoch,
+                      print_progress),
         *extra_callbacks,
     ]
     if start_epoch and print_progress:
         print(f"resuming {run_dir} at epoch {start_epoch + 1}/{config.epochs}", flush=True)
     fit_model.fit(batches, epochs=config.epochs, steps_per_epoch=batches.steps_per_epoch,
-                  validation_data=(val_x, val_y), validation_batch_size=config.batch_size,
+                  validation_data=validation, validation_batch_size=config.batch_size,
                   callbacks=callbacks, shuffle=False, verbose=0)
-    model.save_weights(run_dir / WEIGHTS_FILE)
-    return TrainResult(run_dir, read_history(run_dir / "history.csv"), model, photos,
-                       time.perf_counter() - started)

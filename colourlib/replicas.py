@@ -1,0 +1,273 @@
+"""Data-parallel replicas (the paper's ``multi_gpu_model``): which devices train, and the scope that uses them.
+
+``gpus`` replicas each get ``batch_size / gpus`` of every global batch and their gradients are summed, as
+``multi_gpu_model`` did. Physical GPUs are used when the machine has enough. Otherwise the replicas run on
+*logical* devices carved from what exists: several logical GPUs on one GPU (TensorFlow), or several logical
+CPU devices (TensorFlow, JAX). Logical replicas share the same silicon, so they show the cost of the
+data-parallel machinery, never a hardware speedup; every plan says which kind it is.
+
+Devices must be laid out before the backend creates its first tensor, so :func:`provide` is called at the start
+of a fresh process (the study runs each configuration in its own process). Multi-machine training uses
+TensorFlow's ``MultiWorkerMirroredStrategy``, configured by the standard ``TF_CONFIG`` variable.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+
+import keras
+
+from .config import ConfigError
+
+#: At most this many logical GPUs are carved from one physical GPU (TensorFlow only), each with this memory.
+MAX_LOGICAL_PER_GPU = 4
+LOGICAL_GPU_MEMORY_MB = int(os.environ.get("COLOURLIB_LOGICAL_GPU_MB", "8192"))
+
+
+@dataclass
+class ReplicaPlan:
+    """Where the replicas of one run live, recorded beside its results."""
+
+    backend: str
+    replicas: int  # replicas in this process (per machine under multi-worker)
+    device_kind: str  # "GPU" or "CPU"
+    physical: bool  # False: logical devices sharing one physical device
+    devices: list[str]
+    hosts: int = 1  # machines (TF_CONFIG workers) training together
+    task_index: int = 0  # this machine's index among them (0 = chief, writes the run's results)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total_replicas(self) -> int:
+        return self.replicas * self.hosts
+
+    @property
+    def label(self) -> str:
+        kind = ("physical " if self.physical else "logical ") + self.device_kind
+        where = f" on each of {self.hosts} machines" if self.hosts > 1 else ""
+        return f"{self.replicas} {kind}{'s' if self.replicas > 1 else ''}{where}"
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "total_replicas": self.total_replicas, "label": self.label}
+
+
+def tf_config() -> dict | None:
+    """The parsed ``TF_CONFIG`` (multi-machine training), or None when it is not set."""
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+        workers = value["cluster"]["worker"]
+        index = int(value["task"]["index"])
+        assert isinstance(workers, list) and 0 <= index < len(workers)
+        return value
+    except (ValueError, KeyError, TypeError, AssertionError) as exc:
+        raise ConfigError(f"TF_CONFIG={raw!r} is not a usable cluster description ({exc}). Fix: set it to e.g. "
+                          '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+                          '"task": {"type": "worker", "index": 0}} on host1 (index 1 on host2), '
+                          "or unset it to train on one machine.") from None
+
+
+def capacity() -> tuple[int, str]:
+    """The most replicas this machine can provide for the active backend, and why (without creating tensors)."""
+    backend = keras.backend.backend()
+    cores = os.cpu_count() or 1
+    gpus = _physical_gpus(backend)
+    if backend == "tensorflow" and gpus:
+        most = max(len(gpus), MAX_LOGICAL_PER_GPU)
+        return most, (f"{len(gpus)} physical GPU(s); up to {MAX_LOGICAL_PER_GPU} logical GPUs can be carved from "
+                      "one")
+    if gpus:
+        return len(gpus), f"{len(gpus)} physical GPU(s); the {backend} backend cannot split one GPU into logical ones"
+    return cores, f"no GPU; up to one logical CPU device per core ({cores} cores)"
+
+
+def _physical_gpus(backend: str) -> list[str]:
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return [d.name for d in tf.config.list_physical_devices("GPU")]
+    if backend == "jax":
+        import jax
+
+        return [str(d) for d in jax.devices() if d.platform != "cpu"]
+    if backend == "torch":
+        import torch
+
+        return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    return []
+
+
+def provide(gpus: int) -> ReplicaPlan:
+    """Lay out ``gpus`` replicas on this machine's devices (physical if it has enough GPUs, else logical).
+
+    Raises :class:`ConfigError` naming the value and what is possible when ``gpus`` cannot be provided, or when
+    the backend was already started with too few devices in this process.
+    """
+    if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:
+        raise ConfigError(f"gpus={gpus!r} is not allowed: an integer >= 1 (the number of data-parallel replicas).")
+    backend = keras.backend.backend()
+    cluster = tf_config()
+    if cluster is not None:
+        return _provide_multi_worker(gpus, backend, cluster)
+    if backend == "jax":
+        _request_jax_cpu_devices(gpus)  # before capacity() starts the backend
+    most, why = capacity()
+    if gpus > most:
+        raise ConfigError(f"gpus={gpus} cannot be provided on this machine: {why}, so at most gpus={most}. "
+                          f"Fix: use gpus <= {most}, or a machine with {gpus} GPUs.")
+    if backend == "tensorflow":
+        return _provide_tensorflow(gpus)
+    if backend == "jax":
+        return _provide_jax(gpus)
+    if gpus > 1:
+        raise ConfigError(f"gpus={gpus} needs the tensorflow or jax backend (KERAS_BACKEND={backend!r}).")
+    return ReplicaPlan(backend, 1, "GPU" if _physical_gpus(backend) else "CPU", True, ["default"])
+
+
+def _too_late(gpus: int, have: int, kind: str) -> ConfigError:
+    return ConfigError(f"gpus={gpus} needs {gpus} {kind} devices, but the backend already started in this process "
+                       f"with {have}. Devices can only be laid out before the first tensor exists. Fix: start a "
+                       "fresh process (restart the notebook kernel, or run `python -m colourlib train ...`).")
+
+
+def _provide_tensorflow(gpus: int) -> ReplicaPlan:
+    import tensorflow as tf
+
+    physical = tf.config.list_physical_devices("GPU")
+    if len(physical) >= gpus:
+        names = [f"/GPU:{i}" for i in range(gpus)]
+        return ReplicaPlan("tensorflow", gpus, "GPU", True, names)
+    kind, device = ("GPU", physical[0]) if physical else ("CPU", tf.config.list_physical_devices("CPU")[0])
+    if gpus > 1:
+        layout = [tf.config.LogicalDeviceConfiguration(memory_limit=LOGICAL_GPU_MEMORY_MB if kind == "GPU" else None)
+                  for _ in range(gpus)]
+        try:
+            tf.config.set_logical_device_configuration(device, layout)
+        except RuntimeError:  # TensorFlow already initialised: use what exists if it is enough
+            have = len(tf.config.list_logical_devices(kind))
+            if have < gpus:
+                raise _too_late(gpus, have, kind) from None
+    names = [d.name for d in tf.config.list_logical_devices(kind)][:gpus]
+    notes = [] if gpus == 1 else [f"{gpus} logical {kind} devices share one physical {kind}: this measures the "
+                                  "cost of data-parallel training, not a speedup from more hardware."]
+    return ReplicaPlan("tensorflow", gpus, kind, gpus == 1, names, notes=notes)
+
+
+def _request_jax_cpu_devices(count: int) -> None:
+    """Ask JAX for ``count`` CPU devices if its backend has not started yet (no-op afterwards)."""
+    import jax
+    from jax._src import xla_bridge
+
+    if count > 1 and not xla_bridge.backends_are_initialized() \
+            and "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+        jax.config.update("jax_num_cpu_devices", count)
+
+
+def _provide_jax(gpus: int) -> ReplicaPlan:
+    import jax
+
+    accelerators = [d for d in jax.devices() if d.platform != "cpu"]
+    if len(accelerators) >= gpus:
+        return ReplicaPlan("jax", gpus, "GPU", True, [str(d) for d in accelerators[:gpus]])
+    cpus = jax.devices("cpu")
+    if len(cpus) < gpus:
+        raise _too_late(gpus, len(cpus), "CPU")
+    notes = [] if gpus == 1 else [f"{gpus} logical CPU devices (XLA host platform) share one CPU: this measures "
+                                  "the cost of data-parallel training, not a speedup from more hardware."]
+    return ReplicaPlan("jax", gpus, "CPU", gpus == 1, [str(d) for d in cpus[:gpus]], notes=notes)
+
+
+def _provide_multi_worker(gpus: int, backend: str, cluster: dict) -> ReplicaPlan:
+    if backend != "tensorflow":
+        raise ConfigError(f"TF_CONFIG is set but KERAS_BACKEND={backend!r}: multi-machine training uses "
+                          "TensorFlow's MultiWorkerMirroredStrategy. Fix: KERAS_BACKEND=tensorflow, or unset TF_CONFIG.")
+    import tensorflow as tf
+
+    physical = tf.config.list_physical_devices("GPU")
+    if gpus > max(len(physical), 1):
+        raise ConfigError(f"gpus={gpus} per machine under TF_CONFIG, but this machine has {len(physical)} GPU(s); "
+                          "multi-machine training uses physical devices only. Fix: gpus <= "
+                          f"{max(len(physical), 1)}.")
+    if physical:
+        tf.config.set_visible_devices(physical[:gpus], "GPU")
+    hosts = len(cluster["cluster"]["worker"])
+    return ReplicaPlan("tensorflow", gpus, "GPU" if physical else "CPU", True,
+                       [f"/GPU:{i}" for i in range(gpus)] if physical else ["/CPU:0"], hosts=hosts,
+                       task_index=int(cluster["task"]["index"]))
+
+
+@contextlib.contextmanager
+def replica_scope(plan: ReplicaPlan):
+    """Build, compile and fit inside this scope to train on the plan's replicas."""
+    if plan.backend == "tensorflow" and (plan.total_replicas > 1):
+        import tensorflow as tf
+
+        if plan.hosts > 1:
+            _patch_multi_worker_reduction()
+            strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        else:
+            strategy = tf.distribute.MirroredStrategy(plan.devices)
+        with strategy.scope():
+            yield strategy
+    elif plan.backend == "jax" and plan.replicas > 1:
+        import jax
+
+        devices = [d for d in jax.devices() if str(d) in plan.devices] or jax.devices("cpu")[:plan.replicas]
+        previous = keras.distribution.distribution()
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+        try:
+            yield None
+        finally:
+            keras.distribution.set_distribution(previous)
+    else:
+        yield None
+
+
+def build_before_fit(model: keras.Model, strategy, sample_batch) -> None:
+    """Build a compiled model's loss and optimizer state from ``sample_batch`` before ``fit``.
+
+    Otherwise Keras 3 builds inside ``fit`` from a batch it pulls from the training iterator (JAX trainer:
+    ``_symbolic_build``; TensorFlow trainer under a ``tf.distribute`` strategy: ``_maybe_symbolic_build``, which
+    pulls a batch even when everything is built). With a ``PyDataset`` served by workers that batch is lost,
+    so the run trains on batches shifted by one against a run without workers; and under
+    ``MultiWorkerMirroredStrategy`` the reduction it does fails outright (keras-team/keras#20585). Building from
+    a batch read directly (``dataset[0]``) and turning the TensorFlow step off for this model avoids both.
+    """
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model._symbolic_build(data_batch=sample_batch)
+        if model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+    if strategy is not None:
+        model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+
+
+def _patch_multi_worker_reduction() -> None:
+    """Make Keras 3's TensorFlow trainer average scalar logs (the loss) across machines.
+
+    Under ``MultiWorkerMirroredStrategy`` Keras reduces every step output with ``reduce("MEAN", v, axis=0)``,
+    which fails on the scalar loss ("Invalid reduction dimension 0 for input with 0 dimensions";
+    keras-team/keras#20585). Scalars are averaged with ``axis=None`` instead; everything else is unchanged.
+    Applied only when a multi-machine strategy is created.
+    """
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+    from keras.src import tree
+
+    original = tf_trainer.reduce_per_replica
+    if getattr(original, "_colourlib_patched", False):
+        return
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction in ("auto", "mean") and tf_trainer._collective_all_reduce_multi_worker(strategy):
+            def mean(v):
+                local = strategy.experimental_local_results(v)[0] if tf_trainer._is_per_replica_instance(v) else v
+                return strategy.reduce("MEAN", v, axis=None if local.shape.rank == 0 else 0)
+
+            return tree.map_structure(mean, values)
+        return original(values, strategy, reduction)
+
+    reduce_per_replica._colourlib_patched = True
+    tf_trainer.reduce_per_replica = reduce_per_replica
