@@ -1,8 +1,9 @@
-"""Command line: ``python -m colourlib study`` (the README's main job) and ``python -m colourlib train``."""
+"""Command line: ``python -m colourlib study`` (the README's main job), ``parallel`` and ``train``."""
 from __future__ import annotations
 
 import argparse
 import ast
+import json
 import time
 from pathlib import Path
 
@@ -22,39 +23,85 @@ def _parse_overrides(pairs: list[str]) -> dict:
     return values
 
 
+def _train_config(args):
+    from .config import ConfigError, TrainConfig
+
+    overrides = _parse_overrides(args.params)
+    if args.config is None:
+        return TrainConfig.preset_config(args.preset, **overrides)
+    try:
+        saved = json.loads(args.config.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--config {args.config}: cannot read a configuration ({exc}).") from None
+    return TrainConfig.from_dict({**saved, **overrides}, source=str(args.config))
+
+
+def _run_parallel(matrix_path, runs: Path, force: bool) -> int:
+    from .matrix import load_matrix
+    from .parallel import RESULTS_FILE, failure_report, results_table, run_matrix
+
+    matrix = load_matrix(matrix_path)  # validated whole before anything runs
+    out_dir = runs / "parallel"
+    outcomes = run_matrix(matrix, out_dir, force=force)
+    table = results_table(outcomes)
+    table.to_csv(out_dir / RESULTS_FILE, index=False)
+    shown = [c for c in ("regime", "gpus", "workers", "devices", "epoch_seconds", "images_per_s", "speedup",
+                         "efficiency", "input_wait_share", "final_val_loss", "paper_seconds", "paper_speedup",
+                         "status") if c in table]
+    print("\nParallel configurations (median over epochs after the first):\n")
+    print(table[shown].round(4).to_string(index=False))
+    print(f"\nTable: {out_dir / RESULTS_FILE}")
+    report = failure_report(outcomes)
+    if report:
+        print("\n" + report)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="colourlib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    study = sub.add_parser("study", help="train the quick preset on the embedded photos and evaluate it")
+    study = sub.add_parser("study", help="train + evaluate the quick preset, then every parallel configuration")
     study.add_argument("--force", action="store_true", help="retrain even if a finished identical run exists")
     study.add_argument("--runs", type=Path, default=None, help="where runs go (default: runs/)")
+    study.add_argument("--matrix", type=Path, default=None, help="parallel study matrix (default: the study's)")
+    par = sub.add_parser("parallel", help="train every configuration of the parallel study matrix")
+    par.add_argument("--force", action="store_true", help="retrain even finished identical runs")
+    par.add_argument("--runs", type=Path, default=None, help="where runs go (default: runs/)")
+    par.add_argument("--matrix", type=Path, default=None, help="matrix file (default: colourlib/matrix.yaml)")
     tr = sub.add_parser("train", help="train one configuration into a run folder")
     tr.add_argument("run_dir", type=Path)
     tr.add_argument("--preset", default="quick")
+    tr.add_argument("--config", type=Path, default=None, help="a config.json to start from instead of a preset")
     tr.add_argument("-p", dest="params", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args(argv)
 
-    from .config import TrainConfig
-
     started = time.perf_counter()
+    runs = getattr(args, "runs", None) or paths.runs_dir()
     try:
         if args.command == "train":
             from .train import train
 
-            train(TrainConfig.preset_config(args.preset, **_parse_overrides(args.params)), args.run_dir)
+            train(_train_config(args), args.run_dir)
             print(f"run written to {args.run_dir}")
             return 0
+        if args.command == "parallel":
+            return _run_parallel(args.matrix, runs, args.force)
+
+        from .matrix import load_matrix
+        from .config import TrainConfig
         from .study import evaluate_run, train_or_reuse
 
-        run_dir = train_or_reuse(TrainConfig.preset_config("quick"), (args.runs or paths.runs_dir()) / "quick",
-                                 force=args.force)
+        load_matrix(args.matrix)  # fail on a bad matrix before the first training, not after it
+        run_dir = train_or_reuse(TrainConfig.preset_config("quick"), runs / "quick", force=args.force)
         summary = evaluate_run(run_dir)
+        print("\nHeld-out test photos, mean per method:\n")
+        print(summary.round(4).to_string())
+        print(f"\nResults, figures and provenance in {run_dir}.\n")
+        code = _run_parallel(args.matrix, runs, args.force)
     except ValueError as exc:  # ConfigError, DataError and EncoderWeightsError are ValueErrors
         print(f"error: {exc}")
         return 2
-    print("\nHeld-out test photos, mean per method:\n")
-    print(summary.round(4).to_string())
-    print(f"\nResults, figures and provenance in {run_dir} ({time.perf_counter() - started:.0f} s).")
-    print("The rendered book arrives with the study notebooks (issue 4); until then this command runs the "
-          "train + evaluate path from Python.")
-    return 0
+    print(f"\nStudy finished in {time.perf_counter() - started:.0f} s. The rendered book arrives with the study "
+          "notebooks (issue 4).")
+    return code

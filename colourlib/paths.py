@@ -15,6 +15,8 @@ REPO_ROOT: Path | None = PACKAGE_DIR.parent if (PACKAGE_DIR.parent / "pyproject.
 #: The embedded photo set: ``train/`` colour photos, ``bw/`` real black-and-white ones, a manifest, licences.
 PHOTOS_DIR = PACKAGE_DIR / "photos"
 PHOTO_MANIFEST = PHOTOS_DIR / "manifest.csv"
+#: The parallel study's configurations (regimes x gpus x workers).
+DEFAULT_MATRIX = PACKAGE_DIR / "matrix.yaml"
 
 
 def runs_dir() -> Path:

@@ -1,0 +1,143 @@
+"""The parallel study's matrix (regimes x (gpus, workers) configurations): one YAML file, validated whole
+before anything runs, so a typo in row 6 is found before rows 1-5 have trained for an hour."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import paths
+from .config import ConfigError, TrainConfig
+
+ROW_KEYS = {"gpus": int, "workers": int, "processes": bool}
+#: Set per configuration row, so a regime may not set them.
+ROW_PARAMS = {"gpus", "workers", "use_multiprocessing"}
+
+
+@dataclass(frozen=True)
+class Configuration:
+    gpus: int
+    workers: int
+    processes: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"gpus{self.gpus}-workers{self.workers}" + ("-processes" if self.processes else "")
+
+
+@dataclass(frozen=True)
+class Regime:
+    name: str
+    description: str
+    params: dict[str, Any]
+
+    def config(self, row: Configuration) -> TrainConfig:
+        params = dict(self.params)
+        preset = params.pop("preset", None)
+        row_params = dict(gpus=row.gpus, workers=row.workers, use_multiprocessing=row.processes)
+        if preset is None:
+            return TrainConfig.from_dict({**params, **row_params}, source=f"regime {self.name!r}")
+        return TrainConfig.preset_config(preset, **params, **row_params)
+
+
+@dataclass(frozen=True)
+class StudyMatrix:
+    path: Path
+    regimes: list[Regime]
+    configurations: list[Configuration]
+
+    def runs(self) -> list[tuple[Regime, Configuration, TrainConfig]]:
+        return [(regime, row, regime.config(row)) for regime in self.regimes for row in self.configurations]
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML that rejects a key given twice in one mapping (PyYAML silently keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(f"key {key!r} appears twice (line {key_node.start_mark.line + 1})")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_matrix(path: str | Path | None = None) -> StudyMatrix:
+    """Read and validate a matrix file (default: the study's own ``colourlib/matrix.yaml``)."""
+    path = Path(path) if path is not None else paths.DEFAULT_MATRIX
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the study matrix ({exc.strerror}).") from None
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc}).") from None
+    return parse_matrix(raw, path)
+
+
+def _keys(mapping: Any, allowed: set[str], required: set[str], where: str) -> dict:
+    if not isinstance(mapping, dict):
+        raise ConfigError(f"{where} must be a mapping, got {type(mapping).__name__} ({mapping!r}).")
+    unknown = sorted(set(mapping) - allowed)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}. Allowed: "
+                          f"{', '.join(sorted(allowed))}.")
+    missing = sorted(required - set(mapping))
+    if missing:
+        raise ConfigError(f"{where}: missing {', '.join(missing)}.")
+    return mapping
+
+
+def parse_matrix(raw: Any, path: Path) -> StudyMatrix:
+    top = _keys(raw, {"regimes", "configurations"}, {"regimes", "configurations"}, str(path))
+    if not isinstance(top["regimes"], dict) or not top["regimes"]:
+        raise ConfigError(f"{path}: regimes must map at least one name to {{description, params}}.")
+    regimes = []
+    for name, body in top["regimes"].items():
+        where = f"{path}: regime {name!r}"
+        body = _keys(body, {"description", "params"}, {"params"}, where)
+        params = _keys(body["params"], set(TrainConfig.__dataclass_fields__) - ROW_PARAMS,
+                       set(), f"{where} params")
+        regimes.append(Regime(str(name), str(body.get("description", "")), dict(params)))
+
+    if not isinstance(top["configurations"], list) or not top["configurations"]:
+        raise ConfigError(f"{path}: configurations must be a list of {{gpus, workers}} rows.")
+    rows, seen = [], {}
+    for i, row in enumerate(top["configurations"], start=1):
+        where = f"{path}: configuration {i}"
+        row = _keys(row, set(ROW_KEYS), {"gpus", "workers"}, where)
+        for key, kind in ROW_KEYS.items():
+            value = row.get(key)
+            if key in row and (not isinstance(value, kind) or (kind is int and (isinstance(value, bool)
+                                                                                 or value < 1))):
+                allowed = "an integer >= 1" if kind is int else "true or false"
+                raise ConfigError(f"{where}: {key}={value!r} is not allowed: {allowed}.")
+        config_row = Configuration(row["gpus"], row["workers"], row.get("processes", False))
+        if config_row in seen:
+            raise ConfigError(f"{where} duplicates configuration {seen[config_row]} ({config_row.name}). "
+                              "Fix: remove one of them.")
+        seen[config_row] = i
+        rows.append(config_row)
+    matrix = StudyMatrix(path, regimes, rows)
+    for regime, row in ((r, c) for r in regimes for c in rows):  # every TrainConfig must be valid
+        try:
+            regime.config(row)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: regime {regime.name!r} with {row.name}: {exc}") from None
+    return matrix
+
+
+def check_machine(matrix: StudyMatrix) -> None:
+    """Every configuration's ``gpus`` can be provided here (physically or logically), checked before training."""
+    from .replicas import capacity
+
+    most, why = capacity()
+    too_many = [row for row in matrix.configurations if row.gpus > most]
+    if too_many:
+        rows = ", ".join(row.name for row in too_many)
+        raise ConfigError(f"{matrix.path}: {rows} cannot run on this machine: {why}, so at most gpus={most}. "
+                          f"Fix: remove those rows or use a machine with more devices.")
