@@ -1,0 +1,247 @@
+"""Parallel configurations: the matrix file, device plans, training on 1 vs 2 replicas (TensorFlow and JAX,
+each in a fresh process because devices are laid out once per process), multi-machine training on 127.0.0.1,
+and the driver's failure report."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from colourlib import parallel, replicas
+from colourlib.callbacks import read_history
+from colourlib.config import ConfigError, TrainConfig
+from colourlib.matrix import Configuration, Regime, StudyMatrix, check_machine, load_matrix
+from colourlib.train import check_even_split
+
+TINY = dict(image_size=32, batch_size=8, crops_per_photo=2, val_crops_per_photo=2, epochs=2)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "matrix.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+GOOD = """
+    regimes:
+      tiny: {description: x, params: {epochs: 1, image_size: 32}}
+    configurations:
+      - {gpus: 1, workers: 1}
+      - {gpus: 1, workers: 2, processes: true}
+"""
+
+
+def test_the_default_matrix_has_the_papers_rows_plus_two():
+    matrix = load_matrix()
+    assert [(c.gpus, c.workers) for c in matrix.configurations] == [(1, 1), (1, 2), (1, 4), (2, 1), (2, 2), (2, 4)]
+    assert {r.name for r in matrix.regimes} == {"whole-network", "cached-features"}
+    configs = [config for _, _, config in matrix.runs()]
+    assert len(configs) == 12 and {c.batch_size for c in configs} == {16}  # one global batch for all
+    check_machine(matrix)  # 2 logical CPU devices are possible on any machine CI uses
+
+
+def test_a_good_matrix_file_loads(tmp_path):
+    matrix = load_matrix(write(tmp_path, GOOD))
+    (_, row, config), = [r for r in matrix.runs() if r[1].processes]
+    assert config.use_multiprocessing and config.workers == 2 and config.epochs == 1 and row.name.endswith("processes")
+
+
+@pytest.mark.parametrize("text, message", [
+    (GOOD.replace("processes: true", "procs: true"), r"unknown key\(s\) procs"),
+    (GOOD.replace("epochs: 1", "epoch: 1"), r"unknown key\(s\) epoch"),
+    (GOOD.replace("epochs: 1", "gpus: 2"), r"unknown key\(s\) gpus"),  # set per row, not per regime
+    (GOOD.replace("workers: 2, processes: true", "workers: 1"), r"configuration 2 duplicates configuration 1"),
+    (GOOD.replace("{gpus: 1, workers: 1}", "{gpus: 0, workers: 1}"), r"gpus=0 is not allowed"),
+    (GOOD.replace("{gpus: 1, workers: 1}", "{gpus: 1.5, workers: 1}"), r"gpus=1.5 is not allowed"),
+    (GOOD.replace("{gpus: 1, workers: 1}", "{gpus: 1, workers: '2'}"), r"workers='2' is not allowed"),
+    (GOOD.replace("{gpus: 1, workers: 1}", "{gpus: 1}"), r"missing workers"),
+    (GOOD.replace("image_size: 32", "image_size: 30"), r"image_size=30"),
+    (GOOD.replace("{gpus: 1, workers: 1}", "{gpus: 3, workers: 1}"), r"batch_size=16 .* multiple of gpus=3"),
+    (GOOD + "    regimes: {}\n", r"key 'regimes' appears twice"),
+])
+def test_bad_matrix_files_are_rejected_naming_the_value(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_matrix(write(tmp_path, text))
+
+
+def test_more_gpus_than_the_machine_can_provide_is_rejected_before_training(tmp_path):
+    most, _ = replicas.capacity()
+    text = GOOD.replace("{gpus: 1, workers: 1}", f"{{gpus: {most * 2}, workers: 1}}").replace(
+        "image_size: 32", f"image_size: 32, batch_size: {most * 2}")
+    matrix = load_matrix(write(tmp_path, text))
+    with pytest.raises(ConfigError, match=rf"gpus{most * 2}-workers1 cannot run on this machine.*at most gpus={most}"):
+        check_machine(matrix)
+    with pytest.raises(ConfigError, match=rf"gpus={most * 2} cannot be provided.*at most gpus={most}"):
+        replicas.provide(most * 2)
+
+
+@pytest.mark.parametrize("gpus", [0, -1, 1.0, True, "2"])
+def test_bad_gpus_values_are_rejected(gpus):
+    with pytest.raises(ConfigError, match="gpus="):
+        replicas.provide(gpus)
+    with pytest.raises(ConfigError, match="gpus="):
+        TrainConfig.from_dict({"gpus": gpus})
+
+
+def test_workers_must_be_a_positive_integer():
+    for bad in (0, 2.0, "4"):
+        with pytest.raises(ConfigError, match="workers="):
+            TrainConfig.from_dict({"workers": bad})
+
+
+def test_every_batch_must_split_evenly_over_the_replicas():
+    check_even_split(304, 16, 2, "training crops")  # 19 full batches
+    check_even_split(300, 16, 2, "training crops")  # last batch of 12 splits 6 + 6
+    with pytest.raises(ConfigError, match="last batch of 13, which does not split over gpus=2"):
+        check_even_split(301, 16, 2, "training crops")
+
+
+def test_one_replica_in_this_process_is_the_physical_device():
+    plan = replicas.provide(1)
+    assert plan.replicas == 1 and plan.physical and plan.hosts == 1 and plan.task_index == 0
+
+
+def test_a_bad_tf_config_is_rejected(monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {}}')
+    with pytest.raises(ConfigError, match="TF_CONFIG=.*not a usable cluster description"):
+        replicas.provide(1)
+
+
+# --- training in fresh processes -------------------------------------------------------------------------
+
+TRAIN_SCRIPT = """
+import json, sys
+from colourlib.config import TrainConfig
+from colourlib.train import train
+config = TrainConfig.from_dict(json.loads(sys.argv[2]))
+result = train(config, sys.argv[1], print_progress=False)
+"""
+
+
+def train_in_process(run_dir: Path, env: dict | None = None, **params) -> subprocess.Popen:
+    environment = {**os.environ, **(env or {})}
+    return subprocess.Popen([sys.executable, "-c", TRAIN_SCRIPT, str(run_dir), json.dumps({**TINY, **params})],
+                            env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish(process: subprocess.Popen) -> None:
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode == 0, output[-3000:]
+
+
+def losses(run_dir: Path, key="loss") -> np.ndarray:
+    return np.array([float(h[key]) for h in read_history(run_dir / "history.csv")])
+
+
+def weights(path: Path) -> dict[str, np.ndarray]:
+    found = {}
+    with h5py.File(path) as f:
+        f.visititems(lambda name, obj: found.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+    return found
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_two_replicas_with_workers_train_the_same_model_on_the_same_batches(tmp_path, backend):
+    env = {"KERAS_BACKEND": backend}
+    runs = {name: tmp_path / name for name in ("g1w1", "g1w2", "g2w2")}
+    # JAX gets its second CPU device the documented way; colourlib asks for it itself when XLA_FLAGS is unset.
+    two = {**env, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"} if backend == "jax" else env
+    processes = [train_in_process(runs["g1w1"], env), train_in_process(runs["g1w2"], env, workers=2),
+                 train_in_process(runs["g2w2"], two, gpus=2, workers=2)]
+    for process in processes:  # concurrently: only their results are compared, not their speed
+        finish(process)
+    # Workers change who loads, not what is loaded: bit-identical.
+    np.testing.assert_array_equal(losses(runs["g1w1"]), losses(runs["g1w2"]))
+    # Two replicas sum the same gradients in another order: equal to float noise, not a shifted batch.
+    np.testing.assert_allclose(losses(runs["g2w2"]), losses(runs["g1w1"]), rtol=1e-4)
+    plan = json.loads((runs["g2w2"] / "environment.json").read_text())["replicas"]
+    assert plan["backend"] == backend and plan["replicas"] == 2 and plan["device_kind"] == "CPU"
+    assert plan["physical"] is False and "logical" in plan["label"]
+    history = read_history(runs["g2w2"] / "history.csv")
+    assert all(0 <= float(h["input_wait_share"]) < 1 for h in history)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_machines_on_localhost_end_with_identical_weights(tmp_path):
+    cluster = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
+    workers = [train_in_process(tmp_path / "run", {"KERAS_BACKEND": "tensorflow", "TF_CONFIG": json.dumps(
+        {"cluster": {"worker": cluster}, "task": {"type": "worker", "index": i}})}, epochs=1) for i in range(2)]
+    one_machine = train_in_process(tmp_path / "one-machine", {"KERAS_BACKEND": "tensorflow"}, gpus=2, epochs=1)
+    for process in [*workers, one_machine]:
+        finish(process)
+    chief, other = weights(tmp_path / "run" / "colouriser.weights.h5"), \
+        weights(tmp_path / "run" / "worker-1" / "colouriser.weights.h5")
+    assert chief.keys() == other.keys() and len(chief) > 50
+    assert all(np.array_equal(chief[k], other[k]) for k in chief)
+    plan = json.loads((tmp_path / "run" / "environment.json").read_text())["replicas"]
+    assert plan["hosts"] == 2 and plan["total_replicas"] == 2
+    # The two machines split each global batch as two replicas on one machine do.
+    np.testing.assert_allclose(losses(tmp_path / "run"), losses(tmp_path / "one-machine"), rtol=1e-5)
+
+
+# --- the driver ------------------------------------------------------------------------------------------
+
+def test_a_failing_configuration_is_reported_and_does_not_stop_the_others(tmp_path):
+    matrix = load_matrix(write(tmp_path, GOOD))
+    ran = []
+
+    def runner(config, run_dir):  # the first configuration fails, the second "trains"
+        ran.append(run_dir.name)
+        run_dir.mkdir(parents=True)
+        (run_dir / parallel.LOG_FILE).write_text("epoch 1/1\nerror: something broke\n")
+        return 3 if len(ran) == 1 else 0
+
+    outcomes = parallel.run_matrix(matrix, tmp_path / "runs", runner=runner)
+    assert ran == ["gpus1-workers1", "gpus1-workers2-processes"]
+    assert [o.failed for o in outcomes] == [True, False]
+    report = parallel.failure_report(outcomes)
+    assert report.startswith("1 of 2 configurations failed")
+    assert "tiny gpus=1 workers=1: exit 3; error: something broke" in report
+
+
+def fake_run(run_dir: Path, gpus: int, workers: int, images_per_s: float, val_loss: float) -> None:
+    run_dir.mkdir(parents=True)
+    TrainConfig.from_dict({"gpus": gpus, "workers": workers}).save(run_dir / "config.json")
+    (run_dir / "environment.json").write_text(json.dumps({"replicas": {"label": f"{gpus} logical CPUs",
+                                                                       "physical": gpus == 1}}))
+    rows = ["epoch,loss,val_loss,train_seconds,epoch_seconds,images_per_s,input_wait_share"]
+    rows += [f"{e},0.1,{val_loss},1,1,{images_per_s * (0.5 if e == 0 else 1)},{0.2 if e == 0 else 0.05}"
+             for e in range(3)]
+    (run_dir / "history.csv").write_text("\n".join(rows) + "\n")
+
+
+def test_results_table_computes_speedup_efficiency_and_projection(tmp_path):
+    regime = Regime("r", "", {})
+    outcomes = []
+    for (gpus, workers), ips, loss in (((1, 1), 40.0, 0.02), ((1, 4), 60.0, 0.02), ((2, 1), 100.0, 0.021)):
+        row = Configuration(gpus, workers)
+        fake_run(tmp_path / row.name, gpus, workers, ips, loss)
+        outcomes.append(parallel.RunOutcome(regime, row, tmp_path / row.name, 0, 1.0))
+    outcomes.append(parallel.RunOutcome(regime, Configuration(2, 2), tmp_path / "missing", 1, 1.0))
+    table = parallel.results_table(outcomes).set_index(["gpus", "workers"])
+    assert table.loc[(1, 1), "images_per_s"] == 40.0  # median of epochs after the first
+    assert table.loc[(1, 4), "speedup"] == pytest.approx(1.5)
+    assert table.loc[(1, 4), "efficiency"] == pytest.approx(1.5 / 4)
+    assert table.loc[(2, 1), "efficiency"] == pytest.approx(2.5 / 2)
+    assert table.loc[(2, 1), "val_loss_change"] == pytest.approx(0.05)
+    assert table.loc[(1, 1), "input_wait_share"] == pytest.approx(0.05)
+    # 7000 images x 1000 epochs, 64 px -> 224 px costs (224/64)^2 = 12.25x per image.
+    assert table.loc[(1, 1), "projected_paper_hours"] == pytest.approx(7e6 * 12.25 / 40 / 3600)
+    assert table.loc[(1, 4), "paper_seconds"] == 5542.05
+    assert table.loc[(2, 1), "paper_speedup"] == pytest.approx(11351.00 / 4860.35)  # 2.33, superlinear
+    assert table.loc[(2, 2), "status"] == "failed" and pd.isna(table.loc[(2, 2), "paper_seconds"])
+    assert parallel.paper_implied_images_per_s() == pytest.approx(616.7, abs=0.1)
