@@ -46,8 +46,8 @@ def _run_parallel(matrix_path, runs: Path, force: bool) -> int:
     table = results_table(outcomes)
     table.to_csv(out_dir / RESULTS_FILE, index=False)
     shown = [c for c in ("regime", "gpus", "workers", "devices", "epoch_seconds", "images_per_s", "speedup",
-                         "efficiency", "input_wait_share", "final_val_loss", "paper_seconds", "paper_speedup",
-                         "status") if c in table]
+                         "efficiency", "input_wait_share", "final_val_loss", "projected_paper_hours",
+                         "paper_seconds", "paper_speedup", "status") if c in table]
     print("\nParallel configurations (median over epochs after the first):\n")
     print(table[shown].round(4).to_string(index=False))
     print(f"\nTable: {out_dir / RESULTS_FILE}")
