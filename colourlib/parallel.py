@@ -20,8 +20,7 @@ import pandas as pd
 from .callbacks import read_history
 from .config import TrainConfig
 from .matrix import Configuration, Regime, StudyMatrix, check_machine
-from .study import is_complete
-from .train import TIMING_FILE
+from .study import reusable
 
 #: The paper's Figure 11: (gpus, threads) -> seconds for 1000 epochs of 7000 images at 224 px, batch 64.
 PAPER_SECONDS = {(1, 1): 11351.00, (1, 2): 8481.83, (1, 4): 5542.05, (2, 1): 4860.35}
@@ -74,14 +73,10 @@ def run_matrix(matrix: StudyMatrix, out_dir: Path, force: bool = False, runner=r
         print(f"[{i}/{len(runs)}] {regime.name}: gpus={row.gpus} workers={row.workers} "
               f"({'processes' if row.processes else 'threads'})", flush=True)
         started = time.perf_counter()
-        if not force and is_complete(run_dir, config) and (run_dir / TIMING_FILE).is_file():
+        if reusable(run_dir, config, force):
             print(f"    reusing finished run {run_dir}", flush=True)
             code = 0
         else:
-            if force and run_dir.exists():
-                import shutil
-
-                shutil.rmtree(run_dir)
             code = runner(config, run_dir)
         outcomes.append(RunOutcome(regime, row, run_dir, code, time.perf_counter() - started))
         if code:

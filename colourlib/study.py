@@ -13,7 +13,7 @@ from .callbacks import read_history
 from .config import TrainConfig
 from .model import build_colouriser, encoder_spec
 from .photos import black_and_white_photos, load_photo_set, read_rgb
-from .train import WEIGHTS_FILE, train
+from .train import TIMING_FILE, WEIGHTS_FILE, train
 
 
 def is_complete(run_dir: Path, config: TrainConfig) -> bool:
@@ -21,6 +21,7 @@ def is_complete(run_dir: Path, config: TrainConfig) -> bool:
     try:
         saved = json.loads((run_dir / "config.json").read_text())
         return (saved == config.to_dict() and (run_dir / WEIGHTS_FILE).is_file()
+                and (run_dir / TIMING_FILE).is_file()
                 and len(read_history(run_dir / "history.csv")) == config.epochs)
     except (OSError, ValueError):
         return False
@@ -35,11 +36,16 @@ def load_model(run_dir: Path) -> tuple[keras.Model, TrainConfig]:
     return model, config
 
 
+def reusable(run_dir: Path, config: TrainConfig, force: bool = False) -> bool:
+    """Whether ``run_dir`` already holds a finished run of ``config``; with ``force`` it is deleted instead."""
+    if force and Path(run_dir).exists():
+        shutil.rmtree(run_dir)
+    return is_complete(Path(run_dir), config)
+
+
 def train_or_reuse(config: TrainConfig, run_dir: Path, force: bool = False) -> Path:
     run_dir = Path(run_dir)
-    if force and run_dir.exists():
-        shutil.rmtree(run_dir)
-    if is_complete(run_dir, config):
+    if reusable(run_dir, config, force):
         print(f"reusing finished run {run_dir} (same configuration; pass --force to retrain)", flush=True)
     else:
         train(config, run_dir)
