@@ -28,18 +28,25 @@ def _config(args, **extra):
                                      in_memory=not args.from_disk, **extra)
 
 
+def _crops(config):
+    """Augmented crops of the embedded training photos, as the quick preset trains on."""
+    from .dataset import PhotoCrops
+    from .photos import load_photo_set
+
+    photos = load_photo_set(None, config.image_size, config.val_fraction)
+    return PhotoCrops(photos.train, config.image_size, config.crops_per_photo, config.seed, augment=True,
+                      in_memory=config.in_memory)
+
+
 def loader_images_per_s(args, workers: int, processes: bool) -> float:
     """Images/s the PyDataset delivers through Keras's own worker pool, with no model attached."""
     from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter  # what fit() uses
 
-    from .dataset import ColourBatches, PhotoCrops
+    from .dataset import ColourBatches
     from .model import vgg16_preprocess
-    from .photos import load_photo_set
 
     config = _config(args)
-    photos = load_photo_set(None, config.image_size, config.val_fraction)
-    crops = PhotoCrops(photos.train, config.image_size, config.crops_per_photo, config.seed, augment=True,
-                       in_memory=config.in_memory)
+    crops = _crops(config)
     batches = ColourBatches(crops, config.batch_size, vgg16_preprocess, config.seed, workers=workers,
                             use_multiprocessing=processes)
     adapter = PyDatasetAdapter(batches)
@@ -98,14 +105,11 @@ def encoder_gflops(args, precision: str) -> float:
 def train_rows(args) -> list[dict]:
     """Train-step-alone and train-with-loader images/s for this process's ``--gpus``, each precision."""
     import keras
-    import numpy as np
 
     from . import replicas
-    from .dataset import ColourBatches, PhotoCrops
+    from .dataset import ColourBatches
     from .model import build_colouriser, vgg16_preprocess
-    from .photos import load_photo_set
-    from .callbacks import StepTimer
-    from .train import compute_only_step_seconds
+    from .train import compute_only_step_seconds, seconds_per_step
 
     gpus = args.gpus[0]  # a child process measures one replica count
     plan = replicas.provide(gpus)
@@ -113,30 +117,24 @@ def train_rows(args) -> list[dict]:
     for precision in args.precisions:
         keras.config.set_dtype_policy(precision)
         config = _config(args, gpus=gpus, precision=precision)
-        photos = load_photo_set(None, config.image_size, config.val_fraction)
-        crops = PhotoCrops(photos.train, config.image_size, config.crops_per_photo, config.seed, augment=True,
-                           in_memory=config.in_memory)
+        crops = _crops(config)
         with replicas.replica_scope(plan) as strategy:
             model = build_colouriser(config.image_size, "vgg16", None)
             model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
             probe = ColourBatches(crops, config.batch_size, vgg16_preprocess, config.seed)
             replicas.build_before_fit(model, strategy, probe[0])
-            parts = [probe[i] for i in range(8)]
-            x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-            compute = compute_only_step_seconds(model, x, y, config.batch_size)
+            compute = compute_only_step_seconds(model, probe, config.batch_size)
             base = dict(gpus=gpus, devices=plan.label, precision=precision)
             rows.append({**base, "part": "train step alone (in memory)", "workers": None,
                          "images_per_s": config.batch_size / compute})
             for workers, processes in args.loaders:
                 batches = ColourBatches(crops, config.batch_size, vgg16_preprocess, config.seed, workers=workers,
                                         use_multiprocessing=processes)
-                timer = StepTimer(2)
-                model.fit(batches, epochs=1, steps_per_epoch=args.steps + 2, callbacks=[timer], verbose=0,
-                          shuffle=False)
+                step = seconds_per_step(model, batches, args.steps)
                 rows.append({**base, "part": "train with loader", "workers": workers,
                              "loaders": "processes" if processes else "threads",
-                             "images_per_s": config.batch_size / timer.seconds_per_step,
-                             "input_wait_share": max(0.0, 1 - compute / timer.seconds_per_step)})
+                             "images_per_s": config.batch_size / step,
+                             "input_wait_share": max(0.0, 1 - compute / step)})
         keras.config.set_dtype_policy("float32")
     return rows
 

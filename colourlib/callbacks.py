@@ -34,10 +34,7 @@ class EpochRecorder(keras.callbacks.Callback):
 
     def _keep_rows_before(self, epoch: int) -> None:
         rows = read_history(self.path) if self.path.is_file() else []
-        with self.path.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
-            writer.writeheader()
-            writer.writerows(r for r in rows if int(r["epoch"]) < epoch)
+        write_history(self.path, [r for r in rows if int(r["epoch"]) < epoch])
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
@@ -66,6 +63,13 @@ def read_history(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def write_history(path: Path, rows: list[dict]) -> None:
+    with Path(path).open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def add_input_wait(path: Path, compute_seconds_per_epoch: float) -> None:
     """Fill ``input_wait_share`` of the epochs that lack it: the share of training time not explained by
     compute alone (``compute_seconds_per_epoch``, measured on in-memory batches)."""
@@ -73,10 +77,7 @@ def add_input_wait(path: Path, compute_seconds_per_epoch: float) -> None:
     for row in rows:
         if not row.get("input_wait_share"):
             row["input_wait_share"] = round(max(0.0, 1 - compute_seconds_per_epoch / float(row["train_seconds"])), 4)
-    with Path(path).open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_history(path, rows)
 
 
 class StepTimer(keras.callbacks.Callback):

@@ -80,16 +80,22 @@ def check_even_split(n_samples: int, batch_size: int, n_replicas: int, what: str
                           f"(e.g. a multiple of batch_size).")
 
 
-def compute_only_step_seconds(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
-    """Seconds per training step on batches already in memory (no loading): the step's pure compute cost.
-
-    Runs after training on a copy of the weights that is thrown away (the caller reloads the saved ones).
-    """
-    timer = StepTimer(PROBE_WARMUP)
-    batches = ArrayBatches(x, y, batch_size, seed=0)
-    model.fit(batches, epochs=1, steps_per_epoch=PROBE_STEPS + PROBE_WARMUP, callbacks=[timer], verbose=0,
-              shuffle=False)
+def seconds_per_step(model: keras.Model, batches: keras.utils.PyDataset, steps: int,
+                     warmup: int = PROBE_WARMUP) -> float:
+    """Mean seconds per training step of ``model.fit`` on ``batches`` over ``steps`` steps after ``warmup``."""
+    timer = StepTimer(warmup)
+    model.fit(batches, epochs=1, steps_per_epoch=steps + warmup, callbacks=[timer], verbose=0, shuffle=False)
     return timer.seconds_per_step
+
+
+def compute_only_step_seconds(model: keras.Model, batches: keras.utils.PyDataset, batch_size: int) -> float:
+    """Seconds per training step on the first batches of ``batches`` held in memory (no loading): the step's
+    pure compute cost. Trains ``model`` further: callers measure after training, then reload the saved weights.
+    """
+    held = [batches[i] for i in range(min(batches.steps_per_epoch, PROBE_STEPS))]
+    in_memory = ArrayBatches(np.concatenate([b[0] for b in held]), np.concatenate([b[1] for b in held]),
+                             batch_size, seed=0)
+    return seconds_per_step(model, in_memory, PROBE_STEPS)
 
 
 def train(config: TrainConfig, run_dir: str | Path, photos: PhotoSet | None = None,
@@ -136,15 +142,14 @@ def _train(config: TrainConfig, plan: replicas.ReplicaPlan, run_dir: Path, photo
     with replicas.replica_scope(plan) as strategy:
         model = build_colouriser(config.image_size, config.encoder, config.encoder_weights,
                                  encoder_trainable=not config.cache_features and config.encoder_trainable)
-        fit_model, batches, validation = _training_data(config, model, photos, resume_epoch(run_dir / "backup"))
+        start_epoch = resume_epoch(run_dir / "backup")
+        fit_model, batches, validation = _training_data(config, model, photos, start_epoch)
         fit_model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
         replicas.build_before_fit(fit_model, strategy, batches[0])
-        _fit(config, fit_model, batches, validation, run_dir, print_progress, extra_callbacks)
+        _fit(config, fit_model, batches, validation, run_dir, start_epoch, print_progress, extra_callbacks)
         model.save_weights(run_dir / WEIGHTS_FILE)
 
-        probe = [batches[i] for i in range(min(batches.steps_per_epoch, PROBE_STEPS))]
-        step_seconds = compute_only_step_seconds(fit_model, np.concatenate([b[0] for b in probe]),
-                                                 np.concatenate([b[1] for b in probe]), config.batch_size)
+        step_seconds = compute_only_step_seconds(fit_model, batches, config.batch_size)
         model.load_weights(run_dir / WEIGHTS_FILE)  # the probe's extra steps are not part of the run
     (run_dir / TIMING_FILE).write_text(json.dumps({
         "compute_only_step_seconds": step_seconds, "steps_per_epoch": batches.steps_per_epoch,
@@ -184,8 +189,8 @@ def _training_data(config: TrainConfig, model: keras.Model, photos: PhotoSet, st
     return model.get_layer("decoder"), batches, (val_features, val_y)
 
 
-def _fit(config, fit_model, batches, validation, run_dir: Path, print_progress: bool, extra_callbacks) -> None:
-    start_epoch = resume_epoch(run_dir / "backup")
+def _fit(config, fit_model, batches, validation, run_dir: Path, start_epoch: int, print_progress: bool,
+         extra_callbacks) -> None:
     callbacks = [
         StopOnNaN(hint=f"Fix: lower learning_rate (now {config.learning_rate}) or use precision='float32' "
                        f"(now {config.precision!r}); rerunning resumes from the last finished epoch."),
