@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: study test install clean
+.PHONY: study test install clean book-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# PRESET=tiny runs the whole study as a smoke test (CI); the default is the study itself (quick preset).
 study: $(STAMP)
-	$(PY) -m colourlib study
+	$(PY) -m colourlib study $(if $(PRESET),--preset $(PRESET))
+
+# The built book, read in headless Chromium (Debian: apt-get install chromium); screenshots in _build/screenshots.
+book-check: $(STAMP)
+	$(PY) -m colourlib.browsercheck
 
 test: $(STAMP)
 	$(PY) -m pytest
 
 clean:
-	rm -rf $(VENV) runs book/_build
+	rm -rf $(VENV) runs book/runs _build

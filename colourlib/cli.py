@@ -61,10 +61,15 @@ def _run_parallel(matrix_path, runs: Path, force: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="colourlib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    study = sub.add_parser("study", help="train + evaluate the quick preset, then every parallel configuration")
+    study = sub.add_parser("study", help="the whole study as executed notebooks, then the book (the main job)",
+                           description="Execute every study notebook with papermill into book/runs/ (data, model, "
+                                       "the colouring run, every configuration of the matrix, parallel, evaluate, "
+                                       "reproducibility), then build the book with jupyter-book -W -n and check it.")
     study.add_argument("--force", action="store_true", help="retrain even if a finished identical run exists")
-    study.add_argument("--runs", type=Path, default=None, help="where runs go (default: runs/)")
     study.add_argument("--matrix", type=Path, default=None, help="parallel study matrix (default: the study's)")
+    study.add_argument("--preset", default=None, choices=["quick", "tiny", "paper"],
+                       help="scale of every run (default: quick, and the matrix as written; tiny: a smoke test)")
+    study.add_argument("--no-book", action="store_true", help="execute the notebooks but do not build the book")
     par = sub.add_parser("parallel", help="train every configuration of the parallel study matrix")
     par.add_argument("--force", action="store_true", help="retrain even finished identical runs")
     par.add_argument("--runs", type=Path, default=None, help="where runs go (default: runs/)")
@@ -88,20 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "parallel":
             return _run_parallel(args.matrix, runs, args.force)
 
-        from .matrix import load_matrix
-        from .config import TrainConfig
-        from .study import evaluate_run, train_or_reuse
+        from .driver import run_study
 
-        load_matrix(args.matrix)  # fail on a bad matrix before the first training, not after it
-        run_dir = train_or_reuse(TrainConfig.preset_config("quick"), runs / "quick", force=args.force)
-        summary = evaluate_run(run_dir)
-        print("\nHeld-out test photos, mean per method:\n")
-        print(summary.round(4).to_string())
-        print(f"\nResults, figures and provenance in {run_dir}.\n")
-        code = _run_parallel(args.matrix, runs, args.force)
-    except ValueError as exc:  # ConfigError, DataError and EncoderWeightsError are ValueErrors
+        code = run_study(args.preset, args.matrix, force=args.force, build=not args.no_book)
+    except (ValueError, FileNotFoundError) as exc:  # ConfigError, DataError, EncoderWeightsError; missing files
         print(f"error: {exc}")
         return 2
-    print(f"\nStudy finished in {time.perf_counter() - started:.0f} s. The rendered book arrives with the study "
-          "notebooks (issue 4).")
+    print(f"\nStudy {'finished' if code == 0 else 'FAILED'} in {(time.perf_counter() - started) / 60:.1f} min.")
     return code

@@ -56,10 +56,12 @@ class TrainConfig:
         return config
 
     @classmethod
-    def preset_config(cls, name: str, **overrides: Any) -> "TrainConfig":
+    def preset_config(cls, name: str, source: str | None = None, **overrides: Any) -> "TrainConfig":
+        """The preset's values, then ``overrides``; ``source`` names the caller in error messages."""
         if name not in PRESETS:
-            raise ConfigError(f"preset={name!r} is not known. Allowed: {', '.join(PRESETS)}.")
-        return cls.from_dict({**PRESETS[name], "preset": name, **overrides}, source=f"preset {name!r}")
+            prefix = f"{source}: " if source else ""
+            raise ConfigError(f"{prefix}preset={name!r} is not known. Allowed: {', '.join(PRESETS)}.")
+        return cls.from_dict({**PRESETS[name], "preset": name, **overrides}, source=source or f"preset {name!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -109,8 +111,10 @@ class TrainConfig:
 
 
 #: Named starting points. ``quick`` trains on the embedded set in minutes on a 2-core CPU; ``paper`` is the
-#: paper's setting (224 px, batch 64, 1000 epochs) for a GPU machine and the user's own photos.
+#: paper's setting (224 px, batch 64, 1000 epochs) for a GPU machine and the user's own photos; ``tiny`` is a
+#: smoke test of the whole pipeline (seconds per run), for CI and the notebook tests, not for results.
 PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": dict(image_size=32, batch_size=8, epochs=2, crops_per_photo=2, val_crops_per_photo=2),
     "quick": dict(image_size=64, batch_size=16, epochs=8, crops_per_photo=16),
     "paper": dict(image_size=224, batch_size=64, epochs=1000, crops_per_photo=1, val_crops_per_photo=1,
                   in_memory=False),

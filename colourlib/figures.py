@@ -1,15 +1,36 @@
-"""Figures people look at instead of tables: side-by-side galleries and training curves."""
+"""Figures people look at instead of tables: galleries, training curves, LAB channels and the parallel study.
+
+Each builder returns a closed matplotlib ``Figure``: a notebook displays (or glues) it, and ``save`` writes it
+beside the run's results. Closing it keeps notebook backends from drawing it a second time.
+"""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")  # figures are files; no display is assumed
+if "ipykernel" not in sys.modules:
+    matplotlib.use("Agg")  # a command line or a test writes files; a notebook keeps its inline backend
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
+import seaborn as sns  # noqa: E402
 
 from .colour import lab_to_rgb, rgb_to_lab  # noqa: E402
+
+DPI = 110
+
+
+def save(fig: matplotlib.figure.Figure, path: Path) -> Path:
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    return Path(path)
+
+
+def _done(fig):
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
 
 
 def grey_of(rgb: np.ndarray) -> np.ndarray:
@@ -19,7 +40,7 @@ def grey_of(rgb: np.ndarray) -> np.ndarray:
     return lab_to_rgb(lab)
 
 
-def gallery(rows: list[tuple[str, list[np.ndarray]]], columns: list[str], path: Path, width: float = 3.0) -> Path:
+def gallery(rows: list[tuple[str, list[np.ndarray]]], columns: list[str], width: float = 3.0):
     """A grid: one row per photo (its label, its images), one titled column per image kind."""
     fig, axes = plt.subplots(len(rows), len(columns), figsize=(width * len(columns), width * 0.75 * len(rows)),
                              squeeze=False)
@@ -33,22 +54,81 @@ def gallery(rows: list[tuple[str, list[np.ndarray]]], columns: list[str], path: 
                 ax.set_title(columns[c])
             if c == 0:
                 ax.set_ylabel(label, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _done(fig)
 
 
-def training_curves(history: list[dict], path: Path) -> Path:
-    """Training and validation MSE per epoch (the paper's Figure 10, with the loss it actually optimised)."""
+def photo_grid(images: list[tuple[str, np.ndarray]], columns: int = 4, width: float = 3.0):
+    """Photos side by side with their names (the paper's Figure 2)."""
+    rows = -(-len(images) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, width * 0.7 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (name, image) in zip(axes.flat, images):
+        ax.imshow(np.clip(image, 0, 1))
+        ax.set_title(name, fontsize=8)
+    return _done(fig)
+
+
+def lab_channels(rgb: np.ndarray, name: str):
+    """One photo in RGB and as its CIE LAB planes L, a and b, each with its scale (the paper's Figures 6-7)."""
+    lab = rgb_to_lab(rgb)
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
+    axes = axes.ravel()
+    axes[0].imshow(np.clip(rgb, 0, 1))
+    axes[0].set_title(f"{name} (RGB)")
+    planes = [(lab[..., 0], "gray", 0, 100, "L* (lightness, 0-100): the network's input"),
+              (lab[..., 1], "PiYG_r", -80, 80, "a* (green - / red +): predicted"),
+              (lab[..., 2], "cividis", -80, 80, "b* (blue - / yellow +): predicted")]
+    for ax, (plane, cmap, low, high, title) in zip(axes[1:], planes):
+        shown = ax.imshow(plane, cmap=cmap, vmin=low, vmax=high)
+        ax.set_title(title, fontsize=9)
+        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="CIE units")
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return _done(fig)
+
+
+def training_curves(history: list[dict], best_epoch: int | None = None):
+    """Training and validation MSE per epoch (the paper's Figure 10, with the loss it actually optimised);
+    ``best_epoch`` (1-based) marks where the validation loss was lowest."""
     epochs = [int(h["epoch"]) + 1 for h in history]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
     ax.plot(epochs, [float(h["loss"]) for h in history], marker="o", label="training")
     ax.plot(epochs, [float(h["val_loss"]) for h in history], marker="o", label="validation")
+    if best_epoch is not None:
+        ax.axvline(best_epoch, color="grey", linestyle="--", label=f"lowest validation loss (epoch {best_epoch})")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel("MSE of ab (network scale, -1..1)")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _done(fig)
+
+
+def parallel_bars(table, value: str, ylabel: str, reference: float | None = None, paper: bool = False):
+    """One bar per (configuration, regime); ``paper`` adds the paper's own bars where it measured the
+    configuration. ``reference`` draws a horizontal line (1 for speedup: no gain)."""
+    data = table[table["status"] == "ok"].assign(configuration=lambda t: _config_labels(t), who=lambda t: t.regime)
+    if paper and "paper_speedup" in table:
+        measured = table.dropna(subset=["paper_speedup"]).drop_duplicates(["gpus", "workers"])
+        data = _concat(data, measured.assign(configuration=_config_labels(measured),
+                                             who="paper (2019, GPUs)", **{value: measured.paper_speedup}))
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    sns.barplot(data=data, x="configuration", y=value, hue="who", ax=ax)
+    if reference is not None:
+        ax.axhline(reference, color="black", linewidth=0.8)
+    ax.set_xlabel("configuration (gpus x workers)")
+    ax.set_ylabel(ylabel)
+    ax.legend(title=None, fontsize=8)
+    return _done(fig)
+
+
+def _config_labels(table):
+    return [f"{g} x {w}" + (" (processes)" if loaders == "processes" else "")
+            for g, w, loaders in zip(table.gpus, table.workers, table.get("loaders", ["threads"] * len(table)))]
+
+
+def _concat(a, b):
+    import pandas as pd
+
+    return pd.concat([a, b], ignore_index=True)

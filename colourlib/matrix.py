@@ -51,6 +51,18 @@ class StudyMatrix:
     def runs(self) -> list[tuple[Regime, Configuration, TrainConfig]]:
         return [(regime, row, regime.config(row)) for regime in self.regimes for row in self.configurations]
 
+    def at_scale(self, preset: str) -> "StudyMatrix":
+        """The same study at another preset's scale: each regime keeps what makes it a regime (frozen encoder,
+        cached features, reading from disk) and takes the preset's sizes (image size, batch, epochs, crops),
+        which win over the regime's own. ``tiny`` turns the whole study into a smoke test."""
+        from .config import PRESETS
+
+        if preset not in PRESETS:
+            raise ConfigError(f"preset={preset!r} is not known. Allowed: {', '.join(PRESETS)}.")
+        regimes = [Regime(r.name, r.description, {**r.params, **PRESETS[preset], "preset": preset})
+                   for r in self.regimes]
+        return _validated(StudyMatrix(self.path, regimes, self.configurations))
+
 
 class _StrictLoader(yaml.SafeLoader):
     """YAML that rejects a key given twice in one mapping (PyYAML silently keeps the last)."""
@@ -122,12 +134,16 @@ def parse_matrix(raw: Any, path: Path) -> StudyMatrix:
                               "Fix: remove one of them.")
         seen[config_row] = i
         rows.append(config_row)
-    matrix = StudyMatrix(path, regimes, rows)
-    for regime, row in ((r, c) for r in regimes for c in rows):  # every TrainConfig must be valid
+    return _validated(StudyMatrix(path, regimes, rows))
+
+
+def _validated(matrix: StudyMatrix) -> StudyMatrix:
+    """Every (regime, configuration) must make a valid TrainConfig."""
+    for regime, row in ((r, c) for r in matrix.regimes for c in matrix.configurations):
         try:
             regime.config(row)
         except ConfigError as exc:
-            raise ConfigError(f"{path}: regime {regime.name!r} with {row.name}: {exc}") from None
+            raise ConfigError(f"{matrix.path}: regime {regime.name!r} with {row.name}: {exc}") from None
     return matrix
 
 

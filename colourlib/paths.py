@@ -18,6 +18,14 @@ PHOTO_MANIFEST = PHOTOS_DIR / "manifest.csv"
 #: The parallel study's configurations (regimes x gpus x workers).
 DEFAULT_MATRIX = PACKAGE_DIR / "matrix.yaml"
 
+#: The study's notebooks and book live in the checkout (they are not part of the installed package).
+NOTEBOOKS_DIR = (REPO_ROOT or Path.cwd()) / "notebooks"
+BOOK_DIR = (REPO_ROOT or Path.cwd()) / "book"
+#: Where the driver writes the notebooks papermill executed; the book shows exactly these.
+BOOK_RUNS_DIR = BOOK_DIR / "runs"
+#: jupyter-book 1.x writes next to the _config.yml it found (the repository root), not inside book/.
+BOOK_HTML = (REPO_ROOT or Path.cwd()) / "_build" / "html" / "index.html"
+
 
 def runs_dir() -> Path:
     """Where training runs are written: ``$COLOURLIB_RUNS``, else ``runs/`` in the checkout or the cwd."""

@@ -36,6 +36,14 @@ WHEEL_TEST_PHOTOS = [
     ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg"),
 ]
 
+#: Licences of the wheel test photos, as each package declares them (see ../shared data notes and each
+#: package's own documentation of its sample data).
+WHEEL_PHOTO_LICENCES = {
+    "astronaut.png": "public domain (NASA)", "chelsea.png": "CC0", "coffee.png": "CC0",
+    "rocket.jpg": "public domain (SpaceX)", "motorcycle_left.png": "Middlebury 2014 stereo set (research use)",
+    "china.jpg": "CC-BY-2.0", "flower.jpg": "CC-BY-2.0", "grace_hopper.jpg": "public domain (US Navy)",
+}
+
 
 class DataError(ValueError):
     """A data folder that cannot be used; the message names the folder and what was found."""

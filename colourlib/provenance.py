@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib.metadata
 import os
 import platform
@@ -80,6 +81,16 @@ def git_commit() -> dict[str, str | bool | None]:
         return {"commit": None, "dirty": None}
 
 
+def code_fingerprint() -> str:
+    """A digest of the library's source (every ``colourlib/*.py``): a finished run is reused only while it is
+    unchanged, so a fix to the training code is never hidden behind an old result."""
+    digest = hashlib.sha256()
+    for path in sorted(paths.PACKAGE_DIR.rglob("*.py")):
+        digest.update(path.relative_to(paths.PACKAGE_DIR).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def environment_record() -> dict:
     """Everything needed to say on what, with what and when a result was produced."""
     import keras
@@ -95,4 +106,5 @@ def environment_record() -> dict:
         "accelerators": accelerators(),
         "versions": _versions(),
         "git": git_commit(),
+        "code_fingerprint": code_fingerprint(),
     }

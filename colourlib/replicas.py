@@ -206,6 +206,8 @@ def replica_scope(plan: ReplicaPlan):
     if plan.backend == "tensorflow" and (plan.total_replicas > 1):
         import tensorflow as tf
 
+        # The strategy logs every all-reduce it plans at INFO; a notebook would show dozens of such lines.
+        tf.get_logger().setLevel("WARNING")
         if plan.hosts > 1:
             _patch_multi_worker_reduction()
             strategy = tf.distribute.MultiWorkerMirroredStrategy()

@@ -39,5 +39,5 @@ def test_presets():
     paper = TrainConfig.preset_config("paper", epochs=2)
     assert (paper.image_size, paper.batch_size, paper.epochs) == (224, 64, 2)
     assert PRESETS["paper"]["epochs"] == 1000
-    with pytest.raises(ConfigError, match="preset='fast' is not known. Allowed: quick, paper"):
+    with pytest.raises(ConfigError, match="preset='fast' is not known. Allowed: tiny, quick, paper"):
         TrainConfig.preset_config("fast")

@@ -245,3 +245,15 @@ def test_results_table_computes_speedup_efficiency_and_projection(tmp_path):
     assert table.loc[(2, 1), "paper_speedup"] == pytest.approx(11351.00 / 4860.35)  # 2.33, superlinear
     assert table.loc[(2, 2), "status"] == "failed" and pd.isna(table.loc[(2, 2), "paper_seconds"])
     assert parallel.paper_implied_images_per_s() == pytest.approx(616.7, abs=0.1)
+
+
+def test_the_matrix_at_another_scale_keeps_each_regimes_nature():
+    tiny = load_matrix().at_scale("tiny")
+    configs = {(regime.name, row.name): config for regime, row, config in tiny.runs()}
+    cached = configs[("cached-features", "gpus2-workers4")]
+    whole = configs[("whole-network", "gpus1-workers2")]
+    assert (cached.image_size, cached.epochs, cached.preset) == (32, 2, "tiny")
+    assert cached.cache_features and not cached.encoder_trainable and (cached.gpus, cached.workers) == (2, 4)
+    assert not whole.in_memory and whole.epochs == 2
+    with pytest.raises(ConfigError, match="preset='huge' is not known"):
+        load_matrix().at_scale("huge")

@@ -97,3 +97,30 @@ def test_mixed_bfloat16_trains_and_leaves_the_global_policy_alone(tmp_path, code
     assert result.model.output.dtype == "float32"  # the tanh output layer stays float32
     assert np.isfinite(result.final_val_loss)
     assert keras.config.dtype_policy().name == "float32"
+
+
+def test_run_folders_are_named_from_the_configuration_and_reuse_needs_the_same_code(tmp_path, monkeypatch):
+    from colourlib import study
+    from colourlib.config import TrainConfig
+
+    config = TrainConfig.preset_config("tiny", gpus=2, workers=4, use_multiprocessing=True)
+    name = study.run_name(config)
+    assert name.startswith("tiny-gpus2-workers4-processes-") and len(name.rsplit("-", 1)[1]) == 8
+    assert study.run_name(TrainConfig.preset_config("tiny", gpus=2, workers=4, use_multiprocessing=True)) == name
+    assert study.run_name(TrainConfig.preset_config("tiny", gpus=2, workers=4, use_multiprocessing=True,
+                                                    seed=1)) != name
+    monkeypatch.setenv("COLOURLIB_RUNS", str(tmp_path))
+    assert study.default_run_dir(config) == tmp_path / "train" / name
+
+    run = tmp_path / "run"
+    run.mkdir()
+    config.save(run / "config.json")
+    (run / "colouriser.weights.h5").write_bytes(b"w")
+    (run / "timing.json").write_text("{}")
+    (run / "history.csv").write_text("epoch,loss,val_loss\n0,1,1\n1,1,1\n")
+    import json
+
+    (run / "environment.json").write_text(json.dumps({"code_fingerprint": study.code_fingerprint()}))
+    assert study.is_complete(run, config)
+    (run / "environment.json").write_text(json.dumps({"code_fingerprint": "0" * 16}))
+    assert not study.is_complete(run, config), "a run made by other code is not reused"

@@ -1,0 +1,91 @@
+"""Checks on the book beyond what ``jupyter-book build -W -n`` catches: no executed notebook holds an error
+output, and every glue reference in the book's pages names a key that some notebook really glued.
+
+``python -m colourlib.bookcheck [book/]`` prints each problem with its file and exits 1 if there is any.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROLE = re.compile(r"\{glue(?::(?P<kind>\w+))?\}`(?P<content>[^`]+)`")
+DIRECTIVE = re.compile(r"^[`:]{3,}\{glue(?::\w+)?\}[ \t]+(?P<content>\S+)", re.MULTILINE)
+
+
+def glued_keys(notebook: nbformat.NotebookNode) -> set[str]:
+    """The keys a notebook glued (myst-nb stores them in each output's ``scrapbook`` metadata)."""
+    return {output.get("metadata", {}).get("scrapbook", {}).get("name")
+            for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])} - {None}
+
+
+def references(text: str) -> list[tuple[str | None, str]]:
+    """(document or None for the same page, key) of every glue role and directive in markdown ``text``, parsed
+    as myst-nb 1.x parses them: ``{glue:text}`` and ``{glue:md}`` first split a format off at the last colon (so
+    ``path::key`` needs a format, ``path::key:d``), and ``{glue:md}`` cannot reach another document."""
+    found = []
+    for match in ROLE.finditer(text):
+        content = match["content"]
+        if match["kind"] in ("text", "md"):
+            content = content.rsplit(":", 1)[0] if ":" in content else content
+        doc, _, key = content.rpartition("::") if match["kind"] != "md" else ("", "", content)
+        found.append((doc or None, key))
+    for match in DIRECTIVE.finditer(text):
+        doc, _, key = match["content"].rpartition("::")
+        found.append((doc or None, key))
+    return found
+
+
+def _pages(book_dir: Path):
+    """(page path, its markdown text, the keys glued on it) for every .md and .ipynb page of the book."""
+    for path in sorted(book_dir.rglob("*")):
+        if "_build" in path.parts or path.name.startswith(".") or ".ipynb_checkpoints" in path.parts:
+            continue
+        if path.suffix == ".md":
+            yield path, path.read_text(encoding="utf-8"), set()
+        elif path.suffix == ".ipynb":
+            book = nbformat.read(path, as_version=4)
+            text = "\n".join(c.source for c in book.cells if c.cell_type == "markdown")
+            yield path, text, glued_keys(book)
+
+
+def check_book(book_dir: str | Path) -> list[str]:
+    """Every problem found, each naming its file; empty when the book is sound."""
+    book_dir = Path(book_dir)
+    problems = []
+    pages = list(_pages(book_dir))
+    keys = {path.resolve(): glued for path, _, glued in pages}
+    if not any(path.suffix == ".ipynb" for path, _, _ in pages):
+        problems.append(f"{book_dir}: no executed notebook found. Fix: run the study first (make study).")
+    for path, text, _ in pages:
+        if path.suffix == ".ipynb":
+            for cell_index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+                for output in cell.get("outputs", []):
+                    if output.get("output_type") == "error":
+                        problems.append(f"{path}: cell {cell_index} holds an error output: "
+                                        f"{output.get('ename')}: {output.get('evalue')}")
+        for doc, key in references(text):
+            target = (path.parent / doc).resolve() if doc else path.resolve()
+            if target not in keys:
+                problems.append(f"{path}: glue reference {key!r} points at {doc or path.name}, which is not a "
+                                "notebook of the book")
+            elif key not in keys[target]:
+                problems.append(f"{path}: glue reference {key!r} is missing: {target.name} glues no such key")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    from . import paths
+
+    problems = check_book(Path(args[0]) if args else paths.BOOK_DIR)
+    for problem in problems:
+        print(problem)
+    print(f"book check: {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,103 @@
+"""Tables the data and model chapters show: what the photos are (counts, sizes, licences) and what the network
+is (layer by layer, as the paper's Figures 3-4). Built from the library's own objects, never typed by hand."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from .photos import WHEEL_PHOTO_LICENCES, PhotoSet, black_and_white_photos, embedded_manifest, open_upright
+
+#: The paper's own parameter counts (Figures 3 and 4), to set ours beside.
+PAPER_ENCODER_PARAMS = 14_714_688
+PAPER_DECODER_PARAMS = 1_572_114
+#: What the paper's Figure 3 prints for block3_conv2 and block3_conv3 (a typo: its total needs 590,080).
+PAPER_BLOCK3_CONV_PARAMS = 590_880
+
+
+def _size(path: Path) -> tuple[int, int]:
+    with Image.open(path) as im:
+        return open_upright(path).size if im.getexif().get(0x0112, 1) != 1 else im.size
+
+
+def photo_splits(photos: PhotoSet) -> pd.DataFrame:
+    """One row per split: how many photos, their sizes, where they come from."""
+    bw = black_and_white_photos() if photos.source == "embedded" else []
+    origin = {"train": "embedded set" if photos.source == "embedded" else photos.source,
+              "validation": "embedded set" if photos.source == "embedded" else photos.source,
+              "test (held out)": "photos inside installed wheels" if photos.source == "embedded" else photos.source,
+              "black-and-white gallery": "embedded set"}
+    rows = []
+    for split, files in (("train", photos.train), ("validation", photos.val), ("test (held out)", photos.test),
+                         ("black-and-white gallery", bw)):
+        if not files:
+            continue
+        sizes = [_size(p) for p in files]
+        pixels = [w * h for w, h in sizes]
+        rows.append({"split": split, "photos": len(files),
+                     "smallest (w x h)": "%d x %d" % sizes[int(np.argmin(pixels))],
+                     "largest (w x h)": "%d x %d" % sizes[int(np.argmax(pixels))],
+                     "median megapixels": round(float(np.median(pixels)) / 1e6, 2), "source": origin[split]})
+    return pd.DataFrame(rows)
+
+
+def licences(photos: PhotoSet) -> pd.DataFrame:
+    """Every photo of the study with its author or package and licence (attribution that CC-BY requires)."""
+    manifest = {Path(row["file"]).name: row for row in embedded_manifest()}
+    rows = []
+    for split, files in (("train", photos.train), ("validation", photos.val), ("test", photos.test),
+                         ("black-and-white", black_and_white_photos() if photos.source == "embedded" else [])):
+        for path in files:
+            if path.name in manifest:
+                m = manifest[path.name]
+                rows.append({"split": split, "photo": path.name, "author": m["author"],
+                             "licence": m["licence"], "from": f"Debian {m['source_package']}"})
+            else:
+                package = next((part for part in path.parts if part in ("skimage", "sklearn", "matplotlib")), "")
+                rows.append({"split": split, "photo": path.name, "author": "",
+                             "licence": WHEEL_PHOTO_LICENCES.get(path.name, "see its source"),
+                             "from": f"Python package {package}" if package else str(path.parent)})
+    return pd.DataFrame(rows)
+
+
+def layer_table(model: keras.Model) -> pd.DataFrame:
+    """Layer, type, output shape and parameter count, as Keras's summary prints them (the paper's Figures 3-4)."""
+    rows = []
+    for layer in model.layers:
+        shape = getattr(layer, "output", None)
+        shape = tuple(shape.shape) if shape is not None else ()
+        rows.append({"layer": layer.name, "type": type(layer).__name__,
+                     "output shape": str(shape).replace("None", "batch"), "parameters": layer.count_params()})
+    return pd.DataFrame(rows)
+
+
+def parameter_counts(model: keras.Model) -> dict[str, int]:
+    """Encoder and decoder parameters of a colouriser, ours beside the paper's."""
+    encoder, decoder = model.get_layer("encoder"), model.layers[-1]
+    return {"encoder_params": encoder.count_params(), "decoder_params": decoder.count_params(),
+            "paper_encoder_params": PAPER_ENCODER_PARAMS, "paper_decoder_params": PAPER_DECODER_PARAMS,
+            "total_params": model.count_params()}
+
+
+def example_images(files: list[Path], count: int, max_side: int = 400) -> list[tuple[str, np.ndarray]]:
+    """Up to ``count`` photos, spread over the list, reduced for display."""
+    chosen = files[:: max(1, len(files) // max(count, 1))][:count]
+    shown = []
+    for path in chosen:
+        image = open_upright(path).convert("RGB")
+        image.thumbnail((max_side, max_side))
+        shown.append((path.stem, np.asarray(image, dtype=np.float32) / 255.0))
+    return shown
+
+
+def pick(photos: PhotoSet, name: str) -> Path:
+    """The first photo of the study whose path contains ``name`` (the data notebook's ``lab_example``)."""
+    everything = [*photos.train, *photos.val, *photos.test]
+    for path in everything:
+        if name.lower() in str(path).lower():
+            return path
+    raise ValueError(f"lab_example={name!r}: no photo of the study has that in its name. Fix: one of "
+                     f"{', '.join(p.stem for p in everything[:8])}, ...")

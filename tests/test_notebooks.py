@@ -1,0 +1,236 @@
+"""The study notebooks: committed clean and thin, parameters that mirror the configuration, each one executed by
+papermill at the tiny preset with its glued numbers checked, bad parameters refused with the notebook's message,
+and the book checks (glue references, error outputs, the browser) against pages that are known to be broken."""
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+from colourlib import driver, paths
+from colourlib.bookcheck import check_book, glued_keys, references
+from colourlib.config import ConfigError, TrainConfig
+from colourlib.notebooks import NOTEBOOKS, TRAIN_EXTRA_PARAMETERS, declared_parameters, notebook_path
+from colourlib.study import default_run_dir
+
+PAPERMILL = str(Path(sys.executable).with_name("papermill"))
+
+
+def glued_values(path: Path) -> dict:
+    """key -> the text/plain value each glue call stored (strings unquoted, numbers as numbers)."""
+    import ast
+
+    values = {}
+    for cell in nbformat.read(path, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                text = next((v for k, v in output["data"].items() if k.endswith("text/plain")), None)
+                try:
+                    values[name] = ast.literal_eval(text)
+                except (ValueError, SyntaxError, TypeError):
+                    values[name] = text
+    return values
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebooks_are_committed_thin_and_without_outputs(name):
+    book = nbformat.read(notebook_path(name), as_version=4)
+    tagged = [i for i, c in enumerate(book.cells) if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
+    assert book.cells[0].cell_type == "markdown" and book.cells[0].source.startswith("# ")
+    assert book.cells[tagged[0] + 1].cell_type == "code", "derived values follow the parameters"
+    for cell in book.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, f"{name}: committed with outputs"
+            assert "def " not in cell.source and "class " not in cell.source, f"{name}: logic belongs in colourlib"
+    for statement in ast.parse(book.cells[tagged[0]].source).body:  # plain literals, nothing computed
+        assert isinstance(statement, ast.Assign), ast.dump(statement)
+        ast.literal_eval(statement.value)
+
+
+def test_train_notebook_declares_every_configuration_parameter():
+    declared = set(declared_parameters(notebook_path("train")))
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    assert declared == fields | TRAIN_EXTRA_PARAMETERS
+    assert {"gpus", "workers", "use_multiprocessing", "epochs", "batch_size", "image_size", "encoder",
+            "encoder_weights", "data_dir", "seed", "preset"} <= declared
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Runs go to a temporary folder (the kernel inherits COLOURLIB_RUNS)."""
+    folder = tmp_path_factory.mktemp("runs")
+    previous = os.environ.get("COLOURLIB_RUNS")
+    os.environ["COLOURLIB_RUNS"] = str(folder)
+    yield folder
+    if previous is None:
+        del os.environ["COLOURLIB_RUNS"]
+    else:
+        os.environ["COLOURLIB_RUNS"] = previous
+
+
+@pytest.fixture(scope="module")
+def trained(runs):
+    """The command of the README, with its output piped: papermill writes the notebook to stdout, and the run's
+    artefacts still go to the run folder named from its configuration."""
+    result = subprocess.run([PAPERMILL, "notebooks/train.ipynb", "-p", "preset", "tiny", "-p", "gpus", "2",
+                             "-p", "workers", "2"], cwd=paths.REPO_ROOT, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    notebook = nbformat.reads(result.stdout, as_version=4)  # stdout is the executed notebook and nothing else
+    run_dir = default_run_dir(TrainConfig.preset_config("tiny", gpus=2, workers=2))
+    return notebook, run_dir
+
+
+def test_train_notebook_runs_as_typed_and_writes_to_its_run_folder(trained, runs):
+    notebook, run_dir = trained
+    assert run_dir.parent == runs / "train" and run_dir.name.startswith("tiny-gpus2-workers2-threads-")
+    for name in ("config.json", "environment.json", "history.csv", "timing.json", "colouriser.weights.h5"):
+        assert (run_dir / name).is_file(), name
+    path = run_dir.parent / "executed.ipynb"
+    nbformat.write(notebook, path)
+    values = glued_values(path)
+    assert values["epochs"] == 2 and values["best_epoch"] in (1, 2)
+    assert values["run_dir"] == str(run_dir)
+    assert values["images_per_s"] > 0 and 0 <= values["input_wait_share"] <= 1
+    assert values["devices"] == "2 logical CPUs"
+    assert "training_curves" in glued_keys(notebook)
+    assert json.loads((run_dir / "config.json").read_text())["gpus"] == 2
+
+
+def test_a_bad_parameter_fails_with_the_notebooks_own_message(tmp_path):
+    with pytest.raises(papermill.PapermillExecutionError) as failure:
+        papermill.execute_notebook(str(notebook_path("train")), str(tmp_path / "out.ipynb"),
+                                   parameters={"preset": "tiny", "gpus": 0}, progress_bar=False)
+    assert failure.value.ename == "ConfigError"
+    assert "train.ipynb parameters: gpus=0 is not allowed: an integer >= 1" in failure.value.evalue
+
+
+def test_the_driver_refuses_a_parameter_the_notebook_does_not_declare(tmp_path):
+    with pytest.raises(ConfigError, match=r"train.ipynb: unknown parameter\(s\) gpu\b.*declares: preset, gpus"):
+        driver.execute("train", tmp_path / "out.ipynb", {"gpu": 2})
+    assert not (tmp_path / "out.ipynb").exists(), "refused before anything ran"
+
+
+def test_data_and_model_notebooks_glue_their_numbers(tmp_path):
+    driver.execute("data", tmp_path / "data.ipynb", {"image_size": 32, "examples": 4})
+    data = glued_values(tmp_path / "data.ipynb")
+    assert (data["n_train"], data["n_val"], data["n_test"], data["n_bw"]) == (19, 4, 8, 2)
+    assert {"example_photos", "lab_channels"} <= set(data)
+
+    driver.execute("model", tmp_path / "model.ipynb", {})
+    model = glued_values(tmp_path / "model.ipynb")
+    assert model["encoder_params"] == model["paper_encoder_params"] == 14_714_688
+    assert model["decoder_params"] == model["paper_decoder_params"] == 1_572_114
+    assert model["block3_conv2_params"] == 3 * 3 * 256 * 256 + 256
+    assert model["feature_shape"] == "7 x 7 x 512"
+
+
+def test_evaluate_notebook_scores_the_trained_run(trained, tmp_path):
+    _, run_dir = trained
+    driver.execute("evaluate", tmp_path / "evaluate.ipynb", {"run_dir": str(run_dir)})
+    values = glued_values(tmp_path / "evaluate.ipynb")
+    assert values["n_test_photos"] == 8 and values["epochs"] == 2
+    assert values["grey_colourfulness"] < 0.05  # no colour (rounding to sRGB leaves a trace)
+    assert values["truth_colourfulness"] > 20
+    assert {"curves", "gallery_test", "gallery_bw"} <= set(values)
+    assert (run_dir / "metrics_summary.csv").is_file() and (run_dir / "gallery_test.png").is_file()
+
+
+def test_parallel_and_reproducibility_notebooks_tabulate_what_ran(runs, tmp_path):
+    from colourlib.parallel import run_matrix
+    from colourlib.matrix import load_matrix
+
+    matrix_file = tmp_path / "matrix.yaml"
+    matrix_file.write_text("regimes:\n  cached-features:\n    params: {preset: tiny, encoder_trainable: false, "
+                           "augment: false, cache_features: true}\nconfigurations:\n  - {gpus: 1, workers: 1}\n"
+                           "  - {gpus: 1, workers: 2}\n")
+    outcomes = run_matrix(load_matrix(matrix_file), runs / "p")
+    assert not any(o.failed for o in outcomes)
+    driver.execute("parallel", tmp_path / "parallel.ipynb", {"matrix": str(matrix_file), "runs": str(runs / "p")})
+    values = glued_values(tmp_path / "parallel.ipynb")
+    assert values["n_failed"] == 0 and values["paper_seconds_1x1"] == 11351.0
+    assert values["paper_speedup_2x1"] == pytest.approx(11351.0 / 4860.35)
+    assert values["findings_plain"].startswith("cached-features: with one device and one worker")
+    assert values["projected_hours_cached"] > 0 and "cores" in values["hardware"]
+
+    record = driver.StudyRecord("tiny", str(matrix_file), seconds=12.0)
+    record.add("data", "papermill notebooks/data.ipynb book/runs/data.ipynb", 3.0, "ok")
+    from colourlib.provenance import environment_record
+
+    record.save(tmp_path / "study.json", environment_record())
+    driver.execute("reproducibility", tmp_path / "repro.ipynb", {"record": str(tmp_path / "study.json")})
+    repro = glued_values(tmp_path / "repro.ipynb")
+    assert repro["study_minutes"] == pytest.approx(0.2) and repro["study_preset"] == "tiny"
+
+
+# --- the book checks, on books known to be broken ------------------------------------------------------------
+
+def test_glue_references_are_parsed_as_myst_nb_parses_them():
+    text = ("{glue:text}`a:.2f` {glue:text}`b` {glue:text}`runs/x.ipynb::c:d` {glue:text}`runs/x.ipynb::d` "
+            "{glue:md}`e` {glue}`runs/y.ipynb::f`\n```{glue:figure} g\n```")
+    assert references(text) == [(None, "a"), (None, "b"), ("runs/x.ipynb", "c"), (None, "runs/x.ipynb:"),
+                                (None, "e"), ("runs/y.ipynb", "f"), (None, "g")]
+
+
+def _notebook_with(cells_outputs):
+    book = nbformat.v4.new_notebook()
+    for source, outputs in cells_outputs:
+        cell = nbformat.v4.new_code_cell(source)
+        cell.outputs = outputs
+        book.cells.append(cell)
+    return book
+
+
+def test_book_check_finds_missing_glue_and_error_outputs(tmp_path):
+    glued = nbformat.v4.new_output("display_data", data={"text/plain": "3"},
+                                   metadata={"scrapbook": {"name": "count", "mime_prefix": ""}})
+    (tmp_path / "runs").mkdir()
+    nbformat.write(_notebook_with([("glue('count', 3)", [glued])]), tmp_path / "runs" / "good.ipynb")
+    (tmp_path / "page.md").write_text("# Page\n\n{glue:text}`runs/good.ipynb::count:d` is fine.\n")
+    assert check_book(tmp_path) == []
+
+    (tmp_path / "page.md").write_text("# Page\n{glue:text}`runs/good.ipynb::total:d` and "
+                                      "{glue:text}`runs/good.ipynb::count`\n")
+    error = nbformat.v4.new_output("error", ename="ValueError", evalue="boom", traceback=[])
+    nbformat.write(_notebook_with([("1/0", [error])]), tmp_path / "runs" / "bad.ipynb")
+    problems = check_book(tmp_path)
+    assert any("'total' is missing" in p for p in problems)
+    assert any("'runs/good.ipynb:'" in p for p in problems), "a cross-document text glue needs a format"
+    assert any("bad.ipynb: cell 0 holds an error output: ValueError: boom" in p for p in problems)
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("COLOURLIB_REQUIRE_CHROMIUM"),
+                    reason="Chromium is not installed (CI installs it and sets COLOURLIB_REQUIRE_CHROMIUM=1)")
+def test_browser_check_catches_a_broken_image_an_empty_table_and_a_missing_glued_value(tmp_path):
+    from PIL import Image
+
+    from colourlib.browsercheck import check_pages
+
+    html = tmp_path / "html"
+    html.mkdir()
+    Image.new("RGB", (40, 30), "red").save(html / "ok.png")
+    words = "<p>" + "A page with enough words to read. " * 10 + "</p>"
+    (html / "good.html").write_text(f"<html><body><main>{words}<img src='ok.png'><table><tr><td>1</td></tr>"
+                                    "</table><span class='pasted-text'>0.42</span></main></body></html>")
+    (html / "bad.html").write_text(f"<html><body><main>{words}<img src='missing.png'><table><tr><td> </td>"
+                                   "</tr></table><span class='pasted-text'></span></main></body></html>")
+    reports = check_pages(html, tmp_path / "shots", CHROMIUM, pages=("good.html", "bad.html"))
+    good, bad = reports
+    assert good.problems == [] and good.found["pasted"] == 1 and good.screenshot.stat().st_size > 1000
+    assert any("broken image(s): missing.png" in p for p in bad.problems)
+    assert any("1 empty table(s)" in p for p in bad.problems)
+    assert any("glued values missing" in p for p in bad.problems)
