@@ -220,7 +220,7 @@ def run_study(preset: str | None = None, matrix: str | Path | None = None, force
     out = paths.BOOK_RUNS_DIR
     train_out = out / TRAIN_DIR
     record = StudyRecord(colour_preset, str(study_matrix.path))
-    progress = _Progress(6 + len(study_matrix.runs()))
+    progress = _Progress(6 + len(study_matrix.runs()) + (1 if build else 0))
     started = time.perf_counter()
 
     def step(name: str, output: Path, parameters: dict, label: str, title: str | None = None) -> None:
