@@ -1,6 +1,8 @@
 """Shared fixtures: small image folders made on the fly, so tests never depend on a download."""
 from __future__ import annotations
 
+import contextlib
+import os
 import warnings
 
 import numpy as np
@@ -40,3 +42,17 @@ def save_rgb(path, size=(80, 64), seed=0):
     rng = np.random.default_rng(seed)
     Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(path)
     return path
+
+
+@contextlib.contextmanager
+def environment_variable(name: str, value: str):
+    """Set ``name`` for the block (child processes such as notebook kernels inherit it), then restore it."""
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield value
+    finally:
+        if previous is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = previous

@@ -12,7 +12,10 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
+from pathlib import Path
+
 from colourlib import efficientnet
+from conftest import environment_variable
 from colourlib.model import EncoderWeightsError, build_colouriser, encoder_spec
 from colourlib.photos import read_rgb, wheel_test_photos
 from colourlib.torchfile import LEGACY_MAGIC, LEGACY_PROTOCOL, WeightsFileError, read_state_dict
@@ -20,16 +23,9 @@ from colourlib.torchfile import LEGACY_MAGIC, LEGACY_PROTOCOL, WeightsFileError,
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
-    import os
-
-    folder = tmp_path_factory.mktemp("cache")
-    previous = os.environ.get("COLOURLIB_CACHE")
-    os.environ["COLOURLIB_CACHE"] = str(folder)
-    yield folder
-    if previous is None:
-        del os.environ["COLOURLIB_CACHE"]
-    else:
-        os.environ["COLOURLIB_CACHE"] = previous
+    """Converted weights go to a temporary user cache."""
+    with environment_variable("COLOURLIB_CACHE", str(tmp_path_factory.mktemp("cache"))) as folder:
+        yield Path(folder)
 
 
 def test_the_converted_classifier_knows_what_is_in_the_test_photos(cache):

@@ -17,6 +17,7 @@ import papermill
 import pytest
 
 from colourlib import driver, paths
+from conftest import environment_variable
 from colourlib.bookcheck import check_book, glued_keys, references
 from colourlib.config import ConfigError, TrainConfig
 from colourlib.notebooks import NOTEBOOKS, TRAIN_EXTRA_PARAMETERS, declared_parameters, notebook_path
@@ -69,14 +70,8 @@ def test_train_notebook_declares_every_configuration_parameter():
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """Runs go to a temporary folder (the kernel inherits COLOURLIB_RUNS)."""
-    folder = tmp_path_factory.mktemp("runs")
-    previous = os.environ.get("COLOURLIB_RUNS")
-    os.environ["COLOURLIB_RUNS"] = str(folder)
-    yield folder
-    if previous is None:
-        del os.environ["COLOURLIB_RUNS"]
-    else:
-        os.environ["COLOURLIB_RUNS"] = previous
+    with environment_variable("COLOURLIB_RUNS", str(tmp_path_factory.mktemp("runs"))) as folder:
+        yield Path(folder)
 
 
 @pytest.fixture(scope="module")
