@@ -10,7 +10,7 @@ from colourlib.config import PRESETS, ConfigError, TrainConfig
     ("batch_size", 2.5, "integer >= 1"),
     ("epochs", 0, "integer >= 1"),
     ("workers", 0, "integer >= 1"),
-    ("encoder", "inception", "one of vgg16"),
+    ("encoder", "inception", "one of efficientnet-lite0, vgg16"),
     ("precision", "float16", "one of float32, mixed_bfloat16"),
     ("learning_rate", 0, "between 0 and 1"),
     ("encoder_weights", "/no/such/file.h5", "existing weights file"),
