@@ -21,6 +21,13 @@ def glued_keys(notebook: nbformat.NotebookNode) -> set[str]:
             for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])} - {None}
 
 
+def error_outputs(notebook: nbformat.NotebookNode) -> list[str]:
+    """The errors an executed notebook holds, one line each (empty when it ran clean)."""
+    return [f"cell {index} holds an error output: {output.get('ename')}: {output.get('evalue')}"
+            for index, cell in enumerate(notebook.cells) for output in cell.get("outputs", [])
+            if output.get("output_type") == "error"]
+
+
 def references(text: str) -> list[tuple[str | None, str]]:
     """(document or None for the same page, key) of every glue role and directive in markdown ``text``, parsed
     as myst-nb 1.x parses them: ``{glue:text}`` and ``{glue:md}`` first split a format off at the last colon (so
@@ -39,16 +46,16 @@ def references(text: str) -> list[tuple[str | None, str]]:
 
 
 def _pages(book_dir: Path):
-    """(page path, its markdown text, the keys glued on it) for every .md and .ipynb page of the book."""
+    """(page path, its markdown text, the keys glued on it, its notebook or None) for every .md and .ipynb page."""
     for path in sorted(book_dir.rglob("*")):
         if "_build" in path.parts or path.name.startswith(".") or ".ipynb_checkpoints" in path.parts:
             continue
         if path.suffix == ".md":
-            yield path, path.read_text(encoding="utf-8"), set()
+            yield path, path.read_text(encoding="utf-8"), set(), None
         elif path.suffix == ".ipynb":
             book = nbformat.read(path, as_version=4)
             text = "\n".join(c.source for c in book.cells if c.cell_type == "markdown")
-            yield path, text, glued_keys(book)
+            yield path, text, glued_keys(book), book
 
 
 def check_book(book_dir: str | Path) -> list[str]:
@@ -56,16 +63,12 @@ def check_book(book_dir: str | Path) -> list[str]:
     book_dir = Path(book_dir)
     problems = []
     pages = list(_pages(book_dir))
-    keys = {path.resolve(): glued for path, _, glued in pages}
-    if not any(path.suffix == ".ipynb" for path, _, _ in pages):
+    keys = {path.resolve(): glued for path, _, glued, _ in pages}
+    if not any(notebook is not None for *_, notebook in pages):
         problems.append(f"{book_dir}: no executed notebook found. Fix: run the study first (make study).")
-    for path, text, _ in pages:
-        if path.suffix == ".ipynb":
-            for cell_index, cell in enumerate(nbformat.read(path, as_version=4).cells):
-                for output in cell.get("outputs", []):
-                    if output.get("output_type") == "error":
-                        problems.append(f"{path}: cell {cell_index} holds an error output: "
-                                        f"{output.get('ename')}: {output.get('evalue')}")
+    for path, text, _, notebook in pages:
+        if notebook is not None:
+            problems += [f"{path}: {error}" for error in error_outputs(notebook)]
         for doc, key in references(text):
             target = (path.parent / doc).resolve() if doc else path.resolve()
             if target not in keys:

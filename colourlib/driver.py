@@ -57,18 +57,6 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
-def error_outputs(path: Path) -> list[str]:
-    """The errors an executed notebook holds, as 'cell N: Name: message' (empty when it ran clean)."""
-    import nbformat
-
-    found = []
-    for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                found.append(f"cell {index}: {output.get('ename')}: {output.get('evalue')}")
-    return found
-
-
 class _Indented:
     """Streams a notebook's printed output to the terminal, indented, without the backend's start-up noise."""
 
@@ -133,12 +121,15 @@ def is_current(name: str, output: Path, parameters: dict[str, Any]) -> bool:
     """An executed notebook made from the same source with the same parameters, holding no error."""
     import nbformat
 
+    from .bookcheck import error_outputs
+
     try:
-        meta = nbformat.read(output, as_version=4).metadata.get("colourlib", {})
+        book = nbformat.read(output, as_version=4)
     except (OSError, ValueError):
         return False
+    meta = book.metadata.get("colourlib", {})
     return (meta.get("source_digest") == source_digest(notebook_path(name))
-            and meta.get("parameters") == parameters and not error_outputs(output))
+            and meta.get("parameters") == parameters and not error_outputs(book))
 
 
 @dataclass
@@ -238,21 +229,31 @@ def run_study(preset: str | None = None, matrix: str | Path | None = None, force
     try:
         step("data", out / "data.ipynb", {"image_size": colour_config.image_size}, "data")
         step("model", out / "model.ipynb", {}, "model")
+        def train_params(config: TrainConfig, run_dir: Path) -> dict:
+            return {**config.to_dict(), "run_dir": str(run_dir), "force": False}
+
+        def matrix_output(run_dir: Path) -> Path:  # runs/parallel/<regime>/<row> -> train/<regime>-<row>.ipynb
+            return train_out / f"{run_dir.parent.name}-{run_dir.name}.ipynb"
+
+        def reused(config: TrainConfig, run_dir: Path, output: Path, label: str) -> bool:
+            """A finished run of this configuration and code, shown by a current executed notebook."""
+            params = train_params(config, run_dir)
+            if reusable(run_dir, config, force) and is_current("train", output, params):
+                progress.start(f"{label}: reusing {_relative(output)}")
+                record.add(label, papermill_command("train", output, params), 0.0, "reused")
+                return True
+            return False
+
         colour_run = default_run_dir(colour_config)
-        colour_params = {**colour_config.to_dict(), "run_dir": str(colour_run), "force": False}
-        output = train_out / "colouring.ipynb"
-        if reusable(colour_run, colour_config, force) and is_current("train", output, colour_params):
-            progress.start(f"train: colouring run ({colour_preset}): reusing {_relative(output)}")
-            record.add("train: colouring run", papermill_command("train", output, colour_params), 0.0, "reused")
-        else:
-            step("train", output, colour_params, f"train: colouring run ({colour_preset})",
+        output, label = train_out / "colouring.ipynb", f"train: colouring run ({colour_preset})"
+        if not reused(colour_config, colour_run, output, label):
+            step("train", output, train_params(colour_config, colour_run), label,
                  title=f"Training run: the colouring model ({colour_preset} preset)")
 
         def notebook_runner(config: TrainConfig, run_dir: Path) -> int:
-            name = f"{run_dir.parent.name}-{run_dir.name}"
-            params = {**config.to_dict(), "run_dir": str(run_dir), "force": False}
+            output = matrix_output(run_dir)
             try:
-                step("train", train_out / f"{name}.ipynb", params, f"train: {name}",
+                step("train", output, train_params(config, run_dir), f"train: {output.stem}",
                      title=f"Training run: {run_dir.parent.name}, {run_dir.name}")
                 return 0
             except NotebookFailed as exc:
@@ -262,17 +263,12 @@ def run_study(preset: str | None = None, matrix: str | Path | None = None, force
                 return 1
 
         def current(config: TrainConfig, run_dir: Path) -> bool:
-            output = train_out / f"{run_dir.parent.name}-{run_dir.name}.ipynb"
-            params = {**config.to_dict(), "run_dir": str(run_dir), "force": False}
-            if reusable(run_dir, config, force) and is_current("train", output, params):
-                progress.start(f"train: {output.stem}: reusing {_relative(output)}")
-                record.add(f"train: {output.stem}", papermill_command("train", output, params), 0.0, "reused")
-                return True
-            return False
+            output = matrix_output(run_dir)
+            return reused(config, run_dir, output, f"train: {output.stem}")
 
         parallel_dir = paths.runs_dir() / "parallel"
         outcomes = run_matrix(study_matrix, parallel_dir, force=force, runner=notebook_runner, is_current=current)
-        planned |= {train_out / f"{o.regime.name}-{o.row.name}.ipynb" for o in outcomes}
+        planned |= {matrix_output(o.run_dir) for o in outcomes}
         for stale in set(train_out.glob("*.ipynb")) - planned:  # configurations no longer in the matrix
             stale.unlink()
         report = failure_report(outcomes)
