@@ -1,4 +1,4 @@
-"""Command line: ``python -m colourlib study`` (the README's main job), ``parallel`` and ``train``."""
+"""Command line: ``python -m colourlib study`` (the README's main job), ``parallel``, ``train`` and ``colourise``."""
 from __future__ import annotations
 
 import argparse
@@ -59,6 +59,13 @@ def _run_parallel(matrix_path, runs: Path, force: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import sys
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["colourise"]:  # the same command as the installed `colourise`
+        from .colourise import main as colourise
+
+        return colourise(argv[1:])
     parser = argparse.ArgumentParser(prog="colourlib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     study = sub.add_parser("study", help="the whole study as executed notebooks, then the book (the main job)",
@@ -74,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     par.add_argument("--force", action="store_true", help="retrain even finished identical runs")
     par.add_argument("--runs", type=Path, default=None, help="where runs go (default: runs/)")
     par.add_argument("--matrix", type=Path, default=None, help="matrix file (default: colourlib/matrix.yaml)")
+    sub.add_parser("colourise", help="colour your own photos (the same as the `colourise` command; see its --help)",
+                   add_help=False)
     tr = sub.add_parser("train", help="train one configuration into a run folder")
     tr.add_argument("run_dir", type=Path)
     tr.add_argument("--preset", default="quick")

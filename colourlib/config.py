@@ -14,6 +14,9 @@ from typing import Any
 from .model import DOWNSAMPLING, ENCODERS
 
 PRECISIONS = ("float32", "mixed_bfloat16")
+#: Training losses: the paper's MSE, and L1 ("mae"), whose optimum is the median colour rather than the mean, so
+#: it washes colours out less where several colours are plausible.
+LOSSES = ("mse", "mae")
 
 
 class ConfigError(ValueError):
@@ -26,6 +29,7 @@ class TrainConfig:
     batch_size: int = 16
     epochs: int = 8
     learning_rate: float = 1e-3
+    loss: str = "mse"  # the paper's; "mae" (L1) desaturates less
     encoder: str = "vgg16"
     encoder_weights: str | None = None  # None (random), "imagenet" (Keras download) or a weights file
     encoder_trainable: bool = True
@@ -94,6 +98,8 @@ class TrainConfig:
             fail("val_fraction", "a number in [0, 1)")
         if self.encoder not in ENCODERS:
             fail("encoder", f"one of {', '.join(sorted(ENCODERS))}")
+        if self.loss not in LOSSES:
+            fail("loss", f"one of {', '.join(LOSSES)}")
         if self.precision not in PRECISIONS:
             fail("precision", f"one of {', '.join(PRECISIONS)}")
         for name in ("encoder_trainable", "augment", "cache_features", "in_memory", "use_multiprocessing"):

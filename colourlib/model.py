@@ -71,8 +71,10 @@ def load_weights_checked(model: keras.Model, path: str | Path, parameter: str, e
     try:
         model.load_weights(str(path))
     except Exception as exc:  # Keras raises ValueError, KeyError or OSError depending on the mismatch
+        detail = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        detail = detail if len(detail) < 240 else detail[:240] + " ..."
         raise EncoderWeightsError(
-            f"{parameter}={str(path)!r} does not fit {model.name} ({type(exc).__name__}: {exc}). "
+            f"{parameter}={str(path)!r} does not fit {model.name} ({type(exc).__name__}: {detail}). "
             f"Fix: pass {expected}.") from exc
 
 

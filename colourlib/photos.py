@@ -83,6 +83,65 @@ def open_rgb8(path: str | Path) -> Image.Image:
     return im.convert("RGBA").convert("RGB") if im.mode == "P" else im.convert("RGB")
 
 
+#: Pillow's transpose for each EXIF/TIFF orientation value (as ImageOps.exif_transpose applies them).
+_ORIENTATION_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+                          4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+                          6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+
+
+@dataclass
+class Photo:
+    """A photo as read for colouring: upright sRGB at full precision, its alpha, bit depth and EXIF."""
+
+    rgb: np.ndarray  # float32 (H, W, 3) in [0, 1]
+    alpha: np.ndarray | None  # float32 (H, W) in [0, 1], or None
+    bit_depth: int  # 8, or 16 for 16-bit (and float) files, whose precision the output keeps
+    exif: Image.Exif | None  # the file's EXIF with its orientation removed (the pixels are upright)
+
+
+def read_photo(path: str | Path) -> Photo:
+    """Read any photo for colouring (raises on anything unreadable). 16-bit greyscale keeps its precision
+    through Pillow; 16-bit colour TIFFs, which Pillow reads at 8 bits, are read with tifffile."""
+    with Image.open(path) as raw:
+        raw.load()
+        orientation = raw.getexif().get(0x0112, 1)
+        exif = raw.getexif()
+        im = ImageOps.exif_transpose(raw)
+    exif.pop(0x0112, None)
+    exif_or_none = exif if len(exif) else None
+    deep = _sixteen_bit_colour_tiff(path, im.size, orientation)
+    if deep is not None:
+        return Photo(deep[..., :3], deep[..., 3] if deep.shape[-1] == 4 else None, 16, exif_or_none)
+    if im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    alpha = None
+    if im.mode in ("RGBA", "LA", "PA"):
+        alpha = np.asarray(im.getchannel("A"), dtype=np.float32) / 255.0
+    bit_depth = 16 if im.mode in SIXTEEN_BIT_MODES or im.mode == "F" else 8
+    return Photo(_to_float_rgb(im), alpha, bit_depth, exif_or_none)
+
+
+def _sixteen_bit_colour_tiff(path: str | Path, size: tuple[int, int], orientation: int) -> np.ndarray | None:
+    """A 16-bit RGB(A) TIFF as upright float32 (H, W, 3 or 4) in [0, 1]; ``None`` for any other file."""
+    if Path(path).suffix.lower() not in (".tif", ".tiff"):
+        return None
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages[0]
+            if page.dtype != np.uint16 or page.samplesperpixel not in (3, 4) or page.photometric != 2:
+                return None
+            data = page.asarray()
+    except Exception:  # not readable by tifffile: Pillow's 8-bit reading stands
+        return None
+    channels = [Image.fromarray(np.ascontiguousarray(data[..., i])) for i in range(data.shape[-1])]
+    if orientation in _ORIENTATION_TRANSPOSE:
+        channels = [c.transpose(_ORIENTATION_TRANSPOSE[orientation]) for c in channels]
+    upright = np.stack([np.asarray(c, dtype=np.float32) for c in channels], axis=-1) / 65535.0
+    return upright if upright.shape[1::-1] == tuple(size) else None
+
+
 def read_alpha(path: str | Path) -> np.ndarray | None:
     """The image's alpha channel as float32 in [0, 1] (upright), or ``None`` when it has none."""
     im = open_upright(path)

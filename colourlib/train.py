@@ -144,7 +144,7 @@ def _train(config: TrainConfig, plan: replicas.ReplicaPlan, run_dir: Path, photo
                                  encoder_trainable=not config.cache_features and config.encoder_trainable)
         start_epoch = resume_epoch(run_dir / "backup")
         fit_model, batches, validation = _training_data(config, model, photos, start_epoch)
-        fit_model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
+        fit_model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=config.loss)
         replicas.build_before_fit(fit_model, strategy, batches[0])
         _fit(config, fit_model, batches, validation, run_dir, start_epoch, print_progress, extra_callbacks)
         model.save_weights(run_dir / WEIGHTS_FILE)

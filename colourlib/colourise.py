@@ -1,0 +1,324 @@
+"""``colourise``: colour your own black-and-white (or colour) photos with a trained model.
+
+Each photo keeps its full resolution and its own lightness: the model predicts a and b from L at its input size,
+the ab planes are upsampled to the photo's size and joined with the photo's original full-resolution L (never
+an upsampled one). 16-bit photos keep L at 16-bit precision (written as 16-bit TIFF), alpha is kept, EXIF
+orientation is applied to the pixels and the rest of the EXIF is kept where the format can hold it.
+
+A file that cannot be coloured is reported with its path and why, and the others go on; the exit status is 1
+if any failed. Inputs are never overwritten, and existing outputs only with ``--overwrite``. The model is
+loaded and checked before any photo is touched.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import paths
+
+#: What folders are searched for (case-insensitive); a file named on the command line is always tried.
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp")
+_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
+#: The record of the model ``colourise`` uses when given neither --run nor --weights (the study writes it).
+DEFAULT_MODEL_RECORD = "colourise-model.json"
+
+EXAMPLES = """\
+examples:
+  colourise old-photo.jpg -o coloured/                 one photo, with the study's default model
+  colourise scans/ family.tif -o coloured/             a folder (searched recursively) and a file
+  colourise scans/ -o coloured/ --run runs/train/RUN   a model from a finished training run
+  colourise photo.png -o out/ --weights my.weights.h5  a weights file (its run's config.json is used if beside it)
+  colourise scans/ -o coloured/ --overwrite            replace outputs of an earlier run
+
+The default model is the one `make study` trains (EfficientNet-Lite0 encoder); its run folder is recorded in
+runs/colourise-model.json. Folders are searched for .jpg .jpeg .png .tif .tiff .webp files; each output keeps the
+input's name, format and resolution (16-bit inputs become 16-bit TIFF) under OUT_DIR, folders keeping their layout.
+Exit status: 0 all coloured, 1 some photos failed (each is reported), 2 a usage or model error.
+"""
+
+
+class ModelError(ValueError):
+    """A model that cannot be used; the message names the option, the path and the fix."""
+
+
+@dataclass
+class Colouriser:
+    """A loaded model and how to feed it."""
+
+    model: object
+    image_size: int
+    encoder: str
+    description: str
+
+    def colour(self, rgb: np.ndarray) -> np.ndarray:
+        """sRGB (H, W, 3) in [0, 1] -> the same photo coloured, its own L kept, float32 in [0, 1]."""
+        from .evaluate import predict_ab, recombine
+        from .model import encoder_spec
+
+        ab = predict_ab(self.model, [rgb], self.image_size, encoder_spec(self.encoder).preprocess)[0]
+        return recombine(rgb, ab)
+
+
+def default_model_record() -> Path:
+    return paths.runs_dir() / DEFAULT_MODEL_RECORD
+
+
+def remember_default(run_dir: Path) -> Path:
+    """Record ``run_dir`` as the model ``colourise`` uses by default (the study driver calls this)."""
+    record = default_model_record()
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"run_dir": str(Path(run_dir).resolve()),
+                                  "written_by": "python -m colourlib study"}, indent=2) + "\n")
+    return record
+
+
+def load_colouriser(run: Path | None = None, weights: Path | None = None,
+                    image_size: int | None = None) -> Colouriser:
+    """The model of ``run`` (a finished training run), of ``weights`` (a weights file), or the default one."""
+    if run is not None and weights is not None:
+        raise ModelError("--run and --weights name two models. Fix: pass one of them.")
+    if weights is not None:
+        weights = Path(weights).expanduser()
+        if not weights.is_file():
+            raise ModelError(f"--weights {weights}: no such file. Fix: pass a colouriser weights file "
+                             "(colouriser.weights.h5 of a training run) or --run RUN_DIR.")
+        beside = weights.parent / "config.json"
+        config = _read_config(beside, "--weights") if beside.is_file() else None
+        return _build(weights, config, image_size, "--weights")
+    if run is None:
+        record = default_model_record()
+        if not record.is_file():
+            raise ModelError(f"no model given and no default model yet ({record} does not exist). Fix: run "
+                             "`make study` once (it trains the default model), or pass --run RUN_DIR or "
+                             "--weights FILE.")
+        run = Path(json.loads(record.read_text())["run_dir"])
+        option = f"the default model (recorded in {record})"
+    else:
+        option = "--run"
+    run = Path(run).expanduser()
+    if not run.is_dir():
+        raise ModelError(f"{option} {run}: no such folder. Fix: pass the folder of a finished training run "
+                         "(it holds config.json and colouriser.weights.h5), or run `make study`.")
+    config_file = run / "config.json"
+    if not config_file.is_file():
+        raise ModelError(f"{option} {run}: not a training run (no config.json). Fix: pass a run folder written "
+                         "by `python -m colourlib train` or the study.")
+    from .train import WEIGHTS_FILE
+
+    weights_file = run / WEIGHTS_FILE
+    if not weights_file.is_file():
+        raise ModelError(f"{option} {run}: no {WEIGHTS_FILE}, so its training has not finished. Fix: run the "
+                         "training again (it resumes where it stopped) or pick a finished run.")
+    return _build(weights_file, _read_config(config_file, option), image_size, option)
+
+
+def _read_config(path: Path, option: str):
+    from .config import TrainConfig
+
+    try:
+        return TrainConfig.from_dict(json.loads(path.read_text()), source=f"{option}: {path}")
+    except (OSError, ValueError, TypeError) as exc:
+        raise ModelError(f"{option}: {path} is not a usable run configuration ({exc}).") from None
+
+
+def _build(weights: Path, config, image_size: int | None, option: str) -> Colouriser:
+    """Build the model ``config`` describes (or, without one, every known encoder in turn) and load ``weights``."""
+    from .model import ENCODERS, EncoderWeightsError, build_colouriser, check_image_size, load_weights_checked
+
+    size = image_size or (config.image_size if config else 224)
+    try:
+        check_image_size(size)
+    except ValueError as exc:
+        raise ModelError(f"--image-size: {exc}") from None
+    encoders = [config.encoder] if config else list(ENCODERS)
+    problems = []
+    for encoder in encoders:
+        model = build_colouriser(size, encoder, None)
+        try:
+            with warnings.catch_warnings():  # Keras warns per layer before it raises on a mismatch
+                warnings.simplefilter("ignore", UserWarning)
+                load_weights_checked(model, weights, option, "the weights of a trained colouriser")
+        except EncoderWeightsError as exc:
+            problems.append(f"{encoder}: {exc}")
+            continue
+        how = f"{config.preset} preset, " if config else ""
+        return Colouriser(model, size, encoder, f"{weights} ({encoder} encoder, {how}{size} px input)")
+    said = f" (its config.json says encoder={config.encoder!r})" if config else ""
+    raise ModelError(f"{option}: {weights} does not fit a colouriser with the {' or '.join(encoders)} "
+                     f"encoder{said}. Fix: pass the run folder these weights were trained in, or its own "
+                     f"colouriser.weights.h5. Details: " + " | ".join(problems))
+
+
+@dataclass(frozen=True)
+class Job:
+    source: Path
+    output: Path  # planned output (a 16-bit input's suffix becomes .tif once it is read)
+
+
+def plan_jobs(inputs: list[Path], out_dir: Path) -> tuple[list[Job], list[tuple[Path, str]]]:
+    """Every photo to colour and its output path, and (path, reason) for arguments that cannot be used.
+
+    A file argument goes to ``OUT_DIR/<name>``; a folder argument's photos to ``OUT_DIR/<folder>/<relative
+    path>``. Folders are searched recursively for photo suffixes; hidden files and ``out_dir`` are skipped.
+    """
+    jobs, problems = [], []
+    out_resolved = out_dir.resolve()
+    for arg in inputs:
+        if arg.is_dir():
+            found = sorted(p for p in arg.rglob("*") if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES
+                           and not any(part.startswith(".") for part in p.relative_to(arg).parts)
+                           and out_resolved not in p.resolve().parents)
+            if not found:
+                problems.append((arg, f"a folder with no photo in it (searched for {' '.join(PHOTO_SUFFIXES)})"))
+            name = arg.resolve().name or "photos"
+            jobs += [Job(p, out_dir / name / p.relative_to(arg)) for p in found]
+        elif arg.is_file():
+            jobs.append(Job(arg, out_dir / arg.name))
+        else:
+            problems.append((arg, "no such file or folder"))
+    return jobs, problems
+
+
+def output_path(job: Job, bit_depth: int) -> Path:
+    """The job's output: its planned path, as 16-bit TIFF for 16-bit inputs, as PNG for formats we do not write."""
+    suffix = job.output.suffix.lower()
+    if bit_depth == 16 and suffix not in (".tif", ".tiff"):
+        return job.output.with_suffix(".tif")
+    return job.output if suffix in _FORMATS else job.output.with_suffix(".png")
+
+
+def write_photo(path: Path, rgb: np.ndarray, alpha: np.ndarray | None, bit_depth: int, exif) -> None:
+    """Write sRGB (and alpha) in [0, 1] as ``path``'s format, atomically (a partial file is never left)."""
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        if bit_depth == 16:
+            import tifffile
+
+            planes = rgb if alpha is None else np.concatenate([rgb, alpha[..., None]], axis=-1)
+            data = np.round(np.clip(planes, 0, 1) * 65535).astype(np.uint16)
+            tifffile.imwrite(tmp, data, photometric="rgb", compression="zlib",
+                             extrasamples=("unassalpha",) if alpha is not None else None)
+        else:
+            from PIL import Image
+
+            planes = rgb if alpha is None else np.concatenate([rgb, alpha[..., None]], axis=-1)
+            image = Image.fromarray(np.round(np.clip(planes, 0, 1) * 255).astype(np.uint8))
+            fmt = _FORMATS[path.suffix.lower()]
+            options = {"JPEG": dict(quality=95), "WEBP": dict(quality=95), "PNG": {},
+                       "TIFF": dict(compression="tiff_deflate")}[fmt]
+            if exif is not None and fmt != "TIFF":
+                options["exif"] = exif
+            image.save(tmp, format=fmt, **options)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def colour_file(colouriser: Colouriser, job: Job, overwrite: bool, inputs: set[Path], written: dict[Path, Path]
+                ) -> Path:
+    """Colour one photo; returns the output written. Raises ``ValueError``/``OSError`` with the reason."""
+    from .photos import read_photo
+
+    if job.source.stat().st_size == 0:
+        raise ValueError("empty file (0 bytes)")
+    photo = read_photo(job.source)
+    out = output_path(job, photo.bit_depth)
+    resolved = out.resolve()
+    if resolved in inputs:
+        raise ValueError(f"its output {out} is an input photo, which is never overwritten. Fix: choose another "
+                         "-o OUT_DIR")
+    if resolved in written:
+        raise ValueError(f"its output {out} was already written from {written[resolved]} in this run. Fix: "
+                         "colour the two into different -o folders")
+    if out.exists() and not overwrite:
+        raise ValueError(f"{out} exists. Fix: pass --overwrite to replace it, or choose another -o OUT_DIR")
+    coloured = colouriser.colour(photo.rgb)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_photo(out, coloured, photo.alpha, photo.bit_depth, photo.exif)
+    written[resolved] = job.source
+    return out
+
+
+def _reason(exc: BaseException) -> str:
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(exc, UnidentifiedImageError):
+        return "not an image Pillow can read (unknown format or not a photo)"
+    if isinstance(exc, Image.DecompressionBombError):
+        return f"refused by Pillow's decompression-bomb guard ({exc})"
+    if isinstance(exc, (SyntaxError, OSError)) and not isinstance(exc, PermissionError):
+        return f"unreadable, corrupt or truncated ({exc})"
+    return str(exc)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="colourise", description=__doc__.split("\n")[0],
+                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("inputs", nargs="+", type=Path, metavar="PHOTO_OR_FOLDER")
+    p.add_argument("-o", "--out", dest="out_dir", type=Path, required=True, metavar="OUT_DIR",
+                   help="where the coloured photos go (created if missing)")
+    model = p.add_mutually_exclusive_group()
+    model.add_argument("--run", type=Path, metavar="RUN_DIR", help="a finished training run (default: the model "
+                       "`make study` trained)")
+    model.add_argument("--weights", type=Path, metavar="FILE", help="a colouriser weights file")
+    p.add_argument("--image-size", type=int, default=None, metavar="N",
+                   help="the model's input size (default: the size it was trained at; 224 for a bare weights file)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs (inputs never are)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.out_dir.exists() and not args.out_dir.is_dir():
+        print(f"colourise: error: -o {args.out_dir} is a file. Fix: pass a folder for the outputs.", file=sys.stderr)
+        return 2
+    jobs, problems = plan_jobs(args.inputs, args.out_dir)
+    try:
+        colouriser = load_colouriser(args.run, args.weights, args.image_size)
+    except ModelError as exc:
+        print(f"colourise: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"model: {colouriser.description}", flush=True)
+    return run_jobs(colouriser, jobs, problems, args.out_dir, args.overwrite)
+
+
+def run_jobs(colouriser: Colouriser, jobs: list[Job], problems: list[tuple[Path, str]], out_dir: Path,
+             overwrite: bool) -> int:
+    """Colour every job with a progress bar (for more than one), report each failure as it happens and all of
+    them at the end; returns the exit status."""
+    from tqdm import tqdm
+
+    for path, reason in problems:
+        print(f"colourise: {path}: {reason}", file=sys.stderr)
+    failed = list(problems)
+    inputs = {job.source.resolve() for job in jobs}
+    written: dict[Path, Path] = {}
+    started = time.perf_counter()
+    with tqdm(total=len(jobs), unit="photo", disable=len(jobs) <= 1, file=sys.stderr) as bar:
+        for job in jobs:
+            try:
+                colour_file(colouriser, job, overwrite, inputs, written)
+            except Exception as exc:  # every file's failure is reported and the others go on
+                failed.append((job.source, _reason(exc)))
+                bar.write(f"colourise: {job.source}: {_reason(exc)}", file=sys.stderr)
+            bar.update()
+    seconds = time.perf_counter() - started
+    rate = f" ({seconds:.1f} s, {len(written) / seconds:.2f} photos/s)" if written and seconds > 0 else ""
+    print(f"coloured {len(written)} of {len(jobs)} photo(s) into {out_dir}{rate}", flush=True)
+    if failed:
+        print(f"{len(failed)} failed:\n" + "\n".join(f"  {path}: {reason}" for path, reason in failed),
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

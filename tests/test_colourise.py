@@ -1,0 +1,265 @@
+"""`colourise`: every input kind, every bad input, and the model checks, against exact reference colours.
+
+The model under test predicts one constant colour (a, b) = AB everywhere (its last convolution is zero but for
+the bias), so every output pixel must be exactly the input's own full-resolution L joined with AB.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from colourlib import colourise
+from colourlib.colour import lab_to_rgb, rgb_to_lab
+from colourlib.config import TrainConfig
+from colourlib.model import build_colouriser
+from colourlib.train import WEIGHTS_FILE
+from conftest import environment_variable
+
+AB = (20.0, -10.0)  # inside the sRGB gamut for every L used below
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A finished 'run' whose model predicts the constant colour AB."""
+    run = tmp_path_factory.mktemp("run")
+    model = build_colouriser(32, "vgg16", None)
+    last = model.get_layer("decoder").layers[-2]
+    kernel, _ = last.get_weights()
+    last.set_weights([np.zeros_like(kernel), np.arctanh(np.array(AB, np.float32) / 128)])
+    model.save_weights(run / WEIGHTS_FILE)
+    TrainConfig.preset_config("tiny", image_size=32).save(run / "config.json")
+    return run
+
+
+def expected_rgb(lightness: np.ndarray) -> np.ndarray:
+    lab = np.stack([lightness, np.full_like(lightness, AB[0]), np.full_like(lightness, AB[1])], axis=-1)
+    return lab_to_rgb(lab)
+
+
+def checkerboard_l(height=203, width=301) -> np.ndarray:
+    """L alternating 40 / 70 pixel by pixel: detail that any resized L would blur away."""
+    yy, xx = np.mgrid[:height, :width]
+    return np.where((yy + xx) % 2, 70.0, 40.0).astype(np.float32)
+
+
+def grey_u8(lightness: np.ndarray) -> np.ndarray:
+    return np.round(lab_to_rgb(np.stack([lightness, 0 * lightness, 0 * lightness], -1))[..., 0] * 255).astype(np.uint8)
+
+
+def read_u8(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255
+
+
+def run(argv, capsys):
+    code = colourise.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_grey_jpeg_png_and_rgb_keep_full_resolution_and_their_own_l(run_dir, tmp_path, capsys):
+    board = grey_u8(checkerboard_l())
+    Image.fromarray(board, "L").save(tmp_path / "grey.png")
+    Image.fromarray(board, "L").save(tmp_path / "grey.jpg", quality=100)
+    rng = np.random.default_rng(0)
+    rgb = (rng.random((203, 301, 3)) * 0.4 + 0.3).astype(np.float32)
+    Image.fromarray(np.round(rgb * 255).astype(np.uint8)).save(tmp_path / "colour.png")
+    code, out, _ = run([tmp_path / "grey.png", tmp_path / "grey.jpg", tmp_path / "colour.png", "-o",
+                        tmp_path / "out", "--run", run_dir], capsys)
+    assert code == 0 and "coloured 3 of 3" in out
+
+    grey_l = rgb_to_lab(np.repeat(board[..., None], 3, -1) / 255.0)[..., 0]
+    got = read_u8(tmp_path / "out" / "grey.png")
+    assert got.shape == (203, 301, 3)  # full resolution, not the model's 32 px
+    np.testing.assert_allclose(got, expected_rgb(grey_l), atol=1.01 / 255)  # the checkerboard L survives exactly
+    jpeg = read_u8(tmp_path / "out" / "grey.jpg")
+    assert jpeg.shape == (203, 301, 3)
+    jpeg_in_l = rgb_to_lab(read_u8(tmp_path / "grey.jpg"))[..., 0]
+    assert np.median(np.abs(rgb_to_lab(jpeg)[..., 0] - jpeg_in_l)) < 1.5  # JPEG's own loss only
+    colour_l = rgb_to_lab(np.round(rgb * 255) / 255)[..., 0]  # an RGB photo's L is used, its colours replaced
+    np.testing.assert_allclose(read_u8(tmp_path / "out" / "colour.png"), expected_rgb(colour_l), atol=1.01 / 255)
+
+
+def test_rgba_palette_webp_and_exif_orientation(run_dir, tmp_path, capsys):
+    grey = grey_u8(np.full((40, 60), 55.0, np.float32))
+    alpha = np.tile(np.linspace(0, 255, 60).astype(np.uint8), (40, 1))
+    Image.merge("RGBA", [Image.fromarray(grey)] * 3 + [Image.fromarray(alpha)]).save(tmp_path / "rgba.png")
+    indices = np.ones((40, 60), np.uint8)
+    indices[:, :10] = 0  # palette entry 0 is the transparent one
+    palette = Image.fromarray(indices, "P")
+    palette.putpalette([0, 0, 0] + [int(grey[0, 0])] * 3)
+    palette.save(tmp_path / "palette.png", transparency=0)
+    Image.fromarray(np.stack([grey] * 3, -1)).save(tmp_path / "photo.webp", lossless=True)
+    marked = np.stack([grey] * 3, -1)
+    marked[:5, :5] = 255  # a white corner top-left as stored; orientation 6 turns it to the top right
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "ColourThis test camera"
+    Image.fromarray(marked).save(tmp_path / "rotated.jpg", quality=100, exif=exif)
+
+    code, _, _ = run([tmp_path / "rgba.png", tmp_path / "palette.png", tmp_path / "photo.webp",
+                      tmp_path / "rotated.jpg", "-o", tmp_path / "out", "--run", run_dir], capsys)
+    assert code == 0
+    out = tmp_path / "out"
+    rgba = Image.open(out / "rgba.png")
+    assert rgba.mode == "RGBA"
+    np.testing.assert_array_equal(np.asarray(rgba.getchannel("A")), alpha)  # alpha kept exactly
+    want = expected_rgb(np.full((40, 60), rgb_to_lab(grey[0, 0].repeat(3)[None, None] / 255)[0, 0, 0]))
+    np.testing.assert_allclose(np.asarray(rgba.convert("RGB")) / 255, want, atol=1.01 / 255)
+
+    pal = Image.open(out / "palette.png")
+    assert pal.mode == "RGBA"
+    pal_alpha = np.asarray(pal.getchannel("A"))
+    assert (pal_alpha[:, :10] == 0).all() and (pal_alpha[:, 10:] == 255).all()
+
+    webp = Image.open(out / "photo.webp")
+    assert webp.format == "WEBP" and webp.size == (60, 40)
+    np.testing.assert_allclose(np.asarray(webp.convert("RGB")) / 255, want, atol=4 / 255)
+
+    upright = Image.open(out / "rotated.jpg")
+    assert upright.size == (40, 60)  # stored 60 x 40, shown (and written) 40 x 60
+    pixels = np.asarray(upright.convert("L"), dtype=float)
+    assert pixels[:4, -4:].mean() > 200 and pixels[:4, :4].mean() < 200
+    kept = upright.getexif()
+    assert kept.get(0x0112, 1) == 1 and kept.get(0x010F) == "ColourThis test camera"
+
+
+def test_sixteen_bit_grey_and_colour_keep_l_at_full_precision(run_dir, tmp_path, capsys):
+    # L from 50.00 to 50.60 in 0.01 steps: all of it inside two 8-bit grey levels
+    lightness = np.tile(np.linspace(50.0, 50.6, 61, dtype=np.float32), (24, 1))
+    grey16 = np.round(lab_to_rgb(np.stack([lightness, 0 * lightness, 0 * lightness], -1))[..., 0] * 65535
+                      ).astype(np.uint16)
+    Image.fromarray(grey16).save(tmp_path / "scan16.png")
+    tifffile.imwrite(tmp_path / "scan16rgb.tif", np.stack([grey16] * 3, -1), photometric="rgb")
+    code, out, err = run([tmp_path / "scan16.png", tmp_path / "scan16rgb.tif", "-o", tmp_path / "out",
+                          "--run", run_dir], capsys)
+    assert code == 0, err
+    true_l = rgb_to_lab(np.repeat(grey16[..., None], 3, -1) / 65535.0)[..., 0]
+    for name in ("scan16.tif", "scan16rgb.tif"):  # a 16-bit PNG comes out as 16-bit TIFF (Pillow writes 8 bits)
+        data = tifffile.imread(tmp_path / "out" / name)
+        assert data.dtype == np.uint16 and data.shape == (24, 61, 3)
+        lab = rgb_to_lab(data / 65535.0)
+        np.testing.assert_allclose(lab[..., 0], true_l, atol=0.005)  # 8 bits would be off by up to ~0.2
+        np.testing.assert_allclose(lab[..., 1:].reshape(-1, 2).mean(0), AB, atol=0.05)
+
+
+def test_folders_are_searched_recursively_with_their_layout_kept(run_dir, tmp_path, capsys):
+    photos = tmp_path / "scans"
+    (photos / "1950s" / "summer").mkdir(parents=True)
+    grey = Image.fromarray(grey_u8(np.full((33, 47), 60.0, np.float32)), "L")
+    grey.save(photos / "a.png")
+    grey.save(photos / "1950s" / "B.JPG")
+    grey.save(photos / "1950s" / "summer" / "c.tiff")
+    grey.save(photos / ".hidden.png")
+    (photos / "notes.txt").write_text("not a photo, not searched for")
+    code, out, err = run([photos, "-o", tmp_path / "out", "--run", run_dir], capsys)
+    assert code == 0, err
+    written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")
+                     if p.is_file())
+    assert written == ["scans/1950s/B.JPG", "scans/1950s/summer/c.tiff", "scans/a.png"]
+    assert Image.open(tmp_path / "out" / "scans/1950s/summer/c.tiff").format == "TIFF"
+    assert "3/3" in err  # a progress bar for more than one photo
+
+
+def test_bad_files_are_reported_and_the_others_still_coloured(run_dir, tmp_path, capsys):
+    good = tmp_path / "good.png"
+    Image.fromarray(grey_u8(np.full((20, 30), 50.0, np.float32)), "L").save(good)
+    Image.fromarray(np.zeros((50, 50, 3), np.uint8)).save(tmp_path / "whole.jpg")
+    (tmp_path / "truncated.jpg").write_bytes((tmp_path / "whole.jpg").read_bytes()[:200])
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "fake.webp").write_text("not really a webp")
+    inputs = [tmp_path / n for n in ("truncated.jpg", "empty.png", "notes.txt", "fake.webp", "missing.png")]
+    code, out, err = run([*inputs, good, "-o", tmp_path / "out", "--run", run_dir], capsys)
+    assert code == 1
+    assert (tmp_path / "out" / "good.png").is_file() and "coloured 1 of 5" in out
+    report = err.split("5 failed:")[1]
+    for path, reason in [("truncated.jpg", "truncated"), ("empty.png", "empty file"),
+                         ("notes.txt", "not an image"), ("fake.webp", "not an image"),
+                         ("missing.png", "no such file")]:
+        line = next(line for line in report.splitlines() if path in line)
+        assert str(tmp_path / path) in line and reason in line, line
+    assert not list((tmp_path / "out").glob(".*partial"))
+
+
+def test_never_overwrites_inputs_and_outputs_only_when_asked(run_dir, tmp_path, capsys):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(grey_u8(np.full((20, 30), 50.0, np.float32)), "L").save(photo)
+    original = photo.read_bytes()
+    code, _, err = run([photo, "-o", tmp_path, "--run", run_dir, "--overwrite"], capsys)
+    assert code == 1 and "is an input photo" in err and photo.read_bytes() == original
+
+    out = tmp_path / "out"
+    assert run([photo, "-o", out, "--run", run_dir], capsys)[0] == 0
+    (out / "photo.png").write_bytes(b"an earlier output")
+    code, _, err = run([photo, "-o", out, "--run", run_dir], capsys)
+    assert code == 1 and "--overwrite" in err and (out / "photo.png").read_bytes() == b"an earlier output"
+    assert run([photo, "-o", out, "--run", run_dir, "--overwrite"], capsys)[0] == 0
+    assert Image.open(out / "photo.png").size == (30, 20)
+
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(photo, other / "photo.png")  # two inputs with one output name: the second is refused
+    code, _, err = run([photo, other / "photo.png", "-o", tmp_path / "out2", "--run", run_dir], capsys)
+    assert code == 1 and "already written from" in err
+
+
+def test_model_errors_come_before_any_work(run_dir, tmp_path, capsys):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.full((20, 30), 90, np.uint8), "L").save(photo)
+    out = tmp_path / "out"
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    shutil.copy(run_dir / "config.json", unfinished / "config.json")
+    garbage = tmp_path / "garbage.weights.h5"
+    garbage.write_bytes(b"not an HDF5 file")
+    mismatched = tmp_path / "mismatched"  # VGG16 weights under a configuration naming another encoder
+    mismatched.mkdir()
+    shutil.copy(run_dir / WEIGHTS_FILE, mismatched / WEIGHTS_FILE)
+    TrainConfig.preset_config("tiny", encoder="efficientnet-lite0").save(mismatched / "config.json")
+    cases = [([], "make study"), (["--run", tmp_path / "nowhere"], "no such folder"),
+             (["--run", tmp_path], "no config.json"), (["--run", unfinished], "has not finished"),
+             (["--weights", garbage], "does not fit"), (["--run", mismatched], "efficientnet-lite0"),
+             (["--weights", tmp_path / "none.h5"], "no such file")]
+    with environment_variable("COLOURLIB_RUNS", str(tmp_path / "empty-runs")):
+        for model_args, message in cases:
+            code, _, err = run([photo, "-o", out, *model_args], capsys)
+            assert code == 2 and message in err, (model_args, err)
+            assert not out.exists()
+
+
+def test_default_model_and_bare_weights_file(run_dir, tmp_path, capsys):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(grey_u8(np.full((20, 30), 50.0, np.float32)), "L").save(photo)
+    with environment_variable("COLOURLIB_RUNS", str(tmp_path / "runs")):
+        record = colourise.remember_default(run_dir)
+        assert json.loads(record.read_text())["run_dir"] == str(run_dir.resolve())
+        code, out, _ = run([photo, "-o", tmp_path / "a"], capsys)
+    assert code == 0 and str(run_dir / WEIGHTS_FILE) in out and "vgg16 encoder" in out
+    assert "1/1" not in capsys.readouterr().err  # no progress bar for one photo
+    bare = tmp_path / "bare" / "model.weights.h5"  # no config.json beside it: the encoder is found by trying
+    bare.parent.mkdir()
+    shutil.copy(run_dir / WEIGHTS_FILE, bare)
+    code, out, _ = run([photo, "-o", tmp_path / "b", "--weights", bare], capsys)
+    assert code == 0 and "vgg16 encoder" in out and "224 px" in out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        np.testing.assert_allclose(read_u8(tmp_path / "b" / "photo.png"), read_u8(tmp_path / "a" / "photo.png"),
+                                   atol=1.01 / 255)
+
+
+def test_help_shows_examples_and_the_command_is_installed(capsys):
+    for main in (colourise.main, lambda argv: __import__("colourlib.cli").cli.main(["colourise", *argv])):
+        with pytest.raises(SystemExit) as stop:
+            main(["--help"])
+        assert stop.value.code == 0
+        text = capsys.readouterr().out
+        assert "examples:" in text and "--overwrite" in text and "PHOTO_OR_FOLDER" in text
+    scripts = {e.name: e.value for e in importlib.metadata.entry_points(group="console_scripts")}
+    assert scripts.get("colourise") == "colourlib.colourise:main"
