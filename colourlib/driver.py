@@ -200,18 +200,20 @@ def run_study(preset: str | None = None, matrix: str | Path | None = None, force
     from .matrix import load_matrix
     from .parallel import failure_report, run_matrix
     from .provenance import environment_record
-    from .study import default_run_dir, reusable
+    from .colourise import remember_default
+    from .config import COLOURING_MODELS, colouring_config
+    from .study import default_run_dir, method_label, reusable
 
     if paths.REPO_ROOT is None:
         raise FileNotFoundError("the study driver runs from a source checkout (notebooks/ and book/ are not "
                                 "installed with the package). Fix: git clone the project and run it there.")
     colour_preset = preset or "quick"
     study_matrix = load_matrix(matrix) if preset is None else load_matrix(matrix).at_scale(preset)
-    colour_config = TrainConfig.preset_config(colour_preset)
+    colour_config = colouring_config("vgg16", colour_preset)
     out = paths.BOOK_RUNS_DIR
     train_out = out / TRAIN_DIR
     record = StudyRecord(colour_preset, str(study_matrix.path))
-    progress = _Progress(6 + len(study_matrix.runs()) + (1 if build else 0))
+    progress = _Progress(5 + len(COLOURING_MODELS) + len(study_matrix.runs()) + (1 if build else 0))
     started = time.perf_counter()
 
     def step(name: str, output: Path, parameters: dict, label: str, title: str | None = None) -> None:
@@ -225,7 +227,7 @@ def run_study(preset: str | None = None, matrix: str | Path | None = None, force
         record.add(label, command, seconds, "ok")
         print(f"      done in {seconds:.0f} s -> {_relative(output)}", flush=True)
 
-    planned = {train_out / "colouring.ipynb"}
+    planned = {train_out / f"colouring-{model}.ipynb" for model in COLOURING_MODELS}
     try:
         step("data", out / "data.ipynb", {"image_size": colour_config.image_size}, "data")
         step("model", out / "model.ipynb", {}, "model")
@@ -244,11 +246,16 @@ def run_study(preset: str | None = None, matrix: str | Path | None = None, force
                 return True
             return False
 
-        colour_run = default_run_dir(colour_config)
-        output, label = train_out / "colouring.ipynb", f"train: colouring run ({colour_preset})"
-        if not reused(colour_config, colour_run, output, label):
-            step("train", output, train_params(colour_config, colour_run), label,
-                 title=f"Training run: the colouring model ({colour_preset} preset)")
+        colour_runs = {}
+        for model in COLOURING_MODELS:  # the paper's model, then the pretrained encoder's
+            config = colouring_config(model, colour_preset)
+            colour_runs[model] = run_dir = default_run_dir(config)
+            output = train_out / f"colouring-{model}.ipynb"
+            label = f"train: colouring model {model} ({colour_preset})"
+            if not reused(config, run_dir, output, label):
+                step("train", output, train_params(config, run_dir), label,
+                     title=f"Training run: the colouring model, {method_label(config)} ({colour_preset} preset)")
+        print(f"      colourise's default model: {_relative(remember_default(colour_runs['lite0']))}", flush=True)
 
         def notebook_runner(config: TrainConfig, run_dir: Path) -> int:
             output = matrix_output(run_dir)
@@ -276,7 +283,8 @@ def run_study(preset: str | None = None, matrix: str | Path | None = None, force
             raise NotebookFailed(report)
         step("parallel", out / "parallel.ipynb",
              {"matrix": str(study_matrix.path), "preset": preset, "runs": str(parallel_dir)}, "parallel")
-        step("evaluate", out / "evaluate.ipynb", {"run_dir": str(colour_run)}, "evaluate")
+        step("evaluate", out / "evaluate.ipynb", {f"{model}_run": str(run_dir) for model, run_dir in
+                                                  colour_runs.items()}, "evaluate")
         record.seconds = time.perf_counter() - started
         record.save(out / STUDY_RECORD, environment_record())
         step("reproducibility", out / "reproducibility.ipynb", {"record": str(out / STUDY_RECORD)},

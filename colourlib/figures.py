@@ -105,6 +105,29 @@ def training_curves(history: list[dict], best_epoch: int | None = None):
     return _done(fig)
 
 
+def method_bars(summary):
+    """Each method's mean ab error, AuC, CIEDE2000 and colourfulness side by side (the ground truth's
+    colourfulness and half of it dashed): which model wins, at a glance."""
+    panels = [("ab_error", "mean ab error (lower is better)"), ("auc_ab", "AuC of ab error (higher is better)"),
+              ("ciede2000", "CIEDE2000 (lower is better)"), ("colourfulness", "colourfulness")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6))
+    colours = sns.color_palette("colorblind", len(summary))
+    for ax, (column, title) in zip(axes, panels):
+        ax.barh(range(len(summary)), summary[column], color=colours)
+        ax.set_yticks(range(len(summary)), summary.index if ax is axes[0] else [""] * len(summary))
+        ax.invert_yaxis()
+        ax.set_title(title, fontsize=10)
+        if column == "auc_ab":
+            low = summary[column].min()
+            ax.set_xlim(max(0.0, low - 0.05), min(1.0, summary[column].max() + 0.02))
+        if column == "colourfulness":
+            truth = summary["colourfulness_true"].iloc[0]
+            ax.axvline(truth, color="black", linestyle="--", label=f"ground truth {truth:.1f}")
+            ax.axvline(truth / 2, color="grey", linestyle=":", label="half of it")
+            ax.legend(fontsize=8, loc="lower right")
+    return _done(fig)
+
+
 def parallel_bars(table, value: str, ylabel: str, reference: float | None = None, paper: bool = False):
     """One bar per (configuration, regime); ``paper`` adds the paper's own bars where it measured the
     configuration. ``reference`` draws a horizontal line (1 for speedup: no gain)."""

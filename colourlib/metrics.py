@@ -83,6 +83,7 @@ def all_metrics(true_rgb: np.ndarray, pred_rgb: np.ndarray, pred_ab: np.ndarray,
     true_lab = rgb_to_lab(true_rgb) if true_lab is None else true_lab
     pred_lab = rgb_to_lab(pred_rgb)
     cf_true, cf_pred = colourfulness(true_rgb), colourfulness(pred_rgb)
+    errors = _ab_distance(true_lab, pred_lab)
     return {
         "psnr": psnr(true_rgb, pred_rgb),
         "ssim": ssim(true_rgb, pred_rgb),
@@ -90,6 +91,7 @@ def all_metrics(true_rgb: np.ndarray, pred_rgb: np.ndarray, pred_ab: np.ndarray,
         "colourfulness": cf_pred,
         "colourfulness_true": cf_true,
         "colourfulness_gap": cf_pred - cf_true,
-        "auc_ab": _auc_of_errors(_ab_distance(true_lab, pred_lab)),
+        "ab_error": float(np.mean(errors)),
+        "auc_ab": _auc_of_errors(errors),
         "keras2_accuracy": keras2_accuracy(true_lab[..., 1:], pred_ab),
     }

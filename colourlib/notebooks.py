@@ -62,3 +62,10 @@ def glue_all(values: dict[str, Any], display: bool = False) -> None:
 
     for key, value in values.items():
         glue(key, value, display=display)
+
+
+def markdown(text: str):
+    """Text glued as Markdown, for ``{glue:md}`` in the same notebook (``{glue:text}`` would show its quotes)."""
+    from IPython.display import Markdown
+
+    return Markdown(text)

@@ -258,6 +258,7 @@ def projection_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def book_values(table: pd.DataFrame) -> dict:
     """The numbers and sentences the training chapter cites (glued by its notebook)."""
+    from .notebooks import markdown
     from .provenance import cpu_model
 
     w = PAPER_WORKLOAD
@@ -267,7 +268,7 @@ def book_values(table: pd.DataFrame) -> dict:
         "paper_batch_size": w["batch_size"], "paper_gpus_2": 2,
         "paper_images_per_s": paper_implied_images_per_s(), "paper_hours_1x1": PAPER_SECONDS[(1, 1)] / 3600,
         "n_failed": int((table.status != "ok").sum()) if "status" in table else 0,
-        "findings": _markdown("\n\n".join(findings(ok)) if not ok.empty else "No configuration finished."),
+        "findings": markdown("\n\n".join(findings(ok)) if not ok.empty else "No configuration finished."),
         "findings_plain": " ".join(findings(ok)).replace("**", "") if not ok.empty else "No configuration finished.",
     }
     for (g, k), seconds in PAPER_SECONDS.items():
@@ -292,8 +293,3 @@ def _first_environment(table: pd.DataFrame) -> dict:
             return json.loads(path.read_text())
     return {}
 
-
-def _markdown(text: str):
-    from IPython.display import Markdown
-
-    return Markdown(text)

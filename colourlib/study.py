@@ -14,6 +14,7 @@ from . import evaluate, figures, paths
 from .callbacks import read_history
 from .config import TrainConfig
 from .metrics import AUC_MAX_ERROR
+from .notebooks import markdown
 from .model import build_colouriser, encoder_spec
 from .provenance import code_fingerprint
 from .photos import black_and_white_photos, load_photo_set, read_rgb
@@ -31,6 +32,13 @@ def run_name(config: TrainConfig) -> str:
 def default_run_dir(config: TrainConfig) -> Path:
     """Where a run goes when its caller names no folder: ``runs/train/<run_name>``."""
     return paths.runs_dir() / "train" / run_name(config)
+
+
+def colouring_runs(preset: str = "quick") -> dict[str, Path]:
+    """The default run folder of each of the study's colouring models at ``preset``."""
+    from .config import COLOURING_MODELS, colouring_config
+
+    return {model: default_run_dir(colouring_config(model, preset)) for model in COLOURING_MODELS}
 
 
 def is_complete(run_dir: Path, config: TrainConfig) -> bool:
@@ -97,20 +105,6 @@ def train_or_reuse(config: TrainConfig, run_dir: Path, force: bool = False) -> P
     return run_dir
 
 
-@dataclass
-class Evaluation:
-    """A run scored on the held-out test photos: tables, and the figures people look at."""
-
-    run_dir: Path
-    summary: pd.DataFrame
-    per_image: pd.DataFrame
-    best_epoch: int
-    epochs: int
-    curves: object
-    gallery_test: object
-    gallery_bw: object
-
-
 def best_epoch(history: list[dict]) -> int:
     """The 1-based epoch with the lowest validation loss: where the model stopped getting better on photos it
     does not train on (the paper reads overfitting from 600-700 of its 1000 epochs)."""
@@ -118,50 +112,148 @@ def best_epoch(history: list[dict]) -> int:
     return losses.index(min(losses)) + 1
 
 
-def evaluate_run(run_dir: Path) -> Evaluation:
-    """Score a run on the held-out test photos against the grey and mean-ab baselines; write tables + figures.
+def method_label(config: TrainConfig) -> str:
+    """How a run's model is named in the comparison: its encoder and the weights it started from."""
+    encoder = {"vgg16": "VGG16", "efficientnet-lite0": "EfficientNet-Lite0"}.get(config.encoder, config.encoder)
+    weights = {None: "random init", "imagenet": "ImageNet weights"}.get(config.encoder_weights)
+    weights = weights or f"weights from {Path(config.encoder_weights).name}"
+    how = ", encoder frozen" if config.cache_features or not config.encoder_trainable else ""
+    return f"{encoder} ({weights}{how})"
 
-    Writes ``metrics_per_image.csv``, ``metrics_summary.csv``, ``gallery_test.png`` (grey input / ours /
-    ground truth), ``gallery_bw.png`` (real black-and-white photos coloured) and ``training_curves.png``.
+
+@dataclass
+class Comparison:
+    """Trained models and the baselines scored on the same held-out photos: tables, and the figures people
+    look at. ``labels`` maps each method's key (``vgg16``, ``lite0``, ``grey``, ``mean_ab``) to its name."""
+
+    runs: dict[str, Path]
+    labels: dict[str, str]
+    summary: pd.DataFrame
+    per_image: pd.DataFrame
+    histories: dict[str, list[dict]]
+    curves: dict[str, object]
+    bars: object
+    gallery_test: object
+    gallery_bw: object
+
+
+BASELINE_LABELS = {"grey": "grey (a = b = 0)", "mean_ab": "mean ab of the training photos"}
+
+
+def compare_runs(runs: dict[str, Path], out_dir: Path) -> Comparison:
+    """Score every run's model on the held-out test photos beside the grey and mean-ab baselines.
+
+    ``runs`` maps a key to a finished run; all must use the same photos. Writes ``metrics_per_image.csv``,
+    ``metrics_summary.csv``, ``gallery_test.png`` (grey input / each model / ground truth), ``gallery_bw.png``
+    (real black-and-white photos coloured by each model), ``metric_bars.png`` and ``training_curves_<key>.png``
+    to ``out_dir``.
     """
-    run_dir = Path(run_dir)
-    model, config = load_model(run_dir)
-    photos = load_photo_set(config.data_dir, config.image_size, config.val_fraction)
-    preprocess = encoder_spec(config.encoder).preprocess
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    loaded = {key: load_model(run_dir) for key, run_dir in runs.items()}
+    sources = {key: (config.data_dir, config.val_fraction) for key, (_, config) in loaded.items()}
+    if len(set(sources.values())) > 1:
+        raise ValueError(f"runs {sorted(runs)} were trained on different photos ({sources}); a comparison needs "
+                         "the same held-out photos. Fix: compare runs with the same data_dir and val_fraction.")
+    first = next(iter(loaded.values()))[1]
+    photos = load_photo_set(first.data_dir, min(c.image_size for _, c in loaded.values()), first.val_fraction)
     originals = [read_rgb(p) for p in photos.test]
-    ours = evaluate.predict_ab(model, originals, config.image_size, preprocess)
-    predictions = {"ours": ours, **evaluate.baseline_ab(originals, evaluate.mean_ab(photos.train))}
-    per_image = evaluate.evaluate_photos([p.name for p in photos.test], originals, predictions)
+    labels = {key: method_label(config) for key, (_, config) in loaded.items()}
+    if len(set(labels.values())) < len(labels):  # two runs of one recipe: tell them apart by their folders
+        labels = {key: f"{label} [{Path(runs[key]).name}]" for key, label in labels.items()}
+    labels |= BASELINE_LABELS
+    predictions = {key: evaluate.predict_ab(model, originals, config.image_size,
+                                            encoder_spec(config.encoder).preprocess)
+                   for key, (model, config) in loaded.items()}
+    predictions |= evaluate.baseline_ab(originals, evaluate.mean_ab(photos.train))
+    per_image = evaluate.evaluate_photos([p.name for p in photos.test], originals,
+                                         {labels[k]: v for k, v in predictions.items()})
     summary = evaluate.summarise(per_image)
-    per_image.to_csv(run_dir / "metrics_per_image.csv", index=False)
-    summary.to_csv(run_dir / "metrics_summary.csv")
+    per_image.to_csv(out_dir / "metrics_per_image.csv", index=False)
+    summary.to_csv(out_dir / "metrics_summary.csv")
 
-    coloured = [evaluate.recombine(o, ab) for o, ab in zip(originals, ours)]
-    test_fig = figures.gallery([(p.name, [figures.grey_of(o), c, o])
-                                for p, o, c in zip(photos.test, originals, coloured)],
-                               ["grey input", "ours", "ground truth"])
+    models = list(runs)
+    test_fig = figures.gallery(
+        [(p.name, [figures.grey_of(o), *(evaluate.recombine(o, predictions[k][i]) for k in models), o])
+         for i, (p, o) in enumerate(zip(photos.test, originals))],
+        ["grey input", *(labels[k] for k in models), "ground truth"])
     bw_paths = black_and_white_photos()
     bw = [read_rgb(p) for p in bw_paths]
-    bw_fig = figures.gallery([(p.name, [o, c]) for p, o, c in
-                              zip(bw_paths, bw, evaluate.colourise(model, bw, config.image_size, preprocess))],
-                             ["black-and-white original", "ours"])
-    history = read_history(run_dir / "history.csv")
-    best = best_epoch(history)
-    curves = figures.training_curves(history, best)
-    for fig, name in ((test_fig, "gallery_test.png"), (bw_fig, "gallery_bw.png"), (curves, "training_curves.png")):
-        figures.save(fig, run_dir / name)
-    return Evaluation(run_dir, summary, per_image, best, len(history), curves, test_fig, bw_fig)
+    coloured_bw = {key: evaluate.colourise(model, bw, config.image_size, encoder_spec(config.encoder).preprocess)
+                   for key, (model, config) in loaded.items()}
+    bw_fig = figures.gallery([(p.name, [o, *(coloured_bw[k][i] for k in models)])
+                              for i, (p, o) in enumerate(zip(bw_paths, bw))],
+                             ["black-and-white original", *(labels[k] for k in models)])
+    histories = {key: read_history(Path(run_dir) / "history.csv") for key, run_dir in runs.items()}
+    curves = {key: figures.training_curves(h, best_epoch(h)) for key, h in histories.items()}
+    bars = figures.method_bars(summary)
+    for fig, name in ((test_fig, "gallery_test.png"), (bw_fig, "gallery_bw.png"), (bars, "metric_bars.png"),
+                      *((c, f"training_curves_{k}.png") for k, c in curves.items())):
+        figures.save(fig, out_dir / name)
+    return Comparison(dict(runs), labels, summary, per_image, histories, curves, bars, test_fig, bw_fig)
 
 
-def evaluation_values(evaluation: Evaluation) -> dict:
-    """The numbers the book cites from an evaluation: ``<method>_<metric>`` for every method and metric, the
-    ground truth's colourfulness, and the training curve's best epoch and losses."""
-    history = read_history(evaluation.run_dir / "history.csv")
-    values = {f"{method}_{metric}": float(value) for method, row in evaluation.summary.iterrows()
-              for metric, value in row.items()}
-    return {**values, "truth_colourfulness": float(evaluation.summary["colourfulness_true"].iloc[0]),
-            "best_epoch": evaluation.best_epoch, "epochs": evaluation.epochs,
-            "best_val_loss": float(history[evaluation.best_epoch - 1]["val_loss"]),
-            "final_loss": float(history[-1]["loss"]),
-            "n_test_photos": int(evaluation.per_image.photo.nunique()), "run_dir": str(evaluation.run_dir),
-            "auc_max_error": AUC_MAX_ERROR}
+#: The issue's goal for the pretrained-encoder model, checked on the measured means.
+GOAL_COLOURFULNESS_SHARE = 0.5
+
+
+def goal_check(comparison: Comparison, key: str) -> dict[str, bool]:
+    """Whether model ``key`` beats the mean-ab baseline on ab error and AuC, and reaches half of the ground
+    truth's colourfulness (grey scores 0)."""
+    ours, mean = comparison.summary.loc[comparison.labels[key]], comparison.summary.loc[comparison.labels["mean_ab"]]
+    return {"ab_error": bool(ours.ab_error < mean.ab_error), "auc_ab": bool(ours.auc_ab > mean.auc_ab),
+            "colourfulness": bool(ours.colourfulness >= GOAL_COLOURFULNESS_SHARE * ours.colourfulness_true)}
+
+
+def goal_sentence(comparison: Comparison, key: str) -> str:
+    """The goal's outcome in words, with the numbers, for the book's prose."""
+    s, labels = comparison.summary, comparison.labels
+    ours, mean = s.loc[labels[key]], s.loc[labels["mean_ab"]]
+    met = goal_check(comparison, key)
+    parts = [
+        f"mean ab error {ours.ab_error:.2f} against the mean-ab baseline's {mean.ab_error:.2f} "
+        f"({'better' if met['ab_error'] else 'not better'})",
+        f"AuC {ours.auc_ab:.4f} against {mean.auc_ab:.4f} ({'better' if met['auc_ab'] else 'not better'})",
+        f"colourfulness {ours.colourfulness:.1f}, {ours.colourfulness / ours.colourfulness_true:.0%} of the "
+        f"ground truth's {ours.colourfulness_true:.1f} ({'at least' if met['colourfulness'] else 'below'} half)"]
+    verdict = "meets every part of the goal" if all(met.values()) else \
+        f"misses {sum(not v for v in met.values())} of the goal's 3 parts"
+    return f"{labels[key]} {verdict}: " + "; ".join(parts) + "."
+
+
+def per_image_table(comparison: Comparison, metrics=("ab_error", "auc_ab", "ciede2000", "colourfulness")
+                    ) -> pd.DataFrame:
+    """One row per photo, one column per (metric, method): where each model wins and loses."""
+    table = comparison.per_image.pivot(index="photo", columns="method", values=list(metrics))
+    order = list(dict.fromkeys(comparison.per_image["method"]))
+    return table.reindex(columns=pd.MultiIndex.from_product([list(metrics), order]))
+
+
+def recipe_table(runs: dict[str, Path]) -> pd.DataFrame:
+    """The compared models' configurations side by side, parameters that differ first."""
+    configs = {key: json.loads((Path(run_dir) / "config.json").read_text()) for key, run_dir in runs.items()}
+    table = pd.DataFrame({method_label(TrainConfig.from_dict(c)): {k: repr(v) for k, v in c.items()}
+                          for c in configs.values()})
+    differs = table.nunique(axis=1) > 1
+    return pd.concat([table[differs], table[~differs]]).rename_axis("parameter")
+
+
+def comparison_values(comparison: Comparison) -> dict:
+    """The numbers the book cites: ``<key>_<metric>`` for every method and metric, each model's label, best
+    epoch, epochs, losses, the goal's outcome, and the ground truth's colourfulness."""
+    values = {f"{key}_{metric}": float(comparison.summary.loc[label, metric])
+              for key, label in comparison.labels.items() for metric in comparison.summary.columns}
+    values |= {f"{key}_label": label for key, label in comparison.labels.items()}  # plain, for other documents
+    for key, history in comparison.histories.items():
+        best = best_epoch(history)
+        values |= {f"{key}_best_epoch": best, f"{key}_epochs": len(history),
+                   f"{key}_best_val_loss": float(history[best - 1]["val_loss"]),
+                   f"{key}_final_loss": float(history[-1]["loss"])}
+    for key in comparison.runs:
+        values[f"{key}_goal_plain"] = goal_sentence(comparison, key)
+        values[f"{key}_goal"] = markdown(goal_sentence(comparison, key))
+        values[f"{key}_goal_met"] = all(goal_check(comparison, key).values())
+        values[f"{key}_name"] = markdown(comparison.labels[key])
+    return {**values, "truth_colourfulness": float(comparison.summary["colourfulness_true"].iloc[0]),
+            "n_test_photos": int(comparison.per_image.photo.nunique()), "auc_max_error": AUC_MAX_ERROR,
+            "goal_colourfulness_share": GOAL_COLOURFULNESS_SHARE}

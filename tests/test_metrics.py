@@ -57,6 +57,10 @@ def test_auc_of_grey_prediction_on_a_known_chroma():
     rgb = lab_to_rgb(lab)
     grey = lab_to_rgb(np.concatenate([rgb_to_lab(rgb)[..., :1], np.zeros((4, 4, 2))], -1))
     assert metrics.auc_ab(rgb, grey) == pytest.approx(1 - 30 / 150, abs=2e-3)
+    big_rgb, big_grey = np.tile(rgb, (4, 4, 1)), np.tile(grey, (4, 4, 1))  # SSIM needs 7 x 7
+    scores = metrics.all_metrics(big_rgb, big_grey, np.zeros((16, 16, 2)))
+    assert scores["ab_error"] == pytest.approx(30.0, abs=0.3)  # the chroma that grey leaves out
+    assert scores["auc_ab"] == pytest.approx(1 - scores["ab_error"] / 150, abs=1e-6)  # every error below 150
 
 
 def test_keras2_accuracy_is_argmax_agreement_over_a_and_b():
@@ -72,5 +76,5 @@ def test_all_metrics_keys():
     result = metrics.all_metrics(a, a, rgb_to_lab(a)[..., 1:])
     assert result == metrics.all_metrics(a, a, rgb_to_lab(a)[..., 1:], true_lab=rgb_to_lab(a))
     assert set(result) == {"psnr", "ssim", "ciede2000", "colourfulness", "colourfulness_true",
-                           "colourfulness_gap", "auc_ab", "keras2_accuracy"}
+                           "colourfulness_gap", "ab_error", "auc_ab", "keras2_accuracy"}
     assert result["colourfulness_gap"] == pytest.approx(0.0)

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import papermill
 import pytest
 
@@ -131,15 +132,31 @@ def test_data_and_model_notebooks_glue_their_numbers(tmp_path):
     assert model["feature_shape"] == "7 x 7 x 512"
 
 
-def test_evaluate_notebook_scores_the_trained_run(trained, tmp_path):
-    _, run_dir = trained
-    driver.execute("evaluate", tmp_path / "evaluate.ipynb", {"run_dir": str(run_dir)})
+def test_evaluate_notebook_compares_both_models_with_the_baselines(trained, runs, tmp_path):
+    from colourlib.config import colouring_config
+    from colourlib.train import train
+
+    _, vgg_run = trained
+    lite0_run = runs / "train" / "lite0-tiny"
+    train(colouring_config("lite0", "tiny"), lite0_run, print_progress=False)
+    out = tmp_path / "evaluation"
+    driver.execute("evaluate", tmp_path / "evaluate.ipynb",
+                   {"vgg16_run": str(vgg_run), "lite0_run": str(lite0_run), "out_dir": str(out)})
     values = glued_values(tmp_path / "evaluate.ipynb")
-    assert values["n_test_photos"] == 8 and values["epochs"] == 2
+    assert values["n_test_photos"] == 8 and values["vgg16_epochs"] == values["lite0_epochs"] == 2
+    assert values["vgg16_label"] == "VGG16 (random init)"
+    assert values["lite0_label"] == "EfficientNet-Lite0 (ImageNet weights)"
     assert values["grey_colourfulness"] < 0.05  # no colour (rounding to sRGB leaves a trace)
     assert values["truth_colourfulness"] > 20
-    assert {"curves", "gallery_test", "gallery_bw"} <= set(values)
-    assert (run_dir / "metrics_summary.csv").is_file() and (run_dir / "gallery_test.png").is_file()
+    for key in ("vgg16", "lite0", "grey", "mean_ab"):
+        assert values[f"{key}_auc_ab"] == pytest.approx(1 - values[f"{key}_ab_error"] / 150, abs=0.01)
+    assert values["lite0_goal_plain"].startswith("EfficientNet-Lite0 (ImageNet weights) ")
+    assert {"curves_vgg16", "curves_lite0", "metric_bars", "gallery_test", "gallery_bw"} <= set(values)
+    summary = pd.read_csv(out / "metrics_summary.csv", index_col=0)
+    assert list(summary.index) == ["VGG16 (random init)", "EfficientNet-Lite0 (ImageNet weights)",
+                                   "grey (a = b = 0)", "mean ab of the training photos"]
+    per_image = pd.read_csv(out / "metrics_per_image.csv")
+    assert len(per_image) == 4 * 8 and (out / "gallery_test.png").is_file()
 
 
 def test_parallel_and_reproducibility_notebooks_tabulate_what_ran(runs, tmp_path):
