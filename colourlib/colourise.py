@@ -198,19 +198,18 @@ def output_path(job: Job, bit_depth: int) -> Path:
 def write_photo(path: Path, rgb: np.ndarray, alpha: np.ndarray | None, bit_depth: int, exif) -> None:
     """Write sRGB (and alpha) in [0, 1] as ``path``'s format, atomically (a partial file is never left)."""
     tmp = path.with_name(f".{path.name}.partial")
+    planes = np.clip(rgb if alpha is None else np.concatenate([rgb, alpha[..., None]], axis=-1), 0, 1)
     try:
         if bit_depth == 16:
             import tifffile
 
-            planes = rgb if alpha is None else np.concatenate([rgb, alpha[..., None]], axis=-1)
-            data = np.round(np.clip(planes, 0, 1) * 65535).astype(np.uint16)
+            data = np.round(planes * 65535).astype(np.uint16)
             tifffile.imwrite(tmp, data, photometric="rgb", compression="zlib",
                              extrasamples=("unassalpha",) if alpha is not None else None)
         else:
             from PIL import Image
 
-            planes = rgb if alpha is None else np.concatenate([rgb, alpha[..., None]], axis=-1)
-            image = Image.fromarray(np.round(np.clip(planes, 0, 1) * 255).astype(np.uint8))
+            image = Image.fromarray(np.round(planes * 255).astype(np.uint8))
             fmt = _FORMATS[path.suffix.lower()]
             options = {"JPEG": dict(quality=95), "WEBP": dict(quality=95), "PNG": {},
                        "TIFF": dict(compression="tiff_deflate")}[fmt]

@@ -142,16 +142,6 @@ def _sixteen_bit_colour_tiff(path: str | Path, size: tuple[int, int], orientatio
     return upright if upright.shape[1::-1] == tuple(size) else None
 
 
-def read_alpha(path: str | Path) -> np.ndarray | None:
-    """The image's alpha channel as float32 in [0, 1] (upright), or ``None`` when it has none."""
-    im = open_upright(path)
-    if im.mode == "P" and "transparency" in im.info:
-        im = im.convert("RGBA")
-    if im.mode not in ("RGBA", "LA", "PA"):
-        return None
-    return np.asarray(im.getchannel("A"), dtype=np.float32) / 255.0
-
-
 def check_image(path: Path, min_size: int) -> str | None:
     """Why ``path`` cannot be used for training at ``min_size`` px, or ``None`` when it can."""
     try:

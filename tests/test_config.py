@@ -1,6 +1,6 @@
 import pytest
 
-from colourlib.config import PRESETS, ConfigError, TrainConfig
+from colourlib.config import PRESETS, ConfigError, TrainConfig, colouring_config
 
 
 @pytest.mark.parametrize("name,value,allowed", [
@@ -16,6 +16,7 @@ from colourlib.config import PRESETS, ConfigError, TrainConfig
     ("encoder_weights", "/no/such/file.h5", "existing weights file"),
     ("data_dir", "/no/such/folder", "existing folder"),
     ("augment", "yes", "True or False"),
+    ("loss", "mse2", "one of mse, mae"),
 ])
 def test_bad_values_are_rejected_naming_parameter_and_allowed_values(name, value, allowed):
     with pytest.raises(ConfigError, match=rf"{name}={value!r}.*{allowed}"):
@@ -41,3 +42,12 @@ def test_presets():
     assert PRESETS["paper"]["epochs"] == 1000
     with pytest.raises(ConfigError, match="preset='fast' is not known. Allowed: tiny, quick, paper"):
         TrainConfig.preset_config("fast")
+
+
+def test_colouring_models_are_a_preset_plus_their_recipe():
+    vgg, lite = colouring_config("vgg16", "quick"), colouring_config("lite0", "quick")
+    assert vgg == TrainConfig.preset_config("quick")  # the paper's model is the preset as it is
+    assert (lite.encoder, lite.encoder_weights, lite.image_size) == ("efficientnet-lite0", "imagenet", 64)
+    assert colouring_config("lite0", "tiny").epochs == PRESETS["tiny"]["epochs"]  # the smoke test stays small
+    with pytest.raises(ConfigError, match="colouring model 'resnet' is not known. Allowed: vgg16, lite0"):
+        colouring_config("resnet", "quick")

@@ -65,3 +65,21 @@ def test_cli_reports_bad_parameters_without_a_traceback(tmp_path):
     assert result.returncode == 2
     assert "image_size=50" in result.stdout and "multiple of 32" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_the_goal_is_checked_against_the_mean_ab_baseline_and_half_the_truths_colourfulness():
+    import pandas as pd
+
+    from colourlib import study
+
+    labels = {"lite0": "Lite0", "grey": "grey", "mean_ab": "mean ab"}
+    summary = pd.DataFrame({"ab_error": [20.0, 22.0, 21.0], "auc_ab": [0.86, 0.85, 0.857],
+                            "colourfulness": [29.0, 0.0, 8.0], "colourfulness_true": [60.0] * 3},
+                           index=["Lite0", "grey", "mean ab"])
+    comparison = study.Comparison({"lite0": None}, labels, summary, None, {}, {}, None, None, None)
+    assert study.goal_check(comparison, "lite0") == {"ab_error": True, "auc_ab": True, "colourfulness": False}
+    sentence = study.goal_sentence(comparison, "lite0")
+    assert sentence.startswith("Lite0 misses 1 of the goal's 3 parts: mean ab error 20.00 against")
+    assert "colourfulness 29.0, 48% of the ground truth's 60.0 (below half)" in sentence
+    summary.loc["Lite0", "colourfulness"] = 30.0
+    assert "meets every part of the goal" in study.goal_sentence(comparison, "lite0")

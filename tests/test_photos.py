@@ -50,12 +50,15 @@ def test_exif_orientation_is_honoured(tmp_path):
     assert out[2, 10, 2] > 0.8 and out[-3, 10, 0] > 0.8  # blue now on top
 
 
-def test_alpha_is_read_separately(tmp_path):
+def test_alpha_is_read_beside_the_colours(tmp_path):
     im = Image.new("RGBA", (8, 8), (10, 20, 30, 100))
     im.save(tmp_path / "a.png")
-    np.testing.assert_allclose(photos.read_alpha(tmp_path / "a.png"), 100 / 255)
+    photo = photos.read_photo(tmp_path / "a.png")
+    np.testing.assert_allclose(photo.alpha, 100 / 255)
+    np.testing.assert_allclose(photo.rgb[0, 0], np.array([10, 20, 30]) / 255, atol=1e-6)
+    assert photo.bit_depth == 8 and photo.exif is None
     save_rgb(tmp_path / "b.png")
-    assert photos.read_alpha(tmp_path / "b.png") is None
+    assert photos.read_photo(tmp_path / "b.png").alpha is None
 
 
 def test_embedded_set_is_complete_and_licensed():
