@@ -147,6 +147,17 @@ def _parse_loaders(text: str) -> list[tuple[int, bool]]:
     return out
 
 
+def save_record(name: str, record: dict) -> Path:
+    """Write a benchmark's record (numbers and provenance) to ``runs/bench/<name>-<date-time>.json``."""
+    from . import paths
+
+    out = paths.runs_dir() / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m colourlib.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--gpus", type=int, nargs="+", default=[1, 2], help="replica counts to measure")
@@ -166,7 +177,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from . import paths
     from .provenance import environment_record
 
     started = time.perf_counter()
@@ -200,10 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     record = {"environment": environment_record(), "arguments": {k: v for k, v in vars(args).items() if k != "child"},
               "matmul_peak_gflops": peaks, "encoder_forward_gflops": encoder, "rows": rows,
               "seconds": time.perf_counter() - started}
-    out = paths.runs_dir() / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    path = save_record("bench", record)
     print(f"\nwritten to {path} ({record['seconds']:.0f} s)")
     return 0
 

@@ -8,7 +8,6 @@ the median seconds per photo of each stage. Results and provenance go to ``runs/
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
@@ -70,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
 
-    from . import paths
+    from .bench import save_record
     from .colourise import ModelError, load_colouriser, plan_jobs, run_jobs
     from .provenance import environment_record
 
@@ -103,11 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     record = {"environment": environment, "arguments": {k: str(v) for k, v in vars(args).items()},
               "model": colouriser.description, "photos_per_s": rates,
               "median_photos_per_s": statistics.median(rates), "stage_seconds_per_photo": stages}
-    bench_dir = paths.runs_dir() / "bench"
-    bench_dir.mkdir(parents=True, exist_ok=True)
-    path = bench_dir / f"colourise-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(record, indent=2, default=str) + "\n")
-    print(f"written to {path}")
+    print(f"written to {save_record('colourise', record)}")
     return 0
 
 
