@@ -35,9 +35,8 @@ def make_photos(folder: Path, size: int, count: int) -> list[Path]:
 
 def stage_seconds(colouriser, files: list[Path], out: Path) -> dict[str, float]:
     """Median seconds per photo of each stage of colouring one photo."""
-    from .colour import rgb_to_lab
     from .colourise import write_photo
-    from .evaluate import _with_ab, predict_ab
+    from .evaluate import predict_ab, recombine
     from .model import encoder_spec
     from .photos import read_photo
 
@@ -50,7 +49,7 @@ def stage_seconds(colouriser, files: list[Path], out: Path) -> dict[str, float]:
         t1 = time.perf_counter()
         ab = predict_ab(colouriser.model, [photo.rgb], colouriser.image_size, preprocess)[0]
         t2 = time.perf_counter()
-        rgb = _with_ab(rgb_to_lab(photo.rgb), ab)
+        rgb = recombine(photo.rgb, ab)
         t3 = time.perf_counter()
         write_photo(out / path.name, rgb, photo.alpha, photo.bit_depth, photo.exif)
         t4 = time.perf_counter()

@@ -60,11 +60,10 @@ class Colouriser:
 
     def colour(self, rgb: np.ndarray) -> np.ndarray:
         """sRGB (H, W, 3) in [0, 1] -> the same photo coloured, its own L kept, float32 in [0, 1]."""
-        from .evaluate import predict_ab, recombine
+        from .evaluate import colourise
         from .model import encoder_spec
 
-        ab = predict_ab(self.model, [rgb], self.image_size, encoder_spec(self.encoder).preprocess)[0]
-        return recombine(rgb, ab)
+        return colourise(self.model, [rgb], self.image_size, encoder_spec(self.encoder).preprocess)[0]
 
 
 def default_model_record() -> Path:
@@ -307,7 +306,7 @@ def run_jobs(colouriser: Colouriser, jobs: list[Job], problems: list[tuple[Path,
                 colour_file(colouriser, job, overwrite, inputs, written)
             except Exception as exc:  # every file's failure is reported and the others go on
                 failed.append((job.source, _reason(exc)))
-                bar.write(f"colourise: {job.source}: {_reason(exc)}", file=sys.stderr)
+                bar.write(f"colourise: {job.source}: {failed[-1][1]}", file=sys.stderr)
             bar.update()
     seconds = time.perf_counter() - started
     rate = f" ({seconds:.1f} s, {len(written) / seconds:.2f} photos/s)" if written and seconds > 0 else ""

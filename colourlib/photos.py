@@ -104,8 +104,8 @@ def read_photo(path: str | Path) -> Photo:
     through Pillow; 16-bit colour TIFFs, which Pillow reads at 8 bits, are read with tifffile."""
     with Image.open(path) as raw:
         raw.load()
-        orientation = raw.getexif().get(0x0112, 1)
         exif = raw.getexif()
+        orientation = exif.get(0x0112, 1)
         im = ImageOps.exif_transpose(raw)
     exif.pop(0x0112, None)
     exif_or_none = exif if len(exif) else None

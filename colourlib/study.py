@@ -250,8 +250,8 @@ def comparison_values(comparison: Comparison) -> dict:
                    f"{key}_best_val_loss": float(history[best - 1]["val_loss"]),
                    f"{key}_final_loss": float(history[-1]["loss"])}
     for key in comparison.runs:
-        values[f"{key}_goal_plain"] = goal_sentence(comparison, key)
-        values[f"{key}_goal"] = markdown(goal_sentence(comparison, key))
+        sentence = goal_sentence(comparison, key)
+        values[f"{key}_goal_plain"], values[f"{key}_goal"] = sentence, markdown(sentence)
         values[f"{key}_goal_met"] = all(goal_check(comparison, key).values())
         values[f"{key}_name"] = markdown(comparison.labels[key])
     return {**values, "truth_colourfulness": float(comparison.summary["colourfulness_true"].iloc[0]),
