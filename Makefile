@@ -21,7 +21,7 @@ study: $(STAMP)
 
 # The built book, read in headless Chromium (Debian: apt-get install chromium); screenshots in _build/screenshots.
 book-check: $(STAMP)
-	$(PY) -m colourlib.browsercheck
+	$(PY) -m colourlib check browser
 
 test: $(STAMP)
 	$(PY) -m pytest

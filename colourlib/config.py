@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .model import DOWNSAMPLING, ENCODERS
+from .encoders import ENCODERS
+from .model import DOWNSAMPLING
 
 PRECISIONS = ("float32", "mixed_bfloat16")
 #: Training losses: the paper's MSE, and L1 ("mae"), whose optimum is the median colour rather than the mean, so
@@ -19,8 +20,18 @@ PRECISIONS = ("float32", "mixed_bfloat16")
 LOSSES = ("mse", "mae")
 
 
+def loaders_word(use_multiprocessing: bool) -> str:
+    return "processes" if use_multiprocessing else "threads"
+
+
 class ConfigError(ValueError):
     """A parameter that cannot be used; the message names it, its value and the allowed values."""
+
+
+def check_int(name: str, value: Any, minimum: int, source: str = "config") -> None:
+    """The one check of a count parameter (``gpus``, ``workers``, ``epochs``...): an integer >= ``minimum``."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ConfigError(f"{source}: {name}={value!r} is not allowed: an integer >= {minimum}.")
 
 
 @dataclass
@@ -67,8 +78,25 @@ class TrainConfig:
             raise ConfigError(f"{prefix}preset={name!r} is not known. Allowed: {', '.join(PRESETS)}.")
         return cls.from_dict({**PRESETS[name], "preset": name, **overrides}, source=source or f"preset {name!r}")
 
+    @classmethod
+    def from_parameters(cls, source: str, preset: str = "quick", **parameters: Any) -> "TrainConfig":
+        """A notebook's or command line's parameters: ``preset`` plus every parameter not left at ``None``
+        (``None`` means "the preset's value"). Errors name ``source``, the parameter and the fix."""
+        given = {k: v for k, v in parameters.items() if v is not None}
+        try:
+            return cls.preset_config(preset, source=source, **given)
+        except TypeError as exc:  # e.g. a parameter with no field
+            raise ConfigError(f"{source}: {exc}") from None
+
     def to_dict(self) -> dict[str, Any]:
+        """Every parameter by name: the one form a configuration takes across a process boundary (a run's
+        ``config.json``, ``--config FILE``, a notebook's parameters)."""
         return dataclasses.asdict(self)
+
+    @property
+    def loaders(self) -> str:
+        """What the data-loading workers are: ``threads`` or ``processes``."""
+        return loaders_word(self.use_multiprocessing)
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
@@ -78,9 +106,7 @@ class TrainConfig:
             raise ConfigError(f"{source}: {name}={getattr(self, name)!r} is not allowed: {allowed}.")
 
         def is_int(name: str, minimum: int) -> None:
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-                fail(name, f"an integer >= {minimum}")
+            check_int(name, getattr(self, name), minimum, source)
 
         for name, minimum in (("batch_size", 1), ("epochs", 1), ("crops_per_photo", 1),
                               ("val_crops_per_photo", 1), ("gpus", 1), ("workers", 1), ("seed", 0)):

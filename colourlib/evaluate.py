@@ -1,49 +1,17 @@
-"""Colouring whole photos and scoring them against two references: grey (a = b = 0) and the training mean ab.
-
-The model sees each photo squashed to its square input size; its ab prediction is upsampled to the photo's
-full resolution and joined with the photo's *original* L, so no detail of the grey input is ever lost.
-"""
+"""Scoring coloured photos against the truth and two references that need no network: grey (a = b = 0) and the
+training photos' mean ab."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
-import keras
 import numpy as np
 import pandas as pd
 
-from .augment import resize_channels, resize_square
-from .colour import lab_to_rgb, net_to_ab, rgb_to_lab, split_lab
+from .colour import rgb_to_lab
+from .colouriser import with_ab
+from .data.photos import read_rgb
 from .metrics import all_metrics
-from .photos import read_rgb
-
-
-def predict_ab(model: keras.Model, images: list[np.ndarray], image_size: int,
-               preprocess: Callable[[np.ndarray], np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
-    """ab (in CIE units) at each image's full resolution, predicted from its L at ``image_size``."""
-    results = []
-    for start in range(0, len(images), batch_size):
-        chunk = images[start:start + batch_size]
-        l_net = np.stack([split_lab(resize_square(img, image_size))[0] for img in chunk])
-        ab_net = keras.ops.convert_to_numpy(model(preprocess(l_net), training=False)).astype(np.float32)
-        for img, ab in zip(chunk, ab_net):
-            results.append(net_to_ab(resize_channels(ab, img.shape[0], img.shape[1])))
-    return results
-
-
-def recombine(original_rgb: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    """The original's own full-resolution L with predicted ab (CIE units), as sRGB in [0, 1]."""
-    return _with_ab(rgb_to_lab(original_rgb), ab)
-
-
-def _with_ab(original_lab: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    return lab_to_rgb(np.concatenate([original_lab[..., :1], ab.astype(np.float32)], axis=-1))
-
-
-def colourise(model: keras.Model, images: list[np.ndarray], image_size: int,
-              preprocess: Callable[[np.ndarray], np.ndarray]) -> list[np.ndarray]:
-    """Colour a batch of photos (any sizes, sRGB in [0, 1]); returns sRGB at each photo's own size."""
-    return [recombine(img, ab) for img, ab in zip(images, predict_ab(model, images, image_size, preprocess))]
 
 
 def mean_ab(files: Iterable[Path], max_side: int = 256) -> np.ndarray:
@@ -68,7 +36,7 @@ def evaluate_photos(names: list[str], images: list[np.ndarray], predictions: dic
     rows = []
     for method, planes in predictions.items():
         for name, img, lab, ab in zip(names, images, true_labs, planes):
-            rows.append({"photo": name, "method": method, **all_metrics(img, _with_ab(lab, ab), ab, lab)})
+            rows.append({"photo": name, "method": method, **all_metrics(img, with_ab(lab, ab), ab, lab)})
     return pd.DataFrame(rows)
 
 

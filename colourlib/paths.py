@@ -16,7 +16,7 @@ REPO_ROOT: Path | None = PACKAGE_DIR.parent if (PACKAGE_DIR.parent / "pyproject.
 PHOTOS_DIR = PACKAGE_DIR / "photos"
 PHOTO_MANIFEST = PHOTOS_DIR / "manifest.csv"
 #: The parallel study's configurations (regimes x gpus x workers).
-DEFAULT_MATRIX = PACKAGE_DIR / "matrix.yaml"
+DEFAULT_MATRIX = PACKAGE_DIR / "study" / "matrix.yaml"
 
 #: The study's notebooks and book live in the checkout (they are not part of the installed package).
 NOTEBOOKS_DIR = (REPO_ROOT or Path.cwd()) / "notebooks"

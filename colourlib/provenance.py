@@ -8,8 +8,9 @@ import os
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
-from . import paths
+from . import layers, paths
 
 PACKAGES = ("colourlib", "keras", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "torch", "numpy",
             "scikit-image", "pillow", "pandas", "seaborn", "matplotlib", "papermill", "jupyter-book")
@@ -81,12 +82,14 @@ def git_commit() -> dict[str, str | bool | None]:
         return {"commit": None, "dirty": None}
 
 
-def code_fingerprint() -> str:
-    """A digest of the library's source (every ``colourlib/*.py``): a finished run is reused only while it is
-    unchanged, so a fix to the training code is never hidden behind an old result."""
+def code_fingerprint(package_dir: Path = paths.PACKAGE_DIR) -> str:
+    """A digest of the core library's source (every module outside ``study/``, ``report/`` and ``apps/``; see
+    :mod:`colourlib.layers`): a finished run is reused only while the code that computed it is unchanged, so a
+    fix to the training code is never hidden behind an old result, and an edit to the CLI, the book or a figure
+    never retrains anything."""
     digest = hashlib.sha256()
-    for path in sorted(paths.PACKAGE_DIR.rglob("*.py")):
-        digest.update(path.relative_to(paths.PACKAGE_DIR).as_posix().encode())
+    for path in layers.sources("core", package_dir):
+        digest.update(path.relative_to(package_dir).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -19,7 +19,10 @@ from dataclasses import asdict, dataclass, field
 
 import keras
 
-from .config import ConfigError
+from .config import ConfigError, check_int
+from .keras_internals import build_before_fit, patch_multi_worker_reduction, request_jax_cpu_devices
+
+__all__ = ["ReplicaPlan", "build_before_fit", "capacity", "provide", "replica_scope", "tf_config"]
 
 #: At most this many logical GPUs are carved from one physical GPU (TensorFlow only), each with this memory.
 MAX_LOGICAL_PER_GPU = 4
@@ -107,14 +110,13 @@ def provide(gpus: int) -> ReplicaPlan:
     Raises :class:`ConfigError` naming the value and what is possible when ``gpus`` cannot be provided, or when
     the backend was already started with too few devices in this process.
     """
-    if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:
-        raise ConfigError(f"gpus={gpus!r} is not allowed: an integer >= 1 (the number of data-parallel replicas).")
+    check_int("gpus", gpus, 1, "replicas")
     backend = keras.backend.backend()
     cluster = tf_config()
     if cluster is not None:
         return _provide_multi_worker(gpus, backend, cluster)
     if backend == "jax":
-        _request_jax_cpu_devices(gpus)  # before capacity() starts the backend
+        request_jax_cpu_devices(gpus)  # before capacity() starts the backend
     most, why = capacity()
     if gpus > most:
         raise ConfigError(f"gpus={gpus} cannot be provided on this machine: {why}, so at most gpus={most}. "
@@ -155,16 +157,6 @@ def _provide_tensorflow(gpus: int) -> ReplicaPlan:
     notes = [] if gpus == 1 else [f"{gpus} logical {kind} devices share one physical {kind}: this measures the "
                                   "cost of data-parallel training, not a speedup from more hardware."]
     return ReplicaPlan("tensorflow", gpus, kind, gpus == 1, names, notes=notes)
-
-
-def _request_jax_cpu_devices(count: int) -> None:
-    """Ask JAX for ``count`` CPU devices if its backend has not started yet (no-op afterwards)."""
-    import jax
-    from jax._src import xla_bridge
-
-    if count > 1 and not xla_bridge.backends_are_initialized() \
-            and "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
-        jax.config.update("jax_num_cpu_devices", count)
 
 
 def _provide_jax(gpus: int) -> ReplicaPlan:
@@ -209,7 +201,7 @@ def replica_scope(plan: ReplicaPlan):
         # The strategy logs every all-reduce it plans at INFO; a notebook would show dozens of such lines.
         tf.get_logger().setLevel("WARNING")
         if plan.hosts > 1:
-            _patch_multi_worker_reduction()
+            patch_multi_worker_reduction()
             strategy = tf.distribute.MultiWorkerMirroredStrategy()
         else:
             strategy = tf.distribute.MirroredStrategy(plan.devices)
@@ -227,49 +219,3 @@ def replica_scope(plan: ReplicaPlan):
             keras.distribution.set_distribution(previous)
     else:
         yield None
-
-
-def build_before_fit(model: keras.Model, strategy, sample_batch) -> None:
-    """Build a compiled model's loss and optimizer state from ``sample_batch`` before ``fit``.
-
-    Otherwise Keras 3 builds inside ``fit`` from a batch it pulls from the training iterator (JAX trainer:
-    ``_symbolic_build``; TensorFlow trainer under a ``tf.distribute`` strategy: ``_maybe_symbolic_build``, which
-    pulls a batch even when everything is built). With a ``PyDataset`` served by workers that batch is lost,
-    so the run trains on batches shifted by one against a run without workers; and under
-    ``MultiWorkerMirroredStrategy`` the reduction it does fails outright (keras-team/keras#20585). Building from
-    a batch read directly (``dataset[0]``) and turning the TensorFlow step off for this model avoids both.
-    """
-    with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model._symbolic_build(data_batch=sample_batch)
-        if model.optimizer is not None and not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-    if strategy is not None:
-        model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
-
-
-def _patch_multi_worker_reduction() -> None:
-    """Make Keras 3's TensorFlow trainer average scalar logs (the loss) across machines.
-
-    Under ``MultiWorkerMirroredStrategy`` Keras reduces every step output with ``reduce("MEAN", v, axis=0)``,
-    which fails on the scalar loss ("Invalid reduction dimension 0 for input with 0 dimensions";
-    keras-team/keras#20585). Scalars are averaged with ``axis=None`` instead; everything else is unchanged.
-    Applied only when a multi-machine strategy is created.
-    """
-    from keras.src.backend.tensorflow import trainer as tf_trainer
-    from keras.src import tree
-
-    original = tf_trainer.reduce_per_replica
-    if getattr(original, "_colourlib_patched", False):
-        return
-
-    def reduce_per_replica(values, strategy, reduction):
-        if reduction in ("auto", "mean") and tf_trainer._collective_all_reduce_multi_worker(strategy):
-            def mean(v):
-                local = strategy.experimental_local_results(v)[0] if tf_trainer._is_per_replica_instance(v) else v
-                return strategy.reduce("MEAN", v, axis=None if local.shape.rank == 0 else 0)
-
-            return tree.map_structure(mean, values)
-        return original(values, strategy, reduction)
-
-    reduce_per_replica._colourlib_patched = True
-    tf_trainer.reduce_per_replica = reduce_per_replica

@@ -1,9 +1,7 @@
 """Training one configuration: MSE + Adam as the paper, with everything a run needs written to its folder.
 
-A run folder holds ``config.json``, ``environment.json`` (versions, hardware, commit, date), ``data.json`` (the
-photos used and the files skipped), ``history.csv`` (one row per epoch), ``timing.json`` (the compute-only step time
-behind each epoch's input-wait share), ``colouriser.weights.h5`` and, while training, ``backup/`` from Keras's
-``BackupAndRestore``: rerunning an interrupted run resumes at its last finished epoch.
+What a run folder holds is :class:`colourlib.runs.RunFolder`'s to say; while training it holds ``backup/`` from
+Keras's ``BackupAndRestore``: rerunning an interrupted run resumes at its last finished epoch.
 
 ``gpus`` replicas train under :func:`colourlib.replicas.replica_scope` on the same global batches as one device;
 ``workers`` load batches in threads or processes. Under ``TF_CONFIG`` (several machines) the chief (task 0)
@@ -20,15 +18,14 @@ import keras
 import numpy as np
 
 from . import replicas
-from .callbacks import EpochRecorder, StepTimer, StopOnNaN, add_input_wait, read_history
+from .callbacks import EpochRecorder, StepTimer, StopOnNaN, add_input_wait
 from .config import ConfigError, TrainConfig
-from .dataset import ArrayBatches, ColourBatches, PhotoCrops
-from .model import build_colouriser, encoder_spec
-from .photos import PhotoSet, load_photo_set
+from .data.dataset import ArrayBatches, ColourBatches, PhotoCrops
+from .data.photos import PhotoSet, load_photo_set
+from .encoders import encoder_spec
+from .model import build_network
 from .provenance import environment_record
-
-WEIGHTS_FILE = "colouriser.weights.h5"
-TIMING_FILE = "timing.json"
+from .runs import RunFolder
 #: Steps timed on in-memory batches after training (after this many warm-up steps) to get the compute-only
 #: step time that each epoch's input-wait share is measured against.
 PROBE_STEPS, PROBE_WARMUP = 12, 2
@@ -129,34 +126,32 @@ def _train(config: TrainConfig, plan: replicas.ReplicaPlan, run_dir: Path, photo
                      "training crops")
     check_even_split(len(photos.val) * config.val_crops_per_photo, config.batch_size, plan.total_replicas,
                      "validation crops")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config.save(run_dir / "config.json")
-    environment = {**environment_record(), "replicas": plan.to_dict()}
-    (run_dir / "environment.json").write_text(json.dumps(environment, indent=2) + "\n")
-    (run_dir / "data.json").write_text(json.dumps(photos.summary(), indent=2) + "\n")
+    run = RunFolder(run_dir)
+    run.path.mkdir(parents=True, exist_ok=True)
+    config.save(run.config_file)
+    run.write_json(run.ENVIRONMENT, {**environment_record(), "replicas": plan.to_dict()})
+    run.write_json(run.DATA, photos.summary())
     if print_progress:
-        loaders = "processes" if config.use_multiprocessing else "threads"
         print(f"training on {plan.label} ({plan.backend} backend), {config.workers} loading worker(s) "
-              f"({loaders})", flush=True)
+              f"({config.loaders})", flush=True)
 
     with replicas.replica_scope(plan) as strategy:
-        model = build_colouriser(config.image_size, config.encoder, config.encoder_weights,
-                                 encoder_trainable=not config.cache_features and config.encoder_trainable)
-        start_epoch = resume_epoch(run_dir / "backup")
+        model = build_network(config.image_size, config.encoder, config.encoder_weights,
+                              encoder_trainable=not config.cache_features and config.encoder_trainable)
+        start_epoch = resume_epoch(run.backup_dir)
         fit_model, batches, validation = _training_data(config, model, photos, start_epoch)
         fit_model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=config.loss)
         replicas.build_before_fit(fit_model, strategy, batches[0])
-        _fit(config, fit_model, batches, validation, run_dir, start_epoch, print_progress, extra_callbacks)
-        model.save_weights(run_dir / WEIGHTS_FILE)
+        _fit(config, fit_model, batches, validation, run, start_epoch, print_progress, extra_callbacks)
+        model.save_weights(run.weights_file)
 
         step_seconds = compute_only_step_seconds(fit_model, batches, config.batch_size)
-        model.load_weights(run_dir / WEIGHTS_FILE)  # the probe's extra steps are not part of the run
-    (run_dir / TIMING_FILE).write_text(json.dumps({
+        model.load_weights(run.weights_file)  # the probe's extra steps are not part of the run
+    run.write_json(run.TIMING, {
         "compute_only_step_seconds": step_seconds, "steps_per_epoch": batches.steps_per_epoch,
-        "probe_steps": PROBE_STEPS, "method": INPUT_WAIT_METHOD}, indent=2) + "\n")
-    add_input_wait(run_dir / "history.csv", batches.steps_per_epoch * step_seconds)
-    return TrainResult(run_dir, read_history(run_dir / "history.csv"), model, photos,
-                       time.perf_counter() - started)
+        "probe_steps": PROBE_STEPS, "method": INPUT_WAIT_METHOD})
+    add_input_wait(run.history_file, batches.steps_per_epoch * step_seconds)
+    return TrainResult(run.path, run.history(), model, photos, time.perf_counter() - started)
 
 
 INPUT_WAIT_METHOD = (
@@ -189,18 +184,18 @@ def _training_data(config: TrainConfig, model: keras.Model, photos: PhotoSet, st
     return model.get_layer("decoder"), batches, (val_features, val_y)
 
 
-def _fit(config, fit_model, batches, validation, run_dir: Path, start_epoch: int, print_progress: bool,
+def _fit(config, fit_model, batches, validation, run: RunFolder, start_epoch: int, print_progress: bool,
          extra_callbacks) -> None:
     callbacks = [
         StopOnNaN(hint=f"Fix: lower learning_rate (now {config.learning_rate}) or use precision='float32' "
                        f"(now {config.precision!r}); rerunning resumes from the last finished epoch."),
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
-        EpochRecorder(run_dir / "history.csv", batches.order.n_samples, config.epochs, start_epoch,
+        keras.callbacks.BackupAndRestore(str(run.backup_dir)),
+        EpochRecorder(run.history_file, batches.order.n_samples, config.epochs, start_epoch,
                       print_progress),
         *extra_callbacks,
     ]
     if start_epoch and print_progress:
-        print(f"resuming {run_dir} at epoch {start_epoch + 1}/{config.epochs}", flush=True)
+        print(f"resuming {run.path} at epoch {start_epoch + 1}/{config.epochs}", flush=True)
     fit_model.fit(batches, epochs=config.epochs, steps_per_epoch=batches.steps_per_epoch,
                   validation_data=validation, validation_batch_size=config.batch_size,
                   callbacks=callbacks, shuffle=False, verbose=0)

@@ -15,11 +15,11 @@ import pytest
 import tifffile
 from PIL import Image
 
-from colourlib import colourise
+from colourlib import runs
+from colourlib.apps import colourise
 from colourlib.colour import lab_to_rgb, rgb_to_lab
 from colourlib.config import TrainConfig
-from colourlib.model import build_colouriser
-from colourlib.train import WEIGHTS_FILE
+from colourlib.model import build_network
 from conftest import environment_variable
 
 AB = (20.0, -10.0)  # inside the sRGB gamut for every L used below
@@ -29,11 +29,11 @@ AB = (20.0, -10.0)  # inside the sRGB gamut for every L used below
 def run_dir(tmp_path_factory):
     """A finished 'run' whose model predicts the constant colour AB."""
     run = tmp_path_factory.mktemp("run")
-    model = build_colouriser(32, "vgg16", None)
+    model = build_network(32, "vgg16", None)
     last = model.get_layer("decoder").layers[-2]
     kernel, _ = last.get_weights()
     last.set_weights([np.zeros_like(kernel), np.arctanh(np.array(AB, np.float32) / 128)])
-    model.save_weights(run / WEIGHTS_FILE)
+    model.save_weights(run / runs.RunFolder.WEIGHTS)
     TrainConfig.preset_config("tiny", image_size=32).save(run / "config.json")
     return run
 
@@ -221,7 +221,7 @@ def test_model_errors_come_before_any_work(run_dir, tmp_path, capsys):
     garbage.write_bytes(b"not an HDF5 file")
     mismatched = tmp_path / "mismatched"  # VGG16 weights under a configuration naming another encoder
     mismatched.mkdir()
-    shutil.copy(run_dir / WEIGHTS_FILE, mismatched / WEIGHTS_FILE)
+    shutil.copy(run_dir / runs.RunFolder.WEIGHTS, mismatched / runs.RunFolder.WEIGHTS)
     TrainConfig.preset_config("tiny", encoder="efficientnet-lite0").save(mismatched / "config.json")
     cases = [([], "make study"), (["--run", tmp_path / "nowhere"], "no such folder"),
              (["--run", tmp_path], "no config.json"), (["--run", unfinished], "has not finished"),
@@ -238,14 +238,14 @@ def test_default_model_and_bare_weights_file(run_dir, tmp_path, capsys):
     photo = tmp_path / "photo.png"
     Image.fromarray(grey_u8(np.full((20, 30), 50.0, np.float32)), "L").save(photo)
     with environment_variable("COLOURLIB_RUNS", str(tmp_path / "runs")):
-        record = colourise.remember_default(run_dir)
+        record = runs.remember_default(run_dir)
         assert json.loads(record.read_text())["run_dir"] == str(run_dir.resolve())
         code, out, _ = run([photo, "-o", tmp_path / "a"], capsys)
-    assert code == 0 and str(run_dir / WEIGHTS_FILE) in out and "vgg16 encoder" in out
+    assert code == 0 and str(run_dir / runs.RunFolder.WEIGHTS) in out and "vgg16 encoder" in out
     assert "1/1" not in capsys.readouterr().err  # no progress bar for one photo
     bare = tmp_path / "bare" / "model.weights.h5"  # no config.json beside it: the encoder is found by trying
     bare.parent.mkdir()
-    shutil.copy(run_dir / WEIGHTS_FILE, bare)
+    shutil.copy(run_dir / runs.RunFolder.WEIGHTS, bare)
     code, out, _ = run([photo, "-o", tmp_path / "b", "--weights", bare], capsys)
     assert code == 0 and "vgg16 encoder" in out and "224 px" in out
     with warnings.catch_warnings():
@@ -255,7 +255,7 @@ def test_default_model_and_bare_weights_file(run_dir, tmp_path, capsys):
 
 
 def test_help_shows_examples_and_the_command_is_installed(capsys):
-    for main in (colourise.main, lambda argv: __import__("colourlib.cli").cli.main(["colourise", *argv])):
+    for main in (colourise.main, lambda argv: __import__("colourlib.apps.cli").apps.cli.main(["colourise", *argv])):
         with pytest.raises(SystemExit) as stop:
             main(["--help"])
         assert stop.value.code == 0

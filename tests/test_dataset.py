@@ -4,10 +4,10 @@ import keras
 import numpy as np
 import pytest
 
-from colourlib.augment import Augmentation, sample_crop
-from colourlib.dataset import ColourBatches, EpochOrder, PhotoCrops
-from colourlib.model import vgg16_preprocess
-from colourlib.photos import open_rgb8
+from colourlib.data.augment import Augmentation, sample_crop
+from colourlib.data.dataset import ColourBatches, EpochOrder, PhotoCrops
+from colourlib.encoders.vgg16 import preprocess as vgg16_preprocess
+from colourlib.data.photos import open_rgb8
 
 
 def test_epoch_order_serves_every_sample_once_per_epoch():

@@ -14,11 +14,12 @@ import pytest
 
 from pathlib import Path
 
-from colourlib import efficientnet
+from colourlib.encoders import efficientnet
 from conftest import environment_variable
-from colourlib.model import EncoderWeightsError, build_colouriser, encoder_spec
-from colourlib.photos import read_rgb, wheel_test_photos
-from colourlib.torchfile import LEGACY_MAGIC, LEGACY_PROTOCOL, WeightsFileError, read_state_dict
+from colourlib.encoders import EncoderWeightsError, encoder_spec
+from colourlib.model import build_network
+from colourlib.data.photos import read_rgb, wheel_test_photos
+from colourlib.encoders.torchfile import LEGACY_MAGIC, LEGACY_PROTOCOL, WeightsFileError, read_state_dict
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +57,11 @@ def test_the_packaged_file_reads_as_a_state_dict_with_strided_tensors():
 
 
 def test_the_decoder_adapts_to_the_encoders_channels_and_vgg16_stays_as_it_was():
-    lite = build_colouriser(64, "efficientnet-lite0", None)
+    lite = build_network(64, "efficientnet-lite0", None)
     assert lite.get_layer("encoder").output.shape[1:] == (2, 2, 1280)
     assert lite.get_layer("encoder").count_params() == encoder_spec("efficientnet-lite0").params
     assert lite.layers[-1].layers[0].kernel.shape == (3, 3, 1280, 256)
-    vgg = build_colouriser(224, "vgg16", None)
+    vgg = build_network(224, "vgg16", None)
     assert vgg.get_layer("encoder").count_params() == 14_714_688 and vgg.layers[-1].count_params() == 1_572_114
     grey = np.full((1, 8, 8, 1), 0.5, np.float32)  # network L 0.5 = L* 50, grey 119 of 255
     assert encoder_spec("efficientnet-lite0").preprocess(grey) == pytest.approx((119 - 127) / 128, abs=0.01)

@@ -2,28 +2,26 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
-
 from colourlib import evaluate, model, paths, provenance
 from colourlib.colour import rgb_to_lab
-from colourlib.photos import read_rgb
+from colourlib.colouriser import Colouriser
+from colourlib.data.photos import read_rgb
 
 
 def test_colourise_keeps_the_original_full_resolution_lightness():
     rng = np.random.default_rng(0)
     photo = np.clip(0.3 + 0.4 * rng.random((50, 75, 3)), 0, 1).astype(np.float32)
     photo[::2, ::2] *= 0.6  # pixel-level detail that an upsampled L would blur away
-    m = model.build_colouriser(32)
-    (out,) = evaluate.colourise(m, [photo], 32, model.vgg16_preprocess)
+    out = Colouriser(model.build_network(32), 32, "vgg16").colour(photo)
     assert out.shape == photo.shape
     in_gamut = (out > 0.001).all(-1) & (out < 0.999).all(-1)
     np.testing.assert_allclose(rgb_to_lab(out)[..., 0][in_gamut], rgb_to_lab(photo)[..., 0][in_gamut], atol=1e-3)
 
 
 def test_predict_ab_is_upsampled_to_each_photos_size():
-    m = model.build_colouriser(32)
+    colouriser = Colouriser(model.build_network(32), 32, "vgg16")
     images = [np.zeros((40, 90, 3), np.float32), np.ones((64, 33, 3), np.float32)]
-    shapes = [ab.shape for ab in evaluate.predict_ab(m, images, 32, model.vgg16_preprocess)]
+    shapes = [ab.shape for ab in colouriser.predict_ab(images)]
     assert shapes == [(40, 90, 2), (64, 33, 2)]
 
 
@@ -70,13 +68,13 @@ def test_cli_reports_bad_parameters_without_a_traceback(tmp_path):
 def test_the_goal_is_checked_against_the_mean_ab_baseline_and_half_the_truths_colourfulness():
     import pandas as pd
 
-    from colourlib import study
+    from colourlib.study import comparison as study
 
     labels = {"lite0": "Lite0", "grey": "grey", "mean_ab": "mean ab"}
     summary = pd.DataFrame({"ab_error": [20.0, 22.0, 21.0], "auc_ab": [0.86, 0.85, 0.857],
                             "colourfulness": [29.0, 0.0, 8.0], "colourfulness_true": [60.0] * 3},
                            index=["Lite0", "grey", "mean ab"])
-    comparison = study.Comparison({"lite0": None}, labels, summary, None, {}, {}, None, None, None)
+    comparison = study.Comparison({"lite0": None}, labels, summary, None, {})
     assert study.goal_check(comparison, "lite0") == {"ab_error": True, "auc_ab": True, "colourfulness": False}
     sentence = study.goal_sentence(comparison, "lite0")
     assert sentence.startswith("Lite0 misses 1 of the goal's 3 parts: mean ab error 20.00 against")

@@ -17,12 +17,14 @@ import pandas as pd
 import papermill
 import pytest
 
-from colourlib import driver, paths
-from conftest import environment_variable
-from colourlib.bookcheck import check_book, glued_keys, references
+from colourlib import paths
 from colourlib.config import ConfigError, TrainConfig
-from colourlib.notebooks import NOTEBOOKS, TRAIN_EXTRA_PARAMETERS, declared_parameters, notebook_path
-from colourlib.study import default_run_dir
+from colourlib.report.book import check_book, glued_keys, references
+from colourlib.runs import RunFolder
+from colourlib.study import driver
+from colourlib.study.notebooks import (NOTEBOOKS, TRAIN_EXTRA_PARAMETERS, declared_parameters, execute,
+                                       notebook_path)
+from conftest import environment_variable
 
 PAPERMILL = str(Path(sys.executable).with_name("papermill"))
 
@@ -84,7 +86,7 @@ def trained(runs):
                             timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     notebook = nbformat.reads(result.stdout, as_version=4)  # stdout is the executed notebook and nothing else
-    run_dir = default_run_dir(TrainConfig.preset_config("tiny", gpus=2, workers=2))
+    run_dir = RunFolder.default(TrainConfig.preset_config("tiny", gpus=2, workers=2)).path
     return notebook, run_dir
 
 
@@ -114,17 +116,17 @@ def test_a_bad_parameter_fails_with_the_notebooks_own_message(tmp_path):
 
 def test_the_driver_refuses_a_parameter_the_notebook_does_not_declare(tmp_path):
     with pytest.raises(ConfigError, match=r"train.ipynb: unknown parameter\(s\) gpu\b.*declares: preset, gpus"):
-        driver.execute("train", tmp_path / "out.ipynb", {"gpu": 2})
+        execute("train", tmp_path / "out.ipynb", {"gpu": 2})
     assert not (tmp_path / "out.ipynb").exists(), "refused before anything ran"
 
 
 def test_data_and_model_notebooks_glue_their_numbers(tmp_path):
-    driver.execute("data", tmp_path / "data.ipynb", {"image_size": 32, "examples": 4})
+    execute("data", tmp_path / "data.ipynb", {"image_size": 32, "examples": 4})
     data = glued_values(tmp_path / "data.ipynb")
     assert (data["n_train"], data["n_val"], data["n_test"], data["n_bw"]) == (19, 4, 8, 2)
     assert {"example_photos", "lab_channels"} <= set(data)
 
-    driver.execute("model", tmp_path / "model.ipynb", {})
+    execute("model", tmp_path / "model.ipynb", {})
     model = glued_values(tmp_path / "model.ipynb")
     assert model["encoder_params"] == model["paper_encoder_params"] == 14_714_688
     assert model["decoder_params"] == model["paper_decoder_params"] == 1_572_114
@@ -140,7 +142,7 @@ def test_evaluate_notebook_compares_both_models_with_the_baselines(trained, runs
     lite0_run = runs / "train" / "lite0-tiny"
     train(colouring_config("lite0", "tiny"), lite0_run, print_progress=False)
     out = tmp_path / "evaluation"
-    driver.execute("evaluate", tmp_path / "evaluate.ipynb",
+    execute("evaluate", tmp_path / "evaluate.ipynb",
                    {"vgg16_run": str(vgg_run), "lite0_run": str(lite0_run), "out_dir": str(out)})
     values = glued_values(tmp_path / "evaluate.ipynb")
     assert values["n_test_photos"] == 8 and values["vgg16_epochs"] == values["lite0_epochs"] == 2
@@ -160,8 +162,8 @@ def test_evaluate_notebook_compares_both_models_with_the_baselines(trained, runs
 
 
 def test_parallel_and_reproducibility_notebooks_tabulate_what_ran(runs, tmp_path):
-    from colourlib.parallel import run_matrix
-    from colourlib.matrix import load_matrix
+    from colourlib.study.matrix import load_matrix
+    from colourlib.study.runners import run_matrix
 
     matrix_file = tmp_path / "matrix.yaml"
     matrix_file.write_text("regimes:\n  cached-features:\n    params: {preset: tiny, encoder_trainable: false, "
@@ -169,7 +171,7 @@ def test_parallel_and_reproducibility_notebooks_tabulate_what_ran(runs, tmp_path
                            "  - {gpus: 1, workers: 2}\n")
     outcomes = run_matrix(load_matrix(matrix_file), runs / "p")
     assert not any(o.failed for o in outcomes)
-    driver.execute("parallel", tmp_path / "parallel.ipynb", {"matrix": str(matrix_file), "runs": str(runs / "p")})
+    execute("parallel", tmp_path / "parallel.ipynb", {"matrix": str(matrix_file), "runs": str(runs / "p")})
     values = glued_values(tmp_path / "parallel.ipynb")
     assert values["n_failed"] == 0 and values["paper_seconds_1x1"] == 11351.0
     assert values["paper_speedup_2x1"] == pytest.approx(11351.0 / 4860.35)
@@ -181,7 +183,7 @@ def test_parallel_and_reproducibility_notebooks_tabulate_what_ran(runs, tmp_path
     from colourlib.provenance import environment_record
 
     record.save(tmp_path / "study.json", environment_record())
-    driver.execute("reproducibility", tmp_path / "repro.ipynb", {"record": str(tmp_path / "study.json")})
+    execute("reproducibility", tmp_path / "repro.ipynb", {"record": str(tmp_path / "study.json")})
     repro = glued_values(tmp_path / "repro.ipynb")
     assert repro["study_minutes"] == pytest.approx(0.2) and repro["study_preset"] == "tiny"
 
@@ -230,7 +232,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def test_browser_check_catches_a_broken_image_an_empty_table_and_a_missing_glued_value(tmp_path):
     from PIL import Image
 
-    from colourlib.browsercheck import check_pages
+    from colourlib.report.browser import check_pages
 
     html = tmp_path / "html"
     html.mkdir()

@@ -16,10 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from colourlib import parallel, replicas
+from colourlib import paper, replicas
 from colourlib.callbacks import read_history
 from colourlib.config import ConfigError, TrainConfig
-from colourlib.matrix import Configuration, Regime, StudyMatrix, check_machine, load_matrix
+from colourlib.runs import RunFolder
+from colourlib.study import parallel, runners
+from colourlib.study.matrix import Configuration, Regime, check_machine, load_matrix
 from colourlib.train import check_even_split
 
 TINY = dict(image_size=32, batch_size=8, crops_per_photo=2, val_crops_per_photo=2, epochs=2)
@@ -199,23 +201,31 @@ def test_a_failing_configuration_is_reported_and_does_not_stop_the_others(tmp_pa
     matrix = load_matrix(write(tmp_path, GOOD))
     ran = []
 
-    def runner(config, run_dir):  # the first configuration fails, the second "trains"
-        ran.append(run_dir.name)
-        run_dir.mkdir(parents=True)
-        (run_dir / parallel.LOG_FILE).write_text("epoch 1/1\nerror: something broke\n")
-        return 3 if len(ran) == 1 else 0
+    class Runner:  # the first configuration fails, the second "trains"
+        def is_current(self, config, run):
+            return False
 
-    outcomes = parallel.run_matrix(matrix, tmp_path / "runs", runner=runner)
+        def run(self, config, run):
+            ran.append(run.path.name)
+            run.path.mkdir(parents=True)
+            run.log_file.write_text("epoch 1/1\nerror: something broke\n")
+            return 3 if len(ran) == 1 else 0
+
+    outcomes = runners.run_matrix(matrix, tmp_path / "runs", runner=Runner())
     assert ran == ["gpus1-workers1", "gpus1-workers2-processes"]
     assert [o.failed for o in outcomes] == [True, False]
-    report = parallel.failure_report(outcomes)
+    report = runners.failure_report(outcomes)
     assert report.startswith("1 of 2 configurations failed")
     assert "tiny gpus=1 workers=1: exit 3; error: something broke" in report
 
 
 def fake_run(run_dir: Path, gpus: int, workers: int, images_per_s: float, val_loss: float) -> None:
+    """A finished run folder with these numbers (3 epochs)."""
+    run = RunFolder(run_dir)
     run_dir.mkdir(parents=True)
-    TrainConfig.from_dict({"gpus": gpus, "workers": workers}).save(run_dir / "config.json")
+    TrainConfig.from_dict({"gpus": gpus, "workers": workers, "epochs": 3}).save(run.config_file)
+    run.weights_file.write_bytes(b"w")
+    run.write_json(run.TIMING, {})
     (run_dir / "environment.json").write_text(json.dumps({"replicas": {"label": f"{gpus} logical CPUs",
                                                                        "physical": gpus == 1}}))
     rows = ["epoch,loss,val_loss,train_seconds,epoch_seconds,images_per_s,input_wait_share"]
@@ -230,8 +240,8 @@ def test_results_table_computes_speedup_efficiency_and_projection(tmp_path):
     for (gpus, workers), ips, loss in (((1, 1), 40.0, 0.02), ((1, 4), 60.0, 0.02), ((2, 1), 100.0, 0.021)):
         row = Configuration(gpus, workers)
         fake_run(tmp_path / row.name, gpus, workers, ips, loss)
-        outcomes.append(parallel.RunOutcome(regime, row, tmp_path / row.name, 0, 1.0))
-    outcomes.append(parallel.RunOutcome(regime, Configuration(2, 2), tmp_path / "missing", 1, 1.0))
+        outcomes.append(runners.RunOutcome(regime, row, tmp_path / row.name, 0, 1.0))
+    outcomes.append(runners.RunOutcome(regime, Configuration(2, 2), tmp_path / "missing", 1, 1.0))
     table = parallel.results_table(outcomes).set_index(["gpus", "workers"])
     assert table.loc[(1, 1), "images_per_s"] == 40.0  # median of epochs after the first
     assert table.loc[(1, 4), "speedup"] == pytest.approx(1.5)
@@ -244,7 +254,7 @@ def test_results_table_computes_speedup_efficiency_and_projection(tmp_path):
     assert table.loc[(1, 4), "paper_seconds"] == 5542.05
     assert table.loc[(2, 1), "paper_speedup"] == pytest.approx(11351.00 / 4860.35)  # 2.33, superlinear
     assert table.loc[(2, 2), "status"] == "failed" and pd.isna(table.loc[(2, 2), "paper_seconds"])
-    assert parallel.paper_implied_images_per_s() == pytest.approx(616.7, abs=0.1)
+    assert paper.implied_images_per_s() == pytest.approx(616.7, abs=0.1)
 
 
 def test_the_matrix_at_another_scale_keeps_each_regimes_nature():

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colourlib import paths, photos
+from colourlib import paths
+from colourlib.data import photos
 from conftest import save_rgb
 
 

@@ -4,12 +4,13 @@ import keras
 import numpy as np
 import pytest
 
-from colourlib import dataset as dataset_module
+from colourlib.data import dataset as dataset_module
 from colourlib.callbacks import TrainingDiverged, read_history
 from colourlib.config import ConfigError, TrainConfig
-from colourlib.dataset import PhotoCrops
-from colourlib.model import vgg16_preprocess
-from colourlib.train import WEIGHTS_FILE, train, validation_arrays
+from colourlib.data.dataset import PhotoCrops
+from colourlib.encoders.vgg16 import preprocess as vgg16_preprocess
+from colourlib.runs import RunFolder
+from colourlib.train import train, validation_arrays
 
 TINY = dict(image_size=32, batch_size=8, crops_per_photo=2, val_crops_per_photo=2)
 
@@ -32,7 +33,7 @@ def test_a_run_writes_its_record(tmp_path):
     assert [int(h["epoch"]) for h in history] == [0, 1]
     assert all(float(h["images_per_s"]) > 0 and float(h["train_seconds"]) > 0 for h in history)
     assert all(np.isfinite(losses(history, "val_loss")))
-    assert (run / WEIGHTS_FILE).is_file() and not (run / "backup").exists()
+    assert (run / RunFolder.WEIGHTS).is_file() and not (run / "backup").exists()
     assert result.final_val_loss == pytest.approx(float(history[-1]["val_loss"]))
 
 
@@ -100,27 +101,29 @@ def test_mixed_bfloat16_trains_and_leaves_the_global_policy_alone(tmp_path, code
 
 
 def test_run_folders_are_named_from_the_configuration_and_reuse_needs_the_same_code(tmp_path, monkeypatch):
-    from colourlib import study
-    from colourlib.config import TrainConfig
+    from colourlib import runs
+    from colourlib.provenance import code_fingerprint
 
     config = TrainConfig.preset_config("tiny", gpus=2, workers=4, use_multiprocessing=True)
-    name = study.run_name(config)
+    name = runs.run_name(config)
     assert name.startswith("tiny-gpus2-workers4-processes-") and len(name.rsplit("-", 1)[1]) == 8
-    assert study.run_name(TrainConfig.preset_config("tiny", gpus=2, workers=4, use_multiprocessing=True)) == name
-    assert study.run_name(TrainConfig.preset_config("tiny", gpus=2, workers=4, use_multiprocessing=True,
-                                                    seed=1)) != name
+    assert runs.run_name(TrainConfig.preset_config("tiny", gpus=2, workers=4, use_multiprocessing=True)) == name
+    assert runs.run_name(TrainConfig.preset_config("tiny", gpus=2, workers=4, use_multiprocessing=True,
+                                                   seed=1)) != name
     monkeypatch.setenv("COLOURLIB_RUNS", str(tmp_path))
-    assert study.default_run_dir(config) == tmp_path / "train" / name
+    assert RunFolder.default(config).path == tmp_path / "train" / name
 
-    run = tmp_path / "run"
-    run.mkdir()
-    config.save(run / "config.json")
-    (run / "colouriser.weights.h5").write_bytes(b"w")
-    (run / "timing.json").write_text("{}")
-    (run / "history.csv").write_text("epoch,loss,val_loss\n0,1,1\n1,1,1\n")
-    import json
-
-    (run / "environment.json").write_text(json.dumps({"code_fingerprint": study.code_fingerprint()}))
-    assert study.is_complete(run, config)
-    (run / "environment.json").write_text(json.dumps({"code_fingerprint": "0" * 16}))
-    assert not study.is_complete(run, config), "a run made by other code is not reused"
+    run = RunFolder(tmp_path / "run")
+    run.path.mkdir()
+    config.save(run.config_file)
+    run.weights_file.write_bytes(b"w")
+    run.write_json(run.TIMING, {})
+    run.history_file.write_text("epoch,loss,val_loss\n0,1,1\n")
+    run.write_json(run.ENVIRONMENT, {"code_fingerprint": code_fingerprint()})
+    assert not run.is_finished() and not run.is_reusable(config), "one epoch of two is not finished"
+    run.history_file.write_text("epoch,loss,val_loss\n0,1,1\n1,1,1\n")
+    assert run.is_finished() and run.is_reusable(config)
+    assert not run.is_reusable(TrainConfig.preset_config("tiny")), "another configuration is not reused"
+    run.write_json(run.ENVIRONMENT, {"code_fingerprint": "0" * 16})
+    assert not run.is_reusable(config), "a run made by other code is not reused"
+    assert run.path.is_dir(), "asking never deletes"

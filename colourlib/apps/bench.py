@@ -1,6 +1,6 @@
 """Benchmark: where training time goes, per parallel configuration and precision.
 
-``python -m colourlib.bench`` prints images/s of (1) the loader alone per workers setting (threads and
+``colourlib bench training`` prints images/s of (1) the loader alone per workers setting (threads and
 processes), (2) the training step alone on batches already in memory, (3) both together, for each ``--gpus``
 value (each in a fresh process: devices are laid out once per process) and precision; the input-wait share
 that follows from (2) and (3); and the encoder's achieved GFLOP/s against the machine's matrix-multiply peak
@@ -16,13 +16,15 @@ import sys
 import time
 from pathlib import Path
 
+from .. import paths
+from ..config import PRECISIONS, loaders_word
+
 #: VGG16's convolutional base: 30.7 GFLOP (multiply-adds counted as 2) per 224 x 224 image, forward.
 VGG16_GFLOP_224 = 30.7
-PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 def _config(args, **extra):
-    from .config import TrainConfig
+    from ..config import TrainConfig
 
     return TrainConfig.preset_config("quick", image_size=args.image_size, batch_size=args.batch_size,
                                      in_memory=not args.from_disk, **extra)
@@ -30,8 +32,8 @@ def _config(args, **extra):
 
 def _crops(config):
     """Augmented crops of the embedded training photos, as the quick preset trains on."""
-    from .dataset import PhotoCrops
-    from .photos import load_photo_set
+    from ..data.dataset import PhotoCrops
+    from ..data.photos import load_photo_set
 
     photos = load_photo_set(None, config.image_size, config.val_fraction)
     return PhotoCrops(photos.train, config.image_size, config.crops_per_photo, config.seed, augment=True,
@@ -40,24 +42,21 @@ def _crops(config):
 
 def loader_images_per_s(args, workers: int, processes: bool) -> float:
     """Images/s the PyDataset delivers through Keras's own worker pool, with no model attached."""
-    from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter  # what fit() uses
-
-    from .dataset import ColourBatches
-    from .model import vgg16_preprocess
+    from ..data.dataset import ColourBatches
+    from ..encoders import vgg16
+    from ..keras_internals import py_dataset_batches
 
     config = _config(args)
     crops = _crops(config)
-    batches = ColourBatches(crops, config.batch_size, vgg16_preprocess, config.seed, workers=workers,
+    batches = ColourBatches(crops, config.batch_size, vgg16.preprocess, config.seed, workers=workers,
                             use_multiprocessing=processes)
-    adapter = PyDatasetAdapter(batches)
-    iterator = adapter.get_numpy_iterator()
+    iterator, stop = py_dataset_batches(batches)
     next(iterator)  # start the pool
     start = time.perf_counter()
     for _ in range(args.loader_batches):
         next(iterator)
     seconds = time.perf_counter() - start
-    if adapter.enqueuer is not None:
-        adapter.enqueuer.stop()
+    stop()
     return args.loader_batches * config.batch_size / seconds
 
 
@@ -85,9 +84,9 @@ def encoder_gflops(args, precision: str) -> float:
 
     keras.config.set_dtype_policy(precision)
     try:
-        from .model import build_vgg16
+        from ..encoders import vgg16
 
-        encoder = build_vgg16(args.image_size, None)
+        encoder = vgg16.build(args.image_size, None)
         x = np.random.default_rng(0).standard_normal((args.batch_size, args.image_size, args.image_size, 3))
         x = x.astype("float32")
         encoder.predict_on_batch(x)
@@ -106,10 +105,11 @@ def train_rows(args) -> list[dict]:
     """Train-step-alone and train-with-loader images/s for this process's ``--gpus``, each precision."""
     import keras
 
-    from . import replicas
-    from .dataset import ColourBatches
-    from .model import build_colouriser, vgg16_preprocess
-    from .train import compute_only_step_seconds, seconds_per_step
+    from .. import replicas
+    from ..data.dataset import ColourBatches
+    from ..encoders.vgg16 import preprocess as vgg16_preprocess
+    from ..model import build_network
+    from ..train import compute_only_step_seconds, seconds_per_step
 
     gpus = args.gpus[0]  # a child process measures one replica count
     plan = replicas.provide(gpus)
@@ -119,7 +119,7 @@ def train_rows(args) -> list[dict]:
         config = _config(args, gpus=gpus, precision=precision)
         crops = _crops(config)
         with replicas.replica_scope(plan) as strategy:
-            model = build_colouriser(config.image_size, "vgg16", None)
+            model = build_network(config.image_size, "vgg16", None)
             model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
             probe = ColourBatches(crops, config.batch_size, vgg16_preprocess, config.seed)
             replicas.build_before_fit(model, strategy, probe[0])
@@ -132,7 +132,7 @@ def train_rows(args) -> list[dict]:
                                         use_multiprocessing=processes)
                 step = seconds_per_step(model, batches, args.steps)
                 rows.append({**base, "part": "train with loader", "workers": workers,
-                             "loaders": "processes" if processes else "threads",
+                             "loaders": loaders_word(processes),
                              "images_per_s": config.batch_size / step,
                              "input_wait_share": max(0.0, 1 - compute / step)})
         keras.config.set_dtype_policy("float32")
@@ -149,8 +149,6 @@ def _parse_loaders(text: str) -> list[tuple[int, bool]]:
 
 def save_record(name: str, record: dict) -> Path:
     """Write a benchmark's record (numbers and provenance) to ``runs/bench/<name>-<date-time>.json``."""
-    from . import paths
-
     out = paths.runs_dir() / "bench"
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
@@ -159,7 +157,7 @@ def save_record(name: str, record: dict) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m colourlib.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="colourlib bench training", description=__doc__.split("\n")[0])
     parser.add_argument("--gpus", type=int, nargs="+", default=[1, 2], help="replica counts to measure")
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=16)
@@ -177,15 +175,14 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from .provenance import environment_record
+    from ..provenance import environment_record
 
     started = time.perf_counter()
     rows = []
     for workers, processes in args.loaders:
         ips = loader_images_per_s(args, workers, processes)
-        rows.append(dict(part="loader alone", workers=workers, loaders="processes" if processes else "threads",
-                         images_per_s=ips))
-        print(f"loader alone, {workers} {'processes' if processes else 'threads'}: {ips:.0f} images/s", flush=True)
+        rows.append(dict(part="loader alone", workers=workers, loaders=loaders_word(processes), images_per_s=ips))
+        print(f"loader alone, {workers} {loaders_word(processes)}: {ips:.0f} images/s", flush=True)
     peaks = {p: matmul_peak_gflops("bfloat16" if p == "mixed_bfloat16" else "float32") for p in args.precisions}
     encoder = {p: encoder_gflops(args, p) for p in args.precisions}
     for p in args.precisions:
@@ -193,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
               f"({encoder[p] / peaks[p]:.0%} of peak)", flush=True)
     loaders = ",".join(f"{w}{':processes' if p else ''}" for w, p in args.loaders)
     for gpus in args.gpus:
-        command = [sys.executable, "-m", "colourlib.bench", "--child", "--gpus", str(gpus), "--image-size",
+        command = [sys.executable, "-m", "colourlib", "bench", "training", "--child", "--gpus", str(gpus), "--image-size",
                    str(args.image_size), "--batch-size", str(args.batch_size), "--steps", str(args.steps),
                    "--loaders", loaders, "--precisions", *args.precisions] + (["--from-disk"] if args.from_disk else [])
         print(f"training with gpus={gpus} ...", flush=True)
@@ -213,7 +210,3 @@ def main(argv: list[str] | None = None) -> int:
     path = save_record("bench", record)
     print(f"\nwritten to {path} ({record['seconds']:.0f} s)")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

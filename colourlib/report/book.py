@@ -1,15 +1,20 @@
-"""Checks on the book beyond what ``jupyter-book build -W -n`` catches: no executed notebook holds an error
-output, and every glue reference in the book's pages names a key that some notebook really glued.
+"""Building the book (``jupyter-book build book/ -W -n --keep-going``) and checking it beyond what that catches:
+no executed notebook holds an error output, and every glue reference in the book's pages names a key that some
+notebook really glued.
 
-``python -m colourlib.bookcheck [book/]`` prints each problem with its file and exits 1 if there is any.
+``colourlib check book [book/]`` prints each problem with its file and exits 1 if there is any.
 """
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
+
+from .. import paths
+from ..study.notebooks import error_outputs
 
 ROLE = re.compile(r"\{glue(?::(?P<kind>\w+))?\}`(?P<content>[^`]+)`")
 DIRECTIVE = re.compile(r"^[`:]{3,}\{glue(?::\w+)?\}[ \t]+(?P<content>\S+)", re.MULTILINE)
@@ -19,13 +24,6 @@ def glued_keys(notebook: nbformat.NotebookNode) -> set[str]:
     """The keys a notebook glued (myst-nb stores them in each output's ``scrapbook`` metadata)."""
     return {output.get("metadata", {}).get("scrapbook", {}).get("name")
             for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])} - {None}
-
-
-def error_outputs(notebook: nbformat.NotebookNode) -> list[str]:
-    """The errors an executed notebook holds, one line each (empty when it ran clean)."""
-    return [f"cell {index} holds an error output: {output.get('ename')}: {output.get('evalue')}"
-            for index, cell in enumerate(notebook.cells) for output in cell.get("outputs", [])
-            if output.get("output_type") == "error"]
 
 
 def references(text: str) -> list[tuple[str | None, str]]:
@@ -79,16 +77,29 @@ def check_book(book_dir: str | Path) -> list[str]:
     return problems
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    from . import paths
+def build_book() -> int:
+    """``jupyter-book build book/ -W -n --keep-going`` from the repository root, then the book check; returns
+    the exit status."""
+    root = paths.REPO_ROOT or Path.cwd()
+    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", "book/", "-W", "-n", "--keep-going"]
+    if not Path(command[0]).exists():
+        command[0] = "jupyter-book"
+    result = subprocess.run(command, cwd=root)
+    if result.returncode:
+        print(f"\nBOOK BUILD FAILED (exit {result.returncode}): {' '.join(command[1:])}; its warnings are above.")
+        return result.returncode
+    problems = check_book(paths.BOOK_DIR)
+    if problems:
+        print("\nBOOK CHECK FAILED:\n  " + "\n  ".join(problems))
+        return 1
+    print(f"\nThe book is built. Open it: {paths.BOOK_HTML}")
+    return 0
 
-    problems = check_book(Path(args[0]) if args else paths.BOOK_DIR)
+
+def main(book_dir: Path | None = None) -> int:
+    """Check a built book's sources; print each problem; 1 if there is any."""
+    problems = check_book(book_dir or paths.BOOK_DIR)
     for problem in problems:
         print(problem)
     print(f"book check: {len(problems)} problem(s)")
     return 1 if problems else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -2,7 +2,7 @@
 image, an empty table, or a glued value that did not arrive. It saves a full-page screenshot of every page, to
 look at before calling the book done.
 
-``python -m colourlib.browsercheck [--html _build/html] [--screenshots DIR] [--chromium PATH]``
+``colourlib check browser [--html _build/html] [--screenshots DIR] [--chromium PATH]``
 
 Chromium is driven over its DevTools protocol (a websocket), so nothing is downloaded and any Chromium works:
 Debian's ``chromium`` package in CI (started ``--headless --no-sandbox --disable-gpu``, pointed at the files).
@@ -14,12 +14,14 @@ import base64
 import json
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .. import paths
+from .book import ROLE
 
 #: The pages the reader must find whole: the front page and every chapter built from a notebook or with glue.
 PAGES = ("index.html", "intro.html", "runs/data.html", "runs/model.html", "runs/parallel.html",
@@ -130,7 +132,6 @@ class Chromium:
 
 def expected_glue(html_dir: Path, page: str) -> int:
     """How many glue roles the page's source holds (each must arrive as a pasted value)."""
-    from .bookcheck import ROLE
 
     source_dir = html_dir.parent.parent / "book" if (html_dir.parent.parent / "book").is_dir() else None
     if source_dir is None:
@@ -192,9 +193,7 @@ def check_pages(html_dir: Path, screenshots: Path | None, chromium: str, pages=P
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import paths
-
-    parser = argparse.ArgumentParser(prog="python -m colourlib.browsercheck", description=__doc__,
+    parser = argparse.ArgumentParser(prog="colourlib check browser", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--html", type=Path, default=paths.BOOK_HTML.parent, help="the built book's html folder")
     parser.add_argument("--screenshots", type=Path, default=paths.BOOK_HTML.parent.parent / "screenshots")
@@ -215,7 +214,3 @@ def main(argv: list[str] | None = None) -> int:
         print("  " + problem)
     print(f"browser check: {len(reports)} page(s), {len(problems)} problem(s)")
     return 1 if problems else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

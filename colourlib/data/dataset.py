@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from .augment import Augmentation, sample_crop
-from .colour import split_lab
+from ..colour import split_lab
 from .photos import open_rgb8
 
 #: Crops without augmentation: random zoom and position, drawn once per sample; no flip, no rotation.

@@ -22,13 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import paths
+from ..colouriser import Colouriser
+from ..runs import RunFolder, default_model_record
 
 #: What folders are searched for (case-insensitive); a file named on the command line is always tried.
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp")
 _FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
-#: The record of the model ``colourise`` uses when given neither --run nor --weights (the study writes it).
-DEFAULT_MODEL_RECORD = "colourise-model.json"
 
 EXAMPLES = """\
 examples:
@@ -49,36 +48,6 @@ class ModelError(ValueError):
     """A model that cannot be used; the message names the option, the path and the fix."""
 
 
-@dataclass
-class Colouriser:
-    """A loaded model and how to feed it."""
-
-    model: object
-    image_size: int
-    encoder: str
-    description: str
-
-    def colour(self, rgb: np.ndarray) -> np.ndarray:
-        """sRGB (H, W, 3) in [0, 1] -> the same photo coloured, its own L kept, float32 in [0, 1]."""
-        from .evaluate import colourise
-        from .model import encoder_spec
-
-        return colourise(self.model, [rgb], self.image_size, encoder_spec(self.encoder).preprocess)[0]
-
-
-def default_model_record() -> Path:
-    return paths.runs_dir() / DEFAULT_MODEL_RECORD
-
-
-def remember_default(run_dir: Path) -> Path:
-    """Record ``run_dir`` as the model ``colourise`` uses by default (the study driver calls this)."""
-    record = default_model_record()
-    record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps({"run_dir": str(Path(run_dir).resolve()),
-                                  "written_by": "python -m colourlib study"}, indent=2) + "\n")
-    return record
-
-
 def load_colouriser(run: Path | None = None, weights: Path | None = None,
                     image_size: int | None = None) -> Colouriser:
     """The model of ``run`` (a finished training run), of ``weights`` (a weights file), or the default one."""
@@ -89,7 +58,7 @@ def load_colouriser(run: Path | None = None, weights: Path | None = None,
         if not weights.is_file():
             raise ModelError(f"--weights {weights}: no such file. Fix: pass a colouriser weights file "
                              "(colouriser.weights.h5 of a training run) or --run RUN_DIR.")
-        beside = weights.parent / "config.json"
+        beside = RunFolder(weights.parent).config_file
         config = _read_config(beside, "--weights") if beside.is_file() else None
         return _build(weights, config, image_size, "--weights")
     if run is None:
@@ -106,21 +75,19 @@ def load_colouriser(run: Path | None = None, weights: Path | None = None,
     if not run.is_dir():
         raise ModelError(f"{option} {run}: no such folder. Fix: pass the folder of a finished training run "
                          "(it holds config.json and colouriser.weights.h5), or run `make study`.")
-    config_file = run / "config.json"
+    config_file = RunFolder(run).config_file
     if not config_file.is_file():
         raise ModelError(f"{option} {run}: not a training run (no config.json). Fix: pass a run folder written "
                          "by `python -m colourlib train` or the study.")
-    from .train import WEIGHTS_FILE
-
-    weights_file = run / WEIGHTS_FILE
+    weights_file = RunFolder(run).weights_file
     if not weights_file.is_file():
-        raise ModelError(f"{option} {run}: no {WEIGHTS_FILE}, so its training has not finished. Fix: run the "
+        raise ModelError(f"{option} {run}: no {weights_file.name}, so its training has not finished. Fix: run the "
                          "training again (it resumes where it stopped) or pick a finished run.")
     return _build(weights_file, _read_config(config_file, option), image_size, option)
 
 
 def _read_config(path: Path, option: str):
-    from .config import TrainConfig
+    from ..config import TrainConfig
 
     try:
         return TrainConfig.from_dict(json.loads(path.read_text()), source=f"{option}: {path}")
@@ -130,7 +97,8 @@ def _read_config(path: Path, option: str):
 
 def _build(weights: Path, config, image_size: int | None, option: str) -> Colouriser:
     """Build the model ``config`` describes (or, without one, every known encoder in turn) and load ``weights``."""
-    from .model import ENCODERS, EncoderWeightsError, build_colouriser, check_image_size, load_weights_checked
+    from ..encoders import ENCODERS, EncoderWeightsError, load_weights_checked
+    from ..model import build_network, check_image_size
 
     size = image_size or (config.image_size if config else 224)
     try:
@@ -140,7 +108,7 @@ def _build(weights: Path, config, image_size: int | None, option: str) -> Colour
     encoders = [config.encoder] if config else list(ENCODERS)
     problems = []
     for encoder in encoders:
-        model = build_colouriser(size, encoder, None)
+        model = build_network(size, encoder, None)
         try:
             with warnings.catch_warnings():  # Keras warns per layer before it raises on a mismatch
                 warnings.simplefilter("ignore", UserWarning)
@@ -223,7 +191,7 @@ def write_photo(path: Path, rgb: np.ndarray, alpha: np.ndarray | None, bit_depth
 def colour_file(colouriser: Colouriser, job: Job, overwrite: bool, inputs: set[Path], written: dict[Path, Path]
                 ) -> Path:
     """Colour one photo; returns the output written. Raises ``ValueError``/``OSError`` with the reason."""
-    from .photos import read_photo
+    from ..data.photos import read_photo
 
     if job.source.stat().st_size == 0:
         raise ValueError("empty file (0 bytes)")

@@ -1,5 +1,6 @@
-"""Tables the data and model chapters show: what the photos are (counts, sizes, licences) and what the network
-is (layer by layer, as the paper's Figures 3-4). Built from the library's own objects, never typed by hand."""
+"""Tables the book shows: what the photos are (counts, sizes, licences), what the network is (layer by layer, as
+the paper's Figures 3-4), a run's parameters, the parallel results as a reader compares them, and the machine and
+commands of the study. Built from the library's own objects and records, never typed by hand."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,13 +10,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .photos import WHEEL_PHOTO_LICENCES, PhotoSet, black_and_white_photos, embedded_manifest, open_upright
-
-#: The paper's own parameter counts (Figures 3 and 4), to set ours beside.
-PAPER_ENCODER_PARAMS = 14_714_688
-PAPER_DECODER_PARAMS = 1_572_114
-#: What the paper's Figure 3 prints for block3_conv2 and block3_conv3 (a typo: its total needs 590,080).
-PAPER_BLOCK3_CONV_PARAMS = 590_880
+from .. import paper
+from ..config import TrainConfig
+from ..data.photos import WHEEL_PHOTO_LICENCES, PhotoSet, black_and_white_photos, embedded_manifest, open_upright
 
 
 def _size(path: Path) -> tuple[int, int]:
@@ -78,7 +75,7 @@ def parameter_counts(model: keras.Model) -> dict[str, int]:
     """Encoder and decoder parameters of a colouriser, ours beside the paper's."""
     encoder, decoder = model.get_layer("encoder"), model.layers[-1]
     return {"encoder_params": encoder.count_params(), "decoder_params": decoder.count_params(),
-            "paper_encoder_params": PAPER_ENCODER_PARAMS, "paper_decoder_params": PAPER_DECODER_PARAMS,
+            "paper_encoder_params": paper.ENCODER_PARAMS, "paper_decoder_params": paper.DECODER_PARAMS,
             "total_params": model.count_params()}
 
 
@@ -101,3 +98,46 @@ def pick(photos: PhotoSet, name: str) -> Path:
             return path
     raise ValueError(f"lab_example={name!r}: no photo of the study has that in its name. Fix: one of "
                      f"{', '.join(p.stem for p in everything[:8])}, ...")
+
+
+def config_table(config: TrainConfig) -> pd.DataFrame:
+    """Every parameter of a run, one row each, as a notebook shows it before training."""
+    return pd.DataFrame({"parameter": list(config.to_dict()), "value": [repr(v) for v in config.to_dict().values()]})
+
+
+#: The columns the book's results table shows, with the names it shows them under.
+DISPLAY_COLUMNS = {"regime": "regime", "gpus": "gpus", "workers": "workers", "loaders": "workers are",
+                   "devices": "devices", "epoch_seconds": "s/epoch", "images_per_s": "images/s",
+                   "speedup": "speedup", "efficiency": "efficiency", "input_wait_share": "input wait",
+                   "final_val_loss": "final val loss", "val_loss_change": "val loss change", "status": "status"}
+
+
+def parallel_table(table: pd.DataFrame) -> pd.DataFrame:
+    shown = table[[c for c in DISPLAY_COLUMNS if c in table]].rename(columns=DISPLAY_COLUMNS)
+    shown = shown.set_index(["regime", "gpus", "workers"])
+    return shown.round({"s/epoch": 2, "images/s": 1, "speedup": 2, "efficiency": 2, "input wait": 2,
+                        "final val loss": 4, "val loss change": 3})
+
+
+def projection_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Hours the paper's whole workload would take at each configuration's measured speed, beside the paper's."""
+    columns = {"regime": "regime", "gpus": "gpus", "workers": "workers", "images_per_s": "images/s measured",
+               "projected_paper_hours": "projected hours for the paper's workload"}
+    shown = table[table.status == "ok"][list(columns)].rename(columns=columns)
+    shown["paper's hours"] = [paper.SECONDS.get((g, w), float("nan")) / 3600
+                              for g, w in zip(shown.gpus, shown.workers)]
+    return shown.set_index(["regime", "gpus", "workers"]).round(2)
+
+
+def environment_table(record: dict) -> pd.DataFrame:
+    env = record["environment"]
+    rows = [("date (UTC)", record["started"]), ("CPU", env["cpu"]), ("cores", env["cpu_cores"]),
+            ("memory (GiB)", env["memory_gib"]), ("accelerators", ", ".join(env.get("accelerators") or []) or "none"),
+            ("platform", env["platform"]), ("Python", env["python"]), ("Keras backend", env["keras_backend"]),
+            ("git commit", (env.get("git") or {}).get("commit")), ("code fingerprint", env.get("code_fingerprint")),
+            *((f"version: {k}", v) for k, v in env["versions"].items())]
+    return pd.DataFrame(rows, columns=["what", "value"]).astype(str)
+
+
+def commands_table(record: dict) -> pd.DataFrame:
+    return pd.DataFrame(record["steps"], columns=["step", "command", "seconds", "status"])

@@ -8,10 +8,11 @@ from typing import Any
 
 import yaml
 
-from . import paths
-from .config import ConfigError, TrainConfig
+from .. import paths
+from ..config import PRESETS, ConfigError, TrainConfig, check_int, loaders_word
+from ..replicas import capacity
 
-ROW_KEYS = {"gpus": int, "workers": int, "processes": bool}
+ROW_KEYS = ("gpus", "workers", "processes")
 #: Set per configuration row, so a regime may not set them.
 ROW_PARAMS = {"gpus", "workers", "use_multiprocessing"}
 
@@ -25,6 +26,10 @@ class Configuration:
     @property
     def name(self) -> str:
         return f"gpus{self.gpus}-workers{self.workers}" + ("-processes" if self.processes else "")
+
+    @property
+    def loaders(self) -> str:
+        return loaders_word(self.processes)
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ class Regime:
 
 
 @dataclass(frozen=True)
-class StudyMatrix:
+class Matrix:
     path: Path
     regimes: list[Regime]
     configurations: list[Configuration]
@@ -51,17 +56,15 @@ class StudyMatrix:
     def runs(self) -> list[tuple[Regime, Configuration, TrainConfig]]:
         return [(regime, row, regime.config(row)) for regime in self.regimes for row in self.configurations]
 
-    def at_scale(self, preset: str) -> "StudyMatrix":
+    def at_scale(self, preset: str) -> "Matrix":
         """The same study at another preset's scale: each regime keeps what makes it a regime (frozen encoder,
         cached features, reading from disk) and takes the preset's sizes (image size, batch, epochs, crops),
         which win over the regime's own. ``tiny`` turns the whole study into a smoke test."""
-        from .config import PRESETS
-
         if preset not in PRESETS:
             raise ConfigError(f"preset={preset!r} is not known. Allowed: {', '.join(PRESETS)}.")
         regimes = [Regime(r.name, r.description, {**r.params, **PRESETS[preset], "preset": preset})
                    for r in self.regimes]
-        return _validated(StudyMatrix(self.path, regimes, self.configurations))
+        return _validated(Matrix(self.path, regimes, self.configurations))
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -77,8 +80,8 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def load_matrix(path: str | Path | None = None) -> StudyMatrix:
-    """Read and validate a matrix file (default: the study's own ``colourlib/matrix.yaml``)."""
+def load_matrix(path: str | Path | None = None) -> Matrix:
+    """Read and validate a matrix file (default: the study's own ``colourlib/study/matrix.yaml``)."""
     path = Path(path) if path is not None else paths.DEFAULT_MATRIX
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
@@ -104,7 +107,7 @@ def _keys(mapping: Any, allowed: set[str], required: set[str], where: str) -> di
     return mapping
 
 
-def parse_matrix(raw: Any, path: Path) -> StudyMatrix:
+def parse_matrix(raw: Any, path: Path) -> Matrix:
     top = _keys(raw, {"regimes", "configurations"}, {"regimes", "configurations"}, str(path))
     if not isinstance(top["regimes"], dict) or not top["regimes"]:
         raise ConfigError(f"{path}: regimes must map at least one name to {{description, params}}.")
@@ -122,22 +125,20 @@ def parse_matrix(raw: Any, path: Path) -> StudyMatrix:
     for i, row in enumerate(top["configurations"], start=1):
         where = f"{path}: configuration {i}"
         row = _keys(row, set(ROW_KEYS), {"gpus", "workers"}, where)
-        for key, kind in ROW_KEYS.items():
-            value = row.get(key)
-            if key in row and (not isinstance(value, kind) or (kind is int and (isinstance(value, bool)
-                                                                                 or value < 1))):
-                allowed = "an integer >= 1" if kind is int else "true or false"
-                raise ConfigError(f"{where}: {key}={value!r} is not allowed: {allowed}.")
+        check_int("gpus", row["gpus"], 1, where)
+        check_int("workers", row["workers"], 1, where)
+        if not isinstance(row.get("processes", False), bool):
+            raise ConfigError(f"{where}: processes={row['processes']!r} is not allowed: true or false.")
         config_row = Configuration(row["gpus"], row["workers"], row.get("processes", False))
         if config_row in seen:
             raise ConfigError(f"{where} duplicates configuration {seen[config_row]} ({config_row.name}). "
                               "Fix: remove one of them.")
         seen[config_row] = i
         rows.append(config_row)
-    return _validated(StudyMatrix(path, regimes, rows))
+    return _validated(Matrix(path, regimes, rows))
 
 
-def _validated(matrix: StudyMatrix) -> StudyMatrix:
+def _validated(matrix: Matrix) -> Matrix:
     """Every (regime, configuration) must make a valid TrainConfig."""
     for regime, row in ((r, c) for r in matrix.regimes for c in matrix.configurations):
         try:
@@ -147,10 +148,8 @@ def _validated(matrix: StudyMatrix) -> StudyMatrix:
     return matrix
 
 
-def check_machine(matrix: StudyMatrix) -> None:
+def check_machine(matrix: Matrix) -> None:
     """Every configuration's ``gpus`` can be provided here (physically or logically), checked before training."""
-    from .replicas import capacity
-
     most, why = capacity()
     too_many = [row for row in matrix.configurations if row.gpus > most]
     if too_many:

@@ -1,6 +1,6 @@
 """Benchmark: how many photos per second ``colourise`` colours at 1024 px on this machine, and where the time goes.
 
-``python -m colourlib.bench_colourise [--run RUN_DIR | --weights FILE] [--size 1024] [--photos 8] [--repeats 3]``
+``colourlib bench colourise [--run RUN_DIR | --weights FILE] [--size 1024] [--photos 8] [--repeats 3]``
 resizes the embedded training photos to ``--size`` px on their long side (JPEG), colours them end to end (read,
 predict, recombine with the full-resolution L, write) ``--repeats`` times and prints the median photos/s, then
 the median seconds per photo of each stage. Results and provenance go to ``runs/bench/``.
@@ -20,7 +20,7 @@ def make_photos(folder: Path, size: int, count: int) -> list[Path]:
     """``count`` embedded photos resized to ``size`` px on their long side, as JPEG files in ``folder``."""
     from PIL import Image
 
-    from . import paths
+    from .. import paths
 
     sources = sorted((paths.PHOTOS_DIR / "train").glob("*.jpg"))[:count]
     made = []
@@ -35,19 +35,17 @@ def make_photos(folder: Path, size: int, count: int) -> list[Path]:
 
 def stage_seconds(colouriser, files: list[Path], out: Path) -> dict[str, float]:
     """Median seconds per photo of each stage of colouring one photo."""
+    from ..colouriser import recombine
+    from ..data.photos import read_photo
     from .colourise import write_photo
-    from .evaluate import predict_ab, recombine
-    from .model import encoder_spec
-    from .photos import read_photo
 
     times: dict[str, list[float]] = {"read": [], "predict ab (model + upsampling)": [], "recombine (LAB)": [],
                                      "write": []}
-    preprocess = encoder_spec(colouriser.encoder).preprocess
     for path in files:
         t0 = time.perf_counter()
         photo = read_photo(path)
         t1 = time.perf_counter()
-        ab = predict_ab(colouriser.model, [photo.rgb], colouriser.image_size, preprocess)[0]
+        ab = colouriser.predict_ab([photo.rgb])[0]
         t2 = time.perf_counter()
         rgb = recombine(photo.rgb, ab)
         t3 = time.perf_counter()
@@ -59,7 +57,7 @@ def stage_seconds(colouriser, files: list[Path], out: Path) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m colourlib.bench_colourise", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="colourlib bench colourise", description=__doc__.split("\n")[0])
     model = parser.add_mutually_exclusive_group()
     model.add_argument("--run", type=Path, help="a finished training run (default: colourise's default model)")
     model.add_argument("--weights", type=Path, help="a colouriser weights file")
@@ -70,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .bench import save_record
     from .colourise import ModelError, load_colouriser, plan_jobs, run_jobs
-    from .provenance import environment_record
+    from ..provenance import environment_record
 
     try:
         colouriser = load_colouriser(args.run, args.weights)
@@ -103,7 +101,3 @@ def main(argv: list[str] | None = None) -> int:
               "median_photos_per_s": statistics.median(rates), "stage_seconds_per_photo": stages}
     print(f"written to {save_record('colourise', record)}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

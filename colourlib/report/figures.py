@@ -17,7 +17,9 @@ import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .colour import lab_to_rgb, rgb_to_lab  # noqa: E402
+from ..colour import lab_to_rgb, rgb_to_lab  # noqa: E402
+from ..colouriser import recombine  # noqa: E402
+from ..runs import best_epoch  # noqa: E402
 
 DPI = 110
 
@@ -155,3 +157,27 @@ def _concat(a, b):
     import pandas as pd
 
     return pd.concat([a, b], ignore_index=True)
+
+
+def comparison_figures(comparison, out_dir: Path | None = None) -> dict:
+    """The evaluation's figures from a :class:`colourlib.study.comparison.Comparison`: ``gallery_test`` (grey
+    input / each model / ground truth), ``gallery_bw`` (real black-and-white photos coloured by each model),
+    ``metric_bars`` and ``curves_<key>``; each also written to ``out_dir`` when given."""
+    c, models = comparison, comparison.models
+    found = {
+        "gallery_test": gallery(
+            [(name, [grey_of(o), *(recombine(o, c.predictions[k][i]) for k in models), o])
+             for i, (name, o) in enumerate(zip(c.test_names, c.test_photos))],
+            ["grey input", *(c.labels[k] for k in models), "ground truth"]),
+        "gallery_bw": gallery([(name, [o, *(c.bw_coloured[k][i] for k in models)])
+                               for i, (name, o) in enumerate(zip(c.bw_names, c.bw_photos))],
+                              ["black-and-white original", *(c.labels[k] for k in models)]),
+        "metric_bars": method_bars(c.summary),
+        **{f"curves_{key}": training_curves(h, best_epoch(h)) for key, h in c.histories.items()},
+    }
+    if out_dir is not None:
+        files = {"gallery_test": "gallery_test.png", "gallery_bw": "gallery_bw.png", "metric_bars": "metric_bars.png",
+                 **{f"curves_{key}": f"training_curves_{key}.png" for key in c.histories}}
+        for key, fig in found.items():
+            save(fig, Path(out_dir) / files[key])
+    return found

@@ -1,0 +1,174 @@
+"""``colourlib``: the one command tree of the project.
+
+  colourlib study       the whole study as executed notebooks, then the book (the README's main job)
+  colourlib train       train one configuration into a run folder
+  colourlib parallel    train every configuration of a parallel study matrix
+  colourlib colourise   colour your own photos (the same as the ``colourise`` command)
+  colourlib bench       training | colourise: where the time goes, with provenance
+  colourlib check       book | browser: check the built book's sources, or read it in headless Chromium
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import sys
+import time
+from pathlib import Path
+
+from .. import paths
+
+#: Commands whose own parser reads the rest of the command line: name -> (subcommand -> "module:function").
+PASS_THROUGH = {
+    "colourise": {"": "colourlib.apps.colourise:main"},
+    "bench": {"training": "colourlib.apps.bench:main", "colourise": "colourlib.apps.bench_colourise:main"},
+    "check": {"browser": "colourlib.report.browser:main", "book": "colourlib.apps.cli:check_book"},
+}
+
+
+def _parse_overrides(pairs: list[str]) -> dict:
+    values = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"-p {pair!r}: expected NAME=VALUE, e.g. -p epochs=3")
+        try:
+            values[key] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            values[key] = raw  # a bare word such as a path or an encoder name
+    return values
+
+
+def _train_config(args):
+    from ..config import ConfigError, TrainConfig
+
+    overrides = _parse_overrides(args.params)
+    if args.config is None:
+        return TrainConfig.preset_config(args.preset, **overrides)
+    try:
+        saved = json.loads(args.config.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--config {args.config}: cannot read a configuration ({exc}).") from None
+    return TrainConfig.from_dict({**saved, **overrides}, source=str(args.config))
+
+
+def _run_parallel(matrix_path, runs: Path, force: bool) -> int:
+    from ..study.matrix import load_matrix
+    from ..study.parallel import results_table
+    from ..study.runners import failure_report, run_matrix
+
+    matrix = load_matrix(matrix_path)  # validated whole before anything runs
+    out_dir = runs / "parallel"
+    outcomes = run_matrix(matrix, out_dir, force=force)
+    table = results_table(outcomes)
+    table.to_csv(out_dir / "results.csv", index=False)
+    shown = [c for c in ("regime", "gpus", "workers", "devices", "epoch_seconds", "images_per_s", "speedup",
+                         "efficiency", "input_wait_share", "final_val_loss", "projected_paper_hours",
+                         "paper_seconds", "paper_speedup", "status") if c in table]
+    print("\nParallel configurations (median over epochs after the first):\n")
+    print(table[shown].round(4).to_string(index=False))
+    print(f"\nTable: {out_dir / 'results.csv'}")
+    report = failure_report(outcomes)
+    if report:
+        print("\n" + report)
+        return 1
+    return 0
+
+
+def _run_study(args) -> int:
+    from ..report.book import build_book
+    from ..study.driver import Study
+
+    build = not args.no_book
+    study = Study(args.preset, args.matrix, force=args.force, later_steps=1 if build else 0)
+    code = study.run()
+    if code == 0 and build:
+        study.progress.start("jupyter-book build book/ -W -n")
+        code = build_book()
+    return code
+
+
+def check_book(argv: list[str]) -> int:
+    """``colourlib check book [BOOK_DIR]``: error outputs and unresolved glue references in the book's pages."""
+    from ..report.book import main
+
+    parser = argparse.ArgumentParser(prog="colourlib check book", description=check_book.__doc__)
+    parser.add_argument("book_dir", nargs="?", type=Path, default=None, help="default: book/")
+    return main(parser.parse_args(argv).book_dir)
+
+
+def _pass_through(argv: list[str]) -> int | None:
+    """Run a command that parses its own arguments (``colourise``, ``bench X``, ``check X``), if ``argv`` is one."""
+    import importlib
+
+    if not argv or argv[0] not in PASS_THROUGH:
+        return None
+    targets = PASS_THROUGH[argv[0]]
+    if "" in targets:
+        target, rest = targets[""], argv[1:]
+    elif len(argv) > 1 and argv[1] in targets:
+        target, rest = targets[argv[1]], argv[2:]
+    else:
+        return None  # argparse below says what is allowed
+    module, _, function = target.partition(":")
+    return getattr(importlib.import_module(module), function)(rest)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="colourlib", description=__doc__.split("\n")[0],
+                                epilog="\n".join(__doc__.split("\n")[2:]),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    study = sub.add_parser("study", help="the whole study as executed notebooks, then the book (the main job)",
+                           description="Execute every study notebook with papermill into book/runs/ (data, model, "
+                                       "the colouring runs, every configuration of the matrix, parallel, evaluate, "
+                                       "reproducibility), then build the book with jupyter-book -W -n and check it.")
+    study.add_argument("--force", action="store_true", help="retrain even if a finished identical run exists")
+    study.add_argument("--matrix", type=Path, default=None, help="parallel study matrix (default: the study's)")
+    study.add_argument("--preset", default=None, choices=["quick", "tiny", "paper"],
+                       help="scale of every run (default: quick, and the matrix as written; tiny: a smoke test)")
+    study.add_argument("--no-book", action="store_true", help="execute the notebooks but do not build the book")
+    tr = sub.add_parser("train", help="train one configuration into a run folder")
+    tr.add_argument("run_dir", type=Path)
+    tr.add_argument("--preset", default="quick")
+    tr.add_argument("--config", type=Path, default=None, help="a config.json to start from instead of a preset")
+    tr.add_argument("-p", dest="params", action="append", default=[], metavar="NAME=VALUE")
+    par = sub.add_parser("parallel", help="train every configuration of the parallel study matrix")
+    par.add_argument("--force", action="store_true", help="retrain even finished identical runs")
+    par.add_argument("--runs", type=Path, default=None, help="where runs go (default: runs/)")
+    par.add_argument("--matrix", type=Path, default=None, help="matrix file (default: colourlib/study/matrix.yaml)")
+    sub.add_parser("colourise", help="colour your own photos (the same as the `colourise` command; see its --help)",
+                   add_help=False)
+    bench = sub.add_parser("bench", help="benchmarks: `bench training` (loader, step, replicas, precision) or "
+                                         "`bench colourise` (photos/s at 1024 px); each has --help")
+    bench.add_argument("which", choices=sorted(PASS_THROUGH["bench"]))
+    check = sub.add_parser("check", help="`check book` (error outputs, glue references) or `check browser` (the "
+                                         "built book in headless Chromium, with screenshots); each has --help")
+    check.add_argument("which", choices=sorted(PASS_THROUGH["check"]))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    passed = _pass_through(argv)
+    if passed is not None:
+        return passed
+    args = parser().parse_args(argv)
+
+    started = time.perf_counter()
+    runs = getattr(args, "runs", None) or paths.runs_dir()
+    try:
+        if args.command == "train":
+            from ..train import train
+
+            train(_train_config(args), args.run_dir)
+            print(f"run written to {args.run_dir}")
+            return 0
+        if args.command == "parallel":
+            return _run_parallel(args.matrix, runs, args.force)
+        code = _run_study(args)
+    except (ValueError, FileNotFoundError) as exc:  # ConfigError, DataError, EncoderWeightsError; missing files
+        print(f"error: {exc}")
+        return 2
+    print(f"\nStudy {'finished' if code == 0 else 'FAILED'} in {(time.perf_counter() - started) / 60:.1f} min.")
+    return code

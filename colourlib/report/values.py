@@ -1,0 +1,79 @@
+"""The values the book's prose cites, glued by the notebooks (``{glue:text}`key```), and the display objects
+(Markdown) the study layer never builds."""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from .. import paper
+from ..provenance import cpu_model
+from ..runs import RunFolder
+from ..study.comparison import Comparison, comparison_values
+from ..study.parallel import findings
+
+
+def glue_all(values: dict[str, Any], display: bool = False) -> None:
+    """Glue every value under its key, so the book's prose can cite it ({glue:text}`key`)."""
+    from myst_nb import glue
+
+    for key, value in values.items():
+        glue(key, value, display=display)
+
+
+def markdown(text: str):
+    """Text glued as Markdown, for ``{glue:md}`` in the same notebook (``{glue:text}`` would show its quotes)."""
+    from IPython.display import Markdown
+
+    return Markdown(text)
+
+
+def hardware(env: dict) -> str:
+    """One line naming the machine a result was measured on."""
+    return (f"{env.get('cpu', cpu_model())}, {env.get('cpu_cores', '?')} cores, {env.get('memory_gib', '?')} GiB, "
+            f"accelerators: {', '.join(env.get('accelerators') or []) or 'none'}")
+
+
+def parallel_values(table: pd.DataFrame) -> dict:
+    """The numbers and sentences the training chapter cites (glued by its notebook)."""
+    w = paper.WORKLOAD
+    ok = table[table.status == "ok"] if "status" in table else table.iloc[0:0]
+    values = {
+        "paper_images": w["images"], "paper_epochs": w["epochs"], "paper_image_size": w["image_size"],
+        "paper_batch_size": w["batch_size"], "paper_gpus_2": 2,
+        "paper_images_per_s": paper.implied_images_per_s(), "paper_hours_1x1": paper.SECONDS[(1, 1)] / 3600,
+        "n_failed": int((table.status != "ok").sum()) if "status" in table else 0,
+        "findings": markdown("\n\n".join(findings(ok)) if not ok.empty else "No configuration finished."),
+        "findings_plain": " ".join(findings(ok)).replace("**", "") if not ok.empty else "No configuration finished.",
+    }
+    for (g, k), seconds in paper.SECONDS.items():
+        values[f"paper_seconds_{g}x{k}"] = seconds
+        values[f"paper_speedup_{g}x{k}"] = paper.SECONDS[(1, 1)] / seconds
+    for regime, key in (("whole-network", "whole"), ("cached-features", "cached")):
+        base = ok[(ok.regime == regime) & (ok.gpus == 1) & (ok.workers == 1)]
+        values[f"projected_hours_{key}"] = float(base.projected_paper_hours.iloc[0]) if not base.empty \
+            else float("nan")
+    env = next((e for e in (RunFolder(d).environment() for d in ok.get("run_dir", [])) if e), {})
+    values["hardware"] = (f"{hardware(env)}; Keras {env.get('versions', {}).get('keras', '?')} on "
+                          f"{env.get('keras_backend', '?')}")
+    return values
+
+
+def evaluation_values(comparison: Comparison) -> dict:
+    """The evaluation chapter's numbers, with the goal sentences and model names as Markdown too."""
+    values = comparison_values(comparison)
+    for key in comparison.runs:
+        values[f"{key}_goal"] = markdown(values[f"{key}_goal_plain"])
+        values[f"{key}_name"] = markdown(comparison.labels[key])
+    return values
+
+
+def record_values(record: dict) -> dict:
+    """The reproducibility appendix's numbers, from the study driver's record."""
+    env = record["environment"]
+    git = env.get("git", {})
+    return {"hardware": hardware(env),
+            "commit": (git.get("commit") or "unknown")[:12] + (" (with uncommitted changes)" if git.get("dirty")
+                                                                else ""),
+            "date": record["started"][:10], "study_minutes": record["seconds"] / 60,
+            "study_preset": record["preset"]}

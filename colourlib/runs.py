@@ -1,0 +1,187 @@
+"""A training run's folder, owned in one place: the files it holds, whether it is finished, and reading it back.
+
+A run folder holds ``config.json`` (every parameter), ``environment.json`` (versions, hardware, commit, date,
+code fingerprint, replicas), ``data.json`` (photos used and skipped), ``history.csv`` (one row per epoch),
+``timing.json`` (the compute-only step time behind each epoch's input-wait share), ``colouriser.weights.h5``
+and, while training, ``backup/`` (Keras's ``BackupAndRestore``). A run started in a fresh process also keeps
+the configuration it was asked for (``requested_config.json``) and its output (``train.log``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import pandas as pd
+
+from . import paths
+from .callbacks import read_history
+from .config import COLOURING_MODELS, TrainConfig, colouring_config, loaders_word
+from .model import build_network
+from .provenance import code_fingerprint
+
+#: The record of the model ``colourise`` uses when given no other (the study writes it).
+DEFAULT_MODEL_RECORD = "colourise-model.json"
+
+
+def run_name(config: TrainConfig) -> str:
+    """A run folder's name, read off its configuration: preset and the parallel axes in words, then a digest of
+    every parameter, so two configurations never share a folder and the same one always finds its own."""
+    digest = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+    return f"{config.preset}-gpus{config.gpus}-workers{config.workers}-{config.loaders}-{digest}"
+
+
+def best_epoch(history: list[dict]) -> int:
+    """The 1-based epoch with the lowest validation loss: where the model stopped getting better on photos it
+    does not train on (the paper reads overfitting from 600-700 of its 1000 epochs)."""
+    losses = [float(h["val_loss"]) for h in history]
+    return losses.index(min(losses)) + 1
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """One run's folder: every file name, the finished/reusable questions, and its results read back."""
+
+    path: Path
+
+    CONFIG = "config.json"
+    ENVIRONMENT = "environment.json"
+    DATA = "data.json"
+    HISTORY = "history.csv"
+    TIMING = "timing.json"
+    WEIGHTS = "colouriser.weights.h5"
+    BACKUP = "backup"
+    REQUEST = "requested_config.json"
+    LOG = "train.log"
+
+    def __post_init__(self):
+        object.__setattr__(self, "path", Path(self.path))
+
+    @classmethod
+    def default(cls, config: TrainConfig) -> "RunFolder":
+        """Where a run goes when its caller names no folder: ``runs/train/<run_name>``."""
+        return cls(paths.runs_dir() / "train" / run_name(config))
+
+    # --- files -----------------------------------------------------------------------------------------------
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    @property
+    def config_file(self) -> Path:
+        return self.path / self.CONFIG
+
+    @property
+    def history_file(self) -> Path:
+        return self.path / self.HISTORY
+
+    @property
+    def weights_file(self) -> Path:
+        return self.path / self.WEIGHTS
+
+    @property
+    def backup_dir(self) -> Path:
+        return self.path / self.BACKUP
+
+    @property
+    def log_file(self) -> Path:
+        return self.path / self.LOG
+
+    def write_json(self, name: str, value: dict) -> Path:
+        path = self.path / name
+        path.write_text(json.dumps(value, indent=2) + "\n")
+        return path
+
+    def read_json(self, name: str) -> dict:
+        return json.loads((self.path / name).read_text())
+
+    # --- questions -------------------------------------------------------------------------------------------
+    def is_finished(self) -> bool:
+        """Training ended: the final weights and timing are written and the history holds every epoch its
+        configuration asked for."""
+        try:
+            epochs = self.read_json(self.CONFIG)["epochs"]
+            return (self.weights_file.is_file() and self.file(self.TIMING).is_file()
+                    and len(self.history()) == epochs)
+        except (OSError, ValueError, KeyError):
+            return False
+
+    def is_reusable(self, config: TrainConfig) -> bool:
+        """A finished run of exactly ``config``, made by the current core library, so it need not be retrained.
+        Only answers: deleting a folder (``--force``) is the caller's decision."""
+        try:
+            return (self.is_finished() and self.read_json(self.CONFIG) == config.to_dict()
+                    and self.read_json(self.ENVIRONMENT).get("code_fingerprint") == code_fingerprint())
+        except (OSError, ValueError):
+            return False
+
+    # --- results ---------------------------------------------------------------------------------------------
+    def config(self) -> TrainConfig:
+        return TrainConfig.from_dict(self.read_json(self.CONFIG), source=str(self.config_file))
+
+    def history(self) -> list[dict]:
+        return read_history(self.history_file)
+
+    def history_table(self) -> pd.DataFrame:
+        """The per-epoch record, epochs counted from 1."""
+        history = pd.DataFrame(self.history()).astype(float)
+        return history.assign(epoch=history.epoch.astype(int) + 1).set_index("epoch")
+
+    def load_model(self) -> tuple[keras.Model, TrainConfig]:
+        """The trained network of a finished run, with the configuration it was trained with."""
+        config = self.config()
+        model = build_network(config.image_size, config.encoder, None)
+        model.load_weights(self.weights_file)
+        return model, config
+
+    def record(self) -> dict:
+        """The run's numbers: steady-state speed (median over epochs after the first, which compiles), input-wait
+        share, final validation loss, and where it ran."""
+        history = self.history()
+        config = self.read_json(self.CONFIG)
+        replicas = self.read_json(self.ENVIRONMENT).get("replicas", {})
+        steady = history[1:] or history
+        median = lambda key: statistics.median(float(h[key]) for h in steady)  # noqa: E731
+        return {
+            "gpus": config["gpus"], "workers": config["workers"],
+            "loaders": loaders_word(config["use_multiprocessing"]),
+            "devices": replicas.get("label", "?"), "physical": replicas.get("physical"),
+            "epoch_seconds": median("train_seconds"), "images_per_s": median("images_per_s"),
+            "input_wait_share": median("input_wait_share"),
+            "final_val_loss": float(history[-1]["val_loss"]), "epochs": len(history),
+            "image_size": config["image_size"], "batch_size": config["batch_size"],
+        }
+
+    def summary(self) -> dict:
+        """The key numbers the book cites for a run: its record plus losses, best epoch and total time."""
+        record, history = self.record(), self.history()
+        return {"images_per_s": record["images_per_s"], "epoch_seconds": record["epoch_seconds"],
+                "input_wait_share": record["input_wait_share"], "final_val_loss": record["final_val_loss"],
+                "final_loss": float(history[-1]["loss"]), "best_epoch": best_epoch(history),
+                "epochs": len(history), "devices": record["devices"], "run_dir": str(self.path),
+                "training_seconds": sum(float(h["epoch_seconds"]) for h in history)}
+
+    def environment(self) -> dict:
+        path = self.file(self.ENVIRONMENT)
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def colouring_runs(preset: str = "quick") -> dict[str, Path]:
+    """The default run folder of each of the study's colouring models at ``preset``."""
+    return {model: RunFolder.default(colouring_config(model, preset)).path for model in COLOURING_MODELS}
+
+
+def default_model_record() -> Path:
+    """Where the model ``colourise`` uses by default is recorded."""
+    return paths.runs_dir() / DEFAULT_MODEL_RECORD
+
+
+def remember_default(run_dir: Path) -> Path:
+    """Record ``run_dir`` as the model ``colourise`` uses by default (the study driver calls this)."""
+    record = default_model_record()
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"run_dir": str(Path(run_dir).resolve()),
+                                  "written_by": "python -m colourlib study"}, indent=2) + "\n")
+    return record

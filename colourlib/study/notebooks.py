@@ -1,0 +1,162 @@
+"""The study's notebooks as papermill executes them: where they are, the parameters each declares (papermill
+only warns about an unknown one; we refuse it), executing one with its output streamed, and whether an executed
+copy is still current (same source, same parameters, no error)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import paths
+from ..config import ConfigError
+
+#: The study's notebooks, in the order the driver runs them.
+NOTEBOOKS = ("data", "model", "train", "parallel", "evaluate", "reproducibility")
+#: train.ipynb's parameters beyond TrainConfig's own fields.
+TRAIN_EXTRA_PARAMETERS = {"preset", "run_dir", "force"}
+
+
+class NotebookFailed(RuntimeError):
+    """A cell of a study notebook raised; the message names the notebook, the cell and the error."""
+
+
+def notebook_path(name: str) -> Path:
+    path = paths.NOTEBOOKS_DIR / f"{name}.ipynb"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: the study notebook {name!r} is missing (the notebooks live in the "
+                                "source checkout, not in an installed package).")
+    return path
+
+
+def declared_parameters(path: Path) -> dict[str, Any]:
+    """The names and default values of a notebook's ``parameters`` cell."""
+    import ast
+
+    import papermill
+
+    def value(source: str) -> Any:
+        try:
+            return ast.literal_eval(source)
+        except (ValueError, SyntaxError):
+            return source
+
+    return {name: value(spec["default"]) for name, spec in papermill.inspect_notebook(str(path)).items()}
+
+
+def check_parameters(path: Path, parameters: dict[str, Any]) -> None:
+    """Refuse a parameter the notebook does not declare (papermill would inject it, warn, and ignore it)."""
+    declared = declared_parameters(path)
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise ConfigError(f"{path.name}: unknown parameter(s) {', '.join(unknown)}. It declares: "
+                          f"{', '.join(declared)}.")
+
+
+def source_digest(path: Path) -> str:
+    """A notebook's code and markdown, without outputs: what decides whether an executed copy is current."""
+    import nbformat
+
+    book = nbformat.read(path, as_version=4)
+    text = json.dumps([(c.cell_type, c.source) for c in book.cells])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def relative(path: Path) -> str:
+    """``path`` relative to the repository (as a person would type it), else as given."""
+    root = paths.REPO_ROOT or Path.cwd()
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def papermill_command(name: str, output: Path, parameters: dict[str, Any]) -> str:
+    """The papermill command line that reproduces one execution (parameters left at their defaults omitted)."""
+    defaults = declared_parameters(notebook_path(name))
+    changed = [f"-p {k} {v!s}" if not isinstance(v, str) or " " not in v else f"-p {k} '{v}'"
+               for k, v in parameters.items() if defaults.get(k, object()) != v]
+    return " ".join([f"papermill notebooks/{name}.ipynb {relative(output)}", *changed])
+
+
+def is_backend_noise(line: str) -> bool:
+    """TensorFlow/XLA start-up lines, printed by C++ before any setting can silence them (logs keep them)."""
+    return line.startswith(("WARNING: All log messages", "W0000", "I0000", "E0000")) or "rebuild TensorFlow" in line
+
+
+class _Indented:
+    """Streams a notebook's printed output to the terminal, indented, without the backend's start-up noise."""
+
+    def write(self, text: str) -> None:
+        for line in text.splitlines(keepends=True):
+            if line.strip() and not is_backend_noise(line):
+                sys.stdout.write("      " + line)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+def error_outputs(notebook) -> list[str]:
+    """The errors an executed notebook holds, one line each (empty when it ran clean)."""
+    return [f"cell {index} holds an error output: {output.get('ename')}: {output.get('evalue')}"
+            for index, cell in enumerate(notebook.cells) for output in cell.get("outputs", [])
+            if output.get("output_type") == "error"]
+
+
+def execute(name: str, output: Path, parameters: dict[str, Any], title: str | None = None) -> float:
+    """Run notebook ``name`` with ``parameters`` into ``output``; unknown parameter names are refused first.
+    ``title`` replaces the first heading (a training notebook names its configuration). Returns seconds."""
+    import nbformat
+    import papermill
+
+    source = notebook_path(name)
+    check_parameters(source, parameters)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    try:
+        papermill.execute_notebook(str(source), str(output), parameters=parameters, kernel_name="python3",
+                                   progress_bar=False, stdout_file=_Indented(), stderr_file=_Indented(),
+                                   cwd=str(paths.REPO_ROOT or Path.cwd()))
+    except papermill.PapermillExecutionError as exc:
+        raise NotebookFailed(f"{name}.ipynb failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
+                             f"(executed notebook: {output})") from None
+    book = nbformat.read(output, as_version=4)
+    book.metadata["colourlib"] = {"source_digest": source_digest(source), "parameters": parameters}
+    _drop_backend_noise(book)
+    if title:
+        first = next(c for c in book.cells if c.cell_type == "markdown")
+        lines = first.source.splitlines()
+        first.source = "\n".join([f"# {title}", *lines[1:]])
+    nbformat.write(book, output)
+    return time.perf_counter() - started
+
+
+def _drop_backend_noise(book) -> None:
+    """Remove backend start-up lines from the notebook's stderr outputs, so the book shows the study's own
+    output and any real warning."""
+    for cell in book.cells:
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                output["text"] = "".join(line for line in output["text"].splitlines(keepends=True)
+                                         if not is_backend_noise(line))
+                if not output["text"].strip():
+                    continue
+            kept.append(output)
+        if cell.cell_type == "code":
+            cell.outputs = kept
+
+
+def is_current(name: str, output: Path, parameters: dict[str, Any]) -> bool:
+    """An executed notebook made from the same source with the same parameters, holding no error."""
+    import nbformat
+
+    try:
+        book = nbformat.read(output, as_version=4)
+    except (OSError, ValueError):
+        return False
+    meta = book.metadata.get("colourlib", {})
+    return (meta.get("source_digest") == source_digest(notebook_path(name))
+            and meta.get("parameters") == parameters and not error_outputs(book))
