@@ -117,6 +117,7 @@ def train(config: TrainConfig, run_dir: str | Path, photos: PhotoSet | None = No
 def _train(config: TrainConfig, plan: replicas.ReplicaPlan, run_dir: Path, photos: PhotoSet | None,
            print_progress: bool, extra_callbacks) -> TrainResult:
     started = time.perf_counter()
+    encoder_spec(config.encoder).prepare(config.encoder_weights)  # may build a model: before seeding
     keras.utils.set_random_seed(config.seed)
     photos = photos or load_photo_set(config.data_dir, config.image_size, config.val_fraction)
     if not photos.val:

@@ -49,6 +49,20 @@ def test_conversion_is_cached_once(cache):
     assert efficientnet.converted_weights() == first and first.stat().st_mtime_ns == stamp
 
 
+def test_a_first_run_that_converts_the_weights_trains_as_a_later_one_that_finds_them(tmp_path):
+    """Converting builds a model; done after the run's seed it changed the first run's initialisation."""
+    from colourlib.config import colouring_config
+    from colourlib.train import train
+
+    config = colouring_config("lite0", "tiny")
+    config.epochs = 1
+    with environment_variable("COLOURLIB_CACHE", str(tmp_path / "fresh-cache")):
+        first = train(config, tmp_path / "first", print_progress=False).history
+        assert (tmp_path / "fresh-cache" / efficientnet.CONVERTED_FILE).is_file()
+        later = train(config, tmp_path / "later", print_progress=False).history
+    assert [(h["loss"], h["val_loss"]) for h in first] == [(h["loss"], h["val_loss"]) for h in later]
+
+
 def test_the_packaged_file_reads_as_a_state_dict_with_strided_tensors():
     state = read_state_dict(efficientnet.packaged_weights_file())
     assert len(state) == 296

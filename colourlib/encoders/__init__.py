@@ -19,18 +19,26 @@ from .weights import EncoderWeightsError, load_weights_checked
 __all__ = ["ENCODERS", "EncoderSpec", "EncoderWeightsError", "encoder_spec", "load_weights_checked"]
 
 
+def _nothing_to_prepare(weights: str | None) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class EncoderSpec:
     build: Callable[[int, str | None], keras.Model]
     preprocess: Callable[[np.ndarray], np.ndarray]
     channels: int
     params: int
+    #: Fetches or converts the weights a build will need, before a run seeds its random numbers: converting
+    #: builds a model, and doing that after seeding would change the run's initialisation on a fresh machine.
+    prepare: Callable[[str | None], None] = _nothing_to_prepare
 
 
 ENCODERS: dict[str, EncoderSpec] = {
     "vgg16": EncoderSpec(vgg16.build, vgg16.preprocess, channels=vgg16.CHANNELS, params=paper.ENCODER_PARAMS),
     "efficientnet-lite0": EncoderSpec(efficientnet.build_lite0_encoder, efficientnet.lite_preprocess,
-                                      channels=efficientnet.FEATURE_CHANNELS, params=3_413_024),
+                                      channels=efficientnet.FEATURE_CHANNELS, params=3_413_024,
+                                      prepare=efficientnet.prepare_weights),
 }
 
 

@@ -157,6 +157,12 @@ def converted_weights(source: str | Path | None = None, verbose: bool = True) ->
     return target
 
 
+def prepare_weights(weights: str | None) -> None:
+    """Convert the packaged ImageNet weights now if a build with ``weights`` will need them."""
+    if weights == "imagenet":
+        converted_weights()
+
+
 def build_lite0_encoder(image_size: int, weights: str | None) -> keras.Model:
     """The colouriser's encoder: EfficientNet-Lite0 up to its 1280-channel head; ``weights`` None (random),
     "imagenet" (the packaged ImageNet weights) or a Keras weights file of the classifier."""
