@@ -5,6 +5,8 @@ tanh output can reach every colour. Every other module goes through these functi
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from skimage import color as skcolor
 
@@ -18,8 +20,11 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
-    """CIE LAB -> sRGB in [0, 1], out-of-gamut values clipped, float32."""
-    return np.clip(skcolor.lab2rgb(np.asarray(lab, dtype=np.float64)), 0.0, 1.0).astype(np.float32)
+    """CIE LAB -> sRGB in [0, 1], float32. A predicted colour outside what sRGB can show is clipped to its edge
+    deliberately and quietly (scikit-image would warn about "negative Z values" for every such photo)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*negative Z values.*", category=UserWarning)
+        return np.clip(skcolor.lab2rgb(np.asarray(lab, dtype=np.float64)), 0.0, 1.0).astype(np.float32)
 
 
 def l_to_net(lightness: np.ndarray) -> np.ndarray:

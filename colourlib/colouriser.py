@@ -13,6 +13,7 @@ from typing import Callable
 import keras
 import numpy as np
 
+from .classes import annealed_mean_ops
 from .colour import lab_to_rgb, net_to_ab, rgb_to_lab, split_lab
 from .data.augment import resize_channels, resize_square
 from .encoders import encoder_spec
@@ -20,13 +21,16 @@ from .runs import RunFolder
 
 
 def predict_ab(model: keras.Model, images: list[np.ndarray], image_size: int,
-               preprocess: Callable[[np.ndarray], np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
-    """ab (in CIE units) at each image's full resolution, predicted from its L at ``image_size``."""
+               preprocess: Callable[[np.ndarray], np.ndarray], batch_size: int = 8,
+               classes: bool = False) -> list[np.ndarray]:
+    """ab (in CIE units) at each image's full resolution, predicted from its L at ``image_size`` (``classes``:
+    the network gives colour-bin logits, read back by their annealed mean)."""
     results = []
     for start in range(0, len(images), batch_size):
         chunk = images[start:start + batch_size]
         l_net = np.stack([split_lab(resize_square(img, image_size))[0] for img in chunk])
-        ab_net = keras.ops.convert_to_numpy(model(preprocess(l_net), training=False)).astype(np.float32)
+        output = model(preprocess(l_net), training=False)
+        ab_net = keras.ops.convert_to_numpy(annealed_mean_ops(output) if classes else output).astype(np.float32)
         for img, ab in zip(chunk, ab_net):
             results.append(net_to_ab(resize_channels(ab, img.shape[0], img.shape[1])))
     return results
@@ -50,13 +54,14 @@ class Colouriser:
     image_size: int
     encoder: str
     description: str = ""
+    classes: bool = False  # the network predicts colour-bin logits (the classification loss)
 
     @classmethod
     def from_run(cls, run_dir: str | Path) -> "Colouriser":
         """The network of a finished training run."""
         model, config = RunFolder(run_dir).load_model()
         return cls(model, config.image_size, config.encoder, f"{run_dir} ({config.encoder} encoder, "
-                                                             f"{config.image_size} px input)")
+                   f"{config.image_size} px input, {config.loss} loss)", classes=config.classes)
 
     @property
     def preprocess(self) -> Callable[[np.ndarray], np.ndarray]:
@@ -64,7 +69,7 @@ class Colouriser:
 
     def predict_ab(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """ab (CIE units) of each sRGB photo at its own full resolution."""
-        return predict_ab(self.model, images, self.image_size, self.preprocess)
+        return predict_ab(self.model, images, self.image_size, self.preprocess, classes=self.classes)
 
     def colour_all(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Colour photos of any sizes (sRGB in [0, 1]); returns sRGB at each photo's own size, its L kept."""

@@ -54,6 +54,7 @@ class RunFolder:
     TIMING = "timing.json"
     WEIGHTS = "colouriser.weights.h5"
     BACKUP = "backup"
+    CLASS_WEIGHTS = "class_weights.json"
     REQUEST = "requested_config.json"
     LOG = "train.log"
 
@@ -132,7 +133,7 @@ class RunFolder:
     def load_model(self) -> tuple[keras.Model, TrainConfig]:
         """The trained network of a finished run, with the configuration it was trained with."""
         config = self.config()
-        model = build_network(config.image_size, config.encoder, None)
+        model = build_network(config.image_size, config.encoder, None, classes=config.classes)
         model.load_weights(self.weights_file)
         return model, config
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import replicas
+from . import classes, replicas
 from .callbacks import EpochRecorder, StepTimer, StopOnNaN, add_input_wait
 from .config import ConfigError, TrainConfig
 from .data.dataset import ArrayBatches, ColourBatches, PhotoCrops
@@ -119,7 +119,7 @@ def _train(config: TrainConfig, plan: replicas.ReplicaPlan, run_dir: Path, photo
     started = time.perf_counter()
     encoder_spec(config.encoder).prepare(config.encoder_weights)  # may build a model: before seeding
     keras.utils.set_random_seed(config.seed)
-    photos = photos or load_photo_set(config.data_dir, config.image_size, config.val_fraction)
+    photos = photos or load_photo_set(config.data_dir, config.image_size, config.val_fraction, config.max_photos)
     if not photos.val:
         raise ValueError(f"data_dir={config.data_dir!r}: no photo left for validation "
                          f"({len(photos.train)} usable). Fix: add photos or raise val_fraction.")
@@ -138,10 +138,11 @@ def _train(config: TrainConfig, plan: replicas.ReplicaPlan, run_dir: Path, photo
 
     with replicas.replica_scope(plan) as strategy:
         model = build_network(config.image_size, config.encoder, config.encoder_weights,
-                              encoder_trainable=not config.cache_features and config.encoder_trainable)
+                              encoder_trainable=not config.cache_features and config.encoder_trainable,
+                              classes=config.classes)
         start_epoch = resume_epoch(run.backup_dir)
         fit_model, batches, validation = _training_data(config, model, photos, start_epoch)
-        fit_model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=config.loss)
+        fit_model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=_loss(config, photos, run))
         replicas.build_before_fit(fit_model, strategy, batches[0])
         _fit(config, fit_model, batches, validation, run, start_epoch, print_progress, extra_callbacks)
         model.save_weights(run.weights_file)
@@ -153,6 +154,17 @@ def _train(config: TrainConfig, plan: replicas.ReplicaPlan, run_dir: Path, photo
         "probe_steps": PROBE_STEPS, "method": INPUT_WAIT_METHOD})
     add_input_wait(run.history_file, batches.steps_per_epoch * step_seconds)
     return TrainResult(run.path, run.history(), model, photos, time.perf_counter() - started)
+
+
+def _loss(config: TrainConfig, photos: PhotoSet, run: RunFolder):
+    """The loss to compile: its name, or for the classification loss the rebalanced cross-entropy whose weights
+    come from the training photos' colours (recorded in the run folder)."""
+    if not config.classes:
+        return config.loss
+    histogram, weights = classes.training_weights(photos.train)
+    run.write_json(run.CLASS_WEIGHTS, {"histogram": histogram.tolist(), "weights": weights.tolist(),
+                                       "lambda": classes.LAMBDA, "sigma": classes.SIGMA, "bins": classes.BINS})
+    return classes.ClassificationLoss(weights)
 
 
 INPUT_WAIT_METHOD = (

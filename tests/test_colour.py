@@ -52,3 +52,16 @@ def test_grey_of_lightness_matches_skimage():
     assert np.ptp(reference, axis=1).max() < 5e-5
     for channel in range(3):
         np.testing.assert_allclose(colour.l_to_grey_rgb(lightness / 100), reference[:, channel], atol=5e-5)
+
+
+def test_out_of_gamut_colours_are_clipped_quietly():
+    import warnings
+
+    lab = np.array([[[2.0, 10.0, 120.0]]], np.float32)  # negative Z: scikit-image warns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rgb = colour.lab_to_rgb(lab)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = np.clip(skcolor.lab2rgb(lab.astype(np.float64)), 0, 1)
+    np.testing.assert_allclose(rgb, reference, atol=1e-6)

@@ -263,3 +263,31 @@ def test_help_shows_examples_and_the_command_is_installed(capsys):
         assert "examples:" in text and "--overwrite" in text and "PHOTO_OR_FOLDER" in text
     scripts = {e.name: e.value for e in importlib.metadata.entry_points(group="console_scripts")}
     assert scripts.get("colourise") == "colourlib.colourise:main"
+
+
+def test_a_colour_class_model_colours_by_its_annealed_mean_from_a_run_or_a_bare_file(tmp_path, capsys):
+    from colourlib import classes
+
+    centre = [20.0, 30.0]
+    k = int(np.flatnonzero((classes.bin_centres() == centre).all(1))[0])
+    model = build_network(32, "vgg16", None, classes=True)
+    logits = model.get_layer("decoder").layers[-1]
+    kernel, bias = logits.get_weights()
+    bias[:] = -20.0
+    bias[k] = 20.0  # every pixel certain of one bin: the annealed mean is its centre
+    logits.set_weights([np.zeros_like(kernel), bias])
+    class_run = tmp_path / "class-run"
+    class_run.mkdir()
+    model.save_weights(class_run / runs.RunFolder.WEIGHTS)
+    TrainConfig.preset_config("tiny", image_size=32, loss="classification").save(class_run / "config.json")
+    lightness = checkerboard_l(40, 60)
+    Image.fromarray(grey_u8(lightness), "L").save(tmp_path / "grey.png")
+    code, out, _ = run([tmp_path / "grey.png", "-o", tmp_path / "out", "--run", class_run], capsys)
+    assert code == 0 and "colour classes" in out
+    lab = rgb_to_lab(read_u8(tmp_path / "out" / "grey.png"))
+    assert np.abs(lab[..., 1:].reshape(-1, 2).mean(0) - centre).max() < 1.5
+    bare = tmp_path / "bare.weights.h5"
+    shutil.copy(class_run / runs.RunFolder.WEIGHTS, bare)
+    code, out, _ = run([tmp_path / "grey.png", "-o", tmp_path / "bare-out", "--weights", bare,
+                        "--image-size", "32"], capsys)
+    assert code == 0 and "vgg16 encoder" in out and "colour classes" in out

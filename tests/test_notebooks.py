@@ -123,7 +123,7 @@ def test_the_driver_refuses_a_parameter_the_notebook_does_not_declare(tmp_path):
 def test_data_and_model_notebooks_glue_their_numbers(tmp_path):
     execute("data", tmp_path / "data.ipynb", {"image_size": 32, "examples": 4})
     data = glued_values(tmp_path / "data.ipynb")
-    assert (data["n_train"], data["n_val"], data["n_test"], data["n_bw"]) == (19, 4, 8, 2)
+    assert (data["n_train"], data["n_val"], data["n_test"], data["n_bw"]) == (374, 66, 55, 2)
     assert {"example_photos", "lab_channels"} <= set(data)
 
     execute("model", tmp_path / "model.ipynb", {})
@@ -145,7 +145,7 @@ def test_evaluate_notebook_compares_both_models_with_the_baselines(trained, runs
     execute("evaluate", tmp_path / "evaluate.ipynb",
                    {"vgg16_run": str(vgg_run), "lite0_run": str(lite0_run), "out_dir": str(out)})
     values = glued_values(tmp_path / "evaluate.ipynb")
-    assert values["n_test_photos"] == 8 and values["vgg16_epochs"] == values["lite0_epochs"] == 2
+    assert values["n_test_photos"] == 55 and values["vgg16_epochs"] == values["lite0_epochs"] == 2
     assert values["vgg16_label"] == "VGG16 (random init)"
     assert values["lite0_label"] == "EfficientNet-Lite0 (ImageNet weights)"
     assert values["grey_colourfulness"] < 0.05  # no colour (rounding to sRGB leaves a trace)
@@ -158,7 +158,7 @@ def test_evaluate_notebook_compares_both_models_with_the_baselines(trained, runs
     assert list(summary.index) == ["VGG16 (random init)", "EfficientNet-Lite0 (ImageNet weights)",
                                    "grey (a = b = 0)", "mean ab of the training photos"]
     per_image = pd.read_csv(out / "metrics_per_image.csv")
-    assert len(per_image) == 4 * 8 and (out / "gallery_test.png").is_file()
+    assert len(per_image) == 4 * 55 and (out / "gallery_test.png").is_file()
 
 
 def test_parallel_and_reproducibility_notebooks_tabulate_what_ran(runs, tmp_path):

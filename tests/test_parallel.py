@@ -24,7 +24,7 @@ from colourlib.study import parallel, runners
 from colourlib.study.matrix import Configuration, Regime, check_machine, load_matrix
 from colourlib.train import check_even_split
 
-TINY = dict(image_size=32, batch_size=8, crops_per_photo=2, val_crops_per_photo=2, epochs=2)
+TINY = dict(image_size=32, batch_size=8, crops_per_photo=2, val_crops_per_photo=2, epochs=2, max_photos=23)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -267,3 +267,16 @@ def test_the_matrix_at_another_scale_keeps_each_regimes_nature():
     assert not whole.in_memory and whole.epochs == 2
     with pytest.raises(ConfigError, match="preset='huge' is not known"):
         load_matrix().at_scale("huge")
+
+
+def test_the_study_refuses_a_matrix_beyond_the_machine_before_any_notebook_runs(tmp_path, monkeypatch):
+    from colourlib.study import driver
+
+    ran = []
+    monkeypatch.setattr(driver, "execute", lambda *args, **kwargs: ran.append(args))
+    most, _ = replicas.capacity()
+    text = GOOD.replace("{gpus: 1, workers: 1}", f"{{gpus: {most * 2}, workers: 1}}").replace(
+        "image_size: 32", f"image_size: 32, batch_size: {most * 2}")
+    with pytest.raises(ConfigError, match=rf"gpus{most * 2}-workers1 cannot run on this machine"):
+        driver.Study(matrix=write(tmp_path, text)).run()
+    assert ran == [], "refused before the data notebook"

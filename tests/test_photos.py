@@ -1,4 +1,5 @@
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -64,23 +65,52 @@ def test_alpha_is_read_beside_the_colours(tmp_path):
 
 def test_embedded_set_is_complete_and_licensed():
     manifest = photos.embedded_manifest()
-    assert len(manifest) == 25
-    assert sum(r["use"] == "train" for r in manifest) == 23 and sum(r["use"] == "bw" for r in manifest) == 2
+    uses = [r["use"] for r in manifest]
+    assert (uses.count("train"), uses.count("test"), uses.count("bw")) == (440, 47, 2)
+    assert len({r["file"] for r in manifest}) == len({r["original_path"] for r in manifest}) == len(manifest)
     for row in manifest:
-        assert (paths.PHOTOS_DIR / row["file"]).is_file()
-        assert row["author"] and row["licence"] and row["source_package"]
-        assert min(int(row["width"]), int(row["height"])) == 512
-    assert (paths.PHOTOS_DIR / "LICENSES" / "LGPL-3").is_file()
+        assert (paths.PHOTOS_DIR / row["file"]).is_file(), row["file"]
+        for field in ("author", "licence", "source_package", "version", "original_path"):
+            assert row[field] and row[field] != "none", (row["file"], field)
+        short = min(int(row["width"]), int(row["height"]))
+        assert short == 512 if "wallpapers" in row["source_package"] else 200 <= short <= 320, row["file"]
+    licences = paths.PHOTOS_DIR / "LICENSES"
+    for package in {r["source_package"] for r in manifest}:
+        assert (licences / f"{package.replace('-16.04', '')}.copyright").is_file(), package
+    for text in ("GPL-2", "GPL-3", "LGPL-3", "CC0-1.0"):
+        assert (licences / text).is_file()
+    size = sum(p.stat().st_size for p in paths.PHOTOS_DIR.rglob("*") if p.is_file())
+    assert size < 25e6, f"the embedded set is {size / 1e6:.1f} MB; keep the repository light"
     assert len(photos.black_and_white_photos()) == 2
 
 
-def test_embedded_split_keeps_wheel_photos_for_testing_only():
+def test_the_held_out_photos_are_chosen_by_name_and_never_trained_on():
+    import math
+    import zlib
+
+    manifest = photos.embedded_manifest()
+    more = [Path(r["file"]).name for r in manifest if "wallpapers" not in r["source_package"]]
+    count = max(40, math.ceil(0.1 * len(more)))
+    expected = set(sorted(more, key=lambda n: (zlib.crc32(n.encode()), n))[:count])
+    assert {Path(r["file"]).name for r in manifest if r["use"] == "test"} == expected
+
     s = photos.load_photo_set(None, 64)
-    assert (len(s.train), len(s.val), len(s.test)) == (19, 4, 8)
-    assert not set(s.train) & set(s.val)
+    assert (len(s.train), len(s.val), len(s.test)) == (374, 66, 47 + 8)
     names = {p.name for p in s.test}
     assert {"astronaut.png", "coffee.png", "china.jpg", "grace_hopper.jpg"} <= names
-    assert not names & {p.name for p in s.train + s.val}
+    assert names >= expected
+    assert not names & {p.name for p in s.train + s.val} and not set(s.train) & set(s.val)
+
+
+def test_a_subset_of_photos_is_fixed_by_name_and_keeps_the_test_photos():
+    full = photos.load_photo_set(None, 64)
+    small = photos.load_photo_set(None, 64, max_photos=23)
+    again = photos.load_photo_set(None, 64, max_photos=23)
+    assert (len(small.train), len(small.val)) == (19, 4)
+    assert (small.train, small.val) == (again.train, again.val)
+    assert set(small.train + small.val) <= set(full.train + full.val)
+    assert small.test == full.test
+    assert photos.subset([Path("b"), Path("a")], None) == [Path("b"), Path("a")]
 
 
 def test_flat_folder_split_is_deterministic_and_stable(tmp_path):

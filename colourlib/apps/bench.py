@@ -35,7 +35,7 @@ def _crops(config):
     from ..data.dataset import PhotoCrops
     from ..data.photos import load_photo_set
 
-    photos = load_photo_set(None, config.image_size, config.val_fraction)
+    photos = load_photo_set(None, config.image_size, config.val_fraction, config.max_photos)
     return PhotoCrops(photos.train, config.image_size, config.crops_per_photo, config.seed, augment=True,
                       in_memory=config.in_memory)
 

@@ -96,7 +96,8 @@ def _read_config(path: Path, option: str):
 
 
 def _build(weights: Path, config, image_size: int | None, option: str) -> Colouriser:
-    """Build the model ``config`` describes (or, without one, every known encoder in turn) and load ``weights``."""
+    """Build the model ``config`` describes (or, without one, every known encoder and output in turn) and load
+    ``weights``."""
     from ..encoders import ENCODERS, EncoderWeightsError, load_weights_checked
     from ..model import build_network, check_image_size
 
@@ -105,19 +106,22 @@ def _build(weights: Path, config, image_size: int | None, option: str) -> Colour
         check_image_size(size)
     except ValueError as exc:
         raise ModelError(f"--image-size: {exc}") from None
-    encoders = [config.encoder] if config else list(ENCODERS)
+    kinds = [(config.encoder, config.classes)] if config else [(e, c) for c in (False, True) for e in ENCODERS]
     problems = []
-    for encoder in encoders:
-        model = build_network(size, encoder, None)
+    for encoder, classes in kinds:
+        model = build_network(size, encoder, None, classes=classes)
         try:
             with warnings.catch_warnings():  # Keras warns per layer before it raises on a mismatch
                 warnings.simplefilter("ignore", UserWarning)
                 load_weights_checked(model, weights, option, "the weights of a trained colouriser")
         except EncoderWeightsError as exc:
-            problems.append(f"{encoder}: {exc}")
+            problems.append(f"{encoder}{' (colour classes)' if classes else ''}: {exc}")
             continue
         how = f"{config.preset} preset, " if config else ""
-        return Colouriser(model, size, encoder, f"{weights} ({encoder} encoder, {how}{size} px input)")
+        output = ", colour classes" if classes else ""
+        return Colouriser(model, size, encoder, f"{weights} ({encoder} encoder, {how}{size} px input{output})",
+                          classes=classes)
+    encoders = list(dict.fromkeys(encoder for encoder, _ in kinds))
     said = f" (its config.json says encoder={config.encoder!r})" if config else ""
     raise ModelError(f"{option}: {weights} does not fit a colouriser with the {' or '.join(encoders)} "
                      f"encoder{said}. Fix: pass the run folder these weights were trained in, or its own "

@@ -1,9 +1,10 @@
 """Finding and reading photos: a data set is a folder of images.
 
 Two layouts work: the paper's (``Train/`` and ``Test/`` subfolders, as in the colornet Unsplash set) and a flat
-folder, split deterministically by file name. Without a folder, the embedded set is used: colour photos from
-Debian wallpaper packages for training, and test photos that ship inside installed wheels (scikit-image,
-scikit-learn, matplotlib), which are never trained on.
+folder, split deterministically by file name. Without a folder, the embedded set is used: about 460 colour photos
+from Debian packages (``train/``, split into training and validation photos by name), its held-out photos
+(``test/``, chosen by name when the set was built) and the test photos that ship inside installed wheels
+(scikit-image, scikit-learn, matplotlib); test photos are never trained on. Splits are by photo, never by crop.
 
 Unreadable files never stop a run: they are listed once in a warning and kept in :attr:`PhotoSet.skipped`
 so the run's record can count them. Pillow's decompression-bomb guard stays on.
@@ -202,6 +203,19 @@ def _usable(files: list[Path], min_size: int, skipped: list[Skipped]) -> list[Pa
     return good
 
 
+def name_order(files: list[Path]) -> list[Path]:
+    """Files ordered by a hash of their name: the same order on every machine, whatever the listing order."""
+    return sorted(files, key=lambda p: (zlib.crc32(p.name.encode()), p.name))
+
+
+def subset(files: list[Path], count: int | None) -> list[Path]:
+    """At most ``count`` of ``files`` (all for ``None``), chosen by name and kept in their order."""
+    if count is None or count >= len(files):
+        return list(files)
+    chosen = set(name_order(files)[:count])
+    return [p for p in files if p in chosen]
+
+
 def split_by_name(files: list[Path], val_fraction: float) -> tuple[list[Path], list[Path]]:
     """Deterministic split: files ordered by a hash of their name; the first ``ceil(fraction * n)`` validate.
 
@@ -209,7 +223,7 @@ def split_by_name(files: list[Path], val_fraction: float) -> tuple[list[Path], l
     """
     if len(files) < 2 or val_fraction <= 0:
         return list(files), []
-    ranked = sorted(files, key=lambda p: (zlib.crc32(p.name.encode()), p.name))
+    ranked = name_order(files)
     n_val = min(len(files) - 1, max(1, int(np.ceil(val_fraction * len(files)))))
     val = set(ranked[:n_val])
     return [p for p in files if p not in val], [p for p in files if p in val]
@@ -253,12 +267,15 @@ def _describe(folder: Path, files: list[Path], skipped: list[Skipped]) -> str:
     return f"{len(files)} file(s) in {folder}, none usable: {shown}{more}"
 
 
-def load_photo_set(data_dir: str | Path | None, image_size: int, val_fraction: float = 0.15) -> PhotoSet:
-    """Find the photos of a run: ``data_dir`` (paper layout or flat) or, if ``None``, the embedded set."""
+def load_photo_set(data_dir: str | Path | None, image_size: int, val_fraction: float = 0.15,
+                   max_photos: int | None = None) -> PhotoSet:
+    """Find the photos of a run: ``data_dir`` (paper layout or flat) or, if ``None``, the embedded set.
+    ``max_photos`` keeps at most that many training and validation photos (a fixed subset, chosen by name);
+    the test photos stay the same."""
     skipped: list[Skipped] = []
     if data_dir is None:
-        train_all = _usable(_list_files(paths.PHOTOS_DIR / "train"), image_size, skipped)
-        test = _usable(wheel_test_photos(), image_size, skipped)
+        train_all = subset(_usable(_list_files(paths.PHOTOS_DIR / "train"), image_size, skipped), max_photos)
+        test = _usable(_list_files(paths.PHOTOS_DIR / "test") + wheel_test_photos(), image_size, skipped)
         train, val = split_by_name(train_all, val_fraction)
         result = PhotoSet("embedded", train, val, test, skipped)
     else:
@@ -269,14 +286,14 @@ def load_photo_set(data_dir: str | Path | None, image_size: int, val_fraction: f
         train_dir, test_dir = _find_subfolder(folder, "Train"), _find_subfolder(folder, "Test")
         if train_dir is not None:
             files = _list_files(train_dir)
-            train_all = _usable(files, image_size, skipped)
+            train_all = subset(_usable(files, image_size, skipped), max_photos)
             test = _usable(_list_files(test_dir), image_size, skipped) if test_dir else []
             where = train_dir
         else:
             files = _list_files(folder)
             usable = _usable(files, image_size, skipped)
             rest, test = split_by_name(usable, 0.1 if len(usable) >= 10 else 0)
-            train_all, where = rest, folder
+            train_all, where = subset(rest, max_photos), folder
         if not train_all:
             raise DataError(f"data_dir={str(data_dir)!r}: no readable image of at least {image_size} px: "
                             + _describe(where, files, skipped))

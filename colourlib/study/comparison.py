@@ -63,12 +63,13 @@ def compare_runs(runs: dict[str, Path], out_dir: Path) -> Comparison:
     out_dir.mkdir(parents=True, exist_ok=True)
     colourisers = {key: Colouriser.from_run(run_dir) for key, run_dir in runs.items()}
     configs = {key: RunFolder(run_dir).config() for key, run_dir in runs.items()}
-    sources = {key: (config.data_dir, config.val_fraction) for key, config in configs.items()}
+    sources = {key: (config.data_dir, config.val_fraction, config.max_photos) for key, config in configs.items()}
     if len(set(sources.values())) > 1:
         raise ValueError(f"runs {sorted(runs)} were trained on different photos ({sources}); a comparison needs "
-                         "the same held-out photos. Fix: compare runs with the same data_dir and val_fraction.")
+                         "the same photos. Fix: compare runs with the same data_dir, val_fraction and max_photos.")
     first = next(iter(configs.values()))
-    photos = load_photo_set(first.data_dir, min(c.image_size for c in configs.values()), first.val_fraction)
+    photos = load_photo_set(first.data_dir, min(c.image_size for c in configs.values()), first.val_fraction,
+                            first.max_photos)
     originals = [read_rgb(p) for p in photos.test]
     labels = {key: method_label(config) for key, config in configs.items()}
     if len(set(labels.values())) < len(labels):  # two runs of one recipe: tell them apart by their folders
