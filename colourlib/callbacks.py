@@ -1,12 +1,17 @@
-"""Keras callbacks that record each epoch to disk and stop a diverging run loudly."""
+"""Keras callbacks that record each epoch to disk, back the run up after each epoch, and stop a diverging run
+loudly. Every file is written atomically (:mod:`colourlib.atomic`): a kill leaves the previous version."""
 from __future__ import annotations
 
 import csv
+import io
+import json
 import math
 import time
 from pathlib import Path
 
 import keras
+
+from . import atomic
 
 HISTORY_FIELDS = ["epoch", "loss", "val_loss", "train_seconds", "epoch_seconds", "images_per_s",
                   "input_wait_share"]
@@ -20,7 +25,9 @@ class EpochRecorder(keras.callbacks.Callback):
     """Appends one row per finished epoch to ``history.csv``: losses, wall seconds, training images/s.
 
     ``train_seconds`` covers the training steps only (validation excluded), so images/s measures training.
-    Rows of epochs that a resumed run will redo are dropped first, so the file never holds an epoch twice.
+    Rows of epochs that a resumed run will redo are dropped first, so the file never holds an epoch twice. It
+    runs before the backup of the same epoch, so a kill between the two loses no row: the resumed run redoes
+    the epoch and replaces its row.
     """
 
     def __init__(self, path: Path, images_per_epoch: int, total_epochs: int, resume_epoch: int = 0,
@@ -50,8 +57,7 @@ class EpochRecorder(keras.callbacks.Callback):
         row = {"epoch": epoch, "loss": logs.get("loss"), "val_loss": logs.get("val_loss"),
                "train_seconds": round(train_seconds, 4), "epoch_seconds": round(end - self._start, 4),
                "images_per_s": round(self.images_per_epoch / train_seconds, 3)}
-        with self.path.open("a", newline="") as f:
-            csv.DictWriter(f, fieldnames=HISTORY_FIELDS).writerow(row)
+        write_history(self.path, [*read_history(self.path), row])
         if self.print_progress:
             val = f"  val_loss {row['val_loss']:.5f}" if row["val_loss"] is not None else ""
             print(f"epoch {epoch + 1}/{self.total_epochs}  loss {row['loss']:.5f}{val}  "
@@ -64,10 +70,45 @@ def read_history(path: Path) -> list[dict]:
 
 
 def write_history(path: Path, rows: list[dict]) -> None:
-    with Path(path).open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=HISTORY_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic.write_text(path, text.getvalue(), kind="history")
+
+
+BACKUP_STATE = "state.json"
+
+
+class EpochBackup(keras.callbacks.Callback):
+    """After every epoch, the model's weights and optimizer state as ``backup/epoch-NNNN.weights.h5``, then
+    ``backup/state.json`` pointing at it, each written atomically: the state always names a complete file, and
+    the previous backup is deleted only once the new one is in place (Keras's ``BackupAndRestore`` overwrites
+    its one file in place, so a kill while it writes leaves a run that can never resume)."""
+
+    def __init__(self, backup_dir: Path):
+        super().__init__()
+        self.backup_dir = Path(backup_dir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
+        target = self.backup_dir / f"epoch-{epoch + 1:04d}.weights.h5"
+        with atomic.replacing(target, kind="backup-weights") as tmp:
+            self.model.save_weights(tmp)
+        atomic.write_json(self.backup_dir / BACKUP_STATE, {"epoch": epoch + 1, "weights": target.name},
+                          kind="backup-state")
+        for old in self.backup_dir.glob("epoch-*.weights.h5"):
+            if old != target:
+                old.unlink()
+
+
+def read_backup(backup_dir: Path) -> tuple[int, Path | None]:
+    """(epochs finished, their weights file) of a run's backup; (0, None) when there is none to resume."""
+    state = Path(backup_dir) / BACKUP_STATE
+    if not state.is_file():
+        return 0, None
+    value = json.loads(state.read_text())
+    return int(value["epoch"]), Path(backup_dir) / value["weights"]
 
 
 def add_input_wait(path: Path, compute_seconds_per_epoch: float) -> None:
@@ -96,6 +137,14 @@ class StepTimer(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         steps = self.params["steps"] - self.warmup
         self.seconds_per_step = (time.perf_counter() - self._start) / steps
+
+
+class FaultPoints(keras.callbacks.Callback):
+    """Marks each training step as a moment a crash could happen (the crash-safety test kills the process at
+    one; a no-op otherwise)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        atomic.fault_point("batch")
 
 
 class StopOnNaN(keras.callbacks.Callback):

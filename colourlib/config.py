@@ -6,7 +6,6 @@ typo discovered after an hour of training is an hour lost.
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,7 +105,9 @@ class TrainConfig:
         return loaders_word(self.use_multiprocessing)
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        from . import atomic
+
+        atomic.write_json(path, self.to_dict(), kind="config")
 
     def validate(self, source: str = "config") -> None:
         def fail(name: str, allowed: str) -> None:
@@ -138,6 +139,9 @@ class TrainConfig:
         for name in ("encoder_trainable", "augment", "cache_features", "in_memory", "use_multiprocessing"):
             if not isinstance(getattr(self, name), bool):
                 fail(name, "True or False")
+        for name in ("data_dir", "encoder_weights"):  # "" would mean the current folder: never what was meant
+            if isinstance(getattr(self, name), str) and not getattr(self, name).strip():
+                fail(name, "None or a path; an empty string names no file or folder")
         if self.encoder_weights is not None and not isinstance(self.encoder_weights, str):
             fail("encoder_weights", "None, 'imagenet' or the path of a weights file")
         if self.encoder_weights not in (None, "imagenet") and not Path(self.encoder_weights).expanduser().is_file():

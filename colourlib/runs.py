@@ -8,8 +8,12 @@ the configuration it was asked for (``requested_config.json``) and its output (`
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
+import os
+import shutil
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +21,8 @@ from pathlib import Path
 import keras
 import pandas as pd
 
-from . import paths
-from .callbacks import read_history
+from . import atomic, paths
+from .callbacks import read_backup, read_history
 from .config import COLOURING_MODELS, TrainConfig, colouring_config, loaders_word
 from .model import build_network
 from .provenance import code_fingerprint
@@ -32,6 +36,11 @@ def run_name(config: TrainConfig) -> str:
     every parameter, so two configurations never share a folder and the same one always finds its own."""
     digest = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
     return f"{config.preset}-gpus{config.gpus}-workers{config.workers}-{config.loaders}-{digest}"
+
+
+class RunFolderError(ValueError):
+    """A run folder that cannot take this training: it holds another run, or another process is writing it.
+    The message names the folder, what is there and the fix."""
 
 
 def best_epoch(history: list[dict]) -> int:
@@ -57,6 +66,10 @@ class RunFolder:
     CLASS_WEIGHTS = "class_weights.json"
     REQUEST = "requested_config.json"
     LOG = "train.log"
+    LOCK = ".lock"
+    #: What only a training writes: a folder holding none of these holds no run (a runner's request and log may
+    #: be there before its training starts).
+    RUN_FILES = (CONFIG, ENVIRONMENT, DATA, HISTORY, TIMING, WEIGHTS, CLASS_WEIGHTS, BACKUP)
 
     def __post_init__(self):
         object.__setattr__(self, "path", Path(self.path))
@@ -65,6 +78,19 @@ class RunFolder:
     def default(cls, config: TrainConfig) -> "RunFolder":
         """Where a run goes when its caller names no folder: ``runs/train/<run_name>``."""
         return cls(paths.runs_dir() / "train" / run_name(config))
+
+    @classmethod
+    def chosen(cls, run_dir: str | Path | None, config: TrainConfig, source: str = "run_dir") -> "RunFolder":
+        """The folder a caller asked for (``None``: the default one); an empty string is refused, since it would
+        mean the current folder."""
+        if run_dir is None:
+            return cls.default(config)
+        if not str(run_dir).strip():
+            from .config import ConfigError
+
+            raise ConfigError(f"{source}: run_dir={run_dir!r} is not allowed: None (runs/train/<name>) or a "
+                              "folder; an empty string names no folder.")
+        return cls(Path(run_dir).expanduser())
 
     # --- files -----------------------------------------------------------------------------------------------
     def file(self, name: str) -> Path:
@@ -91,9 +117,7 @@ class RunFolder:
         return self.path / self.LOG
 
     def write_json(self, name: str, value: dict) -> Path:
-        path = self.path / name
-        path.write_text(json.dumps(value, indent=2) + "\n")
-        return path
+        return atomic.write_json(self.path / name, value, kind=Path(name).stem)
 
     def read_json(self, name: str) -> dict:
         return json.loads((self.path / name).read_text())
@@ -117,6 +141,62 @@ class RunFolder:
                     and self.read_json(self.ENVIRONMENT).get("code_fingerprint") == code_fingerprint())
         except (OSError, ValueError):
             return False
+
+    def holds_a_run(self) -> bool:
+        return any((self.path / name).exists() for name in self.RUN_FILES)
+
+    def state_for(self, config: TrainConfig) -> str:
+        """What training ``config`` here means: ``new`` (nothing of a run, or nothing trained yet), ``resume``
+        (an interrupted run of exactly these parameters and this code) or ``finished`` (nothing to do).
+        Raises :class:`RunFolderError` for a run of other parameters or of other code."""
+        if not self.holds_a_run():
+            return "new"
+        fix = "Fix: pass --force to replace it, or train into another folder."
+        try:
+            saved = self.read_json(self.CONFIG)
+        except (OSError, ValueError):
+            raise RunFolderError(f"{self.path} holds files of a run but no readable {self.CONFIG}. {fix}") from None
+        wanted = config.to_dict()
+        if saved != wanted:
+            changed = ", ".join(f"{k} {saved.get(k)!r} -> {wanted.get(k)!r}"
+                                for k in sorted(set(saved) | set(wanted)) if saved.get(k) != wanted.get(k))
+            raise RunFolderError(f"{self.path} holds a run of other parameters ({changed}). {fix}")
+        same_code = self.environment().get("code_fingerprint") == code_fingerprint()
+        if self.is_finished():
+            if same_code:
+                return "finished"
+            raise RunFolderError(f"{self.path} holds a finished run of these parameters made by other training "
+                                 f"code. Fix: pass --force to retrain it with this code, or use another folder.")
+        if read_backup(self.backup_dir)[0] == 0:
+            return "new"  # stopped before its first epoch ended: nothing to keep
+        if not same_code:
+            raise RunFolderError(f"{self.path} holds an interrupted run made by other training code; resuming it "
+                                 f"would mix two versions of the code in one model. {fix}")
+        return "resume"
+
+    def clear_run_files(self) -> None:
+        """Remove what a training wrote (the caller decided: ``--force``, or nothing worth keeping)."""
+        for name in self.RUN_FILES:
+            target = self.path / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+        self.remove_partials()
+
+    def remove_partials(self) -> None:
+        """Temporary files a killed writer left (only called under the folder's lock: no writer is alive)."""
+        for folder in (self.path, self.backup_dir):
+            for leftover in folder.glob(".*.partial*") if folder.is_dir() else ():
+                leftover.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def lock(self):
+        """One writer at a time: an exclusive lock on ``.lock``, released when the block ends or the process
+        dies. A second writer is refused with the holder's PID."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        with exclusive_lock(self.path / self.LOCK, f"the run folder {self.path}"):
+            yield self
 
     # --- results ---------------------------------------------------------------------------------------------
     def config(self) -> TrainConfig:
@@ -169,6 +249,28 @@ class RunFolder:
         return json.loads(path.read_text()) if path.is_file() else {}
 
 
+@contextlib.contextmanager
+def exclusive_lock(lock_file: Path, what: str):
+    """Hold an exclusive ``flock`` on ``lock_file`` (the kernel drops it when the process dies, so a crash never
+    leaves a stale lock); refuse at once, naming the holder's PID, if another process holds it."""
+    handle = open(lock_file, "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise RunFolderError(f"{what} is being written by another process (PID {holder}). Fix: wait for it "
+                                 "to finish, or stop it, then run this command again.") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
 def colouring_runs(preset: str = "quick") -> dict[str, Path]:
     """The default run folder of each of the study's colouring models at ``preset``."""
     return {model: RunFolder.default(colouring_config(model, preset)).path for model in COLOURING_MODELS}
@@ -183,6 +285,5 @@ def remember_default(run_dir: Path) -> Path:
     """Record ``run_dir`` as the model ``colourise`` uses by default (the study driver calls this)."""
     record = default_model_record()
     record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps({"run_dir": str(Path(run_dir).resolve()),
-                                  "written_by": "python -m colourlib study"}, indent=2) + "\n")
-    return record
+    return atomic.write_json(record, {"run_dir": str(Path(run_dir).resolve()),
+                                      "written_by": "python -m colourlib study"}, kind="default-model")

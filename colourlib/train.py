@@ -1,7 +1,9 @@
 """Training one configuration: MSE + Adam as the paper, with everything a run needs written to its folder.
 
-What a run folder holds is :class:`colourlib.runs.RunFolder`'s to say; while training it holds ``backup/`` from
-Keras's ``BackupAndRestore``: rerunning an interrupted run resumes at its last finished epoch.
+What a run folder holds is :class:`colourlib.runs.RunFolder`'s to say. Every file is written atomically, and
+after each epoch ``backup/`` holds the weights and optimizer state: a run killed at any moment resumes at its
+last finished epoch when the same command runs again, and ends with the weights an uninterrupted run has. A
+folder holding a run of other parameters is refused; one process at a time writes a folder.
 
 ``gpus`` replicas train under :func:`colourlib.replicas.replica_scope` on the same global batches as one device;
 ``workers`` load batches in threads or processes. Under ``TF_CONFIG`` (several machines) the chief (task 0)
@@ -9,7 +11,7 @@ writes ``run_dir`` and the others write ``run_dir/worker-<index>``.
 """
 from __future__ import annotations
 
-import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +19,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import classes, replicas
-from .callbacks import EpochRecorder, StepTimer, StopOnNaN, add_input_wait
+from . import atomic, classes, replicas
+from .callbacks import EpochBackup, EpochRecorder, FaultPoints, StepTimer, StopOnNaN, add_input_wait, read_backup
 from .config import ConfigError, TrainConfig
 from .data.dataset import ArrayBatches, ColourBatches, PhotoCrops
 from .data.photos import PhotoSet, load_photo_set
@@ -42,12 +44,6 @@ class TrainResult:
     @property
     def final_val_loss(self) -> float:
         return float(self.history[-1]["val_loss"])
-
-
-def resume_epoch(backup_dir: Path) -> int:
-    """The epoch an interrupted run resumes at (0 when there is nothing to resume)."""
-    meta = backup_dir / "training_metadata.json"
-    return int(json.loads(meta.read_text())["epoch"]) if meta.is_file() else 0
 
 
 def encode(encoder: keras.Model, batches: ColourBatches, steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -97,9 +93,11 @@ def compute_only_step_seconds(model: keras.Model, batches: keras.utils.PyDataset
 
 def train(config: TrainConfig, run_dir: str | Path, photos: PhotoSet | None = None,
           print_progress: bool = True, extra_callbacks: list[keras.callbacks.Callback] = ()) -> TrainResult:
-    """Train ``config`` into ``run_dir`` (created; an interrupted run there is resumed).
+    """Train ``config`` into ``run_dir`` (created; an interrupted run of the same parameters there is resumed,
+    a finished one returned as it is). Raises :class:`colourlib.runs.RunFolderError` when the folder holds a
+    run of other parameters or another process is writing it.
 
-    ``extra_callbacks`` are added after the run's own (NaN stop, backup, epoch record).
+    ``extra_callbacks`` are added after the run's own (NaN stop, epoch record, backup).
     """
     config.validate()
     plan = replicas.provide(config.gpus)  # before any tensor exists: logical devices are laid out here
@@ -128,7 +126,24 @@ def _train(config: TrainConfig, plan: replicas.ReplicaPlan, run_dir: Path, photo
     check_even_split(len(photos.val) * config.val_crops_per_photo, config.batch_size, plan.total_replicas,
                      "validation crops")
     run = RunFolder(run_dir)
-    run.path.mkdir(parents=True, exist_ok=True)
+    with run.lock():
+        state = run.state_for(config)
+        if state == "finished":
+            shutil.rmtree(run.backup_dir, ignore_errors=True)  # a kill may have come just before its removal
+            run.remove_partials()
+            if print_progress:
+                print(f"{run.path} already holds this run, finished (same parameters and code); nothing to do. "
+                      "Pass --force to train it again.", flush=True)
+            model, _ = run.load_model()
+            return TrainResult(run.path, run.history(), model, photos, 0.0)
+        if state == "new":
+            run.clear_run_files()
+        run.remove_partials()
+        return _train_locked(config, plan, run, photos, print_progress, extra_callbacks, started)
+
+
+def _train_locked(config: TrainConfig, plan: replicas.ReplicaPlan, run: RunFolder, photos: PhotoSet,
+                  print_progress: bool, extra_callbacks, started: float) -> TrainResult:
     config.save(run.config_file)
     run.write_json(run.ENVIRONMENT, {**environment_record(), "replicas": plan.to_dict()})
     run.write_json(run.DATA, photos.summary())
@@ -140,19 +155,25 @@ def _train(config: TrainConfig, plan: replicas.ReplicaPlan, run_dir: Path, photo
         model = build_network(config.image_size, config.encoder, config.encoder_weights,
                               encoder_trainable=not config.cache_features and config.encoder_trainable,
                               classes=config.classes)
-        start_epoch = resume_epoch(run.backup_dir)
+        start_epoch, backup = read_backup(run.backup_dir)
         fit_model, batches, validation = _training_data(config, model, photos, start_epoch)
         fit_model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=_loss(config, photos, run))
         replicas.build_before_fit(fit_model, strategy, batches[0])
+        if backup is not None:
+            fit_model.load_weights(backup)  # weights and optimizer state after epoch start_epoch
         _fit(config, fit_model, batches, validation, run, start_epoch, print_progress, extra_callbacks)
-        model.save_weights(run.weights_file)
+        with atomic.replacing(run.weights_file, kind="final-weights") as tmp:
+            model.save_weights(tmp)
 
+        atomic.fault_point("probe")
         step_seconds = compute_only_step_seconds(fit_model, batches, config.batch_size)
         model.load_weights(run.weights_file)  # the probe's extra steps are not part of the run
-    run.write_json(run.TIMING, {
+    add_input_wait(run.history_file, batches.steps_per_epoch * step_seconds)
+    run.write_json(run.TIMING, {  # written last: with it the run is finished
         "compute_only_step_seconds": step_seconds, "steps_per_epoch": batches.steps_per_epoch,
         "probe_steps": PROBE_STEPS, "method": INPUT_WAIT_METHOD})
-    add_input_wait(run.history_file, batches.steps_per_epoch * step_seconds)
+    atomic.fault_point("remove-backup")
+    shutil.rmtree(run.backup_dir, ignore_errors=True)  # only now: everything the run needs is on disk
     return TrainResult(run.path, run.history(), model, photos, time.perf_counter() - started)
 
 
@@ -202,13 +223,14 @@ def _fit(config, fit_model, batches, validation, run: RunFolder, start_epoch: in
     callbacks = [
         StopOnNaN(hint=f"Fix: lower learning_rate (now {config.learning_rate}) or use precision='float32' "
                        f"(now {config.precision!r}); rerunning resumes from the last finished epoch."),
-        keras.callbacks.BackupAndRestore(str(run.backup_dir)),
         EpochRecorder(run.history_file, batches.order.n_samples, config.epochs, start_epoch,
                       print_progress),
+        EpochBackup(run.backup_dir),  # after the history row: a kill between them redoes the epoch
+        FaultPoints(),
         *extra_callbacks,
     ]
     if start_epoch and print_progress:
         print(f"resuming {run.path} at epoch {start_epoch + 1}/{config.epochs}", flush=True)
-    fit_model.fit(batches, epochs=config.epochs, steps_per_epoch=batches.steps_per_epoch,
+    fit_model.fit(batches, epochs=config.epochs, initial_epoch=start_epoch, steps_per_epoch=batches.steps_per_epoch,
                   validation_data=validation, validation_batch_size=config.batch_size,
                   callbacks=callbacks, shuffle=False, verbose=0)

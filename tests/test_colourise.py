@@ -161,7 +161,7 @@ def test_folders_are_searched_recursively_with_their_layout_kept(run_dir, tmp_pa
     code, out, err = run([photos, "-o", tmp_path / "out", "--run", run_dir], capsys)
     assert code == 0, err
     written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")
-                     if p.is_file())
+                     if p.is_file() and p.name != ".colourise.lock")
     assert written == ["scans/1950s/B.JPG", "scans/1950s/summer/c.tiff", "scans/a.png"]
     assert Image.open(tmp_path / "out" / "scans/1950s/summer/c.tiff").format == "TIFF"
     assert "3/3" in err  # a progress bar for more than one photo
@@ -185,7 +185,7 @@ def test_bad_files_are_reported_and_the_others_still_coloured(run_dir, tmp_path,
                          ("missing.png", "no such file")]:
         line = next(line for line in report.splitlines() if path in line)
         assert str(tmp_path / path) in line and reason in line, line
-    assert not list((tmp_path / "out").glob(".*partial"))
+    assert not list((tmp_path / "out").glob(".*.partial*"))
 
 
 def test_never_overwrites_inputs_and_outputs_only_when_asked(run_dir, tmp_path, capsys):
@@ -262,7 +262,8 @@ def test_help_shows_examples_and_the_command_is_installed(capsys):
         text = capsys.readouterr().out
         assert "examples:" in text and "--overwrite" in text and "PHOTO_OR_FOLDER" in text
     scripts = {e.name: e.value for e in importlib.metadata.entry_points(group="console_scripts")}
-    assert scripts.get("colourise") == "colourlib.colourise:main"
+    assert scripts.get("colourise") == "colourlib.apps.colourise:main"
+    assert scripts.get("colourlib") == "colourlib.apps.cli:main"
 
 
 def test_a_colour_class_model_colours_by_its_annealed_mean_from_a_run_or_a_bare_file(tmp_path, capsys):
@@ -291,3 +292,79 @@ def test_a_colour_class_model_colours_by_its_annealed_mean_from_a_run_or_a_bare_
     code, out, _ = run([tmp_path / "grey.png", "-o", tmp_path / "bare-out", "--weights", bare,
                         "--image-size", "32"], capsys)
     assert code == 0 and "vgg16 encoder" in out and "colour classes" in out
+
+
+def colourise_process(args, kill_at: str | None = None):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "COLOURLIB_KILL_AT"}
+    if kill_at:
+        env["COLOURLIB_KILL_AT"] = kill_at
+    return subprocess.run([sys.executable, "-m", "colourlib", "colourise", *map(str, args)], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_a_killed_colourise_leaves_no_partial_photo_and_a_rerun_completes_the_folder(run_dir, tmp_path):
+    import signal
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(4):
+        Image.fromarray(grey_u8(np.full((20, 30), 30.0 + 10 * i, np.float32)), "L").save(photos / f"p{i}.png")
+    out = tmp_path / "out"
+    killed = colourise_process([photos, "-o", out, "--run", run_dir], kill_at="write:photo#3")
+    assert killed.returncode == -signal.SIGKILL
+    written = sorted(p.name for p in (out / "photos").glob("[!.]*.png"))
+    assert written == ["p0.png", "p1.png"], "the two photos before the kill, whole"
+    assert len(list(out.rglob(".*.partial*"))) == 1  # the third, complete under its temporary name only
+    done = colourise_process([photos, "-o", out, "--run", run_dir])
+    assert done.returncode == 1 and "coloured 2 of 4" in done.stdout  # the first two exist: listed, kept
+    assert sorted(p.name for p in (out / "photos").glob("[!.]*.png")) == ["p0.png", "p1.png", "p2.png", "p3.png"]
+    for name in ("p0.png", "p2.png"):
+        assert Image.open(out / "photos" / name).size == (30, 20)
+    assert not list(out.rglob(".*.partial*")), "the leftover of the killed writer is gone"
+
+
+def test_a_second_colourise_into_the_same_folder_is_refused_naming_the_first(run_dir, tmp_path):
+    import os
+
+    from colourlib.apps.colourise import LOCK_FILE
+    from colourlib.runs import exclusive_lock
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray(grey_u8(np.full((20, 30), 50.0, np.float32)), "L").save(photo)
+    out = tmp_path / "out"
+    out.mkdir()
+    with exclusive_lock(out / LOCK_FILE, "the output folder"):
+        second = colourise_process([photo, "-o", out, "--run", run_dir])
+    assert second.returncode == 2 and f"another process (PID {os.getpid()})" in second.stderr
+    assert not (out / "photo.png").exists()
+    assert colourise_process([photo, "-o", out, "--run", run_dir]).returncode == 0
+
+
+def test_bad_sizes_records_and_folders_get_a_clear_message(run_dir, tmp_path, capsys):
+    import os
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray(grey_u8(np.full((20, 30), 50.0, np.float32)), "L").save(photo)
+    code, _, err = run([photo, "-o", tmp_path / "o1", "--run", run_dir, "--image-size", "4096"], capsys)
+    assert code == 2 and "--image-size 4096 is above 1024" in err
+    runs_dir = tmp_path / "runs"
+    runs_dir.mkdir()
+    (runs_dir / "colourise-model.json").write_text("{not json")
+    with environment_variable("COLOURLIB_RUNS", str(runs_dir)):
+        code, _, err = run([photo, "-o", tmp_path / "o2"], capsys)
+    assert code == 2 and "is not a readable model record" in err and "Traceback" not in err
+    (tmp_path / "o3" / "photo.png").mkdir(parents=True)  # a folder where the output would go
+    code, _, err = run([photo, "-o", tmp_path / "o3", "--run", run_dir], capsys)
+    assert code == 1 and "is a folder, which is never replaced" in err and "corrupt" not in err
+    folder = tmp_path / "album"
+    folder.mkdir()
+    shutil.copy(photo, folder / "a.png")
+    code, _, err = run([folder, "-o", folder, "--run", run_dir], capsys)
+    assert code == 1 and "is the output folder (-o)" in err
+    os.symlink(folder, folder / "loop")
+    code, out, err = run([folder, "-o", tmp_path / "o4", "--run", run_dir], capsys)
+    assert code == 1 and "a symbolic link back to" in err and "coloured 1 of 1" in out

@@ -16,7 +16,10 @@ from colourlib.config import PRESETS, ConfigError, TrainConfig, colouring_config
     ("encoder_weights", "/no/such/file.h5", "existing weights file"),
     ("data_dir", "/no/such/folder", "existing folder"),
     ("augment", "yes", "True or False"),
-    ("loss", "mse2", "one of mse, mae"),
+    ("loss", "mse2", "one of mse, mae, classification"),
+    ("data_dir", "", "an empty string names no file or folder"),  # would be the current folder, recursively
+    ("encoder_weights", " ", "an empty string names no file or folder"),
+    ("max_photos", 1, "integer >= 2"),
 ])
 def test_bad_values_are_rejected_naming_parameter_and_allowed_values(name, value, allowed):
     with pytest.raises(ConfigError, match=rf"{name}={value!r}.*{allowed}"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import struct
 import sys
 import types
 import zipfile
@@ -178,3 +179,69 @@ def test_the_zip_format_is_read_too(tmp_path, monkeypatch):
     state = read_state_dict(tmp_path / "new.pth")
     np.testing.assert_array_equal(state["w"], values.reshape(3, 2).T)
 
+
+
+def _crafted_file(tmp_path, shape, stride, offset=0, legacy=False, count=6):
+    """A state_dict file with one tensor of the given layout over 6 float32 values (zip or legacy format)."""
+    torch, utils = _fake_torch_modules()
+
+    class Tensor:
+        def __reduce__(self):
+            return (utils._rebuild_tensor_v2, (("STORAGE", "0"), offset, shape, stride, False, OrderedDict()))
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, tuple) and obj and obj[0] == "STORAGE":
+                return ("storage", torch.FloatStorage, obj[1], "cpu", 6)
+            return None
+
+    values = np.arange(6, dtype=np.float32)
+    saved = dict(sys.modules)
+    sys.modules.update({"torch": torch, "torch._utils": utils})
+    try:
+        buffer = io.BytesIO()
+        if legacy:
+            for header in (LEGACY_MAGIC, LEGACY_PROTOCOL, {"protocol_version": LEGACY_PROTOCOL,
+                                                            "little_endian": True}):
+                pickle.dump(header, buffer, protocol=2)
+        Pickler(buffer, protocol=2).dump(OrderedDict(w=Tensor()))
+    finally:
+        sys.modules.clear()
+        sys.modules.update(saved)
+    path = tmp_path / "crafted.pth"
+    if legacy:
+        pickle.dump(["0"], buffer, protocol=2)
+        buffer.write(struct.pack("<q", count) + values.tobytes())
+        path.write_bytes(buffer.getvalue())
+    else:
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("crafted/data.pkl", buffer.getvalue())
+            archive.writestr("crafted/data/0", values.tobytes())
+    return path
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+@pytest.mark.parametrize("shape, stride, offset, message", [
+    ((3,), (-1,), 2, "negative sizes, strides or offsets"),  # would read backwards, outside the file
+    ((2, 3), (3, -2), 0, "negative sizes, strides or offsets"),
+    ((3,), (1,), -4, "negative sizes, strides or offsets"),
+    ((10_000_000_000,), (0,), 0, "more than the 1073741824 this reader makes"),  # zero stride, a huge shape
+    ((4,), (2,), 0, "reaches past the end of its storage"),  # 0, 2, 4, 6: one past the 6 values
+    ((2,), (1,), 5, "reaches past the end of its storage"),
+])
+def test_a_tensor_that_would_read_outside_its_file_is_refused(tmp_path, legacy, shape, stride, offset, message):
+    with pytest.raises(WeightsFileError, match=message):
+        read_state_dict(_crafted_file(tmp_path, shape, stride, offset, legacy))
+
+
+def test_well_formed_crafted_tensors_read_as_their_layout_says(tmp_path):
+    for legacy in (False, True):
+        state = read_state_dict(_crafted_file(tmp_path, (3, 2), (1, 3), 0, legacy))  # a transposed layout
+        np.testing.assert_array_equal(state["w"], np.arange(6, dtype=np.float32).reshape(2, 3).T)
+        assert read_state_dict(_crafted_file(tmp_path, (0, 4), (4, 1), 0, legacy))["w"].shape == (0, 4)
+
+
+@pytest.mark.parametrize("count", [-5, 10**12])
+def test_a_legacy_storage_claiming_more_than_the_file_holds_is_refused(tmp_path, count):
+    with pytest.raises(WeightsFileError, match="ends inside storage"):
+        read_state_dict(_crafted_file(tmp_path, (6,), (1,), 0, legacy=True, count=count))

@@ -61,7 +61,7 @@ def test_cli_reports_bad_parameters_without_a_traceback(tmp_path):
     result = subprocess.run([sys.executable, "-m", "colourlib", "train", str(tmp_path / "r"), "-p", "image_size=50"],
                             capture_output=True, text=True)
     assert result.returncode == 2
-    assert "image_size=50" in result.stdout and "multiple of 32" in result.stdout
+    assert "image_size=50" in result.stderr and "multiple of 32" in result.stderr and not result.stdout.strip()
     assert "Traceback" not in result.stderr
 
 

@@ -133,6 +133,8 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--preset", default="quick")
     tr.add_argument("--config", type=Path, default=None, help="a config.json to start from instead of a preset")
     tr.add_argument("-p", dest="params", action="append", default=[], metavar="NAME=VALUE")
+    tr.add_argument("--force", action="store_true", help="replace what the run folder holds (a finished run, or "
+                                                         "one of other parameters) instead of refusing")
     par = sub.add_parser("parallel", help="train every configuration of the parallel study matrix")
     par.add_argument("--force", action="store_true", help="retrain even finished identical runs")
     par.add_argument("--runs", type=Path, default=None, help="where runs go (default: runs/)")
@@ -159,16 +161,37 @@ def main(argv: list[str] | None = None) -> int:
     runs = getattr(args, "runs", None) or paths.runs_dir()
     try:
         if args.command == "train":
-            from ..train import train
-
-            train(_train_config(args), args.run_dir)
-            print(f"run written to {args.run_dir}")
-            return 0
+            return _run_train(args)
         if args.command == "parallel":
             return _run_parallel(args.matrix, runs, args.force)
         code = _run_study(args)
-    except (ValueError, FileNotFoundError) as exc:  # ConfigError, DataError, EncoderWeightsError; missing files
-        print(f"error: {exc}")
+    except (ValueError, FileNotFoundError) as exc:  # ConfigError, DataError, EncoderWeightsError, RunFolderError
+        print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: run the same command to go on (finished runs are reused, an interrupted one "
+              "resumes at its last finished epoch)", file=sys.stderr)
+        return 130
     print(f"\nStudy {'finished' if code == 0 else 'FAILED'} in {(time.perf_counter() - started) / 60:.1f} min.")
     return code
+
+
+def _run_train(args) -> int:
+    from ..callbacks import read_backup
+    from ..runs import RunFolder
+    from ..train import train
+
+    config = _train_config(args)
+    run = RunFolder(args.run_dir)
+    if args.force:
+        with run.lock():
+            run.clear_run_files()
+    try:
+        train(config, run.path)
+    except KeyboardInterrupt:
+        done, _ = read_backup(run.backup_dir)
+        print(f"\ninterrupted during epoch {done + 1} of {config.epochs}; run the same command to resume at epoch "
+              f"{done + 1}", file=sys.stderr)
+        return 130
+    print(f"run written to {run.path}")
+    return 0

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import atomic
 from ..colouriser import Colouriser
-from ..runs import RunFolder, default_model_record
+from ..runs import RunFolder, RunFolderError, default_model_record, exclusive_lock
 
 #: What folders are searched for (case-insensitive); a file named on the command line is always tried.
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp")
@@ -42,6 +43,12 @@ runs/colourise-model.json. Folders are searched for .jpg .jpeg .png .tif .tiff .
 input's name, format and resolution (16-bit inputs become 16-bit TIFF) under OUT_DIR, folders keeping their layout.
 Exit status: 0 all coloured, 1 some photos failed (each is reported), 2 a usage or model error.
 """
+
+
+#: The largest --image-size: VGG16 at 1024 px already needs several GB per photo; 4096 px is killed by the OOM killer.
+MAX_IMAGE_SIZE = 1024
+#: Held in the output folder while colourise writes there, so two commands never write one folder at once.
+LOCK_FILE = ".colourise.lock"
 
 
 class ModelError(ValueError):
@@ -67,7 +74,11 @@ def load_colouriser(run: Path | None = None, weights: Path | None = None,
             raise ModelError(f"no model given and no default model yet ({record} does not exist). Fix: run "
                              "`make study` once (it trains the default model), or pass --run RUN_DIR or "
                              "--weights FILE.")
-        run = Path(json.loads(record.read_text())["run_dir"])
+        try:
+            run = Path(json.loads(record.read_text())["run_dir"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelError(f"{record} is not a readable model record ({type(exc).__name__}: {exc}). Fix: run "
+                             "`make study` again (it rewrites it), or pass --run RUN_DIR or --weights FILE.") from None
         option = f"the default model (recorded in {record})"
     else:
         option = "--run"
@@ -106,6 +117,10 @@ def _build(weights: Path, config, image_size: int | None, option: str) -> Colour
         check_image_size(size)
     except ValueError as exc:
         raise ModelError(f"--image-size: {exc}") from None
+    if size > MAX_IMAGE_SIZE:
+        raise ModelError(f"--image-size {size} is above {MAX_IMAGE_SIZE}: the network's activations would not fit "
+                         f"in memory (the photo's full resolution is kept whatever this is). Fix: --image-size "
+                         f"{MAX_IMAGE_SIZE} or less; the size it was trained at is best.")
     kinds = [(config.encoder, config.classes)] if config else [(e, c) for c in (False, True) for e in ENCODERS]
     problems = []
     for encoder, classes in kinds:
@@ -143,8 +158,14 @@ def plan_jobs(inputs: list[Path], out_dir: Path) -> tuple[list[Job], list[tuple[
     jobs, problems = [], []
     out_resolved = out_dir.resolve()
     for arg in inputs:
-        if arg.is_dir():
-            found = sorted(p for p in arg.rglob("*") if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES
+        if arg.is_dir() and arg.resolve() == out_resolved:
+            problems.append((arg, "is the output folder (-o): its photos would be coloured into themselves. Fix: "
+                                  "pass another -o OUT_DIR"))
+        elif arg.is_dir():
+            files, loops = _walk(arg)
+            problems += [(loop, f"a symbolic link back to {target}, which is already being searched: skipped")
+                         for loop, target in loops]
+            found = sorted(p for p in files if p.suffix.lower() in PHOTO_SUFFIXES
                            and not any(part.startswith(".") for part in p.relative_to(arg).parts)
                            and out_resolved not in p.resolve().parents)
             if not found:
@@ -158,6 +179,21 @@ def plan_jobs(inputs: list[Path], out_dir: Path) -> tuple[list[Job], list[tuple[
     return jobs, problems
 
 
+def _walk(folder: Path) -> tuple[list[Path], list[tuple[Path, Path]]]:
+    """Every file under ``folder``, following symbolic links to folders once; (link, its target) for each link
+    that leads back to a folder already searched (a loop), which is reported rather than followed."""
+    files, loops, seen = [], [], set()
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        real = Path(root).resolve()
+        if real in seen:
+            loops.append((Path(root), real))
+            dirs[:] = []
+            continue
+        seen.add(real)
+        files += [Path(root) / n for n in names if (Path(root) / n).is_file()]
+    return files, loops
+
+
 def output_path(job: Job, bit_depth: int) -> Path:
     """The job's output: its planned path, as 16-bit TIFF for 16-bit inputs, as PNG for formats we do not write."""
     suffix = job.output.suffix.lower()
@@ -167,10 +203,10 @@ def output_path(job: Job, bit_depth: int) -> Path:
 
 
 def write_photo(path: Path, rgb: np.ndarray, alpha: np.ndarray | None, bit_depth: int, exif) -> None:
-    """Write sRGB (and alpha) in [0, 1] as ``path``'s format, atomically (a partial file is never left)."""
-    tmp = path.with_name(f".{path.name}.partial")
+    """Write sRGB (and alpha) in [0, 1] as ``path``'s format, atomically: under a temporary name unique to this
+    process, then renamed (a partial or spliced file is never left)."""
     planes = np.clip(rgb if alpha is None else np.concatenate([rgb, alpha[..., None]], axis=-1), 0, 1)
-    try:
+    with atomic.replacing(path, kind="photo") as tmp:
         if bit_depth == 16:
             import tifffile
 
@@ -187,9 +223,6 @@ def write_photo(path: Path, rgb: np.ndarray, alpha: np.ndarray | None, bit_depth
             if exif is not None and fmt != "TIFF":
                 options["exif"] = exif
             image.save(tmp, format=fmt, **options)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def colour_file(colouriser: Colouriser, job: Job, overwrite: bool, inputs: set[Path], written: dict[Path, Path]
@@ -201,6 +234,9 @@ def colour_file(colouriser: Colouriser, job: Job, overwrite: bool, inputs: set[P
         raise ValueError("empty file (0 bytes)")
     photo = read_photo(job.source)
     out = output_path(job, photo.bit_depth)
+    if out.is_dir():
+        raise ValueError(f"its output {out} is a folder, which is never replaced. Fix: move that folder away, or "
+                         "choose another -o OUT_DIR")
     resolved = out.resolve()
     if resolved in inputs:
         raise ValueError(f"its output {out} is an input photo, which is never overwritten. Fix: choose another "
@@ -257,7 +293,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"colourise: error: {exc}", file=sys.stderr)
         return 2
     print(f"model: {colouriser.description}", flush=True)
-    return run_jobs(colouriser, jobs, problems, args.out_dir, args.overwrite)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with exclusive_lock(args.out_dir / LOCK_FILE, f"the output folder {args.out_dir}"):
+            for leftover in args.out_dir.rglob(".*.partial*"):  # a killed writer's; no writer is alive now
+                leftover.unlink(missing_ok=True)
+            return run_jobs(colouriser, jobs, problems, args.out_dir, args.overwrite)
+    except RunFolderError as exc:
+        print(f"colourise: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ncolourise: interrupted; every photo written so far is complete. Run the same command again to "
+              "colour the rest (those written are left as they are, listed as existing).", file=sys.stderr)
+        return 130
 
 
 def run_jobs(colouriser: Colouriser, jobs: list[Job], problems: list[tuple[Path, str]], out_dir: Path,

@@ -27,6 +27,11 @@ STORAGE_DTYPES = {
 }
 
 
+#: The largest tensor this reader makes (EfficientNet-Lite0's largest is 5 MB); a file asking for more is refused
+#: before any memory is taken.
+MAX_TENSOR_BYTES = 1 << 30
+
+
 class WeightsFileError(ValueError):
     """A file that is not a PyTorch weights file, or one that asks to run code; the message names the file."""
 
@@ -49,14 +54,30 @@ class _TensorRef:
         data = self.storage.data
         if data is None:
             raise WeightsFileError(f"storage {self.storage.key} was never filled")
-        itemsize = data.itemsize
-        needed = self.offset + sum((n - 1) * s for n, s in zip(self.shape, self.stride)) + 1 if self.shape else \
-            self.offset + 1
-        if needed > len(data):
-            raise WeightsFileError(f"a tensor reaches past the end of its storage {self.storage.key}")
+        self.check(len(data), data.itemsize)
+        if 0 in self.shape:
+            return np.zeros(self.shape, dtype=data.dtype)
         view = np.lib.stride_tricks.as_strided(data[self.offset:], shape=self.shape,
-                                               strides=[s * itemsize for s in self.stride])
+                                               strides=[s * data.itemsize for s in self.stride])
         return np.ascontiguousarray(view).copy()  # a contiguous copy, independent of the file buffer
+
+    def check(self, storage_length: int, itemsize: int) -> None:
+        """Refuse a tensor whose shape, strides or offset would read outside its storage, or that is too big:
+        a view is made only from what this proves to lie inside the file's own bytes."""
+        where = f"a tensor of storage {self.storage.key} (shape {self.shape}, stride {self.stride}, offset " \
+                f"{self.offset})"
+        numbers = (self.offset, *self.shape, *self.stride)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in numbers) \
+                or len(self.shape) != len(self.stride):
+            raise WeightsFileError(f"{where}: shape, stride and offset must be integers of matching rank")
+        if self.offset < 0 or any(n < 0 for n in self.shape) or any(s < 0 for s in self.stride):
+            raise WeightsFileError(f"{where}: negative sizes, strides or offsets would read outside the file")
+        count = int(np.prod(self.shape, dtype=object))
+        if count * itemsize > MAX_TENSOR_BYTES:
+            raise WeightsFileError(f"{where}: {count * itemsize} bytes is more than the {MAX_TENSOR_BYTES} this "
+                                   "reader makes for one tensor")
+        if count and self.offset + sum((n - 1) * s for n, s in zip(self.shape, self.stride)) + 1 > storage_length:
+            raise WeightsFileError(f"{where}: reaches past the end of its storage ({storage_length} elements)")
 
 
 def _rebuild_tensor(storage, storage_offset, size, stride, *_ignored):
@@ -143,8 +164,13 @@ def _read_legacy(f, path: Path):
     for key in keys:
         storage = unpickler.storages[str(key)]
         (count,) = struct.unpack("<q", f.read(8))
-        raw = f.read(count * np.dtype(storage.dtype).itemsize)
-        if len(raw) != count * np.dtype(storage.dtype).itemsize:
+        size = count * np.dtype(storage.dtype).itemsize
+        left = path.stat().st_size - f.tell()
+        if count < 0 or size > left:
+            raise WeightsFileError(f"{path}: the file ends inside storage {key} ({count} elements claimed, {left} "
+                                   "bytes left: a truncated download, or not a weights file).")
+        raw = f.read(size)
+        if len(raw) != size:
             raise WeightsFileError(f"{path}: the file ends inside storage {key} (truncated download?).")
         storage.data = np.frombuffer(raw, dtype=storage.dtype)
     return state

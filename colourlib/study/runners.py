@@ -57,6 +57,8 @@ class SubprocessRunner:
         return run.is_reusable(config)
 
     def run(self, config: TrainConfig, run: RunFolder) -> int:
+        if run.is_finished():  # not current (is_current said so): made by other code or other parameters
+            clear(run)
         run.path.mkdir(parents=True, exist_ok=True)
         request = run.file(run.REQUEST)
         config.save(request)
@@ -127,9 +129,9 @@ def failure_report(outcomes: list[RunOutcome]) -> str:
 
 def train_or_reuse(config: TrainConfig, run_dir: Path, force: bool = False) -> Path:
     """Train ``config`` into ``run_dir`` unless a finished run of it made by the same code is there (``force``
-    deletes it first)."""
+    deletes it first, and so does a finished run made by other code: the study's folders are its own)."""
     run = RunFolder(run_dir)
-    if force:
+    if force or (run.is_finished() and not run.is_reusable(config)):
         clear(run)
     if run.is_reusable(config):
         print(f"reusing finished run {run.path} (same configuration and code; pass --force to retrain)", flush=True)

@@ -1,0 +1,76 @@
+"""Writing files so that a kill at any moment leaves either the old file or the new one, never a torn one.
+
+Every file goes first to a temporary name in the same folder, unique to the writing process
+(``.NAME.<pid>.partial<suffixes>``), is flushed to disk, and only then renamed over its final name; the folder is
+synced so the rename itself survives a power cut. The suffixes are kept so writers that insist on them (Keras:
+``.weights.h5``) accept the temporary name.
+
+:func:`fault_point` marks the moments the crash-safety test kills a process at (``COLOURLIB_KILL_AT``).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+from pathlib import Path
+
+#: The test's fault injection: ``NAME#N`` kills this process with SIGKILL the N-th time point NAME is reached.
+KILL_AT = "COLOURLIB_KILL_AT"
+_reached: dict[str, int] = {}
+
+
+def fault_point(name: str) -> None:
+    """A moment where a real crash could happen; the fault-injection test kills the process here."""
+    wanted = os.environ.get(KILL_AT)
+    if not wanted:
+        return
+    point, _, count = wanted.partition("#")
+    if point == name:
+        _reached[name] = _reached.get(name, 0) + 1
+        if _reached[name] == int(count or 1):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def partial_name(path: Path) -> Path:
+    """The temporary name ``path`` is written under: in its folder, hidden, unique to this process."""
+    path = Path(path)
+    suffixes = "".join(path.suffixes)
+    stem = path.name[: len(path.name) - len(suffixes)] if suffixes else path.name
+    return path.with_name(f".{stem}.{os.getpid()}.partial{suffixes}")
+
+
+def _sync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # some file systems cannot open a folder; the rename still happened
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def replacing(path: str | Path, kind: str = "file"):
+    """Yields a temporary path to write ``path``'s new content to; on success it replaces ``path`` atomically,
+    on failure it is removed and ``path`` keeps its old content. ``kind`` names the fault points around it."""
+    path = Path(path)
+    tmp = partial_name(path)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        fault_point(f"write:{kind}")  # the new content is complete but not yet in place
+        os.replace(tmp, path)
+        _sync_folder(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(path: str | Path, text: str, kind: str = "file") -> Path:
+    with replacing(path, kind) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_json(path: str | Path, value, kind: str = "file") -> Path:
+    return write_text(path, json.dumps(value, indent=2) + "\n", kind)

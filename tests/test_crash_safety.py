@@ -1,0 +1,118 @@
+"""Nothing is lost when a run is killed, rerun or run twice: SIGKILL at every kind of moment of a training run,
+each rerun going on from what the kill left, ends with the weights of an uninterrupted run, bit for bit; a run
+folder refuses other parameters and a second writer; colourise never leaves a partial or spliced photo."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from colourlib.callbacks import read_history
+from colourlib.config import TrainConfig
+from colourlib.runs import RunFolder, RunFolderError
+
+TRAIN = """
+import json, sys
+from colourlib.config import TrainConfig
+from colourlib.train import train
+train(TrainConfig.from_dict(json.loads(sys.argv[2])), sys.argv[1], print_progress=False)
+"""
+
+
+def config(photos: Path) -> dict:
+    return dict(image_size=32, batch_size=8, crops_per_photo=2, val_crops_per_photo=2, epochs=2,
+                data_dir=str(photos))
+
+
+def train_process(run_dir: Path, params: dict, kill_at: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "COLOURLIB_KILL_AT"}
+    if kill_at:
+        env["COLOURLIB_KILL_AT"] = kill_at
+    return subprocess.run([sys.executable, "-c", TRAIN, str(run_dir), json.dumps(params)], env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def weights(path: Path) -> dict[str, np.ndarray]:
+    found = {}
+    with h5py.File(path) as f:
+        f.visititems(lambda name, obj: found.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+    return found
+
+
+#: Along one run's timeline (2 epochs of 5 steps), each killed in its own process, each rerun going on from
+#: what the previous kill left: writes of every kind (cut after the new content is complete, before it is in
+#: place), steps inside an epoch, the probe after training and the removal of the backup.
+KILL_POINTS = [
+    "write:config#1", "write:environment#1", "write:data#1",      # before anything trained
+    "batch#3",                                                    # inside epoch 1
+    "write:history#2",                                            # epoch 1's row (#1 drops redone rows)
+    "write:backup-weights#1", "write:backup-state#1",             # epoch 1's backup, each half
+    "batch#8",                                                    # inside epoch 2, epoch 1 backed up
+    "write:backup-state#1",                                       # epoch 2's backup: weights in, state not
+    "write:final-weights#1",                                      # after the last epoch
+    "probe#1", "write:timing#1", "remove-backup#1",               # after training
+]
+
+
+def test_a_run_killed_at_every_kind_of_moment_ends_with_the_weights_of_one_never_killed(tmp_path, coded_photos):
+    params = config(coded_photos)
+    straight = train_process(tmp_path / "straight", params)
+    assert straight.returncode == 0, straight.stderr[-2000:]
+    killed = tmp_path / "killed"
+    for point in KILL_POINTS:
+        done = train_process(killed, params, kill_at=point)
+        assert done.returncode == -signal.SIGKILL, f"{point} was never reached: {done.stderr[-1500:]}"
+    final = train_process(killed, params)
+    assert final.returncode == 0, final.stderr[-2000:]
+
+    ours, reference = weights(killed / RunFolder.WEIGHTS), weights(tmp_path / "straight" / RunFolder.WEIGHTS)
+    assert ours.keys() == reference.keys() and len(ours) > 30
+    assert all(np.array_equal(ours[k], reference[k]) for k in ours), "not the uninterrupted run's weights"
+    history = read_history(killed / RunFolder.HISTORY)
+    assert [int(h["epoch"]) for h in history] == [0, 1], "every epoch once"
+    assert [(h["loss"], h["val_loss"]) for h in history] == \
+        [(h["loss"], h["val_loss"]) for h in read_history(tmp_path / "straight" / RunFolder.HISTORY)]
+    assert RunFolder(killed).is_finished() and not (killed / RunFolder.BACKUP).exists()
+    assert not list(killed.rglob("*.partial*")), "a killed writer's temporary file survived"
+
+
+def test_a_run_folder_refuses_other_parameters_and_a_second_writer(tmp_path, coded_photos):
+    params = config(coded_photos)
+    run = RunFolder(tmp_path / "run")
+    assert train_process(run.path, params, kill_at="batch#8").returncode == -signal.SIGKILL  # in epoch 2
+    other = TrainConfig.from_dict({**params, "epochs": 5})
+    with pytest.raises(RunFolderError, match=r"holds a run of other parameters \(epochs 2 -> 5\).*--force"):
+        run.state_for(other)
+    assert run.state_for(TrainConfig.from_dict(params)) == "resume"
+    with run.lock():  # a second writer, in another process, is refused naming this one
+        done = train_process(run.path, params)
+    assert done.returncode != 0 and f"another process (PID {os.getpid()})" in done.stderr
+    assert train_process(run.path, params).returncode == 0
+    assert run.state_for(TrainConfig.from_dict(params)) == "finished"
+    again = subprocess.run([sys.executable, "-m", "colourlib", "train", str(run.path), "--config",
+                            str(run.config_file)], capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "already holds this run, finished" in again.stdout
+    refused = subprocess.run([sys.executable, "-m", "colourlib", "train", str(run.path), "--config",
+                              str(run.config_file), "-p", "epochs=4"], capture_output=True, text=True, timeout=600)
+    assert refused.returncode == 2 and "other parameters (epochs 2 -> 4)" in refused.stderr
+    assert not refused.stdout.strip() and "Traceback" not in refused.stderr
+
+
+def test_a_torn_backup_left_by_an_older_version_or_a_kill_is_never_fatal(tmp_path, coded_photos):
+    """Keras's BackupAndRestore, killed while writing, left a 0-byte backup that failed every rerun
+    ("file signature not found"). Backups are now named by a state file written last; a torn file is not used."""
+    params = config(coded_photos)
+    run = RunFolder(tmp_path / "run")
+    assert train_process(run.path, params, kill_at="write:backup-weights#1").returncode == -signal.SIGKILL
+    (run.backup_dir / "latest.weights.h5").write_bytes(b"")  # what the old callback left
+    (run.backup_dir / "training_metadata.json").write_text('{"epoch": 1, "batch": 0}')
+    done = train_process(run.path, params)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert run.is_finished() and not run.backup_dir.exists()
