@@ -116,3 +116,30 @@ def test_a_torn_backup_left_by_an_older_version_or_a_kill_is_never_fatal(tmp_pat
     done = train_process(run.path, params)
     assert done.returncode == 0, done.stderr[-2000:]
     assert run.is_finished() and not run.backup_dir.exists()
+
+
+def test_ctrl_c_stops_training_with_one_line_saying_how_to_resume(tmp_path, coded_photos):
+    import time
+
+    params = {**config(coded_photos), "epochs": 40}
+    request = tmp_path / "request.json"
+    TrainConfig.from_dict(params).save(request)
+    run = RunFolder(tmp_path / "run")
+    process = subprocess.Popen([sys.executable, "-m", "colourlib", "train", str(run.path), "--config", str(request)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while not (run.backup_dir / "state.json").is_file() and time.time() < deadline:  # epoch 1 is done
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "run the same command to resume at epoch" in err and "Traceback" not in err
+    assert run.state_for(TrainConfig.from_dict(params)) == "resume"
+
+
+def test_empty_paths_are_refused_on_every_command_line():
+    for argv in (["train", ""], ["colourise", "photo.jpg", "-o", ""], ["colourise", "", "-o", "out"],
+                 ["check", "book", ""]):
+        done = subprocess.run([sys.executable, "-m", "colourlib", *argv], capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 2 and "an empty path names no file or folder" in done.stderr, argv

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import path_argument
+
 
 def make_photos(folder: Path, size: int, count: int) -> list[Path]:
     """``count`` embedded photos resized to ``size`` px on their long side, as JPEG files in ``folder``."""
@@ -59,8 +61,8 @@ def stage_seconds(colouriser, files: list[Path], out: Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="colourlib bench colourise", description=__doc__.split("\n")[0])
     model = parser.add_mutually_exclusive_group()
-    model.add_argument("--run", type=Path, help="a finished training run (default: colourise's default model)")
-    model.add_argument("--weights", type=Path, help="a colouriser weights file")
+    model.add_argument("--run", type=path_argument, help="a finished training run (default: colourise's default model)")
+    model.add_argument("--weights", type=path_argument, help="a colouriser weights file")
     parser.add_argument("--size", type=int, default=1024, help="long side of the photos in px")
     parser.add_argument("--photos", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from .. import paths
+from . import path_argument
 
 #: Commands whose own parser reads the rest of the command line: name -> (subcommand -> "module:function").
 PASS_THROUGH = {
@@ -93,7 +94,7 @@ def check_book(argv: list[str]) -> int:
     from ..report.book import main
 
     parser = argparse.ArgumentParser(prog="colourlib check book", description=check_book.__doc__)
-    parser.add_argument("book_dir", nargs="?", type=Path, default=None, help="default: book/")
+    parser.add_argument("book_dir", nargs="?", type=path_argument, default=None, help="default: book/")
     return main(parser.parse_args(argv).book_dir)
 
 
@@ -124,21 +125,21 @@ def parser() -> argparse.ArgumentParser:
                                        "the colouring runs, every configuration of the matrix, parallel, evaluate, "
                                        "reproducibility), then build the book with jupyter-book -W -n and check it.")
     study.add_argument("--force", action="store_true", help="retrain even if a finished identical run exists")
-    study.add_argument("--matrix", type=Path, default=None, help="parallel study matrix (default: the study's)")
+    study.add_argument("--matrix", type=path_argument, default=None, help="parallel study matrix (default: the study's)")
     study.add_argument("--preset", default=None, choices=["quick", "tiny", "paper"],
                        help="scale of every run (default: quick, and the matrix as written; tiny: a smoke test)")
     study.add_argument("--no-book", action="store_true", help="execute the notebooks but do not build the book")
     tr = sub.add_parser("train", help="train one configuration into a run folder")
-    tr.add_argument("run_dir", type=Path)
+    tr.add_argument("run_dir", type=path_argument)
     tr.add_argument("--preset", default="quick")
-    tr.add_argument("--config", type=Path, default=None, help="a config.json to start from instead of a preset")
+    tr.add_argument("--config", type=path_argument, default=None, help="a config.json to start from instead of a preset")
     tr.add_argument("-p", dest="params", action="append", default=[], metavar="NAME=VALUE")
     tr.add_argument("--force", action="store_true", help="replace what the run folder holds (a finished run, or "
                                                          "one of other parameters) instead of refusing")
     par = sub.add_parser("parallel", help="train every configuration of the parallel study matrix")
     par.add_argument("--force", action="store_true", help="retrain even finished identical runs")
-    par.add_argument("--runs", type=Path, default=None, help="where runs go (default: runs/)")
-    par.add_argument("--matrix", type=Path, default=None, help="matrix file (default: colourlib/study/matrix.yaml)")
+    par.add_argument("--runs", type=path_argument, default=None, help="where runs go (default: runs/)")
+    par.add_argument("--matrix", type=path_argument, default=None, help="matrix file (default: colourlib/study/matrix.yaml)")
     sub.add_parser("colourise", help="colour your own photos (the same as the `colourise` command; see its --help)",
                    add_help=False)
     bench = sub.add_parser("bench", help="benchmarks: `bench training` (loader, step, replicas, precision) or "

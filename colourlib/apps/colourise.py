@@ -25,6 +25,7 @@ import numpy as np
 from .. import atomic
 from ..colouriser import Colouriser
 from ..runs import RunFolder, RunFolderError, default_model_record, exclusive_lock
+from . import path_argument
 
 #: What folders are searched for (case-insensitive); a file named on the command line is always tried.
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp")
@@ -268,13 +269,13 @@ def _reason(exc: BaseException) -> str:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="colourise", description=__doc__.split("\n")[0],
                                 epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("inputs", nargs="+", type=Path, metavar="PHOTO_OR_FOLDER")
-    p.add_argument("-o", "--out", dest="out_dir", type=Path, required=True, metavar="OUT_DIR",
+    p.add_argument("inputs", nargs="+", type=path_argument, metavar="PHOTO_OR_FOLDER")
+    p.add_argument("-o", "--out", dest="out_dir", type=path_argument, required=True, metavar="OUT_DIR",
                    help="where the coloured photos go (created if missing)")
     model = p.add_mutually_exclusive_group()
-    model.add_argument("--run", type=Path, metavar="RUN_DIR", help="a finished training run (default: the model "
+    model.add_argument("--run", type=path_argument, metavar="RUN_DIR", help="a finished training run (default: the model "
                        "`make study` trained)")
-    model.add_argument("--weights", type=Path, metavar="FILE", help="a colouriser weights file")
+    model.add_argument("--weights", type=path_argument, metavar="FILE", help="a colouriser weights file")
     p.add_argument("--image-size", type=int, default=None, metavar="N",
                    help="the model's input size (default: the size it was trained at; 224 for a bare weights file)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (inputs never are)")

@@ -86,11 +86,12 @@ def build_book() -> int:
         command[0] = "jupyter-book"
     result = subprocess.run(command, cwd=root)
     if result.returncode:
-        print(f"\nBOOK BUILD FAILED (exit {result.returncode}): {' '.join(command[1:])}; its warnings are above.")
+        print(f"\nBOOK BUILD FAILED (exit {result.returncode}): {' '.join(command[1:])}; its warnings are above.",
+              file=sys.stderr)
         return result.returncode
     problems = check_book(paths.BOOK_DIR)
     if problems:
-        print("\nBOOK CHECK FAILED:\n  " + "\n  ".join(problems))
+        print("\nBOOK CHECK FAILED:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 1
     print(f"\nThe book is built. Open it: {paths.BOOK_HTML}")
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,6 +191,6 @@ class Study:
             self.step("reproducibility", out / "reproducibility.ipynb", {"record": str(out / STUDY_RECORD)},
                       "reproducibility")
         except NotebookFailed as exc:
-            print(f"\nSTUDY FAILED: {exc}", flush=True)
+            print(f"\nSTUDY FAILED: {exc}", file=sys.stderr, flush=True)
             return 1
         return 0
