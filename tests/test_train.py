@@ -53,12 +53,14 @@ def test_an_interrupted_run_resumes_at_its_last_finished_epoch(tmp_path, coded_p
     config = TrainConfig.from_dict({**TINY, "epochs": 3, "data_dir": str(coded_photos)})
     with pytest.raises(KeyboardInterrupt):
         train(config, tmp_path / "run", print_progress=False, extra_callbacks=[Interrupt()])
-    assert json.loads((tmp_path / "run" / "backup" / "training_metadata.json").read_text())["epoch"] == 2
+    state = json.loads((tmp_path / "run" / "backup" / "state.json").read_text())
+    assert state == {"epoch": 2, "weights": "epoch-0002.weights.h5"}
     resumed = train(config, tmp_path / "run", print_progress=False)
     assert [int(h["epoch"]) for h in resumed.history] == [0, 1, 2]
     straight = train(config, tmp_path / "straight", print_progress=False)
-    np.testing.assert_allclose(losses(resumed.history), losses(straight.history), rtol=1e-4)
-    np.testing.assert_allclose(losses(resumed.history, "val_loss"), losses(straight.history, "val_loss"), rtol=1e-4)
+    # resumed from the weights and optimizer state saved after epoch 2: the same numbers, to the last digit
+    assert [(h["loss"], h["val_loss"]) for h in resumed.history] == \
+        [(h["loss"], h["val_loss"]) for h in straight.history]
 
 
 def test_nan_loss_stops_the_run_with_a_clear_error(tmp_path, monkeypatch, coded_photos):

@@ -159,15 +159,23 @@ def _concat(a, b):
     return pd.concat([a, b], ignore_index=True)
 
 
+#: How many held-out photos the test gallery shows (spread over the whole list; every photo is in the tables).
+GALLERY_PHOTOS = 16
+
+
 def comparison_figures(comparison, out_dir: Path | None = None) -> dict:
     """The evaluation's figures from a :class:`colourlib.study.comparison.Comparison`: ``gallery_test`` (grey
-    input / each model / ground truth), ``gallery_bw`` (real black-and-white photos coloured by each model),
-    ``metric_bars`` and ``curves_<key>``; each also written to ``out_dir`` when given."""
+    input / each model / ground truth, for :data:`GALLERY_PHOTOS` of the held-out photos), ``gallery_bw`` (real
+    black-and-white photos coloured by each model), ``metric_bars`` and ``curves_<key>``; each also written to
+    ``out_dir`` when given."""
     c, models = comparison, comparison.models
+    shown = np.unique(np.linspace(0, len(c.test_names) - 1, min(GALLERY_PHOTOS, len(c.test_names))).round()
+                      .astype(int)) if c.test_names else []
     found = {
         "gallery_test": gallery(
-            [(name, [grey_of(o), *(recombine(o, c.predictions[k][i]) for k in models), o])
-             for i, (name, o) in enumerate(zip(c.test_names, c.test_photos))],
+            [(c.test_names[i], [grey_of(c.test_photos[i]),
+                                *(recombine(c.test_photos[i], c.predictions[k][i]) for k in models),
+                                c.test_photos[i]]) for i in shown],
             ["grey input", *(c.labels[k] for k in models), "ground truth"]),
         "gallery_bw": gallery([(name, [o, *(c.bw_coloured[k][i] for k in models)])
                                for i, (name, o) in enumerate(zip(c.bw_names, c.bw_photos))],
