@@ -40,6 +40,29 @@ def partial_name(path: Path) -> Path:
     return path.with_name(f".{stem}.{os.getpid()}.partial{suffixes}")
 
 
+def stale_partials(folder: Path, recursive: bool = False) -> list[Path]:
+    """Temporary files in ``folder`` whose writer is no longer alive (a kill left them); a live writer's stay."""
+    found = []
+    for path in (Path(folder).rglob if recursive else Path(folder).glob)(".*.partial*"):
+        parts = path.name.split(".")
+        pid = parts[parts.index("partial") - 1] if "partial" in parts[2:] else ""
+        if not pid.isdigit() or not _alive(int(pid)):
+            found.append(path)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def _sync_folder(folder: Path) -> None:
     with contextlib.suppress(OSError):  # some file systems cannot open a folder; the rename still happened
         fd = os.open(folder, os.O_RDONLY)

@@ -50,7 +50,7 @@ class TrainConfig:
     val_crops_per_photo: int = 8
     val_fraction: float = 0.15
     data_dir: str | None = None  # None: the embedded photo set
-    max_photos: int | None = None  # None: every photo; N: a fixed subset of N training+validation photos
+    max_photos: int = 0  # 0: every photo; N: a fixed subset of N training+validation photos
     in_memory: bool = True  # keep decoded photos in memory (False: decode from disk every batch)
     seed: int = 0
     precision: str = "float32"
@@ -146,7 +146,7 @@ class TrainConfig:
             fail("encoder_weights", "None, 'imagenet' or the path of a weights file")
         if self.encoder_weights not in (None, "imagenet") and not Path(self.encoder_weights).expanduser().is_file():
             fail("encoder_weights", "None, 'imagenet' or the path of an existing weights file")
-        if self.max_photos is not None:
+        if self.max_photos != 0:
             check_int("max_photos", self.max_photos, 2, source)
         if self.data_dir is not None and not Path(self.data_dir).expanduser().is_dir():
             fail("data_dir", "None (the embedded photo set) or an existing folder of photos")

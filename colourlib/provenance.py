@@ -84,11 +84,12 @@ def git_commit() -> dict[str, str | bool | None]:
 
 def code_fingerprint(package_dir: Path = paths.PACKAGE_DIR) -> str:
     """A digest of the core library's source (every module outside ``study/``, ``report/`` and ``apps/``; see
-    :mod:`colourlib.layers`): a finished run is reused only while the code that computed it is unchanged, so a
-    fix to the training code is never hidden behind an old result, and an edit to the CLI, the book or a figure
-    never retrains anything."""
+    :mod:`colourlib.layers`) and of the embedded photo set's manifest: a finished run is reused only while the
+    code and photos that made it are unchanged, so a fix to the training code is never hidden behind an old
+    result, and an edit to the CLI, the book or a figure never retrains anything."""
     digest = hashlib.sha256()
-    for path in layers.sources("core", package_dir):
+    manifest = package_dir / "photos" / "manifest.csv"
+    for path in [*layers.sources("core", package_dir), *([manifest] if manifest.is_file() else [])]:
         digest.update(path.relative_to(package_dir).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

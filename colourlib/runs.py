@@ -145,10 +145,11 @@ class RunFolder:
     def holds_a_run(self) -> bool:
         return any((self.path / name).exists() for name in self.RUN_FILES)
 
-    def state_for(self, config: TrainConfig) -> str:
+    def state_for(self, config: TrainConfig, photos: dict | None = None) -> str:
         """What training ``config`` here means: ``new`` (nothing of a run, or nothing trained yet), ``resume``
-        (an interrupted run of exactly these parameters and this code) or ``finished`` (nothing to do).
-        Raises :class:`RunFolderError` for a run of other parameters or of other code."""
+        (an interrupted run of exactly these parameters, photos and code) or ``finished`` (nothing to do).
+        ``photos`` is the run's ``PhotoSet.summary()`` when known. Raises :class:`RunFolderError` for a run of
+        other parameters, other photos or other code."""
         if not self.holds_a_run():
             return "new"
         fix = "Fix: pass --force to replace it, or train into another folder."
@@ -161,6 +162,11 @@ class RunFolder:
             changed = ", ".join(f"{k} {saved.get(k)!r} -> {wanted.get(k)!r}"
                                 for k in sorted(set(saved) | set(wanted)) if saved.get(k) != wanted.get(k))
             raise RunFolderError(f"{self.path} holds a run of other parameters ({changed}). {fix}")
+        if photos is not None and (self.path / self.DATA).is_file():
+            saved_photos = self.read_json(self.DATA)
+            if any(saved_photos.get(k) != photos.get(k) for k in ("train", "val")):
+                raise RunFolderError(f"{self.path} holds a run trained on other photos (its {self.DATA} lists "
+                                     f"them). {fix}")
         same_code = self.environment().get("code_fingerprint") == code_fingerprint()
         if self.is_finished():
             if same_code:
@@ -175,8 +181,9 @@ class RunFolder:
         return "resume"
 
     def clear_run_files(self) -> None:
-        """Remove what a training wrote (the caller decided: ``--force``, or nothing worth keeping)."""
-        for name in self.RUN_FILES:
+        """Remove what a training wrote (the caller decided: ``--force``, or nothing worth keeping). Its config
+        goes last, so an interrupted clear still leaves a folder that says what it held."""
+        for name in [n for n in self.RUN_FILES if n != self.CONFIG] + [self.CONFIG]:
             target = self.path / name
             if target.is_dir():
                 shutil.rmtree(target)
@@ -185,9 +192,9 @@ class RunFolder:
         self.remove_partials()
 
     def remove_partials(self) -> None:
-        """Temporary files a killed writer left (only called under the folder's lock: no writer is alive)."""
+        """Temporary files a killed writer left (a live writer's stay)."""
         for folder in (self.path, self.backup_dir):
-            for leftover in folder.glob(".*.partial*") if folder.is_dir() else ():
+            for leftover in atomic.stale_partials(folder) if folder.is_dir() else ():
                 leftover.unlink(missing_ok=True)
 
     @contextlib.contextmanager

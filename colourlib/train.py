@@ -92,10 +92,12 @@ def compute_only_step_seconds(model: keras.Model, batches: keras.utils.PyDataset
 
 
 def train(config: TrainConfig, run_dir: str | Path, photos: PhotoSet | None = None,
-          print_progress: bool = True, extra_callbacks: list[keras.callbacks.Callback] = ()) -> TrainResult:
+          print_progress: bool = True, extra_callbacks: list[keras.callbacks.Callback] = (),
+          force: bool = False) -> TrainResult:
     """Train ``config`` into ``run_dir`` (created; an interrupted run of the same parameters there is resumed,
-    a finished one returned as it is). Raises :class:`colourlib.runs.RunFolderError` when the folder holds a
-    run of other parameters or another process is writing it.
+    a finished one returned as it is; ``force`` replaces whatever it holds). Raises
+    :class:`colourlib.runs.RunFolderError` when the folder holds a run of other parameters, photos or code, or
+    another process is writing it.
 
     ``extra_callbacks`` are added after the run's own (NaN stop, epoch record, backup).
     """
@@ -107,13 +109,13 @@ def train(config: TrainConfig, run_dir: str | Path, photos: PhotoSet | None = No
         run_dir = Path(run_dir)
         if plan.task_index:  # a non-chief machine of a multi-machine run keeps its own record
             run_dir = run_dir / f"worker-{plan.task_index}"
-        return _train(config, plan, run_dir, photos, print_progress, extra_callbacks)
+        return _train(config, plan, run_dir, photos, print_progress, extra_callbacks, force)
     finally:  # the policy is global: leave it as the caller had it
         keras.config.set_dtype_policy(previous_policy)
 
 
 def _train(config: TrainConfig, plan: replicas.ReplicaPlan, run_dir: Path, photos: PhotoSet | None,
-           print_progress: bool, extra_callbacks) -> TrainResult:
+           print_progress: bool, extra_callbacks, force: bool) -> TrainResult:
     started = time.perf_counter()
     encoder_spec(config.encoder).prepare(config.encoder_weights)  # may build a model: before seeding
     keras.utils.set_random_seed(config.seed)
@@ -127,7 +129,9 @@ def _train(config: TrainConfig, plan: replicas.ReplicaPlan, run_dir: Path, photo
                      "validation crops")
     run = RunFolder(run_dir)
     with run.lock():
-        state = run.state_for(config)
+        if force:
+            run.clear_run_files()
+        state = run.state_for(config, photos.summary())
         if state == "finished":
             shutil.rmtree(run.backup_dir, ignore_errors=True)  # a kill may have come just before its removal
             run.remove_partials()

@@ -365,6 +365,8 @@ def test_bad_sizes_records_and_folders_get_a_clear_message(run_dir, tmp_path, ca
     shutil.copy(photo, folder / "a.png")
     code, _, err = run([folder, "-o", folder, "--run", run_dir], capsys)
     assert code == 1 and "is the output folder (-o)" in err
+    code, _, err = run([photo, "-o", "/proc/colourise-cannot-write-here", "--run", run_dir], capsys)
+    assert code == 2 and "cannot write there" in err and "Traceback" not in err
     os.symlink(folder, folder / "loop")
     code, out, err = run([folder, "-o", tmp_path / "o4", "--run", run_dir], capsys)
     assert code == 1 and "a symbolic link back to" in err and "coloured 1 of 1" in out

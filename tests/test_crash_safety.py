@@ -143,3 +143,36 @@ def test_empty_paths_are_refused_on_every_command_line():
         done = subprocess.run([sys.executable, "-m", "colourlib", *argv], capture_output=True, text=True,
                               timeout=120)
         assert done.returncode == 2 and "an empty path names no file or folder" in done.stderr, argv
+
+
+def test_only_a_dead_writers_temporary_files_are_removed(tmp_path):
+    from colourlib import atomic
+
+    mine = atomic.partial_name(tmp_path / "photo.png")
+    mine.write_bytes(b"being written")
+    dead = tmp_path / ".other.999999999.partial.png"  # no such process
+    dead.write_bytes(b"left by a kill")
+    assert mine.name == f".photo.{os.getpid()}.partial.png"
+    assert atomic.stale_partials(tmp_path) == [dead]
+
+
+def test_the_study_clears_its_own_folder_when_it_holds_a_run_of_other_parameters_or_photos(tmp_path, coded_photos):
+    from colourlib.study.runners import make_way
+
+    params = config(coded_photos)
+    run = RunFolder(tmp_path / "run")
+    run.path.mkdir()
+    TrainConfig.from_dict({**params, "epochs": 9}).save(run.config_file)
+    (run.backup_dir).mkdir()
+    (run.backup_dir / "state.json").write_text('{"epoch": 1, "weights": "epoch-0001.weights.h5"}')
+    with pytest.raises(RunFolderError, match="other parameters"):
+        run.state_for(TrainConfig.from_dict(params))
+    make_way(run, TrainConfig.from_dict(params))
+    assert not run.holds_a_run() and run.state_for(TrainConfig.from_dict(params)) == "new"
+
+    TrainConfig.from_dict(params).save(run.config_file)
+    run.write_json(run.DATA, {"train": ["a.png"], "val": ["b.png"]})
+    (run.backup_dir).mkdir()
+    (run.backup_dir / "state.json").write_text('{"epoch": 1, "weights": "epoch-0001.weights.h5"}')
+    with pytest.raises(RunFolderError, match="trained on other photos"):
+        run.state_for(TrainConfig.from_dict(params), {"train": ["a.png", "c.png"], "val": ["b.png"]})

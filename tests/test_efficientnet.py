@@ -228,6 +228,8 @@ def _crafted_file(tmp_path, shape, stride, offset=0, legacy=False, count=6):
     ((10_000_000_000,), (0,), 0, "more than the 1073741824 this reader makes"),  # zero stride, a huge shape
     ((4,), (2,), 0, "reaches past the end of its storage"),  # 0, 2, 4, 6: one past the 6 values
     ((2,), (1,), 5, "reaches past the end of its storage"),
+    ((1,), (2 ** 62,), 0, "beyond its storage"),  # a size-1 dimension's stride, huge: an overflow, not a read
+    ((0,), (1,), 100, "beyond its storage"),
 ])
 def test_a_tensor_that_would_read_outside_its_file_is_refused(tmp_path, legacy, shape, stride, offset, message):
     with pytest.raises(WeightsFileError, match=message):

@@ -184,11 +184,8 @@ def _run_train(args) -> int:
 
     config = _train_config(args)
     run = RunFolder(args.run_dir)
-    if args.force:
-        with run.lock():
-            run.clear_run_files()
     try:
-        train(config, run.path)
+        train(config, run.path, force=args.force)
     except KeyboardInterrupt:
         done, _ = read_backup(run.backup_dir)
         print(f"\ninterrupted during epoch {done + 1} of {config.epochs}; run the same command to resume at epoch "

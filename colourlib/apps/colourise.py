@@ -294,12 +294,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"colourise: error: {exc}", file=sys.stderr)
         return 2
     print(f"model: {colouriser.description}", flush=True)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
     try:
+        args.out_dir.mkdir(parents=True, exist_ok=True)
         with exclusive_lock(args.out_dir / LOCK_FILE, f"the output folder {args.out_dir}"):
-            for leftover in args.out_dir.rglob(".*.partial*"):  # a killed writer's; no writer is alive now
+            for leftover in atomic.stale_partials(args.out_dir, recursive=True):  # killed writers' only
                 leftover.unlink(missing_ok=True)
             return run_jobs(colouriser, jobs, problems, args.out_dir, args.overwrite)
+    except OSError as exc:
+        print(f"colourise: error: -o {args.out_dir}: cannot write there ({exc.strerror or exc}). Fix: pass a "
+              "folder you can write to.", file=sys.stderr)
+        return 2
     except RunFolderError as exc:
         print(f"colourise: error: {exc}", file=sys.stderr)
         return 2

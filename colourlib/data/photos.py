@@ -209,8 +209,8 @@ def name_order(files: list[Path]) -> list[Path]:
 
 
 def subset(files: list[Path], count: int | None) -> list[Path]:
-    """At most ``count`` of ``files`` (all for ``None``), chosen by name and kept in their order."""
-    if count is None or count >= len(files):
+    """At most ``count`` of ``files`` (all for ``None`` or 0), chosen by name and kept in their order."""
+    if not count or count >= len(files):
         return list(files)
     chosen = set(name_order(files)[:count])
     return [p for p in files if p in chosen]

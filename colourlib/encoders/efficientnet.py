@@ -17,7 +17,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .. import paths
+from .. import atomic, paths
 from ..colour import l_to_grey_rgb
 from .torchfile import WeightsFileError, read_state_dict
 from .weights import EncoderWeightsError, load_weights_checked
@@ -149,9 +149,8 @@ def converted_weights(source: str | Path | None = None, verbose: bool = True) ->
     except (WeightsFileError, ValueError) as exc:
         raise EncoderWeightsError(f"encoder_weights: {source} is not EfficientNet-Lite0's ImageNet weights "
                                   f"({exc}).") from None
-    partial = target.with_suffix(".partial.weights.h5")
-    model.save_weights(partial)
-    partial.replace(target)  # never leave a half-written cache behind
+    with atomic.replacing(target, kind="converted-weights") as tmp:  # never a half-written cache
+        model.save_weights(tmp)
     if verbose:
         print(f"converted {source.name} to Keras weights, cached at {target}", flush=True)
     return target

@@ -51,6 +51,8 @@ class _TensorRef:
     stride: tuple
 
     def array(self) -> np.ndarray:
+        if not isinstance(self.storage, _Storage):
+            raise WeightsFileError(f"a tensor's storage is a {type(self.storage).__name__}, not a storage")
         data = self.storage.data
         if data is None:
             raise WeightsFileError(f"storage {self.storage.key} was never filled")
@@ -72,6 +74,8 @@ class _TensorRef:
             raise WeightsFileError(f"{where}: shape, stride and offset must be integers of matching rank")
         if self.offset < 0 or any(n < 0 for n in self.shape) or any(s < 0 for s in self.stride):
             raise WeightsFileError(f"{where}: negative sizes, strides or offsets would read outside the file")
+        if self.offset > storage_length or any(s > storage_length for s in self.stride):
+            raise WeightsFileError(f"{where}: a stride or offset beyond its storage ({storage_length} elements)")
         count = int(np.prod(self.shape, dtype=object))
         if count * itemsize > MAX_TENSOR_BYTES:
             raise WeightsFileError(f"{where}: {count * itemsize} bytes is more than the {MAX_TENSOR_BYTES} this "
@@ -146,7 +150,12 @@ def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
             from None
     if not isinstance(state, dict) or not all(isinstance(v, _TensorRef) for v in state.values()):
         raise WeightsFileError(f"{path}: expected a state_dict (names -> tensors), found {type(state).__name__}.")
-    return {name: ref.array() for name, ref in state.items()}
+    try:
+        return {name: ref.array() for name, ref in state.items()}
+    except (OverflowError, ValueError, TypeError, MemoryError) as exc:
+        if isinstance(exc, WeightsFileError):
+            raise
+        raise WeightsFileError(f"{path}: a tensor cannot be read ({type(exc).__name__}: {exc}).") from None
 
 
 def _read_legacy(f, path: Path):

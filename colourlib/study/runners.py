@@ -9,7 +9,6 @@ included) can only be laid out before the backend starts, and so that one failur
 """
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..config import TrainConfig
-from ..runs import RunFolder
+from ..runs import RunFolder, RunFolderError
 from ..train import train
 from .matrix import Configuration, Matrix, Regime, check_machine
 from .notebooks import is_backend_noise
@@ -44,9 +43,20 @@ class RunOutcome:
 
 
 def clear(run: RunFolder) -> None:
-    """Delete a run folder (``--force``): only callers that were asked to retrain call this."""
+    """Delete what a run folder's training wrote (``--force``), under its lock, so a training still writing
+    there is never pulled from under (the second writer is refused instead)."""
     if run.path.exists():
-        shutil.rmtree(run.path)
+        with run.lock():
+            run.clear_run_files()
+
+
+def make_way(run: RunFolder, config: TrainConfig) -> None:
+    """Clear a folder of the study's own that training ``config`` would refuse (a finished or interrupted run of
+    other code, or of other parameters); an interrupted run of the same ones is kept, to resume."""
+    try:
+        run.state_for(config)
+    except RunFolderError:
+        clear(run)
 
 
 class SubprocessRunner:
@@ -57,8 +67,7 @@ class SubprocessRunner:
         return run.is_reusable(config)
 
     def run(self, config: TrainConfig, run: RunFolder) -> int:
-        if run.is_finished():  # not current (is_current said so): made by other code or other parameters
-            clear(run)
+        make_way(run, config)
         run.path.mkdir(parents=True, exist_ok=True)
         request = run.file(run.REQUEST)
         config.save(request)
@@ -129,10 +138,11 @@ def failure_report(outcomes: list[RunOutcome]) -> str:
 
 def train_or_reuse(config: TrainConfig, run_dir: Path, force: bool = False) -> Path:
     """Train ``config`` into ``run_dir`` unless a finished run of it made by the same code is there (``force``
-    deletes it first, and so does a finished run made by other code: the study's folders are its own)."""
+    deletes it first; a run of other code or parameters is cleared too: the study's folders are its own)."""
     run = RunFolder(run_dir)
-    if force or (run.is_finished() and not run.is_reusable(config)):
+    if force:
         clear(run)
+    make_way(run, config)
     if run.is_reusable(config):
         print(f"reusing finished run {run.path} (same configuration and code; pass --force to retrain)", flush=True)
     else:
