@@ -125,8 +125,10 @@ def test_ctrl_c_stops_training_with_one_line_saying_how_to_resume(tmp_path, code
     request = tmp_path / "request.json"
     TrainConfig.from_dict(params).save(request)
     run = RunFolder(tmp_path / "run")
+    # as a terminal gives its foreground job: Ctrl-C's default action (a background runner may have it ignored)
     process = subprocess.Popen([sys.executable, "-m", "colourlib", "train", str(run.path), "--config", str(request)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 300
     while not (run.backup_dir / "state.json").is_file() and time.time() < deadline:  # epoch 1 is done
         time.sleep(0.2)
