@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import keras
 import numpy as np
@@ -18,6 +18,9 @@ from .colour import lab_to_rgb, net_to_ab, rgb_to_lab, split_lab
 from .data.augment import resize_channels, resize_square
 from .encoders import encoder_spec
 from .runs import RunFolder
+
+if TYPE_CHECKING:
+    from .config import TrainConfig
 
 
 def predict_ab(model: keras.Model, images: list[np.ndarray], image_size: int,
@@ -55,13 +58,14 @@ class Colouriser:
     encoder: str
     description: str = ""
     classes: bool = False  # the network predicts colour-bin logits (the classification loss)
+    config: "TrainConfig | None" = None  # the run's configuration, when it came from one
 
     @classmethod
     def from_run(cls, run_dir: str | Path) -> "Colouriser":
         """The network of a finished training run."""
         model, config = RunFolder(run_dir).load_model()
         return cls(model, config.image_size, config.encoder, f"{run_dir} ({config.encoder} encoder, "
-                   f"{config.image_size} px input, {config.loss} loss)", classes=config.classes)
+                   f"{config.image_size} px input, {config.loss} loss)", classes=config.classes, config=config)
 
     @property
     def preprocess(self) -> Callable[[np.ndarray], np.ndarray]:

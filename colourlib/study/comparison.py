@@ -62,7 +62,7 @@ def compare_runs(runs: dict[str, Path], out_dir: Path) -> Comparison:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     colourisers = {key: Colouriser.from_run(run_dir) for key, run_dir in runs.items()}
-    configs = {key: RunFolder(run_dir).config() for key, run_dir in runs.items()}
+    configs = {key: colouriser.config for key, colouriser in colourisers.items()}
     sources = {key: (config.data_dir, config.val_fraction, config.max_photos) for key, config in configs.items()}
     if len(set(sources.values())) > 1:
         raise ValueError(f"runs {sorted(runs)} were trained on different photos ({sources}); a comparison needs "
