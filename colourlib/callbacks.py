@@ -102,6 +102,33 @@ class EpochBackup(keras.callbacks.Callback):
                 old.unlink()
 
 
+class KeepBest(keras.callbacks.Callback):
+    """Keeps the whole network's weights of the epoch with the lowest validation loss in ``path`` (written
+    atomically), so a run ends with its best validation epoch and not with whatever the last epoch left.
+
+    ``earlier`` are the history rows of epochs finished before a resume: the best of those is the one already
+    on disk. ``network`` may be larger than the model being fitted (the decoder on cached features): its
+    decoder is the fitted model's, so saving it saves what the epoch learnt.
+    """
+
+    def __init__(self, network: keras.Model, path: Path, earlier: list[dict] = ()):
+        super().__init__()
+        self.network, self.path = network, Path(path)
+        self.best_epoch, self.best_val_loss = None, math.inf
+        for row in earlier:
+            val = float(row["val_loss"])
+            if val < self.best_val_loss:
+                self.best_epoch, self.best_val_loss = int(row["epoch"]) + 1, val
+
+    def on_epoch_end(self, epoch, logs=None):
+        val = float((logs or {}).get("val_loss", math.nan))
+        if val < self.best_val_loss or self.best_epoch is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic.replacing(self.path, kind="best-weights") as tmp:
+                self.network.save_weights(tmp)
+            self.best_epoch, self.best_val_loss = epoch + 1, val if not math.isnan(val) else math.inf
+
+
 def read_backup(backup_dir: Path) -> tuple[int, Path | None]:
     """(epochs finished, their weights file) of a run's backup; (0, None) when there is none to resume."""
     state = Path(backup_dir) / BACKUP_STATE

@@ -88,8 +88,9 @@ def rebalancing_weights(distribution: np.ndarray, lam: float = LAMBDA, sigma: fl
     return (weights / (prior * weights).sum()).astype(np.float32)
 
 
-def training_weights(files: Iterable[Path], max_side: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """(histogram, rebalancing weights) of the training photos, each reduced to ``max_side`` px for speed."""
+def training_weights(files: Iterable[Path], max_side: int = 64, lam: float = LAMBDA) -> tuple[np.ndarray, np.ndarray]:
+    """(histogram, rebalancing weights with ``lam``) of the training photos, each reduced to ``max_side`` px for
+    speed; ``lam=1`` weights every bin the same (no rebalancing)."""
     from .data.photos import read_rgb
 
     def reduced():
@@ -99,7 +100,7 @@ def training_weights(files: Iterable[Path], max_side: int = 64) -> tuple[np.ndar
             yield rgb[::step, ::step]
 
     histogram = colour_histogram(reduced())
-    return histogram, rebalancing_weights(histogram)
+    return histogram, rebalancing_weights(histogram, lam)
 
 
 def annealed_mean(probabilities: np.ndarray, temperature: float = TEMPERATURE) -> np.ndarray:

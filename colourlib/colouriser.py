@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable
 import keras
 import numpy as np
 
-from .classes import annealed_mean_ops
+from .classes import TEMPERATURE, annealed_mean_ops
 from .colour import lab_to_rgb, net_to_ab, rgb_to_lab, split_lab
 from .data.augment import resize_channels, resize_square
 from .encoders import encoder_spec
@@ -25,15 +25,15 @@ if TYPE_CHECKING:
 
 def predict_ab(model: keras.Model, images: list[np.ndarray], image_size: int,
                preprocess: Callable[[np.ndarray], np.ndarray], batch_size: int = 8,
-               classes: bool = False) -> list[np.ndarray]:
+               classes: bool = False, temperature: float = TEMPERATURE) -> list[np.ndarray]:
     """ab (in CIE units) at each image's full resolution, predicted from its L at ``image_size`` (``classes``:
-    the network gives colour-bin logits, read back by their annealed mean)."""
+    the network gives colour-bin logits, read back by their annealed mean at ``temperature``)."""
     results = []
     for start in range(0, len(images), batch_size):
         chunk = images[start:start + batch_size]
         l_net = np.stack([split_lab(resize_square(img, image_size))[0] for img in chunk])
         output = model(preprocess(l_net), training=False)
-        ab_net = keras.ops.convert_to_numpy(annealed_mean_ops(output) if classes else output).astype(np.float32)
+        ab_net = keras.ops.convert_to_numpy(annealed_mean_ops(output, temperature) if classes else output).astype(np.float32)
         for img, ab in zip(chunk, ab_net):
             results.append(net_to_ab(resize_channels(ab, img.shape[0], img.shape[1])))
     return results
@@ -73,7 +73,9 @@ class Colouriser:
 
     def predict_ab(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """ab (CIE units) of each sRGB photo at its own full resolution."""
-        return predict_ab(self.model, images, self.image_size, self.preprocess, classes=self.classes)
+        temperature = self.config.temperature if self.config is not None else TEMPERATURE
+        return predict_ab(self.model, images, self.image_size, self.preprocess, classes=self.classes,
+                          temperature=temperature)
 
     def colour_all(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Colour photos of any sizes (sRGB in [0, 1]); returns sRGB at each photo's own size, its L kept."""

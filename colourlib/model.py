@@ -8,6 +8,9 @@ from .classes import BINS
 from .encoders import encoder_spec
 
 DOWNSAMPLING = 32  # five 2x poolings: image_size must be a multiple of this
+#: The decoders: the paper's Figure 4 on the encoder's last stage, or ("skips") a U-Net-style decoder that also
+#: reads the encoder's stride-8 and stride-16 stages, so edges and small objects keep their colour.
+DECODERS = ("paper", "skips")
 
 
 def build_decoder(feature_size: int, channels: int = 512, classes: bool = False) -> keras.Model:
@@ -40,6 +43,38 @@ def build_decoder(feature_size: int, channels: int = 512, classes: bool = False)
     ], name="decoder")
 
 
+def build_skip_decoder(feature_size: int, channels: int, skip_channels: tuple[int, int],
+                       classes: bool = False, width: int = 128, dropout: float = 0.3) -> keras.Model:
+    """The beyond-the-paper decoder: the last stage (stride 32) upsampled twice, each time joined with the
+    encoder's own features at that stride (16, then 8), as U-Net joins them. Ends at stride 8 with the 313 bin
+    logits (``classes``), or at stride 4 with ab in [-1, 1] upsampled to the input size.
+
+    Every convolution is batch-normalised and the deepest features see dropout: with a few hundred photos a
+    decoder this size otherwise learns the training crops by heart within an epoch or two."""
+    def conv_bn_relu(x, filters, kernel=3):
+        x = keras.layers.Conv2D(filters, kernel, padding="same", use_bias=False)(x)
+        return keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+
+    f8 = keras.Input((feature_size * 4, feature_size * 4, skip_channels[0]), name="stride8")
+    f16 = keras.Input((feature_size * 2, feature_size * 2, skip_channels[1]), name="stride16")
+    f32 = keras.Input((feature_size, feature_size, channels), name="stride32")
+    x = keras.layers.Dropout(dropout)(f32)
+    x = conv_bn_relu(x, 2 * width, 1)
+    x = conv_bn_relu(x, 2 * width)
+    for skip in (f16, f8):
+        x = keras.layers.UpSampling2D(2, interpolation="bilinear")(x)
+        x = keras.layers.Concatenate()([x, keras.layers.BatchNormalization()(skip)])
+        x = conv_bn_relu(x, width)
+    if classes:  # at stride 8: the cross-entropy over 313 bins per pixel is most of a step's cost
+        out = keras.layers.Conv2D(BINS, 1, dtype="float32", name="bin_logits")(x)
+    else:
+        x = keras.layers.UpSampling2D(2, interpolation="bilinear")(x)
+        x = conv_bn_relu(x, width // 2)
+        x = keras.layers.Conv2D(2, kernel_size=3, padding="same", activation="tanh", dtype="float32")(x)
+        out = keras.layers.UpSampling2D(4, interpolation="bilinear", dtype="float32")(x)
+    return keras.Model([f8, f16, f32], out, name="decoder")
+
+
 def check_image_size(image_size: int) -> None:
     if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < DOWNSAMPLING \
             or image_size % DOWNSAMPLING:
@@ -48,14 +83,23 @@ def check_image_size(image_size: int) -> None:
 
 
 def build_network(image_size: int = 224, encoder: str = "vgg16", encoder_weights: str | None = None,
-                  encoder_trainable: bool = True, classes: bool = False) -> keras.Model:
+                  encoder_trainable: bool = True, classes: bool = False, decoder: str = "paper") -> keras.Model:
     """Encoder + decoder as one Keras model: preprocessed L (image_size, image_size, 3) -> ab in [-1, 1], or
-    (``classes``) the logits of the 313 colour bins at a quarter of the size."""
+    (``classes``) the logits of the 313 colour bins at a quarter of the size. ``decoder="skips"``: the encoder
+    also hands its stride-8 and stride-16 features to the decoder (:func:`build_skip_decoder`)."""
     check_image_size(image_size)
+    if decoder not in DECODERS:
+        raise ValueError(f"decoder={decoder!r} is not known. Allowed: {', '.join(DECODERS)}.")
     spec = encoder_spec(encoder)
     enc = spec.build(image_size, encoder_weights)
+    feature_size = image_size // DOWNSAMPLING
+    if decoder == "skips":
+        skips = [enc.get_layer(name).output for name in spec.skips]
+        enc = keras.Model(enc.input, [*skips, enc.output])
+        dec = build_skip_decoder(feature_size, spec.channels, tuple(int(s.shape[-1]) for s in skips), classes)
+    else:
+        dec = build_decoder(feature_size, spec.channels, classes)
     enc.name = "encoder"
     enc.trainable = encoder_trainable
-    dec = build_decoder(image_size // DOWNSAMPLING, spec.channels, classes)
     inputs = keras.Input((image_size, image_size, 3), name="grey")
     return keras.Model(inputs, dec(enc(inputs)), name=f"colouriser_{encoder}")

@@ -23,6 +23,10 @@ NOTEBOOKS_DIR = (REPO_ROOT or Path.cwd()) / "notebooks"
 BOOK_DIR = (REPO_ROOT or Path.cwd()) / "book"
 #: Where the driver writes the notebooks papermill executed; the book shows exactly these.
 BOOK_RUNS_DIR = BOOK_DIR / "runs"
+#: Recorded measurements: results of runs this checkout cannot repeat in CI's time (the recipe search), each
+#: folder with the machine, commit and date it came from. The only generated files committed.
+RESULTS_DIR = (REPO_ROOT or Path.cwd()) / "results"
+RECIPE_SEARCH = RESULTS_DIR / "recipe-search"
 #: jupyter-book 1.x writes next to the _config.yml it found (the repository root), not inside book/.
 BOOK_HTML = (REPO_ROOT or Path.cwd()) / "_build" / "html" / "index.html"
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from . import atomic, paths
 from .callbacks import read_backup, read_history
-from .config import COLOURING_MODELS, TrainConfig, colouring_config, loaders_word
+from .config import COLOURING_MODELS, TrainConfig, colouring_config, colouring_seeds, loaders_word
 from .model import build_network
 from .provenance import code_fingerprint
 
@@ -111,6 +111,11 @@ class RunFolder:
     @property
     def backup_dir(self) -> Path:
         return self.path / self.BACKUP
+
+    @property
+    def best_weights_file(self) -> Path:
+        """The best validation epoch's weights while the run trains (the final weights are these)."""
+        return self.backup_dir / "best.weights.h5"
 
     @property
     def log_file(self) -> Path:
@@ -220,7 +225,8 @@ class RunFolder:
     def load_model(self) -> tuple[keras.Model, TrainConfig]:
         """The trained network of a finished run, with the configuration it was trained with."""
         config = self.config()
-        model = build_network(config.image_size, config.encoder, None, classes=config.classes)
+        model = build_network(config.image_size, config.encoder, None, classes=config.classes,
+                              decoder=config.decoder)
         model.load_weights(self.weights_file)
         return model, config
 
@@ -278,9 +284,10 @@ def exclusive_lock(lock_file: Path, what: str):
         handle.close()
 
 
-def colouring_runs(preset: str = "quick") -> dict[str, Path]:
-    """The default run folder of each of the study's colouring models at ``preset``."""
-    return {model: RunFolder.default(colouring_config(model, preset)).path for model in COLOURING_MODELS}
+def colouring_runs(preset: str = "quick") -> dict[str, list[Path]]:
+    """The default run folders of each of the study's colouring models at ``preset``, one per seed."""
+    return {model: [RunFolder.default(colouring_config(model, preset, seed)).path for seed in colouring_seeds(preset)]
+            for model in COLOURING_MODELS}
 
 
 def default_model_record() -> Path:

@@ -20,7 +20,8 @@ import keras
 import numpy as np
 
 from . import atomic, classes, replicas
-from .callbacks import EpochBackup, EpochRecorder, FaultPoints, StepTimer, StopOnNaN, add_input_wait, read_backup
+from .callbacks import (EpochBackup, EpochRecorder, FaultPoints, KeepBest, StepTimer, StopOnNaN, add_input_wait,
+                        read_backup)
 from .config import ConfigError, TrainConfig
 from .data.dataset import ArrayBatches, ColourBatches, PhotoCrops
 from .data.photos import PhotoSet, load_photo_set
@@ -46,13 +47,18 @@ class TrainResult:
         return float(self.history[-1]["val_loss"])
 
 
-def encode(encoder: keras.Model, batches: ColourBatches, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """Encoder features and ab targets of ``steps`` batches, in order (one pass, no training)."""
+def encode(encoder: keras.Model, batches: ColourBatches, steps: int):
+    """Encoder features and ab targets of ``steps`` batches, in order (one pass, no training). The features are
+    one array, or a tuple of arrays for an encoder with several outputs (the skip decoder's)."""
     feats, targets = [], []
     for i in range(steps):
         x, y = batches[i]
-        feats.append(keras.ops.convert_to_numpy(encoder(x, training=False)))
+        out = encoder(x, training=False)
+        feats.append([keras.ops.convert_to_numpy(o) for o in out] if isinstance(out, (list, tuple))
+                     else keras.ops.convert_to_numpy(out))
         targets.append(y)
+    if isinstance(feats[0], list):
+        return tuple(np.concatenate(part) for part in zip(*feats)), np.concatenate(targets)
     return np.concatenate(feats), np.concatenate(targets)
 
 
@@ -86,8 +92,9 @@ def compute_only_step_seconds(model: keras.Model, batches: keras.utils.PyDataset
     pure compute cost. Trains ``model`` further: callers measure after training, then reload the saved weights.
     """
     held = [batches[i] for i in range(min(batches.steps_per_epoch, PROBE_STEPS))]
-    in_memory = ArrayBatches(np.concatenate([b[0] for b in held]), np.concatenate([b[1] for b in held]),
-                             batch_size, seed=0)
+    x = tuple(np.concatenate(part) for part in zip(*(b[0] for b in held))) if isinstance(held[0][0], tuple) \
+        else np.concatenate([b[0] for b in held])
+    in_memory = ArrayBatches(x, np.concatenate([b[1] for b in held]), batch_size, seed=0)
     return seconds_per_step(model, in_memory, PROBE_STEPS)
 
 
@@ -158,14 +165,16 @@ def _train_locked(config: TrainConfig, plan: replicas.ReplicaPlan, run: RunFolde
     with replicas.replica_scope(plan) as strategy:
         model = build_network(config.image_size, config.encoder, config.encoder_weights,
                               encoder_trainable=not config.cache_features and config.encoder_trainable,
-                              classes=config.classes)
+                              classes=config.classes, decoder=config.decoder)
         start_epoch, backup = read_backup(run.backup_dir)
         fit_model, batches, validation = _training_data(config, model, photos, start_epoch)
         fit_model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=_loss(config, photos, run))
         replicas.build_before_fit(fit_model, strategy, batches[0])
         if backup is not None:
             fit_model.load_weights(backup)  # weights and optimizer state after epoch start_epoch
-        _fit(config, fit_model, batches, validation, run, start_epoch, print_progress, extra_callbacks)
+        keep = _fit(config, model, fit_model, batches, validation, run, start_epoch, print_progress,
+                    extra_callbacks)
+        model.load_weights(run.best_weights_file)  # the best validation epoch's, not the last epoch's
         with atomic.replacing(run.weights_file, kind="final-weights") as tmp:
             model.save_weights(tmp)
 
@@ -175,7 +184,8 @@ def _train_locked(config: TrainConfig, plan: replicas.ReplicaPlan, run: RunFolde
     add_input_wait(run.history_file, batches.steps_per_epoch * step_seconds)
     run.write_json(run.TIMING, {  # written last: with it the run is finished
         "compute_only_step_seconds": step_seconds, "steps_per_epoch": batches.steps_per_epoch,
-        "probe_steps": PROBE_STEPS, "method": INPUT_WAIT_METHOD})
+        "probe_steps": PROBE_STEPS, "method": INPUT_WAIT_METHOD,
+        "weights_epoch": keep.best_epoch, "weights_val_loss": keep.best_val_loss, "weights": WEIGHTS_KEPT})
     atomic.fault_point("remove-backup")
     shutil.rmtree(run.backup_dir, ignore_errors=True)  # only now: everything the run needs is on disk
     return TrainResult(run.path, run.history(), model, photos, time.perf_counter() - started)
@@ -186,9 +196,10 @@ def _loss(config: TrainConfig, photos: PhotoSet, run: RunFolder):
     come from the training photos' colours (recorded in the run folder)."""
     if not config.classes:
         return config.loss
-    histogram, weights = classes.training_weights(photos.train)
+    histogram, weights = classes.training_weights(photos.train, lam=config.rebalance_lambda)
     run.write_json(run.CLASS_WEIGHTS, {"histogram": histogram.tolist(), "weights": weights.tolist(),
-                                       "lambda": classes.LAMBDA, "sigma": classes.SIGMA, "bins": classes.BINS})
+                                       "lambda": config.rebalance_lambda, "sigma": classes.SIGMA,
+                                       "bins": classes.BINS})
     return classes.ClassificationLoss(weights)
 
 
@@ -204,7 +215,8 @@ def _training_data(config: TrainConfig, model: keras.Model, photos: PhotoSet, st
     decoder on encoder features computed once (``cache_features``)."""
     preprocess = encoder_spec(config.encoder).preprocess
     train_crops = PhotoCrops(photos.train, config.image_size, config.crops_per_photo, config.seed,
-                             augment=config.augment, in_memory=config.in_memory)
+                             augment=config.augment, in_memory=config.in_memory,
+                             vary_by_epoch=config.augment and not config.cache_features)
     val_crops = PhotoCrops(photos.val, config.image_size, config.val_crops_per_photo, config.seed + 1,
                            augment=False, in_memory=config.in_memory)
     val_x, val_y = validation_arrays(val_crops, preprocess, config.batch_size, config.seed)
@@ -222,13 +234,21 @@ def _training_data(config: TrainConfig, model: keras.Model, photos: PhotoSet, st
     return model.get_layer("decoder"), batches, (val_features, val_y)
 
 
-def _fit(config, fit_model, batches, validation, run: RunFolder, start_epoch: int, print_progress: bool,
-         extra_callbacks) -> None:
+WEIGHTS_KEPT = ("the weights of the epoch with the lowest validation loss (weights_epoch, counted from 1), not "
+                "necessarily the last epoch's; chosen on the validation photos only")
+
+
+def _fit(config, model, fit_model, batches, validation, run: RunFolder, start_epoch: int, print_progress: bool,
+         extra_callbacks) -> KeepBest:
+    """Fit ``fit_model`` (the network, or its decoder on cached features); returns the callback that kept the
+    whole ``model``'s weights of the best validation epoch in ``run.best_weights_file``."""
+    keep = KeepBest(model, run.best_weights_file, run.history()[:start_epoch] if start_epoch else [])
     callbacks = [
         StopOnNaN(hint=f"Fix: lower learning_rate (now {config.learning_rate}) or use precision='float32' "
                        f"(now {config.precision!r}); rerunning resumes from the last finished epoch."),
         EpochRecorder(run.history_file, batches.order.n_samples, config.epochs, start_epoch,
                       print_progress),
+        keep,  # after the history row, before the backup: a kill between them redoes the epoch
         EpochBackup(run.backup_dir),  # after the history row: a kill between them redoes the epoch
         FaultPoints(),
         *extra_callbacks,
@@ -238,3 +258,4 @@ def _fit(config, fit_model, batches, validation, run: RunFolder, start_epoch: in
     fit_model.fit(batches, epochs=config.epochs, initial_epoch=start_epoch, steps_per_epoch=batches.steps_per_epoch,
                   validation_data=validation, validation_batch_size=config.batch_size,
                   callbacks=callbacks, shuffle=False, verbose=0)
+    return keep

@@ -32,9 +32,12 @@ def test_unknown_keys_are_errors():
 
 
 def test_cached_features_need_a_frozen_encoder_and_fixed_crops():
-    with pytest.raises(ConfigError, match="cache_features=True needs encoder_trainable=False and augment=False"):
+    with pytest.raises(ConfigError, match="cache_features=True needs encoder_trainable=False"):
         TrainConfig.from_dict({"cache_features": True})
     TrainConfig.from_dict({"cache_features": True, "encoder_trainable": False, "augment": False})
+    TrainConfig.from_dict({"cache_features": True, "encoder_trainable": False})  # augmented crops drawn once
+    with pytest.raises(ConfigError, match="decoder='unet' is not allowed: one of paper, skips"):
+        TrainConfig.from_dict({"decoder": "unet"})
 
 
 def test_presets():
@@ -47,10 +50,15 @@ def test_presets():
         TrainConfig.preset_config("fast")
 
 
-def test_colouring_models_are_a_preset_plus_their_recipe():
+def test_colouring_models_share_photos_resolution_and_schedule_and_differ_in_their_recipe():
     vgg, lite = colouring_config("vgg16", "quick"), colouring_config("lite0", "quick")
-    assert vgg == TrainConfig.preset_config("quick")  # the paper's model is the preset as it is
-    assert (lite.encoder, lite.encoder_weights, lite.image_size) == ("efficientnet-lite0", "imagenet", 64)
+    shared = ("image_size", "max_photos", "crops_per_photo", "val_crops_per_photo", "epochs", "batch_size",
+              "learning_rate", "cache_features", "encoder_trainable", "augment", "val_fraction")
+    assert [getattr(vgg, k) for k in shared] == [getattr(lite, k) for k in shared]  # a fair comparison
+    assert (vgg.encoder, vgg.decoder, vgg.loss) == ("vgg16", "paper", "mse")  # the paper's model
+    assert (lite.encoder, lite.encoder_weights, lite.image_size, lite.max_photos) == \
+        ("efficientnet-lite0", "imagenet", 160, 0)
+    assert colouring_config("lite0", "quick", seed=2).seed == 2
     assert colouring_config("lite0", "tiny").epochs == PRESETS["tiny"]["epochs"]  # the smoke test stays small
     with pytest.raises(ConfigError, match="colouring model 'resnet' is not known. Allowed: vgg16, lite0"):
         colouring_config("resnet", "quick")

@@ -134,31 +134,45 @@ def test_data_and_model_notebooks_glue_their_numbers(tmp_path):
     assert model["feature_shape"] == "7 x 7 x 512"
 
 
-def test_evaluate_notebook_compares_both_models_with_the_baselines(trained, runs, tmp_path):
+def test_evaluate_notebook_compares_both_models_over_seeds_with_the_baselines_on_both_splits(trained, runs,
+                                                                                             tmp_path):
     from colourlib.config import colouring_config
     from colourlib.train import train
 
     _, vgg_run = trained
-    lite0_run = runs / "train" / "lite0-tiny"
-    train(colouring_config("lite0", "tiny"), lite0_run, print_progress=False)
+    lite0_runs = [runs / "train" / f"lite0-tiny-seed{seed}" for seed in (0, 1)]
+    for seed, run_dir in enumerate(lite0_runs):
+        train(colouring_config("lite0", "tiny", seed), run_dir, print_progress=False)
     out = tmp_path / "evaluation"
     execute("evaluate", tmp_path / "evaluate.ipynb",
-                   {"vgg16_run": str(vgg_run), "lite0_run": str(lite0_run), "out_dir": str(out)})
+            {"vgg16_runs": [str(vgg_run)], "lite0_runs": [str(r) for r in lite0_runs], "out_dir": str(out)})
     values = glued_values(tmp_path / "evaluate.ipynb")
-    assert values["n_test_photos"] == 55 and values["vgg16_epochs"] == values["lite0_epochs"] == 2
+    assert (values["n_test_photos"], values["n_packages_photos"], values["n_wheels_photos"]) == (55, 47, 8)
+    assert (values["vgg16_seeds"], values["lite0_seeds"]) == (1, 2) and values["lite0_shown_seed"] in (0, 1)
+    assert values["vgg16_epochs"] == values["lite0_epochs"] == 2
     assert values["vgg16_label"] == "VGG16 (random init)"
-    assert values["lite0_label"] == "EfficientNet-Lite0 (ImageNet weights)"
+    assert values["lite0_label"] == "EfficientNet-Lite0 (ImageNet weights, encoder frozen)"
     assert values["grey_colourfulness"] < 0.05  # no colour (rounding to sRGB leaves a trace)
     assert values["truth_colourfulness"] > 20
+    assert values["vgg16_ciede2000_spread"] == 0.0 < values["lite0_ciede2000_spread"]  # 1 seed has no spread
     for key in ("vgg16", "lite0", "grey", "mean_ab"):
         assert values[f"{key}_auc_ab"] == pytest.approx(1 - values[f"{key}_ab_error"] / 150, abs=0.01)
-    assert values["lite0_goal_plain"].startswith("EfficientNet-Lite0 (ImageNet weights) ")
+        n = {"packages": 47, "wheels": 8}
+        mixed = sum(values[f"{split}_{key}_ab_error"] * n[split] for split in n) / 55
+        assert values[f"{key}_ab_error"] == pytest.approx(mixed, rel=1e-6)  # every seed scores every photo
+    assert values["lite0_goal_plain"].startswith("EfficientNet-Lite0 (ImageNet weights, encoder frozen) ")
+    assert values["lite0_wins_plain"].startswith("Its colours beat grey's on ") and " of 55 test photos" in \
+        values["lite0_wins_plain"]
+    assert values["lite0_recipe"].startswith("313 colour classes, without class rebalancing")
     assert {"curves_vgg16", "curves_lite0", "metric_bars", "gallery_test", "gallery_bw"} <= set(values)
-    summary = pd.read_csv(out / "metrics_summary.csv", index_col=0)
-    assert list(summary.index) == ["VGG16 (random init)", "EfficientNet-Lite0 (ImageNet weights)",
-                                   "grey (a = b = 0)", "mean ab of the training photos"]
+    summary = pd.read_csv(out / "metrics_summary.csv", index_col=[0, 1])
+    assert list(summary.index.get_level_values(0).unique()) == ["all", "packages", "wheels"]
+    assert list(summary.loc["all"].index) == ["VGG16 (random init)",
+                                              "EfficientNet-Lite0 (ImageNet weights, encoder frozen)",
+                                              "grey (a = b = 0)", "mean ab of the training photos"]
     per_image = pd.read_csv(out / "metrics_per_image.csv")
-    assert len(per_image) == 4 * 55 and (out / "gallery_test.png").is_file()
+    assert len(per_image) == (1 + 2 + 2) * 55 and (out / "gallery_test.png").is_file()
+    assert sorted(per_image[per_image.method.str.startswith("Efficient")].seed.unique()) == [0, 1]
 
 
 def test_parallel_and_reproducibility_notebooks_tabulate_what_ran(runs, tmp_path):

@@ -7,7 +7,8 @@ import pytest
 from colourlib.data import dataset as dataset_module
 from colourlib.callbacks import TrainingDiverged, read_history
 from colourlib.config import ConfigError, TrainConfig
-from colourlib.data.dataset import PhotoCrops
+from colourlib import paths
+from colourlib.data.dataset import ColourBatches, PhotoCrops
 from colourlib.encoders.vgg16 import preprocess as vgg16_preprocess
 from colourlib.runs import RunFolder
 from colourlib.train import train, validation_arrays
@@ -158,3 +159,47 @@ def test_the_classification_loss_learns_the_colours_and_records_its_weights(tmp_
     mean_ab = np.mean([rgb_to_lab(np.asarray(train_crops.crop(i, 0), np.float32) / 255)[..., 1:]
                        for i in range(len(train_crops))], axis=(0, 1, 2))
     assert np.mean((predicted - truth) ** 2) < 0.5 * np.mean((mean_ab - truth) ** 2)
+
+
+def test_a_run_keeps_its_best_validation_epochs_weights_and_says_so(tmp_path):
+    """A learning rate far too high makes the validation loss jump about: the weights kept must be those of the
+    epoch with the lowest validation loss, whichever it was."""
+    import json
+
+    from colourlib.runs import RunFolder, best_epoch
+
+    config = TrainConfig.from_dict({**TINY, "epochs": 4, "learning_rate": 0.05, "encoder_trainable": False,
+                                    "cache_features": True})
+    result = train(config, tmp_path / "run", print_progress=False)
+    timing = json.loads((tmp_path / "run" / "timing.json").read_text())
+    best = best_epoch(result.history)
+    assert timing["weights_epoch"] == best and "lowest validation loss" in timing["weights"]
+    assert timing["weights_val_loss"] == pytest.approx(float(result.history[best - 1]["val_loss"]), rel=1e-6)
+    model, _ = RunFolder(tmp_path / "run").load_model()
+    val_crops = PhotoCrops(result.photos.val, 32, config.val_crops_per_photo, config.seed + 1, augment=False)
+    batches = ColourBatches(val_crops, config.batch_size, vgg16_preprocess, config.seed, shuffle=False)
+    x = np.concatenate([batches[i][0] for i in range(batches.steps_per_epoch)])
+    y = np.concatenate([batches[i][1] for i in range(batches.steps_per_epoch)])
+    model.compile(loss="mse")
+    assert model.evaluate(x, y, verbose=0, batch_size=config.batch_size) == pytest.approx(
+        timing["weights_val_loss"], rel=1e-4)
+
+
+def test_cached_features_of_augmented_crops_are_drawn_once_and_feed_the_skip_decoder(tmp_path):
+    from colourlib.data.dataset import ArrayBatches
+
+    crops = PhotoCrops(sorted((paths.PHOTOS_DIR / "train").glob("*"))[:2], 32, 6, seed=3, augment=True,
+                       vary_by_epoch=False)
+    assert all(np.array_equal(np.asarray(crops.crop(s, 0)), np.asarray(crops.crop(s, 5))) for s in range(12))
+    varying = PhotoCrops(crops.files, 32, 6, seed=3, augment=True)
+    assert not all(np.array_equal(np.asarray(varying.crop(s, 0)), np.asarray(varying.crop(s, 1))) for s in range(12))
+    parts = (np.arange(10)[:, None] * np.ones((10, 3)), np.arange(10)[:, None] * np.ones((10, 2)))
+    x, y = ArrayBatches(parts, np.arange(10), 4, seed=0)[0]
+    assert isinstance(x, tuple) and np.array_equal(x[0][:, 0], y) and np.array_equal(x[1][:, 0], y)
+
+    config = TrainConfig.from_dict({**TINY, "epochs": 1, "encoder_trainable": False, "cache_features": True,
+                                    "decoder": "skips", "encoder": "efficientnet-lite0"})
+    result = train(config, tmp_path / "skips", print_progress=False)
+    decoder = result.model.get_layer("decoder")
+    assert [tuple(i.shape[1:]) for i in decoder.inputs] == [(4, 4, 40), (2, 2, 112), (1, 1, 1280)]
+    assert result.model.output.shape[1:] == (32, 32, 2)

@@ -22,7 +22,8 @@ from . import path_argument
 #: Commands whose own parser reads the rest of the command line: name -> (subcommand -> "module:function").
 PASS_THROUGH = {
     "colourise": {"": "colourlib.apps.colourise:main"},
-    "bench": {"training": "colourlib.apps.bench:main", "colourise": "colourlib.apps.bench_colourise:main"},
+    "bench": {"training": "colourlib.apps.bench:main", "colourise": "colourlib.apps.bench_colourise:main",
+              "colouring": "colourlib.apps.bench_colouring:main"},
     "check": {"browser": "colourlib.report.browser:main", "book": "colourlib.apps.cli:check_book"},
 }
 
@@ -140,10 +141,21 @@ def parser() -> argparse.ArgumentParser:
     par.add_argument("--force", action="store_true", help="retrain even finished identical runs")
     par.add_argument("--runs", type=path_argument, default=None, help="where runs go (default: runs/)")
     par.add_argument("--matrix", type=path_argument, default=None, help="matrix file (default: colourlib/study/matrix.yaml)")
+    rec = sub.add_parser("recipes", help="choose the default colouring recipe on the validation photos (trains "
+                                         "every candidate once; the book shows the recorded search)")
+    rec.add_argument("--out", type=path_argument, default=None,
+                     help="where the candidates' runs and recipes.csv go (default: runs/recipe-search)")
+    rec.add_argument("--only", nargs="+", default=None, metavar="NAME", help="train only these candidates")
+    rec.add_argument("--fine-tune", type=path_argument, default=None, metavar="RUN_DIR",
+                     help="instead of searching: measure what fine-tuning the encoder adds to this finished run "
+                          "(scored on the validation photos; written to fine-tune.json beside --out)")
+    rec.add_argument("--temperature", type=float, default=None,
+                     help="with --fine-tune: the annealed-mean T to read colour classes back at (default: the run's)")
     sub.add_parser("colourise", help="colour your own photos (the same as the `colourise` command; see its --help)",
                    add_help=False)
-    bench = sub.add_parser("bench", help="benchmarks: `bench training` (loader, step, replicas, precision) or "
-                                         "`bench colourise` (photos/s at 1024 px); each has --help")
+    bench = sub.add_parser("bench", help="benchmarks: `bench training` (loader, step, replicas, precision), "
+                                         "`bench colourise` (photos/s at 1024 px) or `bench colouring` (the "
+                                         "default colouring model's training time); each has --help")
     bench.add_argument("which", choices=sorted(PASS_THROUGH["bench"]))
     check = sub.add_parser("check", help="`check book` (error outputs, glue references) or `check browser` (the "
                                          "built book in headless Chromium, with screenshots); each has --help")
@@ -165,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run_train(args)
         if args.command == "parallel":
             return _run_parallel(args.matrix, runs, args.force)
+        if args.command == "recipes":
+            return _run_recipes(args, runs)
         code = _run_study(args)
     except (ValueError, FileNotFoundError) as exc:  # ConfigError, DataError, EncoderWeightsError, RunFolderError
         print(f"error: {exc}", file=sys.stderr)
@@ -175,6 +189,28 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     print(f"\nStudy {'finished' if code == 0 else 'FAILED'} in {(time.perf_counter() - started) / 60:.1f} min.")
     return code
+
+
+def _run_recipes(args, runs: Path) -> int:
+    from ..study.recipes import CANDIDATES, search
+
+    unknown = sorted(set(args.only or []) - set(CANDIDATES))
+    if unknown:
+        raise ValueError(f"--only {' '.join(unknown)}: no such candidate. Allowed: {', '.join(CANDIDATES)}.")
+    out = args.out or runs / "recipe-search"
+    if args.fine_tune:
+        from .. import atomic
+        from ..study.recipes import fine_tune
+
+        result = fine_tune(args.fine_tune, out / "fine-tuned", temperature=args.temperature)
+        atomic.write_json(out / "fine-tune.json", {"run": str(args.fine_tune), **result}, kind="fine-tune")
+        print(json.dumps(result, indent=2))
+        return 0
+    table = search(out, args.only)
+    print(table.to_string())
+    print(f"\nrecipe search written to {out / 'recipes.csv'}; to record it for the book, copy recipes.csv, "
+          f"baselines.csv and environment.json to {paths.RECIPE_SEARCH}")
+    return 0
 
 
 def _run_train(args) -> int:

@@ -58,19 +58,20 @@ class PhotoCrops:
     """``crops_per_photo`` crops from each photo; sample ``s`` is crop ``s % crops_per_photo`` of photo
     ``s // crops_per_photo``.
 
-    ``augment=True``: a new random crop (zoom, position, flip, small rotation) every epoch.
+    ``augment=True``: random crops (zoom, position, flip, small rotation), new every epoch unless
+    ``vary_by_epoch=False`` (then drawn once: what lets a frozen encoder's features of augmented crops be cached).
     ``augment=False``: each sample is one fixed crop (zoom and position drawn once, no flip or rotation), the
-    same in every epoch; this is what validation uses, and what lets encoder features be cached.
+    same in every epoch; this is what validation uses.
     """
 
     def __init__(self, files: list[Path], image_size: int, crops_per_photo: int, seed: int,
-                 augment: bool, in_memory: bool = True):
+                 augment: bool, in_memory: bool = True, vary_by_epoch: bool | None = None):
         self.files = [Path(f) for f in files]
         self.image_size = image_size
         self.crops_per_photo = crops_per_photo
         self.seed = seed
         self.augmentation = Augmentation() if augment else FIXED_CROPS
-        self.vary_by_epoch = augment
+        self.vary_by_epoch = augment if vary_by_epoch is None else vary_by_epoch
         self.in_memory = in_memory
         self._photos: dict[int, Image.Image] = {}
 
@@ -128,13 +129,14 @@ class ColourBatches(keras.utils.PyDataset):
 
 
 class ArrayBatches(keras.utils.PyDataset):
-    """Batches from arrays already in memory (cached encoder features), in the same order as ColourBatches."""
+    """Batches from arrays already in memory (cached encoder features), in the same order as ColourBatches.
+    ``x`` is one array or a tuple of arrays (a model with several inputs, e.g. the skip decoder's three)."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, shuffle: bool = True,
-                 start_epoch: int = 0, workers: int = 1, use_multiprocessing: bool = False):
+    def __init__(self, x: np.ndarray | tuple[np.ndarray, ...], y: np.ndarray, batch_size: int, seed: int,
+                 shuffle: bool = True, start_epoch: int = 0, workers: int = 1, use_multiprocessing: bool = False):
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing)
         self.x, self.y = x, y
-        self.order = EpochOrder(len(x), batch_size, seed, shuffle)
+        self.order = EpochOrder(len(y), batch_size, seed, shuffle)
         self.start_epoch = start_epoch
 
     @property
@@ -147,4 +149,5 @@ class ArrayBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         _, ids = self.order.batch(index + self.start_epoch * self.order.batches_per_epoch)
-        return self.x[ids], self.y[ids]
+        x = tuple(part[ids] for part in self.x) if isinstance(self.x, tuple) else self.x[ids]
+        return x, self.y[ids]

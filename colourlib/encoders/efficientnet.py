@@ -30,6 +30,8 @@ FEATURE_CHANNELS = 1280
 STAGES = [(1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80), (3, 5, 1, 6, 112),
           (4, 5, 2, 6, 192), (1, 3, 1, 6, 320)]
 BN_EPSILON = 1e-3
+#: The last blocks of stage 3 (stride 8, 40 channels) and stage 5 (stride 16, 112 channels).
+SKIPS = ("block4_add", "block10_add")
 INPUT_MEAN, INPUT_STD = 127.0, 128.0
 
 

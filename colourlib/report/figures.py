@@ -107,26 +107,28 @@ def training_curves(history: list[dict], best_epoch: int | None = None):
     return _done(fig)
 
 
-def method_bars(summary):
-    """Each method's mean ab error, AuC, CIEDE2000 and colourfulness side by side (the ground truth's
-    colourfulness and half of it dashed): which model wins, at a glance."""
-    panels = [("ab_error", "mean ab error (lower is better)"), ("auc_ab", "AuC of ab error (higher is better)"),
-              ("ciede2000", "CIEDE2000 (lower is better)"), ("colourfulness", "colourfulness")]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6))
+def method_bars(summary, spread=None):
+    """Each method's mean CIEDE2000, AuC, mean ab error and colourfulness side by side, with each model's
+    standard deviation over seeds as an error bar (the ground truth's colourfulness and half of it dashed):
+    which model wins, at a glance, and by more than its seeds vary or not."""
+    panels = [("ciede2000", "CIEDE2000\n(lower is better)"), ("auc_ab", "AuC of ab error\n(higher is better)"),
+              ("ab_error", "mean ab error\n(lower is better)"), ("colourfulness", "colourfulness\n(truth dashed)")]
+    fig, axes = plt.subplots(2, 2, figsize=(9, 1.2 + 0.9 * len(summary)), sharey=True)
     colours = sns.color_palette("colorblind", len(summary))
-    for ax, (column, title) in zip(axes, panels):
-        ax.barh(range(len(summary)), summary[column], color=colours)
-        ax.set_yticks(range(len(summary)), summary.index if ax is axes[0] else [""] * len(summary))
-        ax.invert_yaxis()
+    for ax, (column, title) in zip(axes.flat, panels):
+        errors = spread[column] if spread is not None else None
+        ax.barh(range(len(summary)), summary[column], xerr=errors, color=colours, capsize=3)
+        ax.set_yticks(range(len(summary)), summary.index)
         ax.set_title(title, fontsize=10)
         if column == "auc_ab":
             low = summary[column].min()
-            ax.set_xlim(max(0.0, low - 0.05), min(1.0, summary[column].max() + 0.02))
+            ax.set_xlim(max(0.0, low - 0.03), min(1.0, summary[column].max() + 0.02))
         if column == "colourfulness":
             truth = summary["colourfulness_true"].iloc[0]
             ax.axvline(truth, color="black", linestyle="--", label=f"ground truth {truth:.1f}")
             ax.axvline(truth / 2, color="grey", linestyle=":", label="half of it")
             ax.legend(fontsize=8, loc="lower right")
+    axes[0, 0].invert_yaxis()
     return _done(fig)
 
 
@@ -180,7 +182,7 @@ def comparison_figures(comparison, out_dir: Path | None = None) -> dict:
         "gallery_bw": gallery([(name, [o, *(c.bw_coloured[k][i] for k in models)])
                                for i, (name, o) in enumerate(zip(c.bw_names, c.bw_photos))],
                               ["black-and-white original", *(c.labels[k] for k in models)]),
-        "metric_bars": method_bars(c.summary),
+        "metric_bars": method_bars(*c.split("all")),
         **{f"curves_{key}": training_curves(h, best_epoch(h)) for key, h in c.histories.items()},
     }
     if out_dir is not None:

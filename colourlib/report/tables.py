@@ -141,3 +141,33 @@ def environment_table(record: dict) -> pd.DataFrame:
 
 def commands_table(record: dict) -> pd.DataFrame:
     return pd.DataFrame(record["steps"], columns=["step", "command", "seconds", "status"])
+
+
+#: The evaluation's columns as a reader compares them: name with unit and direction, and decimals.
+METRIC_COLUMNS = {"ciede2000": ("CIEDE2000 ↓", 2), "auc_ab": ("AuC ↑", 3), "ab_error": ("ab error ↓", 2),
+                  "colourfulness": ("colourfulness", 1), "psnr": ("PSNR (dB) ↑", 2), "ssim": ("SSIM ↑", 3),
+                  "keras2_accuracy": ("paper's accuracy ↑", 2)}
+
+
+def metric_table(means: pd.DataFrame, spread: pd.DataFrame, models: list[str]) -> pd.DataFrame:
+    """One row per method, "mean ± spread" for the ``models`` (labels) trained with several seeds and the
+    plain value for the baselines, columns named with their direction (↓ lower is better)."""
+    table = {}
+    for column, (name, decimals) in METRIC_COLUMNS.items():
+        table[name] = [f"{means.loc[m, column]:.{decimals}f}" + (f" ± {spread.loc[m, column]:.{decimals}f}"
+                                                                 if m in models else "") for m in means.index]
+    return pd.DataFrame(table, index=means.index.rename("method"))
+
+
+def recipe_search_table(search: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
+    """The recorded recipe search on the validation photos, chosen recipe first: each candidate (and, for colour
+    classes, the annealed-mean temperature it was read back at), its validation metrics, whether it keeps half
+    the photos' colourfulness, with the baselines for reference."""
+    def row(name, r, epochs=""):
+        return {"recipe": name, "CIEDE2000 ↓": f"{r.ciede2000:.2f}", "AuC ↑": f"{r.auc_ab:.3f}",
+                "colourfulness": f"{r.colourfulness:.1f} ({r.colourfulness / r.colourfulness_true:.0%})",
+                "best epoch": epochs}
+    rows = [row(r.recipe + (f", T = {r.temperature:g}" if pd.notna(r.temperature) else ""), r,
+                f"{int(r.best_epoch)} of {int(r.epochs)}") for r in search.itertuples()]
+    rows += [row(f"baseline: {name}", r) for name, r in zip(baselines.index, baselines.itertuples())]
+    return pd.DataFrame(rows).set_index("recipe")

@@ -64,8 +64,42 @@ def evaluation_values(comparison: Comparison) -> dict:
     values = comparison_values(comparison)
     for key in comparison.runs:
         values[f"{key}_goal"] = markdown(values[f"{key}_goal_plain"])
+        values[f"{key}_wins"] = markdown(values[f"{key}_wins_plain"])
         values[f"{key}_name"] = markdown(comparison.labels[key])
+        values[f"{key}_recipe_md"] = markdown(values[f"{key}_recipe"])
     return values
+
+
+def read_recipe_search(folder=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The recorded recipe search (:mod:`colourlib.study.recipes`): its table, the baselines on the same
+    validation photos, and values for the prose: the machine and date it ran on and, when recorded, what
+    fine-tuning the encoder added (``fine_tune_sentence``)."""
+    import json
+    from pathlib import Path
+
+    from .. import paths
+
+    folder = Path(folder) if folder else paths.RECIPE_SEARCH
+    try:
+        search = pd.read_csv(folder / "recipes.csv")
+        baselines = pd.read_csv(folder / "baselines.csv", index_col=0)
+        env = json.loads((folder / "environment.json").read_text())
+    except OSError as exc:
+        raise FileNotFoundError(f"recipe_search={str(folder)!r}: no recorded recipe search there ({exc.strerror}: "
+                                f"{exc.filename}). Fix: run python -m colourlib recipes --out {folder}.") from None
+    date = (env.get("date") or "")[:10]
+    values = {"search_machine": hardware(env) + (f", {date}" if date else "")}
+    tuned = folder / "fine-tune.json"
+    if tuned.is_file():
+        t = json.loads(tuned.read_text())
+        values["fine_tune_sentence"] = (
+            f"Fine-tuning the whole network after that (encoder unfrozen, its batch-norm statistics kept, "
+            f"{t['epochs']} epoch of {t['images']} fresh crops at learning rate {t['learning_rate']:g}, "
+            f"{t['seconds']:.0f} s) moved the chosen recipe's validation CIEDE2000 from {t['ciede2000_before']:.2f} "
+            f"to {t['ciede2000_after']:.2f} and its AuC from {t['auc_ab_before']:.4f} to {t['auc_ab_after']:.4f}.")
+    else:
+        values["fine_tune_sentence"] = "Fine-tuning the encoder after the frozen training was not measured."
+    return search, baselines, values
 
 
 def record_values(record: dict) -> dict:

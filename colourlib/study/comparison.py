@@ -26,20 +26,55 @@ def method_label(config: TrainConfig) -> str:
     return f"{encoder} ({weights}{how})"
 
 
+#: The metrics the summary tables show, with the direction that is better.
+HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "ciede2000": False, "colourfulness": None, "ab_error": False,
+                    "auc_ab": True, "keras2_accuracy": True}
+#: The test photos' two sources, each summarised on its own as well as together.
+SPLITS = {"all": "all held-out photos", "packages": "held-out photos of the Debian packages (photos/test/)",
+          "wheels": "photos that ship inside installed wheels (scikit-image)"}
+
+
+def test_split(path: Path) -> str:
+    """Which of :data:`SPLITS` a test photo belongs to: the packages' held-out photos live in the photo set's
+    ``test/`` folder, the others come from installed wheels."""
+    return "wheels" if "site-packages" in Path(path).parts or "dist-packages" in Path(path).parts else "packages"
+
+
+def recipe_words(config: TrainConfig) -> str:
+    """A run's recipe in a phrase: loss, decoder, input size, data and schedule."""
+    if config.classes:
+        rebalance = "without class rebalancing" if config.rebalance_lambda == 1 else \
+            f"class-rebalanced (lambda {config.rebalance_lambda:g})"
+        loss = f"313 colour classes, {rebalance}, read back by the annealed mean at T = {config.temperature:g}"
+    else:
+        loss = {"mse": "MSE on ab (the paper's loss)", "mae": "L1 on ab"}[config.loss]
+    decoder = "a decoder with stride-8 and stride-16 skips" if config.decoder == "skips" else \
+        "the paper's decoder (Figure 4)"
+    photos = "every photo" if not config.max_photos else f"{config.max_photos} photos"
+    return (f"{loss}; {decoder}; {config.image_size} px; {photos}, {config.crops_per_photo} crops each; "
+            f"{config.epochs} epochs at learning rate {config.learning_rate:g}")
+
+
 @dataclass
 class Comparison:
-    """Trained models and the baselines scored on the same held-out photos: the tables, and the photos and
-    predictions the report's galleries show. ``labels`` maps each method's key (``vgg16``, ``lite0``, ``grey``,
+    """Trained models (each with one run per seed) and the baselines scored on the same held-out photos.
+
+    ``per_image`` has one row per (photo, method, seed); ``summary`` and ``spread`` give, per (split, method),
+    the mean over seeds of each seed's mean over photos and their standard deviation over seeds (0 for the
+    baselines, which have no seed). ``shown`` is each model's run with the lowest validation loss: the one the
+    galleries show and ``colourise`` uses. ``labels`` maps each method's key (``vgg16``, ``lite0``, ``grey``,
     ``mean_ab``) to its name."""
 
-    runs: dict[str, Path]
+    runs: dict[str, list[Path]]
     labels: dict[str, str]
     summary: pd.DataFrame
     per_image: pd.DataFrame
     histories: dict[str, list[dict]]
+    spread: pd.DataFrame | None = None
+    shown: dict[str, Path] = field(default_factory=dict)
     test_names: list[str] = field(default_factory=list)
     test_photos: list[np.ndarray] = field(default_factory=list)
-    predictions: dict[str, list[np.ndarray]] = field(default_factory=dict)  # ab planes, CIE units, per key
+    predictions: dict[str, list[np.ndarray]] = field(default_factory=dict)  # ab planes of the shown runs
     bw_names: list[str] = field(default_factory=list)
     bw_photos: list[np.ndarray] = field(default_factory=list)
     bw_coloured: dict[str, list[np.ndarray]] = field(default_factory=dict)  # sRGB, per model key
@@ -48,22 +83,56 @@ class Comparison:
     def models(self) -> list[str]:
         return list(self.runs)
 
+    def split(self, split: str = "all") -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(means, spreads) of one split, indexed by method label."""
+        spread = self.spread if self.spread is not None else self.summary * 0
+        if not isinstance(self.summary.index, pd.MultiIndex):
+            return self.summary, spread
+        return self.summary.loc[split], spread.loc[split]
+
 
 BASELINE_LABELS = {"grey": "grey (a = b = 0)", "mean_ab": "mean ab of the training photos"}
 
 
-def compare_runs(runs: dict[str, Path], out_dir: Path) -> Comparison:
-    """Score every run's model on the held-out test photos beside the grey and mean-ab baselines, and colour
-    the real black-and-white photos with each.
+def _as_runs(value: Path | str | list) -> list[Path]:
+    return [Path(v) for v in value] if isinstance(value, (list, tuple)) else [Path(value)]
 
-    ``runs`` maps a key to a finished run; all must use the same photos. Writes ``metrics_per_image.csv`` and
-    ``metrics_summary.csv`` to ``out_dir``.
+
+def best_run(run_dirs: list[Path]) -> Path:
+    """The run with the lowest best validation loss: chosen on the validation photos only."""
+    def best_val(run_dir: Path) -> float:
+        return min(float(h["val_loss"]) for h in RunFolder(run_dir).history())
+    return min(run_dirs, key=best_val)
+
+
+def summarise_seeds(per_image: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(means, spreads) per (split, method): each seed's mean over the split's photos, then the mean and the
+    standard deviation (ddof 1) of those over seeds; methods keep their order, splits follow :data:`SPLITS`."""
+    metrics = [c for c in per_image.columns if c not in ("photo", "method", "seed", "split")]
+    order = list(dict.fromkeys(per_image["method"]))
+    parts = [per_image.assign(split="all"), per_image]
+    seed_means = pd.concat(parts).groupby(["split", "method", "seed"])[metrics].mean()
+    grouped = seed_means.groupby(level=["split", "method"])
+    splits = [s for s in SPLITS if s in seed_means.index.get_level_values("split")]
+    index = pd.MultiIndex.from_product([splits, order], names=["split", "method"])
+    return grouped.mean().reindex(index), grouped.std(ddof=1).fillna(0.0).reindex(index)
+
+
+def compare_runs(runs: dict[str, Path | list[Path]], out_dir: Path) -> Comparison:
+    """Score every run's model on the held-out test photos beside the grey and mean-ab baselines, and colour
+    the real black-and-white photos with each model's shown run.
+
+    ``runs`` maps a model's key to its finished runs (one per seed, or one folder); all must use the same
+    photos. Writes ``metrics_per_image.csv`` and ``metrics_summary.csv`` (mean and spread per split) to
+    ``out_dir``.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    colourisers = {key: Colouriser.from_run(run_dir) for key, run_dir in runs.items()}
-    configs = {key: colouriser.config for key, colouriser in colourisers.items()}
-    sources = {key: (config.data_dir, config.val_fraction, config.max_photos) for key, config in configs.items()}
+    runs = {key: _as_runs(value) for key, value in runs.items()}
+    colourisers = {key: [Colouriser.from_run(r) for r in run_dirs] for key, run_dirs in runs.items()}
+    configs = {key: c[0].config for key, c in colourisers.items()}
+    sources = {(key, i): (c.config.data_dir, c.config.val_fraction, c.config.max_photos)
+               for key, cs in colourisers.items() for i, c in enumerate(cs)}
     if len(set(sources.values())) > 1:
         raise ValueError(f"runs {sorted(runs)} were trained on different photos ({sources}); a comparison needs "
                          "the same photos. Fix: compare runs with the same data_dir, val_fraction and max_photos.")
@@ -71,49 +140,76 @@ def compare_runs(runs: dict[str, Path], out_dir: Path) -> Comparison:
     photos = load_photo_set(first.data_dir, min(c.image_size for c in configs.values()), first.val_fraction,
                             first.max_photos)
     originals = [read_rgb(p) for p in photos.test]
+    names = [p.name for p in photos.test]
     labels = {key: method_label(config) for key, config in configs.items()}
-    if len(set(labels.values())) < len(labels):  # two runs of one recipe: tell them apart by their folders
-        labels = {key: f"{label} [{Path(runs[key]).name}]" for key, label in labels.items()}
+    if len(set(labels.values())) < len(labels):  # two models of one recipe: tell them apart by their keys
+        labels = {key: f"{label} [{key}]" for key, label in labels.items()}
     labels |= BASELINE_LABELS
-    predictions = {key: colouriser.predict_ab(originals) for key, colouriser in colourisers.items()}
-    predictions |= evaluate.baseline_ab(originals, evaluate.mean_ab(photos.train))
-    per_image = evaluate.evaluate_photos([p.name for p in photos.test], originals,
-                                         {labels[k]: v for k, v in predictions.items()})
-    summary = evaluate.summarise(per_image)
+    shown = {key: best_run(run_dirs) for key, run_dirs in runs.items()}
+    splits = {name: test_split(p) for name, p in zip(names, photos.test)}
+
+    tables, predictions = [], {}
+    for key, cs in colourisers.items():
+        for run_dir, colouriser in zip(runs[key], cs):
+            planes = colouriser.predict_ab(originals)
+            if run_dir == shown[key]:
+                predictions[key] = planes
+            seed = colouriser.config.seed
+            tables.append(evaluate.evaluate_photos(names, originals, {labels[key]: planes}).assign(seed=seed))
+    baselines = evaluate.baseline_ab(originals, evaluate.mean_ab(photos.train))
+    predictions |= baselines
+    tables.append(evaluate.evaluate_photos(names, originals, {labels[k]: v for k, v in baselines.items()})
+                  .assign(seed=0))
+    per_image = pd.concat(tables, ignore_index=True)
+    per_image.insert(1, "split", per_image["photo"].map(splits))
+    summary, spread = summarise_seeds(per_image)
     per_image.to_csv(out_dir / "metrics_per_image.csv", index=False)
-    summary.to_csv(out_dir / "metrics_summary.csv")
+    summary.join(spread, rsuffix="_spread").to_csv(out_dir / "metrics_summary.csv")
 
     bw_paths = black_and_white_photos()
     bw = [read_rgb(p) for p in bw_paths]
+    shown_colourisers = {key: cs[runs[key].index(shown[key])] for key, cs in colourisers.items()}
     return Comparison(
-        dict(runs), labels, summary, per_image,
-        histories={key: RunFolder(run_dir).history() for key, run_dir in runs.items()},
-        test_names=[p.name for p in photos.test], test_photos=originals, predictions=predictions,
+        runs, labels, summary, per_image, spread=spread, shown=shown,
+        histories={key: RunFolder(run_dir).history() for key, run_dir in shown.items()},
+        test_names=names, test_photos=originals, predictions=predictions,
         bw_names=[p.name for p in bw_paths], bw_photos=bw,
-        bw_coloured={key: colouriser.colour_all(bw) for key, colouriser in colourisers.items()})
+        bw_coloured={key: c.colour_all(bw) for key, c in shown_colourisers.items()})
 
 
-#: The issue's goal for the pretrained-encoder model, checked on the measured means.
+#: The issue's goal for the default colouring model, checked on the measured means and seed spreads.
 GOAL_COLOURFULNESS_SHARE = 0.5
+GOAL_METRICS = ("ciede2000", "auc_ab")
 
 
-def goal_check(comparison: Comparison, key: str) -> dict[str, bool]:
-    """Whether model ``key`` beats the mean-ab baseline on ab error and AuC, and reaches half of the ground
-    truth's colourfulness (grey scores 0)."""
-    ours, mean = comparison.summary.loc[comparison.labels[key]], comparison.summary.loc[comparison.labels["mean_ab"]]
-    return {"ab_error": bool(ours.ab_error < mean.ab_error), "auc_ab": bool(ours.auc_ab > mean.auc_ab),
-            "colourfulness": bool(ours.colourfulness >= GOAL_COLOURFULNESS_SHARE * ours.colourfulness_true)}
+def goal_check(comparison: Comparison, key: str, split: str = "all") -> dict[str, bool]:
+    """Whether model ``key`` beats both baselines (grey and mean ab) on CIEDE2000 and AuC by more than its
+    spread over seeds, and keeps at least half of the ground truth's colourfulness (grey scores 0)."""
+    means, spread = comparison.split(split)
+    label = comparison.labels[key]
+    ours, margin = means.loc[label], spread.loc[label]
+    met = {}
+    for metric in GOAL_METRICS:
+        sign = 1 if HIGHER_IS_BETTER[metric] else -1
+        met[metric] = all(sign * (ours[metric] - means.loc[comparison.labels[b], metric]) > margin[metric]
+                          for b in ("grey", "mean_ab"))
+    met["colourfulness"] = bool(ours.colourfulness >= GOAL_COLOURFULNESS_SHARE * ours.colourfulness_true)
+    return {k: bool(v) for k, v in met.items()}
 
 
-def goal_sentence(comparison: Comparison, key: str) -> str:
+def goal_sentence(comparison: Comparison, key: str, split: str = "all") -> str:
     """The goal's outcome in words, with the numbers, for the book's prose."""
-    s, labels = comparison.summary, comparison.labels
-    ours, mean = s.loc[labels[key]], s.loc[labels["mean_ab"]]
-    met = goal_check(comparison, key)
+    means, spread = comparison.split(split)
+    labels = comparison.labels
+    ours, margin = means.loc[labels[key]], spread.loc[labels[key]]
+    grey, mean = means.loc[labels["grey"]], means.loc[labels["mean_ab"]]
+    met = goal_check(comparison, key, split)
+    word = lambda ok: "better by more than the spread" if ok else "not better by more than the spread"  # noqa: E731
     parts = [
-        f"mean ab error {ours.ab_error:.2f} against the mean-ab baseline's {mean.ab_error:.2f} "
-        f"({'better' if met['ab_error'] else 'not better'})",
-        f"AuC {ours.auc_ab:.4f} against {mean.auc_ab:.4f} ({'better' if met['auc_ab'] else 'not better'})",
+        f"CIEDE2000 {ours.ciede2000:.2f} ± {margin.ciede2000:.2f} against grey's {grey.ciede2000:.2f} and mean "
+        f"ab's {mean.ciede2000:.2f} ({word(met['ciede2000'])})",
+        f"AuC {ours.auc_ab:.4f} ± {margin.auc_ab:.4f} against {grey.auc_ab:.4f} and {mean.auc_ab:.4f} "
+        f"({word(met['auc_ab'])})",
         f"colourfulness {ours.colourfulness:.1f}, {ours.colourfulness / ours.colourfulness_true:.0%} of the "
         f"ground truth's {ours.colourfulness_true:.1f} ({'at least' if met['colourfulness'] else 'below'} half)"]
     verdict = "meets every part of the goal" if all(met.values()) else \
@@ -121,11 +217,14 @@ def goal_sentence(comparison: Comparison, key: str) -> str:
     return f"{labels[key]} {verdict}: " + "; ".join(parts) + "."
 
 
-def per_image_table(comparison: Comparison, metrics=("ab_error", "auc_ab", "ciede2000", "colourfulness")
-                    ) -> pd.DataFrame:
-    """One row per photo, one column per (metric, method): where each model wins and loses."""
-    table = comparison.per_image.pivot(index="photo", columns="method", values=list(metrics))
-    order = list(dict.fromkeys(comparison.per_image["method"]))
+def per_image_table(comparison: Comparison, metrics=("ciede2000", "auc_ab", "colourfulness")) -> pd.DataFrame:
+    """One row per photo (its split first), one column per (metric, method), each model's shown run: where
+    each model wins and loses."""
+    shown_seeds = {comparison.labels[k]: RunFolder(r).config().seed for k, r in comparison.shown.items()}
+    data = comparison.per_image
+    keep = data.apply(lambda row: row["seed"] == shown_seeds.get(row["method"], row["seed"]), axis=1)
+    table = data[keep].pivot(index=["split", "photo"], columns="method", values=list(metrics))
+    order = list(dict.fromkeys(data["method"]))
     return table.reindex(columns=pd.MultiIndex.from_product([list(metrics), order]))
 
 
@@ -138,20 +237,46 @@ def recipe_table(runs: dict[str, Path]) -> pd.DataFrame:
     return pd.concat([table[differs], table[~differs]]).rename_axis("parameter")
 
 
+def wins_and_losses(comparison: Comparison, key: str, worst: int = 5) -> str:
+    """Where model ``key`` (its shown run) still fails, in words: on how many photos its CIEDE2000 beats grey's,
+    and the photos where it loses most."""
+    data = comparison.per_image
+    shown_seed = RunFolder(comparison.shown[key]).config().seed
+    ours = data[(data.method == comparison.labels[key]) & (data.seed == shown_seed)].set_index("photo").ciede2000
+    grey = data[data.method == comparison.labels["grey"]].set_index("photo").ciede2000
+    gain = (grey - ours).sort_values()
+    losses = ", ".join(f"{name} ({-g:+.1f})" for name, g in gain.head(worst).items() if g < 0)
+    return (f"Its colours beat grey's on {int((gain > 0).sum())} of {len(gain)} test photos (CIEDE2000). "
+            + (f"It loses most on {losses} (CIEDE2000 above grey's)." if losses else "It never loses to grey."))
+
+
 def comparison_values(comparison: Comparison) -> dict:
-    """The numbers and sentences the book cites: ``<key>_<metric>`` for every method and metric, each model's
-    label, best epoch, epochs, losses, the goal's outcome in words, and the ground truth's colourfulness."""
-    values = {f"{key}_{metric}": float(comparison.summary.loc[label, metric])
-              for key, label in comparison.labels.items() for metric in comparison.summary.columns}
+    """The numbers and sentences the book cites: ``<key>_<metric>`` (all photos) and ``<key>_<metric>_spread``,
+    ``<split>_<key>_<metric>`` per split, each model's label, seeds, shown run's best epoch, epochs and losses,
+    the goal's outcome in words, and the ground truth's colourfulness."""
+    values = {}
+    for split in comparison.summary.index.get_level_values(0).unique():
+        means, spread = comparison.split(split)
+        prefix = "" if split == "all" else f"{split}_"
+        for key, label in comparison.labels.items():
+            for metric in means.columns:
+                values[f"{prefix}{key}_{metric}"] = float(means.loc[label, metric])
+                values[f"{prefix}{key}_{metric}_spread"] = float(spread.loc[label, metric])
+        values[f"n_{split}_photos"] = int(comparison.per_image[
+            comparison.per_image.split.eq(split) | (split == "all")].photo.nunique())
     values |= {f"{key}_label": label for key, label in comparison.labels.items()}
+    values |= {f"{key}_recipe": recipe_words(RunFolder(run).config()) for key, run in comparison.shown.items()}
     for key, history in comparison.histories.items():
         best = best_epoch(history)
         values |= {f"{key}_best_epoch": best, f"{key}_epochs": len(history),
                    f"{key}_best_val_loss": float(history[best - 1]["val_loss"]),
-                   f"{key}_final_loss": float(history[-1]["loss"])}
+                   f"{key}_final_loss": float(history[-1]["loss"]), f"{key}_seeds": len(comparison.runs[key]),
+                   f"{key}_shown_seed": RunFolder(comparison.shown[key]).config().seed}
     for key in comparison.runs:
+        values[f"{key}_wins_plain"] = wins_and_losses(comparison, key)
         values[f"{key}_goal_plain"] = goal_sentence(comparison, key)
         values[f"{key}_goal_met"] = all(goal_check(comparison, key).values())
-    return {**values, "truth_colourfulness": float(comparison.summary["colourfulness_true"].iloc[0]),
+    means, _ = comparison.split("all")
+    return {**values, "truth_colourfulness": float(means["colourfulness_true"].iloc[0]),
             "n_test_photos": int(comparison.per_image.photo.nunique()), "auc_max_error": AUC_MAX_ERROR,
             "goal_colourfulness_share": GOAL_COLOURFULNESS_SHARE}

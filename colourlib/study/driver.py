@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import paths
-from ..config import COLOURING_MODELS, TrainConfig, colouring_config
+from ..config import COLOURING_MODELS, TrainConfig, colouring_config, colouring_seeds
 from ..provenance import environment_record
 from ..runs import RunFolder, remember_default
-from .comparison import method_label
+from .comparison import best_run, method_label
 from .matrix import check_machine, load_matrix
 from .notebooks import NotebookFailed, execute, is_current, papermill_command, relative
 from .runners import clear, failure_report, run_matrix
@@ -115,7 +115,8 @@ class Study:
         check_machine(self.matrix)  # every row's gpus, before anything trains
         self.out = paths.BOOK_RUNS_DIR
         self.record = StudyRecord(self.colour_preset, str(self.matrix.path))
-        self.progress = Progress(5 + len(COLOURING_MODELS) + len(self.matrix.runs()) + later_steps)
+        self.progress = Progress(5 + len(COLOURING_MODELS) * len(colouring_seeds(self.colour_preset))
+                                 + len(self.matrix.runs()) + later_steps)
         self.started = time.perf_counter()
 
     def step(self, name: str, output: Path, parameters: dict, label: str, title: str | None = None) -> None:
@@ -143,27 +144,34 @@ class Study:
             return True
         return False
 
-    def train_colouring_models(self) -> dict[str, Path]:
-        """The paper's model, then the pretrained encoder's; the latter becomes colourise's default model."""
-        runs = {}
-        for model in COLOURING_MODELS:
-            config = colouring_config(model, self.colour_preset)
+    def colouring_pages(self) -> dict[tuple[str, int], Path]:
+        """The executed notebook of each (colouring model, seed)."""
+        return {(model, seed): self.out / TRAIN_DIR / f"colouring-{model}-seed{seed}.ipynb"
+                for model in COLOURING_MODELS for seed in colouring_seeds(self.colour_preset)}
+
+    def train_colouring_models(self) -> dict[str, list[Path]]:
+        """The paper's model, then the pretrained encoder's, each with every seed; the pretrained encoder's seed
+        with the lowest validation loss becomes colourise's default model."""
+        runs: dict[str, list[Path]] = {}
+        for (model, seed), output in self.colouring_pages().items():
+            config = colouring_config(model, self.colour_preset, seed)
             run = RunFolder.default(config)
-            runs[model] = run.path
-            output = self.out / TRAIN_DIR / f"colouring-{model}.ipynb"
-            label = f"train: colouring model {model} ({self.colour_preset})"
+            runs.setdefault(model, []).append(run.path)
+            label = f"train: colouring model {model}, seed {seed} ({self.colour_preset})"
             if not self.reused(config, run, output, label):
                 self.step("train", output, train_parameters(config, run), label,
-                          title=f"Training run: the colouring model, {method_label(config)} "
+                          title=f"Training run: the colouring model, {method_label(config)}, seed {seed} "
                                 f"({self.colour_preset} preset)")
-        print(f"      colourise's default model: {relative(remember_default(runs['lite0']))}", flush=True)
+        default = best_run(runs["lite0"])
+        print(f"      colourise's default model (lowest validation loss of {len(runs['lite0'])} seeds): "
+              f"{relative(default)} -> {relative(remember_default(default))}", flush=True)
         return runs
 
     def train_matrix(self) -> Path:
         """Every configuration of the matrix through train.ipynb; stale pages of removed configurations go."""
         parallel_dir = paths.runs_dir() / "parallel"
         outcomes = run_matrix(self.matrix, parallel_dir, runner=NotebookRunner(self))
-        planned = {self.out / TRAIN_DIR / f"colouring-{model}.ipynb" for model in COLOURING_MODELS}
+        planned = set(self.colouring_pages().values())
         planned |= {NotebookRunner.output(RunFolder(o.run_dir)) for o in outcomes}
         for stale in set((self.out / TRAIN_DIR).glob("*.ipynb")) - planned:
             stale.unlink()
@@ -177,7 +185,7 @@ class Study:
         out = self.out
         try:
             self.step("data", out / "data.ipynb",
-                      {"image_size": colouring_config("vgg16", self.colour_preset).image_size}, "data")
+                      {"image_size": colouring_config("lite0", self.colour_preset).image_size}, "data")
             self.step("model", out / "model.ipynb", {}, "model")
             colour_runs = self.train_colouring_models()
             parallel_dir = self.train_matrix()
@@ -185,7 +193,8 @@ class Study:
                       {"matrix": str(self.matrix.path), "preset": self.preset, "runs": str(parallel_dir)},
                       "parallel")
             self.step("evaluate", out / "evaluate.ipynb",
-                      {f"{model}_run": str(run_dir) for model, run_dir in colour_runs.items()}, "evaluate")
+                      {f"{model}_runs": [str(r) for r in run_dirs] for model, run_dirs in colour_runs.items()},
+                      "evaluate")
             self.record.seconds = time.perf_counter() - self.started
             self.record.save(out / STUDY_RECORD, environment_record())
             self.step("reproducibility", out / "reproducibility.ipynb", {"record": str(out / STUDY_RECORD)},
