@@ -108,8 +108,8 @@ def _read_config(path: Path, option: str):
 
 
 def _build(weights: Path, config, image_size: int | None, option: str) -> Colouriser:
-    """Build the model ``config`` describes (or, without one, every known encoder and output in turn) and load
-    ``weights``."""
+    """Build the model ``config`` describes (or, without one, every known encoder, output and decoder in turn)
+    and load ``weights``."""
     from ..encoders import ENCODERS, EncoderWeightsError, load_weights_checked
     from ..model import build_network, check_image_size
 
@@ -122,22 +122,25 @@ def _build(weights: Path, config, image_size: int | None, option: str) -> Colour
         raise ModelError(f"--image-size {size} is above {MAX_IMAGE_SIZE}: the network's activations would not fit "
                          f"in memory (the photo's full resolution is kept whatever this is). Fix: --image-size "
                          f"{MAX_IMAGE_SIZE} or less; the size it was trained at is best.")
-    kinds = [(config.encoder, config.classes)] if config else [(e, c) for c in (False, True) for e in ENCODERS]
+    from ..model import DECODERS
+
+    kinds = [(config.encoder, config.classes, config.decoder)] if config else \
+        [(e, c, d) for d in DECODERS for c in (False, True) for e in ENCODERS]
     problems = []
-    for encoder, classes in kinds:
-        model = build_network(size, encoder, None, classes=classes)
+    for encoder, classes, decoder in kinds:
+        model = build_network(size, encoder, None, classes=classes, decoder=decoder)
         try:
             with warnings.catch_warnings():  # Keras warns per layer before it raises on a mismatch
                 warnings.simplefilter("ignore", UserWarning)
                 load_weights_checked(model, weights, option, "the weights of a trained colouriser")
         except EncoderWeightsError as exc:
-            problems.append(f"{encoder}{' (colour classes)' if classes else ''}: {exc}")
+            problems.append(f"{encoder}{' (colour classes)' if classes else ''}, {decoder} decoder: {exc}")
             continue
         how = f"{config.preset} preset, " if config else ""
         output = ", colour classes" if classes else ""
-        return Colouriser(model, size, encoder, f"{weights} ({encoder} encoder, {how}{size} px input{output})",
-                          classes=classes)
-    encoders = list(dict.fromkeys(encoder for encoder, _ in kinds))
+        return Colouriser(model, size, encoder, f"{weights} ({encoder} encoder, {decoder} decoder, {how}{size} px "
+                                                f"input{output})", classes=classes, config=config)
+    encoders = list(dict.fromkeys(encoder for encoder, _, _ in kinds))
     said = f" (its config.json says encoder={config.encoder!r})" if config else ""
     raise ModelError(f"{option}: {weights} does not fit a colouriser with the {' or '.join(encoders)} "
                      f"encoder{said}. Fix: pass the run folder these weights were trained in, or its own "

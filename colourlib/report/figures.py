@@ -6,6 +6,7 @@ beside the run's results. Closing it keeps notebook backends from drawing it a s
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -53,7 +54,7 @@ def gallery(rows: list[tuple[str, list[np.ndarray]]], columns: list[str], width:
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
-                ax.set_title(columns[c])
+                ax.set_title(textwrap.fill(columns[c], 28), fontsize=10)
             if c == 0:
                 ax.set_ylabel(label, fontsize=8)
     return _done(fig)
