@@ -103,30 +103,47 @@ class EpochBackup(keras.callbacks.Callback):
 
 
 class KeepBest(keras.callbacks.Callback):
-    """Keeps the whole network's weights of the epoch with the lowest validation loss in ``path`` (written
-    atomically), so a run ends with its best validation epoch and not with whatever the last epoch left.
+    """Keeps the whole network's weights of the epoch with the lowest validation loss in ``folder`` as
+    ``best-epoch-NNNN.weights.h5`` (written atomically), so a run ends with its best validation epoch and not
+    with whatever the last epoch left.
 
-    ``earlier`` are the history rows of epochs finished before a resume: the best of those is the one already
-    on disk. ``network`` may be larger than the model being fitted (the decoder on cached features): its
-    decoder is the fitted model's, so saving it saves what the epoch learnt.
+    ``earlier`` are the history rows of the epochs finished before a resume: the best of those is the file kept;
+    files of later epochs (an attempt killed before its backup, which the resumed run redoes) are removed, so
+    the weights kept always belong to an epoch the history records. ``network`` may be larger than the model
+    being fitted (the decoder on cached features): its decoder is the fitted model's.
     """
 
-    def __init__(self, network: keras.Model, path: Path, earlier: list[dict] = ()):
+    def __init__(self, network: keras.Model, folder: Path, earlier: list[dict] = ()):
         super().__init__()
-        self.network, self.path = network, Path(path)
+        self.network, self.folder = network, Path(folder)
         self.best_epoch, self.best_val_loss = None, math.inf
         for row in earlier:
             val = float(row["val_loss"])
             if val < self.best_val_loss:
                 self.best_epoch, self.best_val_loss = int(row["epoch"]) + 1, val
+        self._remove_others()
+
+    def path(self, epoch: int) -> Path:
+        return self.folder / f"best-epoch-{epoch:04d}.weights.h5"
+
+    def _remove_others(self) -> None:
+        keep = self.path(self.best_epoch) if self.best_epoch else None
+        for old in self.folder.glob("best-epoch-*.weights.h5"):
+            if old != keep:
+                old.unlink()
 
     def on_epoch_end(self, epoch, logs=None):
         val = float((logs or {}).get("val_loss", math.nan))
         if val < self.best_val_loss or self.best_epoch is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with atomic.replacing(self.path, kind="best-weights") as tmp:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with atomic.replacing(self.path(epoch + 1), kind="best-weights") as tmp:
                 self.network.save_weights(tmp)
             self.best_epoch, self.best_val_loss = epoch + 1, val if not math.isnan(val) else math.inf
+            self._remove_others()
+
+    @property
+    def best_file(self) -> Path:
+        return self.path(self.best_epoch)
 
 
 def read_backup(backup_dir: Path) -> tuple[int, Path | None]:

@@ -85,7 +85,8 @@ def check_image_size(image_size: int) -> None:
 def build_network(image_size: int = 224, encoder: str = "vgg16", encoder_weights: str | None = None,
                   encoder_trainable: bool = True, classes: bool = False, decoder: str = "paper") -> keras.Model:
     """Encoder + decoder as one Keras model: preprocessed L (image_size, image_size, 3) -> ab in [-1, 1], or
-    (``classes``) the logits of the 313 colour bins at a quarter of the size. ``decoder="skips"``: the encoder
+    (``classes``) the logits of the 313 colour bins at a quarter (paper's decoder) or an eighth (skips) of the
+    size. ``decoder="skips"``: the encoder
     also hands its stride-8 and stride-16 features to the decoder (:func:`build_skip_decoder`)."""
     check_image_size(image_size)
     if decoder not in DECODERS:
@@ -94,6 +95,9 @@ def build_network(image_size: int = 224, encoder: str = "vgg16", encoder_weights
     enc = spec.build(image_size, encoder_weights)
     feature_size = image_size // DOWNSAMPLING
     if decoder == "skips":
+        if not spec.skips:
+            raise ValueError(f"decoder='skips' needs the encoder's stride-8 and stride-16 layers, and encoder="
+                             f"{encoder!r} names none. Fix: decoder='paper', or name them in its EncoderSpec.")
         skips = [enc.get_layer(name).output for name in spec.skips]
         enc = keras.Model(enc.input, [*skips, enc.output])
         dec = build_skip_decoder(feature_size, spec.channels, tuple(int(s.shape[-1]) for s in skips), classes)

@@ -113,11 +113,6 @@ class RunFolder:
         return self.path / self.BACKUP
 
     @property
-    def best_weights_file(self) -> Path:
-        """The best validation epoch's weights while the run trains (the final weights are these)."""
-        return self.backup_dir / "best.weights.h5"
-
-    @property
     def log_file(self) -> Path:
         return self.path / self.LOG
 

@@ -29,6 +29,9 @@ from .encoders import encoder_spec
 from .model import build_network
 from .provenance import environment_record
 from .runs import RunFolder
+#: The seed of the validation crops, the same for every training seed, so runs of several seeds are compared
+#: (and the best of them chosen) on the same crops.
+VALIDATION_SEED = 1
 #: Steps timed on in-memory batches after training (after this many warm-up steps) to get the compute-only
 #: step time that each epoch's input-wait share is measured against.
 PROBE_STEPS, PROBE_WARMUP = 12, 2
@@ -174,7 +177,7 @@ def _train_locked(config: TrainConfig, plan: replicas.ReplicaPlan, run: RunFolde
             fit_model.load_weights(backup)  # weights and optimizer state after epoch start_epoch
         keep = _fit(config, model, fit_model, batches, validation, run, start_epoch, print_progress,
                     extra_callbacks)
-        model.load_weights(run.best_weights_file)  # the best validation epoch's, not the last epoch's
+        model.load_weights(keep.best_file)  # the best validation epoch's, not the last epoch's
         with atomic.replacing(run.weights_file, kind="final-weights") as tmp:
             model.save_weights(tmp)
 
@@ -217,7 +220,7 @@ def _training_data(config: TrainConfig, model: keras.Model, photos: PhotoSet, st
     train_crops = PhotoCrops(photos.train, config.image_size, config.crops_per_photo, config.seed,
                              augment=config.augment, in_memory=config.in_memory,
                              vary_by_epoch=config.augment and not config.cache_features)
-    val_crops = PhotoCrops(photos.val, config.image_size, config.val_crops_per_photo, config.seed + 1,
+    val_crops = PhotoCrops(photos.val, config.image_size, config.val_crops_per_photo, VALIDATION_SEED,
                            augment=False, in_memory=config.in_memory)
     val_x, val_y = validation_arrays(val_crops, preprocess, config.batch_size, config.seed)
     loading = dict(workers=config.workers, use_multiprocessing=config.use_multiprocessing)
@@ -241,8 +244,8 @@ WEIGHTS_KEPT = ("the weights of the epoch with the lowest validation loss (weigh
 def _fit(config, model, fit_model, batches, validation, run: RunFolder, start_epoch: int, print_progress: bool,
          extra_callbacks) -> KeepBest:
     """Fit ``fit_model`` (the network, or its decoder on cached features); returns the callback that kept the
-    whole ``model``'s weights of the best validation epoch in ``run.best_weights_file``."""
-    keep = KeepBest(model, run.best_weights_file, run.history()[:start_epoch] if start_epoch else [])
+    whole ``model``'s weights of the best validation epoch in ``run.backup_dir``."""
+    keep = KeepBest(model, run.backup_dir, run.history()[:start_epoch] if start_epoch else [])
     callbacks = [
         StopOnNaN(hint=f"Fix: lower learning_rate (now {config.learning_rate}) or use precision='float32' "
                        f"(now {config.precision!r}); rerunning resumes from the last finished epoch."),

@@ -53,7 +53,8 @@ KILL_POINTS = [
     "write:config#1", "write:environment#1", "write:data#1",      # before anything trained
     "batch#3",                                                    # inside epoch 1
     "write:history#2",                                            # epoch 1's row (#1 drops redone rows)
-    "write:backup-weights#1", "write:backup-state#1",             # epoch 1's backup, each half
+    "write:best-weights#1",                                       # epoch 1's best weights, before its backup
+    "write:backup-weights#1", "write:backup-state#1",             # epoch 1's backup, each half (best written)
     "batch#8",                                                    # inside epoch 2, epoch 1 backed up
     "write:backup-state#1",                                       # epoch 2's backup: weights in, state not
     "write:final-weights#1",                                      # after the last epoch

@@ -11,7 +11,7 @@ from colourlib import paths
 from colourlib.data.dataset import ColourBatches, PhotoCrops
 from colourlib.encoders.vgg16 import preprocess as vgg16_preprocess
 from colourlib.runs import RunFolder
-from colourlib.train import train, validation_arrays
+from colourlib.train import VALIDATION_SEED, train, validation_arrays
 
 TINY = dict(image_size=32, batch_size=8, crops_per_photo=2, val_crops_per_photo=2, max_photos=23)
 
@@ -86,7 +86,7 @@ def test_a_tiny_run_beats_the_mean_ab_baseline_on_held_out_crops(tmp_path, coded
                                     "encoder_trainable": False, "augment": False, "cache_features": True})
     result = train(config, tmp_path / "run", print_progress=False)
     train_crops = PhotoCrops(result.photos.train, 32, 8, config.seed, augment=False)
-    val_crops = PhotoCrops(result.photos.val, 32, config.val_crops_per_photo, config.seed + 1, augment=False)
+    val_crops = PhotoCrops(result.photos.val, 32, config.val_crops_per_photo, VALIDATION_SEED, augment=False)
     mean_ab = validation_arrays(train_crops, vgg16_preprocess, 8, 0)[1].reshape(-1, 2).mean(axis=0)
     val_ab = validation_arrays(val_crops, vgg16_preprocess, 8, 0)[1]
     baseline_mse = float(np.mean((val_ab - mean_ab) ** 2))
@@ -150,7 +150,7 @@ def test_the_classification_loss_learns_the_colours_and_records_its_weights(tmp_
 
     colouriser = Colouriser.from_run(run.path)
     assert colouriser.classes
-    crops = PhotoCrops(result.photos.val, 32, 4, config.seed + 1, augment=False)
+    crops = PhotoCrops(result.photos.val, 32, 4, VALIDATION_SEED, augment=False)
     rgbs = [np.asarray(crops.crop(i, 0), np.float32) / 255 for i in range(len(crops))]
     truth = np.stack([rgb_to_lab(rgb)[..., 1:] for rgb in rgbs])
     predicted = np.stack(colouriser.predict_ab(rgbs))
@@ -176,7 +176,7 @@ def test_a_run_keeps_its_best_validation_epochs_weights_and_says_so(tmp_path):
     assert timing["weights_epoch"] == best and "lowest validation loss" in timing["weights"]
     assert timing["weights_val_loss"] == pytest.approx(float(result.history[best - 1]["val_loss"]), rel=1e-6)
     model, _ = RunFolder(tmp_path / "run").load_model()
-    val_crops = PhotoCrops(result.photos.val, 32, config.val_crops_per_photo, config.seed + 1, augment=False)
+    val_crops = PhotoCrops(result.photos.val, 32, config.val_crops_per_photo, VALIDATION_SEED, augment=False)
     batches = ColourBatches(val_crops, config.batch_size, vgg16_preprocess, config.seed, shuffle=False)
     x = np.concatenate([batches[i][0] for i in range(batches.steps_per_epoch)])
     y = np.concatenate([batches[i][1] for i in range(batches.steps_per_epoch)])

@@ -3,8 +3,9 @@
   colourlib study       the whole study as executed notebooks, then the book (the README's main job)
   colourlib train       train one configuration into a run folder
   colourlib parallel    train every configuration of a parallel study matrix
+  colourlib recipes     choose the default colouring recipe on the validation photos (or --fine-tune a run)
   colourlib colourise   colour your own photos (the same as the ``colourise`` command)
-  colourlib bench       training | colourise: where the time goes, with provenance
+  colourlib bench       training | colourise | colouring: where the time goes, with provenance
   colourlib check       book | browser: check the built book's sources, or read it in headless Chromium
 """
 from __future__ import annotations
@@ -148,7 +149,7 @@ def parser() -> argparse.ArgumentParser:
     rec.add_argument("--only", nargs="+", default=None, metavar="NAME", help="train only these candidates")
     rec.add_argument("--fine-tune", type=path_argument, default=None, metavar="RUN_DIR",
                      help="instead of searching: measure what fine-tuning the encoder adds to this finished run "
-                          "(scored on the validation photos; written to fine-tune.json beside --out)")
+                          "(scored on the validation photos; written to --out/fine-tune.json)")
     rec.add_argument("--temperature", type=float, default=None,
                      help="with --fine-tune: the annealed-mean T to read colour classes back at (default: the run's)")
     sub.add_parser("colourise", help="colour your own photos (the same as the `colourise` command; see its --help)",
@@ -194,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run_recipes(args, runs: Path) -> int:
     from ..study.recipes import CANDIDATES, search
 
+    if args.temperature is not None and (not args.fine_tune or not 0 < args.temperature <= 1):
+        raise ValueError(f"--temperature {args.temperature}: allowed only with --fine-tune, a number in (0, 1].")
     unknown = sorted(set(args.only or []) - set(CANDIDATES))
     if unknown:
         raise ValueError(f"--only {' '.join(unknown)}: no such candidate. Allowed: {', '.join(CANDIDATES)}.")

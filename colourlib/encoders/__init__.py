@@ -33,11 +33,12 @@ class EncoderSpec:
     #: builds a model, and doing that after seeding would change the run's initialisation on a fresh machine.
     prepare: Callable[[str | None], None] = _nothing_to_prepare
     #: The layers whose outputs are the encoder's stride-8 and stride-16 features (the skip decoder's inputs).
-    skips: tuple[str, str] = ("block3_pool", "block4_pool")
+    skips: tuple[str, str] | None = None
 
 
 ENCODERS: dict[str, EncoderSpec] = {
-    "vgg16": EncoderSpec(vgg16.build, vgg16.preprocess, channels=vgg16.CHANNELS, params=paper.ENCODER_PARAMS),
+    "vgg16": EncoderSpec(vgg16.build, vgg16.preprocess, channels=vgg16.CHANNELS, params=paper.ENCODER_PARAMS,
+                         skips=("block3_pool", "block4_pool")),
     "efficientnet-lite0": EncoderSpec(efficientnet.build_lite0_encoder, efficientnet.lite_preprocess,
                                       channels=efficientnet.FEATURE_CHANNELS, params=3_413_024,
                                       prepare=efficientnet.prepare_weights, skips=efficientnet.SKIPS),

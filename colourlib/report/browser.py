@@ -25,7 +25,7 @@ from .book import ROLE
 
 #: The pages the reader must find whole: the front page and every chapter built from a notebook or with glue.
 PAGES = ("index.html", "intro.html", "runs/data.html", "runs/model.html", "runs/parallel.html",
-         "runs/train/colouring-vgg16.html", "runs/train/colouring-lite0.html", "runs/evaluate.html",
+         "runs/train/colouring-vgg16-seed0.html", "runs/train/colouring-lite0-seed0.html", "runs/evaluate.html",
          "conclusions.html", "runs/reproducibility.html")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",

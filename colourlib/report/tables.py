@@ -159,6 +159,15 @@ def metric_table(means: pd.DataFrame, spread: pd.DataFrame, models: list[str]) -
     return pd.DataFrame(table, index=means.index.rename("method"))
 
 
+def split_tables(comparison, models: list[str]) -> pd.DataFrame:
+    """:func:`metric_table` for every test split the photos fall into (e.g. the packages' and the wheels'),
+    stacked: one table a reader scans split by split."""
+    from ..study.comparison import SPLITS
+
+    return pd.concat({f"{split} ({SPLITS[split].split(' (')[0]})": metric_table(*comparison.split(split), models)
+                      for split in comparison.splits if split != "all"}, names=["test photos"])
+
+
 def recipe_search_table(search: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
     """The recorded recipe search on the validation photos, chosen recipe first: each candidate (and, for colour
     classes, the annealed-mean temperature it was read back at), its validation metrics, whether it keeps half

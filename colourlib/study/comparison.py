@@ -3,16 +3,17 @@ the goal checked, and the recipes side by side. Returns data (tables, images, pl
 draws the figures and formats what the book shows."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .. import evaluate
+from .. import evaluate, paths
 from ..colouriser import Colouriser
 from ..config import TrainConfig
-from ..data.photos import black_and_white_photos, load_photo_set, read_rgb
+from ..data.photos import black_and_white_photos, load_photo_set, read_rgb, wheel_test_photos
 from ..metrics import AUC_MAX_ERROR
 from ..runs import RunFolder, best_epoch
 
@@ -29,15 +30,21 @@ def method_label(config: TrainConfig) -> str:
 #: The metrics the summary tables show, with the direction that is better.
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "ciede2000": False, "colourfulness": None, "ab_error": False,
                     "auc_ab": True, "keras2_accuracy": True}
-#: The test photos' two sources, each summarised on its own as well as together.
+#: Where the test photos come from; each is summarised on its own as well as together ("all").
 SPLITS = {"all": "all held-out photos", "packages": "held-out photos of the Debian packages (photos/test/)",
-          "wheels": "photos that ship inside installed wheels (scikit-image)"}
+          "wheels": "photos that ship inside installed wheels (scikit-image, scikit-learn, matplotlib)",
+          "data_dir": "the test photos of the run's own data_dir"}
 
 
 def test_split(path: Path) -> str:
-    """Which of :data:`SPLITS` a test photo belongs to: the packages' held-out photos live in the photo set's
-    ``test/`` folder, the others come from installed wheels."""
-    return "wheels" if "site-packages" in Path(path).parts or "dist-packages" in Path(path).parts else "packages"
+    """Which of :data:`SPLITS` a test photo belongs to, by where it is: the embedded set's ``test/`` folder,
+    the installed wheels' photos, or a user's ``data_dir``."""
+    path = Path(path).resolve()
+    if path in {p.resolve() for p in wheel_test_photos()}:
+        return "wheels"
+    if (paths.PHOTOS_DIR / "test").resolve() in path.parents:
+        return "packages"
+    return "data_dir"
 
 
 def recipe_words(config: TrainConfig) -> str:
@@ -82,6 +89,12 @@ class Comparison:
     @property
     def models(self) -> list[str]:
         return list(self.runs)
+
+    @property
+    def splits(self) -> list[str]:
+        """The splits the test photos fall into, "all" first."""
+        return list(self.summary.index.get_level_values(0).unique()) if isinstance(self.summary.index,
+                                                                                  pd.MultiIndex) else ["all"]
 
     def split(self, split: str = "all") -> tuple[pd.DataFrame, pd.DataFrame]:
         """(means, spreads) of one split, indexed by method label."""
@@ -130,6 +143,12 @@ def compare_runs(runs: dict[str, Path | list[Path]], out_dir: Path) -> Compariso
     out_dir.mkdir(parents=True, exist_ok=True)
     runs = {key: _as_runs(value) for key, value in runs.items()}
     colourisers = {key: [Colouriser.from_run(r) for r in run_dirs] for key, run_dirs in runs.items()}
+    for key, cs in colourisers.items():  # one model = one recipe, its runs told apart by their seeds only
+        recipes = {json.dumps({**c.config.to_dict(), "seed": 0}, sort_keys=True) for c in cs}
+        seeds = [c.config.seed for c in cs]
+        if len(recipes) > 1 or len(set(seeds)) < len(seeds):
+            raise ValueError(f"{key}: runs {[str(r) for r in runs[key]]} are not one recipe with distinct seeds "
+                             f"(seeds {seeds}). Fix: pass one folder per seed of the same configuration.")
     configs = {key: c[0].config for key, c in colourisers.items()}
     sources = {(key, i): (c.config.data_dir, c.config.val_fraction, c.config.max_photos)
                for key, cs in colourisers.items() for i, c in enumerate(cs)}
@@ -262,6 +281,8 @@ def comparison_values(comparison: Comparison) -> dict:
             for metric in means.columns:
                 values[f"{prefix}{key}_{metric}"] = float(means.loc[label, metric])
                 values[f"{prefix}{key}_{metric}_spread"] = float(spread.loc[label, metric])
+
+    for split in SPLITS:
         values[f"n_{split}_photos"] = int(comparison.per_image[
             comparison.per_image.split.eq(split) | (split == "all")].photo.nunique())
     values |= {f"{key}_label": label for key, label in comparison.labels.items()}

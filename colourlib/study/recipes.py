@@ -3,7 +3,7 @@
 Each candidate recipe is trained (one seed) and scored on the *validation* photos, whole, exactly as the test
 photos are scored later; the test photos are never looked at here. The study then trains the chosen recipe
 with several seeds and scores it on the test photos once. ``python -m colourlib recipes`` reruns the search
-and writes ``recipes.csv``; the book shows the recorded search (``results/recipe-search.csv``, with the machine
+and writes ``recipes.csv``; the book shows the recorded search (``results/recipe-search/``, with the machine
 and commit it ran on).
 """
 from __future__ import annotations
