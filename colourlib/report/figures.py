@@ -20,7 +20,7 @@ import seaborn as sns  # noqa: E402
 
 from ..colour import lab_to_rgb, rgb_to_lab  # noqa: E402
 from ..colouriser import recombine  # noqa: E402
-from ..runs import best_epoch  # noqa: E402
+from ..runs import RunFolder, best_epoch  # noqa: E402
 
 DPI = 110
 
@@ -92,8 +92,13 @@ def lab_channels(rgb: np.ndarray, name: str):
     return _done(fig)
 
 
-def training_curves(history: list[dict], best_epoch: int | None = None):
-    """Training and validation MSE per epoch (the paper's Figure 10, with the loss it actually optimised);
+#: The y axis of the training curves, per loss.
+LOSS_LABELS = {"mse": "MSE of ab (network scale, -1..1)", "mae": "mean absolute error of ab (network scale)",
+               "classification": "cross-entropy over 313 colour classes"}
+
+
+def training_curves(history: list[dict], best_epoch: int | None = None, loss: str = "mse"):
+    """Training and validation loss per epoch (the paper's Figure 10, with the loss it actually optimised);
     ``best_epoch`` (1-based) marks where the validation loss was lowest."""
     epochs = [int(h["epoch"]) + 1 for h in history]
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
@@ -103,7 +108,7 @@ def training_curves(history: list[dict], best_epoch: int | None = None):
         ax.axvline(best_epoch, color="grey", linestyle="--", label=f"lowest validation loss (epoch {best_epoch})")
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.set_ylabel("MSE of ab (network scale, -1..1)")
+    ax.set_ylabel(LOSS_LABELS.get(loss, loss))
     ax.legend()
     return _done(fig)
 
@@ -184,7 +189,8 @@ def comparison_figures(comparison, out_dir: Path | None = None) -> dict:
                                for i, (name, o) in enumerate(zip(c.bw_names, c.bw_photos))],
                               ["black-and-white original", *(c.labels[k] for k in models)]),
         "metric_bars": method_bars(*c.split("all")),
-        **{f"curves_{key}": training_curves(h, best_epoch(h)) for key, h in c.histories.items()},
+        **{f"curves_{key}": training_curves(h, best_epoch(h), RunFolder(c.shown[key]).config().loss)
+           for key, h in c.histories.items()},
     }
     if out_dir is not None:
         files = {"gallery_test": "gallery_test.png", "gallery_bw": "gallery_bw.png", "metric_bars": "metric_bars.png",
