@@ -57,12 +57,18 @@ def encode(encoder: keras.Model, batches: ColourBatches, steps: int):
     for i in range(steps):
         x, y = batches[i]
         out = encoder(x, training=False)
-        feats.append([keras.ops.convert_to_numpy(o) for o in out] if isinstance(out, (list, tuple))
+        feats.append(tuple(keras.ops.convert_to_numpy(o) for o in out) if isinstance(out, (list, tuple))
                      else keras.ops.convert_to_numpy(out))
         targets.append(y)
-    if isinstance(feats[0], list):
-        return tuple(np.concatenate(part) for part in zip(*feats)), np.concatenate(targets)
-    return np.concatenate(feats), np.concatenate(targets)
+    return concatenate(feats), np.concatenate(targets)
+
+
+def concatenate(parts: list):
+    """Batches joined along the sample axis: arrays, or tuples of arrays (a model with several inputs) joined
+    input by input."""
+    if isinstance(parts[0], tuple):
+        return tuple(np.concatenate(part) for part in zip(*parts))
+    return np.concatenate(parts)
 
 
 def validation_arrays(crops: PhotoCrops, preprocess, batch_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -95,9 +101,8 @@ def compute_only_step_seconds(model: keras.Model, batches: keras.utils.PyDataset
     pure compute cost. Trains ``model`` further: callers measure after training, then reload the saved weights.
     """
     held = [batches[i] for i in range(min(batches.steps_per_epoch, PROBE_STEPS))]
-    x = tuple(np.concatenate(part) for part in zip(*(b[0] for b in held))) if isinstance(held[0][0], tuple) \
-        else np.concatenate([b[0] for b in held])
-    in_memory = ArrayBatches(x, np.concatenate([b[1] for b in held]), batch_size, seed=0)
+    in_memory = ArrayBatches(concatenate([b[0] for b in held]), np.concatenate([b[1] for b in held]), batch_size,
+                             seed=0)
     return seconds_per_step(model, in_memory, PROBE_STEPS)
 
 
