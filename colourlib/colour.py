@@ -5,26 +5,62 @@ tanh output can reach every colour. Every other module goes through these functi
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-from skimage import color as skcolor
 
 L_MAX = 100.0  # CIE L* of white
 AB_SCALE = 128.0  # |a|, |b| of sRGB colours stay below this
 
 
+#: sRGB (D65) -> CIE XYZ, and the D65 white point: scikit-image's constants, so the closed forms below agree with
+#: ``skimage.color.rgb2lab`` / ``lab2rgb`` (tests/test_colour.py checks it to LAB_TOLERANCE and RGB_TOLERANCE).
+XYZ_FROM_RGB = np.array([[0.412453, 0.357580, 0.180423],
+                         [0.212671, 0.715160, 0.072169],
+                         [0.019334, 0.119193, 0.950227]])
+RGB_FROM_XYZ = np.linalg.inv(XYZ_FROM_RGB)
+WHITE_D65 = np.array([0.95047, 1.0, 1.08883])
+#: The largest differences from scikit-image's float64 conversion (LAB units; sRGB in [0, 1]) that the float32
+#: closed forms are held to.
+LAB_TOLERANCE, RGB_TOLERANCE = 2e-3, 2e-5
+_EPSILON, _KAPPA = 0.008856, 7.787  # CIE's cube-root knee, as scikit-image writes it
+
+
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """sRGB in [0, 1], shape (..., H, W, 3) -> CIE LAB (D65) as float32."""
-    return skcolor.rgb2lab(np.asarray(rgb, dtype=np.float64)).astype(np.float32)
+    """sRGB in [0, 1], shape (..., 3) -> CIE LAB (D65), float32.
+
+    A closed form in float32 (about 5x faster than scikit-image's float64 path, and it runs for every training
+    crop and every coloured photo), equal to ``skimage.color.rgb2lab`` within :data:`LAB_TOLERANCE`."""
+    rgb = np.asarray(rgb, dtype=np.float32)
+    linear = np.where(rgb > 0.04045, np.power((rgb + np.float32(0.055)) / np.float32(1.055), np.float32(2.4)),
+                      rgb / np.float32(12.92))
+    xyz = linear @ (XYZ_FROM_RGB.T / WHITE_D65[None, :]).astype(np.float32)  # already divided by the white
+    f = np.where(xyz > _EPSILON, np.cbrt(xyz), np.float32(_KAPPA) * xyz + np.float32(16 / 116))
+    fx, fy, fz = f[..., 0], f[..., 1], f[..., 2]
+    return np.stack([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)], axis=-1).astype(np.float32)
+
+
+def rgb_to_lightness(rgb: np.ndarray) -> np.ndarray:
+    """sRGB in [0, 1], shape (..., 3) -> CIE L* (0..100), float32: :func:`rgb_to_lab`'s first channel alone, for
+    colouring, which keeps a photo's own L and needs nothing else of it."""
+    rgb = np.asarray(rgb, dtype=np.float32)
+    linear = np.where(rgb > 0.04045, np.power((rgb + np.float32(0.055)) / np.float32(1.055), np.float32(2.4)),
+                      rgb / np.float32(12.92))
+    y = linear @ XYZ_FROM_RGB[1].astype(np.float32)
+    return np.where(y > _EPSILON, 116 * np.cbrt(y) - 16, np.float32(116 * _KAPPA) * y).astype(np.float32)
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
-    """CIE LAB -> sRGB in [0, 1], float32. A predicted colour outside what sRGB can show is clipped to its edge
-    deliberately and quietly (scikit-image would warn about "negative Z values" for every such photo)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*negative Z values.*", category=UserWarning)
-        return np.clip(skcolor.lab2rgb(np.asarray(lab, dtype=np.float64)), 0.0, 1.0).astype(np.float32)
+    """CIE LAB -> sRGB in [0, 1], float32, in closed form (see :func:`rgb_to_lab`; equal to
+    ``np.clip(skimage.color.lab2rgb(lab), 0, 1)`` within :data:`RGB_TOLERANCE`). A predicted colour outside what
+    sRGB can show is clipped to its edge deliberately and quietly, as scikit-image clips it (without its
+    "negative Z values" warning)."""
+    lab = np.asarray(lab, dtype=np.float32)
+    fy = (lab[..., 0] + 16) / np.float32(116)
+    f = np.stack([fy + lab[..., 1] / np.float32(500), fy, np.maximum(fy - lab[..., 2] / np.float32(200), 0)], -1)
+    xyz = np.where(f > np.float32(0.2068966), f * f * f, (f - np.float32(16 / 116)) / np.float32(_KAPPA))
+    linear = np.clip(xyz @ (RGB_FROM_XYZ.T * WHITE_D65[:, None]).astype(np.float32), 0, 1)
+    srgb = np.where(linear > 0.0031308, np.float32(1.055) * np.power(linear, np.float32(1 / 2.4)) - np.float32(0.055),
+                    np.float32(12.92) * linear)
+    return np.clip(srgb, 0, 1).astype(np.float32, copy=False)
 
 
 def l_to_net(lightness: np.ndarray) -> np.ndarray:

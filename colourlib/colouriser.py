@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 from .classes import TEMPERATURE, annealed_mean_ops
-from .colour import lab_to_rgb, net_to_ab, rgb_to_lab, split_lab
+from .colour import lab_to_rgb, net_to_ab, rgb_to_lightness, split_lab
 from .data.augment import resize_channels, resize_square
 from .encoders import encoder_spec
 from .runs import RunFolder
@@ -32,7 +32,7 @@ def predict_ab(model: keras.Model, images: list[np.ndarray], image_size: int,
     for start in range(0, len(images), batch_size):
         chunk = images[start:start + batch_size]
         l_net = np.stack([split_lab(resize_square(img, image_size))[0] for img in chunk])
-        output = model(preprocess(l_net), training=False)
+        output = model.predict_on_batch(preprocess(l_net))  # compiled: a sixth of an eager call's time on TF
         ab_net = keras.ops.convert_to_numpy(annealed_mean_ops(output, temperature) if classes else output).astype(np.float32)
         for img, ab in zip(chunk, ab_net):
             results.append(net_to_ab(resize_channels(ab, img.shape[0], img.shape[1])))
@@ -41,12 +41,12 @@ def predict_ab(model: keras.Model, images: list[np.ndarray], image_size: int,
 
 def recombine(original_rgb: np.ndarray, ab: np.ndarray) -> np.ndarray:
     """The original's own full-resolution L with predicted ab (CIE units), as sRGB in [0, 1]."""
-    return with_ab(rgb_to_lab(original_rgb), ab)
+    return with_ab(rgb_to_lightness(original_rgb), ab)
 
 
-def with_ab(original_lab: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    """A LAB image's own L with another ab (CIE units), as sRGB in [0, 1]."""
-    return lab_to_rgb(np.concatenate([original_lab[..., :1], ab.astype(np.float32)], axis=-1))
+def with_ab(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """An image's own L* (H, W) with another ab (CIE units, (H, W, 2)), as sRGB in [0, 1]."""
+    return lab_to_rgb(np.concatenate([lightness[..., None], ab.astype(np.float32)], axis=-1))
 
 
 @dataclass

@@ -36,7 +36,7 @@ def evaluate_photos(names: list[str], images: list[np.ndarray], predictions: dic
     rows = []
     for method, planes in predictions.items():
         for name, img, lab, ab in zip(names, images, true_labs, planes):
-            rows.append({"photo": name, "method": method, **all_metrics(img, with_ab(lab, ab), ab, lab)})
+            rows.append({"photo": name, "method": method, **all_metrics(img, with_ab(lab[..., 0], ab), ab, lab)})
     return pd.DataFrame(rows)
 
 
