@@ -99,6 +99,8 @@ def environment_record() -> dict:
     """Everything needed to say on what, with what and when a result was produced."""
     import keras
 
+    from . import runtime
+
     return {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "python": sys.version.split()[0],
@@ -106,6 +108,7 @@ def environment_record() -> dict:
         "keras_backend": keras.backend.backend(),
         "cpu": cpu_model(),
         "cpu_cores": os.cpu_count(),
+        "runtime": runtime.record(),  # allocator and thread pools as this process runs them
         "memory_gib": memory_gib(),
         "accelerators": accelerators(),
         "versions": _versions(),

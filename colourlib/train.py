@@ -19,7 +19,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import atomic, classes, replicas
+from . import atomic, classes, replicas, runtime
 from .callbacks import (EpochBackup, EpochRecorder, FaultPoints, KeepBest, StepTimer, StopOnNaN, add_input_wait,
                         read_backup)
 from .config import ConfigError, TrainConfig
@@ -117,6 +117,7 @@ def train(config: TrainConfig, run_dir: str | Path, photos: PhotoSet | None = No
     ``extra_callbacks`` are added after the run's own (NaN stop, epoch record, backup).
     """
     config.validate()
+    runtime.configure()  # allocator and thread pools, before the first tensor
     plan = replicas.provide(config.gpus)  # before any tensor exists: logical devices are laid out here
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config.precision)

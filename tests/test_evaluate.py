@@ -124,7 +124,6 @@ def test_every_recipe_candidate_is_valid_and_changes_one_thing_from_the_publishe
 
 
 def test_the_recorded_recipe_search_is_read_with_its_machine_and_a_missing_one_says_how_to_make_it(tmp_path):
-    import pandas as pd
 
     from colourlib.report.tables import recipe_search_table
     from colourlib.report.values import read_recipe_search

@@ -177,19 +177,20 @@ def test_evaluate_notebook_compares_both_models_over_seeds_with_the_baselines_on
 
 def test_parallel_and_reproducibility_notebooks_tabulate_what_ran(runs, tmp_path):
     from colourlib.study.matrix import load_matrix
-    from colourlib.study.runners import run_matrix
+    from colourlib.study.timing import time_matrix
 
     matrix_file = tmp_path / "matrix.yaml"
-    matrix_file.write_text("regimes:\n  cached-features:\n    params: {preset: tiny, encoder_trainable: false, "
-                           "augment: false, cache_features: true}\nconfigurations:\n  - {gpus: 1, workers: 1}\n"
-                           "  - {gpus: 1, workers: 2}\n")
-    outcomes = run_matrix(load_matrix(matrix_file), runs / "p")
-    assert not any(o.failed for o in outcomes)
+    matrix_file.write_text("timing: {steps: 1, warmup_steps: 1, repeats: 3}\nregimes:\n  cached-features:\n"
+                           "    params: {preset: tiny, encoder_trainable: false, augment: false, cache_features: true}"
+                           "\nconfigurations:\n  - {gpus: 1, workers: 1}\n  - {gpus: 1, workers: 2}\n")
+    assert time_matrix(load_matrix(matrix_file), runs / "p") == []
     execute("parallel", tmp_path / "parallel.ipynb", {"matrix": str(matrix_file), "runs": str(runs / "p")})
     values = glued_values(tmp_path / "parallel.ipynb")
     assert values["n_failed"] == 0 and values["paper_seconds_1x1"] == 11351.0
     assert values["paper_speedup_2x1"] == pytest.approx(11351.0 / 4860.35)
-    assert values["findings_plain"].startswith("cached-features: with one device and one worker")
+    assert values["findings_plain"].startswith("cached-features: one device and one loading thread ran")
+    assert "over 3 repeats" in values["findings_plain"] and "% of this machine's sgemm" in values["findings_plain"]
+    assert (values["repeats"], values["timed_steps"], values["warmup_steps"]) == (3, 1, 1)
     assert values["projected_hours_cached"] > 0 and "cores" in values["hardware"]
 
     record = driver.StudyRecord("tiny", str(matrix_file), seconds=12.0)

@@ -42,12 +42,15 @@ GOOD = """
 """
 
 
-def test_the_default_matrix_has_the_papers_rows_plus_two():
+def test_the_default_matrix_has_the_papers_rows_plus_process_workers_and_is_timed_with_repeats():
     matrix = load_matrix()
-    assert [(c.gpus, c.workers) for c in matrix.configurations] == [(1, 1), (1, 2), (1, 4), (2, 1), (2, 2), (2, 4)]
+    assert [(c.gpus, c.workers, c.processes) for c in matrix.configurations] == [
+        (1, 1, False), (1, 2, False), (1, 4, False), (1, 2, True), (1, 4, True), (2, 1, False), (2, 2, False),
+        (2, 4, False)]
     assert {r.name for r in matrix.regimes} == {"whole-network", "cached-features"}
     configs = [config for _, _, config in matrix.runs()]
-    assert len(configs) == 12 and {c.batch_size for c in configs} == {16}  # one global batch for all
+    assert len(configs) == 16 and {c.batch_size for c in configs} == {16}  # one global batch for all
+    assert matrix.timing.repeats >= 3 and matrix.timing.warmup_steps >= 1
     check_machine(matrix)  # 2 logical CPU devices are possible on any machine CI uses
 
 
@@ -69,6 +72,9 @@ def test_a_good_matrix_file_loads(tmp_path):
     (GOOD.replace("image_size: 32", "image_size: 30"), r"image_size=30"),
     (GOOD.replace("{gpus: 1, workers: 1}", "{gpus: 3, workers: 1}"), r"batch_size=16 .* multiple of gpus=3"),
     (GOOD + "    regimes: {}\n", r"key 'regimes' appears twice"),
+    (GOOD + "    timing: {repeats: 2}\n", r"repeats=2 is not allowed: an integer >= 3"),
+    (GOOD + "    timing: {steps: '10'}\n", r"steps='10' is not allowed"),
+    (GOOD + "    timing: {step: 10}\n", r"timing: unknown key\(s\) step"),
 ])
 def test_bad_matrix_files_are_rejected_naming_the_value(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
@@ -255,6 +261,92 @@ def test_results_table_computes_speedup_efficiency_and_projection(tmp_path):
     assert table.loc[(2, 1), "paper_speedup"] == pytest.approx(11351.00 / 4860.35)  # 2.33, superlinear
     assert table.loc[(2, 2), "status"] == "failed" and pd.isna(table.loc[(2, 2), "paper_seconds"])
     assert paper.implied_images_per_s() == pytest.approx(616.7, abs=0.1)
+
+
+def speed_timings(ips: dict) -> pd.DataFrame:
+    """Timings as colourlib.study.timing.timings gives them: images/s per repeat for each (gpus, workers)."""
+    rows = []
+    for (gpus, workers, loaders), values in ips.items():
+        for k, v in enumerate(values, start=1):
+            rows.append(dict(regime="r", gpus=gpus, workers=workers, loaders=loaders, repeat=k, status="ok",
+                             seconds_per_step=16 / v, images_per_s=v, user_seconds=8.0, sys_seconds=2.0,
+                             page_faults=1000, steps=10, warmup_steps=3, gflop_per_step=1.0, gflop_per_s=v / 16,
+                             devices=f"{gpus} CPU", sgemm_gflops=100.0, image_size=64, batch_size=16))
+    return pd.DataFrame(rows)
+
+
+def test_speed_table_gives_medians_ranges_and_calls_a_gain_only_where_the_repeats_do_not_overlap():
+    timings = speed_timings({(1, 1, "threads"): [40, 42, 38], (1, 2, "threads"): [50, 48, 52],
+                             (1, 4, "threads"): [41, 45, 39], (1, 2, "processes"): [30, 31, 29],
+                             (2, 1, "threads"): [80, 85, 90]})
+    timings = pd.concat([timings, pd.DataFrame([dict(regime="r", gpus=2, workers=2, loaders="threads",
+                                                     status="missing")])], ignore_index=True)
+    table = parallel.speed_table(timings).set_index(["gpus", "workers", "loaders"])
+    base = table.loc[(1, 1, "threads")]
+    assert (base.images_per_s, base.images_per_s_low, base.images_per_s_high) == (40, 38, 42)
+    assert base.verdict == "baseline" and base.seconds_per_step == pytest.approx(16 / 40)
+    two = table.loc[(1, 2, "threads")]
+    assert two.speedup == pytest.approx(50 / 40)
+    assert (two.speedup_low, two.speedup_high) == (pytest.approx(48 / 42), pytest.approx(52 / 38))
+    assert two.verdict == "gain" and two.efficiency == pytest.approx(50 / 40 / 2)
+    assert table.loc[(1, 4, "threads")].verdict == "no difference"  # 39-45 overlaps 38-42
+    assert table.loc[(1, 2, "processes")].verdict == "loss"
+    assert table.loc[(2, 1, "threads"), "paper_speedup"] == pytest.approx(11351.00 / 4860.35)
+    assert pd.isna(table.loc[(1, 2, "processes"), "paper_speedup"])  # the paper measured threads only
+    assert base.kernel_share == pytest.approx(0.2) and base.share_of_sgemm == pytest.approx(2.5 / 100)
+    assert base.cpu_cores_busy == pytest.approx(10 / (16 / 40 * 10))
+    assert table.loc[(2, 2, "threads"), "status"] == "failed"
+    text = " ".join(parallel.speed_findings(table.reset_index()))
+    assert "2: 1.25x (range 1.14-1.37), gain" in text and "4: 1.02x (range 0.93-1.18), no difference" in text
+    assert "Largest measured gain: 2 devices with 1 loading thread, 2.12x" in text
+
+
+def test_timing_jobs_rotate_the_rows_and_a_timing_of_the_same_code_is_reused(tmp_path, monkeypatch):
+    from colourlib.study import timing
+
+    matrix = load_matrix().at_scale("tiny")
+    jobs = timing.jobs(matrix)
+    assert len(jobs) == matrix.timing.repeats * 2 * 2  # repeats x regimes x replica counts
+    first = [j for j in jobs if j.regime.name == "whole-network" and j.gpus == 1]
+    assert [row.name for row in first[0].rows][:2] == ["gpus1-workers1", "gpus1-workers2"]
+    assert [row.name for row in first[1].rows][0] == "gpus1-workers2"  # repeat 2 starts one row later
+    assert {row.name for row in first[0].rows} == {row.name for row in first[1].rows}
+
+    started = []
+
+    class Done:  # a child that "times" whatever it is asked to, writing the result files
+        def __init__(self, command, **kwargs):
+            request = json.loads(Path(command[-1]).read_text())
+            started.append(len(request["runs"]))
+            for run in request["runs"]:
+                Path(run["file"]).parent.mkdir(parents=True, exist_ok=True)
+                Path(run["file"]).write_text(json.dumps({
+                    "config": run["config"], "timing": request["timing"],
+                    "code_fingerprint": request["code_fingerprint"], "repeat": request["repeat"],
+                    "result": {"images_per_s": 1.0}, "sgemm_gflops": 1.0, "environment": {}}))
+            self.stdout = iter(["timed\n"])
+
+        def wait(self):
+            return 0
+
+    monkeypatch.setattr(timing.subprocess, "Popen", Done)
+    assert timing.time_matrix(matrix, tmp_path) == []
+    assert len(started) == len(jobs)
+    reused = []
+    assert timing.time_matrix(matrix, tmp_path, on_job=lambda job, done: reused.append(done)) == []
+    assert len(started) == len(jobs) and all(reused)  # nothing timed twice
+    frame = timing.timings(matrix, tmp_path)
+    assert len(frame) == 16 * matrix.timing.repeats and set(frame.status) == {"ok"}
+
+
+def test_the_study_estimates_the_time_left_from_the_steps_done():
+    from colourlib.study.driver import Progress
+
+    progress = Progress(["data", "colouring a", "colouring a", "timing", "book"])
+    assert progress.remaining_seconds() is None
+    progress.durations = {"data": [10.0], "colouring a": [100.0]}
+    progress.done = 2  # data and the first colouring run are done
+    assert progress.remaining_seconds() == pytest.approx(100 + 55 + 55)  # unseen kinds: the mean of all steps
 
 
 def test_the_matrix_at_another_scale_keeps_each_regimes_nature():

@@ -59,6 +59,9 @@ class ModelError(ValueError):
 def load_colouriser(run: Path | None = None, weights: Path | None = None,
                     image_size: int | None = None) -> Colouriser:
     """The model of ``run`` (a finished training run), of ``weights`` (a weights file), or the default one."""
+    from .. import runtime
+
+    runtime.configure()  # allocator and thread pools, before the model's first tensor
     if run is not None and weights is not None:
         raise ModelError("--run and --weights name two models. Fix: pass one of them.")
     if weights is not None:

@@ -156,6 +156,33 @@ def parallel_bars(table, value: str, ylabel: str, reference: float | None = None
     return _done(fig)
 
 
+def speedup_bars(table):
+    """Speedup over each regime's baseline per configuration, the bar at the median and a line over the range of
+    the repeats; the paper's Figure 11 speedups beside them where it measured the configuration."""
+    ok = table[table.status == "ok"]
+    labels = list(dict.fromkeys(_config_labels(ok)))
+    regimes = list(dict.fromkeys(ok.regime))
+    series = [(regime, ok[ok.regime == regime]) for regime in regimes]
+    paper_rows = table.dropna(subset=["paper_speedup"]).drop_duplicates(["gpus", "workers", "loaders"])
+    if not paper_rows.empty:
+        series.append(("paper (2019, GPUs)", paper_rows.assign(speedup_low=paper_rows.paper_speedup,
+                                                                speedup_high=paper_rows.paper_speedup,
+                                                                speedup=paper_rows.paper_speedup)))
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    width = 0.8 / len(series)
+    for i, (name, part) in enumerate(series):
+        x = np.array([labels.index(label) for label in _config_labels(part)]) + (i - (len(series) - 1) / 2) * width
+        ax.bar(x, part.speedup, width, label=name)
+        ax.errorbar(x, part.speedup, yerr=[part.speedup - part.speedup_low, part.speedup_high - part.speedup],
+                    fmt="none", ecolor="black", elinewidth=1, capsize=2)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_xticks(range(len(labels)), [textwrap.fill(label, 10) for label in labels], fontsize=8)
+    ax.set_xlabel("configuration (gpus x workers)")
+    ax.set_ylabel("speedup over 1 x 1 (higher is faster)")
+    ax.legend(fontsize=8)
+    return _done(fig)
+
+
 def _config_labels(table):
     return [f"{g} x {w}" + (" (processes)" if loaders == "processes" else "")
             for g, w, loaders in zip(table.gpus, table.workers, table.get("loaders", ["threads"] * len(table)))]

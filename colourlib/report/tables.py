@@ -119,14 +119,50 @@ def parallel_table(table: pd.DataFrame) -> pd.DataFrame:
                         "final val loss": 4, "val loss change": 3})
 
 
+def configuration_names(table: pd.DataFrame) -> list[str]:
+    """'2 devices, 4 threads'-style names of a table's configurations."""
+    return [f"{g} device{'s' if g > 1 else ''}, {w} {loaders if w > 1 else loaders[:-1]}"
+            for g, w, loaders in zip(table.gpus, table.workers, table.loaders)]
+
+
+def _range(low, high, digits: int) -> list[str]:
+    return [f"{lo:.{digits}f}-{hi:.{digits}f}" if pd.notna(lo) else "" for lo, hi in zip(low, high)]
+
+
+def speed_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The timings a reader compares: per configuration the median images/s and its range over repeats, the
+    speedup over the regime's baseline with its range, and what that range supports."""
+    ok = table[table.status == "ok"]
+    return pd.DataFrame({
+        "regime": ok.regime, "configuration": configuration_names(ok), "repeats": ok.repeats,
+        "s/step": ok.seconds_per_step.round(3), "images/s": ok.images_per_s.round(1),
+        "images/s range": _range(ok.images_per_s_low, ok.images_per_s_high, 1),
+        "speedup": ok.speedup.round(2), "speedup range": _range(ok.speedup_low, ok.speedup_high, 2),
+        "verdict": ok.verdict}).set_index(["regime", "configuration"])
+
+
+def cost_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Where each configuration's time goes: the CPU it kept busy, the kernel's share, page faults, and the
+    step's arithmetic rate against this machine's sgemm (medians over repeats)."""
+    ok = table[table.status == "ok"]
+    return pd.DataFrame({
+        "regime": ok.regime, "configuration": configuration_names(ok), "devices": ok.devices,
+        "cores busy": ok.cpu_cores_busy.round(2), "kernel share of CPU": (100 * ok.kernel_share).round(0).astype(int)
+        .astype(str) + " %", "page faults/step": ok.page_faults_per_step.round(0).astype(int),
+        "GFLOP/s": ok.gflop_per_s.round(0).astype(int), "% of sgemm": (100 * ok.share_of_sgemm).round(0).astype(int)
+        .astype(str) + " %", "parallel efficiency": ok.efficiency.round(2)}).set_index(["regime", "configuration"])
+
+
 def projection_table(table: pd.DataFrame) -> pd.DataFrame:
     """Hours the paper's whole workload would take at each configuration's measured speed, beside the paper's."""
-    columns = {"regime": "regime", "gpus": "gpus", "workers": "workers", "images_per_s": "images/s measured",
-               "projected_paper_hours": "projected hours for the paper's workload"}
-    shown = table[table.status == "ok"][list(columns)].rename(columns=columns)
-    shown["paper's hours"] = [paper.SECONDS.get((g, w), float("nan")) / 3600
-                              for g, w in zip(shown.gpus, shown.workers)]
-    return shown.set_index(["regime", "gpus", "workers"]).round(2)
+    ok = table[(table.status == "ok") & (table.loaders == "threads")]
+    shown = pd.DataFrame({"regime": ok.regime, "configuration": configuration_names(ok),
+                          "images/s measured": ok.images_per_s.round(1),
+                          "hours for the paper's workload": ok.projected_paper_hours.round(1),
+                          "paper's hours": [paper.SECONDS.get((g, w), float("nan")) / 3600
+                                            for g, w in zip(ok.gpus, ok.workers)]})
+    shown["paper's hours"] = [f"{h:.2f}" if pd.notna(h) else "not measured" for h in shown["paper's hours"]]
+    return shown.set_index(["regime", "configuration"])
 
 
 def environment_table(record: dict) -> pd.DataFrame:

@@ -8,9 +8,8 @@ import pandas as pd
 
 from .. import paper
 from ..provenance import cpu_model
-from ..runs import RunFolder
 from ..study.comparison import Comparison, comparison_values
-from ..study.parallel import findings
+from ..study.parallel import speed_findings
 
 
 def glue_all(values: dict[str, Any], display: bool = False) -> None:
@@ -34,8 +33,9 @@ def hardware(env: dict) -> str:
             f"accelerators: {', '.join(env.get('accelerators') or []) or 'none'}")
 
 
-def parallel_values(table: pd.DataFrame) -> dict:
-    """The numbers and sentences the training chapter cites (glued by its notebook)."""
+def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
+    """The numbers and sentences the training chapter cites (glued by its notebook), from the speed table and
+    the timings it summarises."""
     w = paper.WORKLOAD
     ok = table[table.status == "ok"] if "status" in table else table.iloc[0:0]
     values = {
@@ -43,17 +43,22 @@ def parallel_values(table: pd.DataFrame) -> dict:
         "paper_batch_size": w["batch_size"], "paper_gpus_2": 2,
         "paper_images_per_s": paper.implied_images_per_s(), "paper_hours_1x1": paper.SECONDS[(1, 1)] / 3600,
         "n_failed": int((table.status != "ok").sum()) if "status" in table else 0,
-        "findings": markdown("\n\n".join(findings(ok)) if not ok.empty else "No configuration finished."),
-        "findings_plain": " ".join(findings(ok)).replace("**", "") if not ok.empty else "No configuration finished.",
+        "findings": markdown("\n\n".join(speed_findings(table)) if not ok.empty else "No configuration was timed."),
+        "findings_plain": " ".join(speed_findings(table)).replace("**", "") if not ok.empty
+        else "No configuration was timed.",
     }
     for (g, k), seconds in paper.SECONDS.items():
         values[f"paper_seconds_{g}x{k}"] = seconds
         values[f"paper_speedup_{g}x{k}"] = paper.SECONDS[(1, 1)] / seconds
     for regime, key in (("whole-network", "whole"), ("cached-features", "cached")):
-        base = ok[(ok.regime == regime) & (ok.gpus == 1) & (ok.workers == 1)]
+        base = ok[(ok.regime == regime) & (ok.gpus == 1) & (ok.workers == 1) & (ok.loaders == "threads")]
         values[f"projected_hours_{key}"] = float(base.projected_paper_hours.iloc[0]) if not base.empty \
             else float("nan")
-    env = next((e for e in (RunFolder(d).environment() for d in ok.get("run_dir", [])) if e), {})
+    env = next(iter(timings.environment.dropna()), {}) if "environment" in timings else {}
+    first = timings.dropna(subset=["steps"]).iloc[0] if "steps" in timings else None
+    values["timed_steps"] = int(first.steps) if first is not None else 0
+    values["warmup_steps"] = int(first.warmup_steps) if first is not None else 0
+    values["repeats"] = int(timings.repeat.max()) if "repeat" in timings and timings.repeat.notna().any() else 0
     values["hardware"] = (f"{hardware(env)}; Keras {env.get('versions', {}).get('keras', '?')} on "
                           f"{env.get('keras_backend', '?')}")
     return values

@@ -1,10 +1,13 @@
 """The whole study as one command: every notebook executed by papermill into ``book/runs/``, each colouring model
-and each configuration of the study matrix through ``train.ipynb``. ``python -m colourlib study`` (``make
-study``) runs :class:`Study`, then the report layer builds and checks the book.
+(and seed) through ``train.ipynb``, and every configuration of the study matrix timed in fresh processes
+(:mod:`colourlib.study.timing`). ``python -m colourlib study`` (``make study``) runs :class:`Study`, then the
+report layer builds and checks the book.
 
-A failed notebook fails the study: the driver stops (the matrix's other configurations still train, since each is
-independent) and exits non-zero naming the notebook. A training notebook whose parameters, source and code are
-unchanged, and whose run is finished, is not executed again unless ``force``.
+A failed notebook fails the study: the driver stops (the matrix's other configurations are still timed, since
+each is independent) and exits non-zero naming the notebook. A training notebook whose parameters, source and
+code are unchanged, and whose run is finished, is not executed again unless ``force``; a timing of the same
+configuration, settings and code is reused likewise. After each step the driver prints the time left, estimated
+from the steps done so far.
 """
 from __future__ import annotations
 
@@ -22,7 +25,8 @@ from ..runs import RunFolder, remember_default
 from .comparison import best_run, method_label
 from .matrix import check_machine, load_matrix
 from .notebooks import NotebookFailed, execute, is_current, papermill_command, relative
-from .runners import clear, failure_report, run_matrix
+from .runners import clear
+from .timing import jobs as timing_jobs, time_matrix
 
 STUDY_RECORD = "study.json"
 TRAIN_DIR = "train"
@@ -56,49 +60,54 @@ def read_record(path: str | Path | None = None) -> dict:
 
 
 class Progress:
-    """``[k/N] step (study time so far)`` lines, so a person sees where a long study is."""
+    """``[k/N] step (study time so far, about M min left)`` lines, so a person sees where a long study is and
+    when it will end. ``kinds`` names each planned step's kind in order (steps of one kind take about as long:
+    the seeds of one colouring model, the repeats of one regime's timing); the time left is the mean duration
+    of each kind done so far (of all steps, for a kind not yet seen) summed over the steps still to come."""
 
-    def __init__(self, total: int):
-        self.total, self.done, self.started = total, 0, time.perf_counter()
+    def __init__(self, kinds: list[str]):
+        self.kinds, self.done, self.started = list(kinds), 0, time.perf_counter()
+        self.durations: dict[str, list[float]] = {}
+        self._current: tuple[str, float] | None = None
+
+    @property
+    def total(self) -> int:
+        return len(self.kinds)
+
+    def _finish_current(self) -> None:
+        if self._current is not None:
+            kind, began = self._current
+            self.durations.setdefault(kind, []).append(time.perf_counter() - began)
+        self._current = None
+
+    def remaining_seconds(self) -> float | None:
+        """Estimated seconds for the steps not started yet; None before any step has finished."""
+        seen = [d for values in self.durations.values() for d in values]
+        if not seen:
+            return None
+        overall = sum(seen) / len(seen)
+        return sum(sum(self.durations[k]) / len(self.durations[k]) if k in self.durations else overall
+                   for k in self.kinds[self.done:])
 
     def start(self, what: str) -> None:
+        """Announce step ``done + 1`` (and end the step before it)."""
+        self._finish_current()
+        kind = self.kinds[self.done] if self.done < len(self.kinds) else what
         self.done += 1
         elapsed = time.perf_counter() - self.started
-        print(f"[{self.done}/{self.total}] {what}  (study time so far {elapsed / 60:.1f} min)", flush=True)
+        left = self.remaining_seconds()
+        estimate = f", about {left / 60:.0f} min left" if left is not None else ""
+        print(f"[{self.done}/{self.total}] {what}  (study time so far {elapsed / 60:.1f} min{estimate})", flush=True)
+        self._current = (kind, time.perf_counter())
+
+    def reuse(self) -> None:
+        """The step just started did no work (a finished result was reused): leave it out of the estimates."""
+        self._current = None
 
 
 def train_parameters(config: TrainConfig, run: RunFolder) -> dict:
     """train.ipynb's parameters for ``config`` into ``run``: the configuration's one wire form plus the folder."""
     return {**config.to_dict(), "run_dir": str(run.path), "force": False}
-
-
-class NotebookRunner:
-    """The matrix runner of the study: each configuration executed as ``train.ipynb`` into
-    ``book/runs/train/<regime>-<configuration>.ipynb`` (the page the book shows), its run in ``RUN``."""
-
-    def __init__(self, study: "Study"):
-        self.study = study
-
-    @staticmethod
-    def output(run: RunFolder) -> Path:
-        """runs/parallel/<regime>/<row> -> book/runs/train/<regime>-<row>.ipynb"""
-        return paths.BOOK_RUNS_DIR / TRAIN_DIR / f"{run.path.parent.name}-{run.path.name}.ipynb"
-
-    def is_current(self, config: TrainConfig, run: RunFolder) -> bool:
-        output = self.output(run)
-        return self.study.reused(config, run, output, f"train: {output.stem}")
-
-    def run(self, config: TrainConfig, run: RunFolder) -> int:
-        output = self.output(run)
-        try:
-            self.study.step("train", output, train_parameters(config, run), f"train: {output.stem}",
-                            title=f"Training run: {run.path.parent.name}, {run.path.name}")
-            return 0
-        except NotebookFailed as exc:
-            print(f"      {exc}", flush=True)
-            run.path.mkdir(parents=True, exist_ok=True)
-            run.log_file.write_text(str(exc) + "\n")
-            return 1
 
 
 class Study:
@@ -115,8 +124,10 @@ class Study:
         check_machine(self.matrix)  # every row's gpus, before anything trains
         self.out = paths.BOOK_RUNS_DIR
         self.record = StudyRecord(self.colour_preset, str(self.matrix.path))
-        self.progress = Progress(5 + len(COLOURING_MODELS) * len(colouring_seeds(self.colour_preset))
-                                 + len(self.matrix.runs()) + later_steps)
+        seeds = colouring_seeds(self.colour_preset)
+        self.progress = Progress(["data", "model", *(f"colouring {m}" for m in COLOURING_MODELS for _ in seeds),
+                                  *(f"timing {job.regime.name} gpus={job.gpus}" for job in timing_jobs(self.matrix)),
+                                  "parallel", "evaluate", "reproducibility", *["book"] * later_steps])
         self.started = time.perf_counter()
 
     def step(self, name: str, output: Path, parameters: dict, label: str, title: str | None = None) -> None:
@@ -140,6 +151,7 @@ class Study:
         params = train_parameters(config, run)
         if run.is_reusable(config) and is_current("train", output, params):
             self.progress.start(f"{label}: reusing {relative(output)}")
+            self.progress.reuse()
             self.record.add(label, papermill_command("train", output, params), 0.0, "reused")
             return True
         return False
@@ -167,17 +179,26 @@ class Study:
               f"{relative(default)} -> {relative(remember_default(default))}", flush=True)
         return runs
 
-    def train_matrix(self) -> Path:
-        """Every configuration of the matrix through train.ipynb; stale pages of removed configurations go."""
+    def time_matrix(self) -> Path:
+        """Every configuration of the matrix timed (repeats in fresh processes); the training pages of earlier
+        versions of the study, which trained each configuration, go."""
         parallel_dir = paths.runs_dir() / "parallel"
-        outcomes = run_matrix(self.matrix, parallel_dir, runner=NotebookRunner(self))
-        planned = set(self.colouring_pages().values())
-        planned |= {NotebookRunner.output(RunFolder(o.run_dir)) for o in outcomes}
-        for stale in set((self.out / TRAIN_DIR).glob("*.ipynb")) - planned:
+
+        def announce(job, reused: bool) -> None:
+            self.progress.start(f"{job.label}: {', '.join(row.name for row in job.rows)}"
+                                + (" (reusing the timings of the same code)" if reused else ""))
+            if reused:
+                self.progress.reuse()
+
+        started = time.perf_counter()
+        failures = time_matrix(self.matrix, parallel_dir, force=self.force, on_job=announce)
+        self.record.add("timing: every configuration of the matrix", f"python -m colourlib.study.timing (from "
+                        f"{relative(self.matrix.path)})", time.perf_counter() - started,
+                        "failed" if failures else "ok")
+        for stale in set((self.out / TRAIN_DIR).glob("*.ipynb")) - set(self.colouring_pages().values()):
             stale.unlink()
-        report = failure_report(outcomes)
-        if report:
-            raise NotebookFailed(report)
+        if failures:
+            raise NotebookFailed(f"{len(failures)} timing process(es) failed:\n  " + "\n  ".join(failures))
         return parallel_dir
 
     def run(self) -> int:
@@ -188,7 +209,7 @@ class Study:
                       {"image_size": colouring_config("lite0", self.colour_preset).image_size}, "data")
             self.step("model", out / "model.ipynb", {}, "model")
             colour_runs = self.train_colouring_models()
-            parallel_dir = self.train_matrix()
+            parallel_dir = self.time_matrix()
             self.step("parallel", out / "parallel.ipynb",
                       {"matrix": str(self.matrix.path), "preset": self.preset, "runs": str(parallel_dir)},
                       "parallel")

@@ -48,10 +48,26 @@ class Regime:
 
 
 @dataclass(frozen=True)
+class Timing:
+    """How each configuration is timed: ``steps`` training steps after ``warmup_steps``, ``repeats`` times, each
+    repeat in fresh processes (colourlib/study/timing.py)."""
+
+    steps: int = 10
+    warmup_steps: int = 3
+    repeats: int = 3
+
+
+TIMING_KEYS = {"steps": 1, "warmup_steps": 1, "repeats": 3}  # key -> smallest value allowed
+#: The timing at a preset's scale where it differs from the matrix file's (tiny: a smoke test of the pipeline).
+TIMING_AT_PRESET = {"tiny": {"steps": 2, "warmup_steps": 1}}
+
+
+@dataclass(frozen=True)
 class Matrix:
     path: Path
     regimes: list[Regime]
     configurations: list[Configuration]
+    timing: Timing = Timing()
 
     def runs(self) -> list[tuple[Regime, Configuration, TrainConfig]]:
         return [(regime, row, regime.config(row)) for regime in self.regimes for row in self.configurations]
@@ -64,7 +80,8 @@ class Matrix:
             raise ConfigError(f"preset={preset!r} is not known. Allowed: {', '.join(PRESETS)}.")
         regimes = [Regime(r.name, r.description, {**r.params, **PRESETS[preset], "preset": preset})
                    for r in self.regimes]
-        return _validated(Matrix(self.path, regimes, self.configurations))
+        timing = Timing(**{**self.timing.__dict__, **TIMING_AT_PRESET.get(preset, {})})
+        return _validated(Matrix(self.path, regimes, self.configurations, timing))
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -108,7 +125,10 @@ def _keys(mapping: Any, allowed: set[str], required: set[str], where: str) -> di
 
 
 def parse_matrix(raw: Any, path: Path) -> Matrix:
-    top = _keys(raw, {"regimes", "configurations"}, {"regimes", "configurations"}, str(path))
+    top = _keys(raw, {"regimes", "configurations", "timing"}, {"regimes", "configurations"}, str(path))
+    timing = _keys(top.get("timing", {}), set(TIMING_KEYS), set(), f"{path}: timing")
+    for key, value in timing.items():
+        check_int(key, value, TIMING_KEYS[key], f"{path}: timing")
     if not isinstance(top["regimes"], dict) or not top["regimes"]:
         raise ConfigError(f"{path}: regimes must map at least one name to {{description, params}}.")
     regimes = []
@@ -135,7 +155,7 @@ def parse_matrix(raw: Any, path: Path) -> Matrix:
                               "Fix: remove one of them.")
         seen[config_row] = i
         rows.append(config_row)
-    return _validated(Matrix(path, regimes, rows))
+    return _validated(Matrix(path, regimes, rows, Timing(**timing)))
 
 
 def _validated(matrix: Matrix) -> Matrix:

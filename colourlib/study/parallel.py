@@ -1,5 +1,9 @@
 """The parallel study's results: what each configuration of the matrix bought, beside the paper's Figure 11,
-and what the measurements say, as sentences computed from the table."""
+and what the measurements say, as sentences computed from the table.
+
+:func:`speed_table` and :func:`speed_findings` read the study's timings (fixed steps, repeated: medians with
+min-max ranges; a gain is claimed only where ranges do not overlap). :func:`results_table` reads trained runs
+(``colourlib parallel``), where final losses can be compared too."""
 from __future__ import annotations
 
 import pandas as pd
@@ -43,6 +47,108 @@ def results_table(outcomes: list[RunOutcome]) -> pd.DataFrame:
     table["paper_seconds"] = [paper.SECONDS.get((g, k)) for g, k in zip(table.gpus, table.workers)]
     table["paper_speedup"] = paper.SECONDS[(1, 1)] / table.paper_seconds
     return table
+
+
+def speed_table(timings: pd.DataFrame) -> pd.DataFrame:
+    """Per regime and configuration, over its repeats: median seconds per step and images/s with the images/s
+    range (min-max); speedup over the regime's 1 device x 1 thread worker with a range (slowest over fastest
+    baseline to fastest over slowest) and the verdict it supports; parallel efficiency; kernel share of CPU
+    time; page faults per step; GFLOP/s and its share of the machine's sgemm; the projection to the paper's
+    workload and the paper's own numbers where it measured the configuration."""
+    keys = ["regime", "gpus", "workers", "loaders"]
+    ok = timings[timings.status == "ok"] if "status" in timings else timings.iloc[0:0]
+    rows = []
+    for key, part in timings.groupby(keys, sort=False):
+        done = ok.merge(pd.DataFrame([dict(zip(keys, key))]), on=keys)
+        row = dict(zip(keys, key))
+        if done.empty:
+            rows.append({**row, "status": "failed", "repeats": 0})
+            continue
+        cpu = done.user_seconds + done.sys_seconds
+        rows.append({**row, "status": "ok", "repeats": len(done), "devices": done.devices.iloc[0],
+                     "image_size": int(done.image_size.iloc[0]), "batch_size": int(done.batch_size.iloc[0]),
+                     "seconds_per_step": done.seconds_per_step.median(),
+                     "images_per_s": done.images_per_s.median(), "images_per_s_low": done.images_per_s.min(),
+                     "images_per_s_high": done.images_per_s.max(),
+                     "kernel_share": float((done.sys_seconds / cpu).median()),
+                     "cpu_cores_busy": float((cpu / (done.seconds_per_step * done.steps)).median()),
+                     "page_faults_per_step": float((done.page_faults / done.steps).median()),
+                     "gflop_per_s": done.gflop_per_s.median(), "sgemm_gflops": done.sgemm_gflops.median()})
+    table = pd.DataFrame(rows)
+    if "images_per_s" not in table:
+        return table
+    table["share_of_sgemm"] = table.gflop_per_s / table.sgemm_gflops
+    for regime, part in table.groupby("regime", sort=False):
+        base = part[(part.gpus == 1) & (part.workers == 1) & (part.loaders == "threads") & (part.status == "ok")]
+        if base.empty:
+            continue
+        b = base.iloc[0]
+        index = part.index
+        table.loc[index, "speedup"] = part.images_per_s / b.images_per_s
+        table.loc[index, "speedup_low"] = part.images_per_s_low / b.images_per_s_high
+        table.loc[index, "speedup_high"] = part.images_per_s_high / b.images_per_s_low
+        table.loc[index, "efficiency"] = table.loc[index, "speedup"] / (part.gpus * part.workers)
+    if "speedup" in table:
+        table["verdict"] = [verdict(lo, hi) if pd.notna(lo) else "" for lo, hi in
+                            zip(table.speedup_low, table.speedup_high)]
+        base_rows = (table.gpus == 1) & (table.workers == 1) & (table.loaders == "threads")
+        table.loc[base_rows, "verdict"] = "baseline"
+    w = paper.WORKLOAD
+    pixels = (w["image_size"] / table.image_size) ** 2
+    table["projected_paper_hours"] = w["images"] * w["epochs"] * pixels / table.images_per_s / 3600
+    table["paper_seconds"] = [paper.SECONDS.get((g, k)) if loaders == "threads" else None
+                              for g, k, loaders in zip(table.gpus, table.workers, table.loaders)]
+    table["paper_speedup"] = paper.SECONDS[(1, 1)] / table.paper_seconds.astype(float)
+    return table
+
+
+def verdict(low: float, high: float) -> str:
+    """What a speedup range (over repeats) supports: a gain or a loss only where the configuration's images/s
+    range and the baseline's do not overlap."""
+    if low > 1:
+        return "gain"
+    if high < 1:
+        return "loss"
+    return "no difference"
+
+
+def _range(row) -> str:
+    return f"{row.speedup:.2f}x (range {row.speedup_low:.2f}-{row.speedup_high:.2f})"
+
+
+def speed_findings(table: pd.DataFrame) -> list[str]:
+    """What the timings say, per regime, as sentences computed from the ranges: what thread and process workers
+    bought, what a second device bought, the kernel's share of CPU time, and how far the step is from sgemm."""
+    sentences = []
+    ok = table[table.status == "ok"]
+    for regime, part in ok.groupby("regime", sort=False):
+        base = part[part.verdict == "baseline"]
+        if base.empty:
+            continue
+        b = base.iloc[0]
+        text = (f"**{regime}**: one device and one loading thread ran {b.images_per_s:.1f} images/s "
+                f"(range {b.images_per_s_low:.1f}-{b.images_per_s_high:.1f} over {int(b.repeats)} repeats), "
+                f"{b.gflop_per_s:.0f} GFLOP/s, {b.share_of_sgemm:.0%} of this machine's sgemm; "
+                f"the kernel took {b.kernel_share:.0%} of its CPU time.")
+        for loaders in ("threads", "processes"):
+            more = part[(part.gpus == 1) & (part.workers > 1) & (part.loaders == loaders)]
+            if not more.empty:
+                text += " More loading " + loaders + ": " + "; ".join(
+                    f"{int(r.workers)}: {_range(r)}, {r.verdict}" for r in more.itertuples()) + "."
+        two = part[(part.gpus == 2) & (part.workers == 1)]
+        if not two.empty:
+            r = two.iloc[0]
+            text += f" Two devices ({r.devices}): {_range(r)}, {r.verdict}."
+        gains = part[part.verdict == "gain"]
+        if gains.empty:
+            text += " No configuration was faster than the baseline beyond the spread of the repeats."
+        else:
+            best = gains.loc[gains.speedup.idxmax()]
+            loaders = best.loaders if best.workers > 1 else best.loaders[:-1]
+            text += (f" Largest measured gain: {int(best.gpus)} device{'s' if best.gpus > 1 else ''} with "
+                     f"{int(best.workers)} loading {loaders}, {_range(best)}.")
+        sentences.append(text)
+    return sentences
 
 
 def findings(table: pd.DataFrame) -> list[str]:
@@ -89,7 +195,8 @@ def paper_comparison(table: pd.DataFrame) -> pd.DataFrame:
     for (gpus, workers), seconds in paper.SECONDS.items():
         row = {"gpus": gpus, "workers": workers, "paper seconds": seconds,
                "paper speedup": paper.SECONDS[(1, 1)] / seconds}
-        for regime, part in table[table.status == "ok"].groupby("regime", sort=False):
+        threads = table[(table.status == "ok") & (table.get("loaders", "threads") == "threads")]
+        for regime, part in threads.groupby("regime", sort=False):
             match = part[(part.gpus == gpus) & (part.workers == workers)]
             row[f"ours: {regime}"] = float(match.speedup.iloc[0]) if not match.empty else float("nan")
         rows.append(row)

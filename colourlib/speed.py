@@ -1,0 +1,131 @@
+"""How fast one configuration trains: a fixed number of training steps timed after warm-up, in this process.
+
+Speed is measured apart from learning. A timing needs only a few batches, not epochs: ``measure`` builds the
+configuration's network and data path exactly as training does (the same crops, loader workers, replicas and,
+for cached features, the same frozen encoder), runs ``warmup`` steps (graph building, thread pools, caches), then
+times ``steps`` more, and reports seconds per step, images/s, the CPU time (user and kernel) and page faults of
+those steps, and the step's arithmetic (GFLOP per step, from the network's layers). The study repeats each
+measurement in fresh processes (:mod:`colourlib.study.speedmatrix`); whether configurations learn the same is a
+test's job (tests/test_parallel.py), not the timing's.
+"""
+from __future__ import annotations
+
+import resource
+import time
+
+import keras
+import numpy as np
+
+from . import classes, replicas, runtime
+from .config import TrainConfig
+from .data.dataset import ArrayBatches, ColourBatches, PhotoCrops
+from .data.photos import load_photo_set
+from .encoders import encoder_spec
+from .model import build_network
+
+#: A training step costs about three forward passes: the forward itself, and the backward's two products (the
+#: gradient with respect to each layer's input and to its weights). The usual approximation, stated wherever the
+#: GFLOP/s it gives is shown.
+TRAIN_FLOP_FACTOR = 3
+
+
+def forward_flops(model: keras.Model) -> float:
+    """FLOP (a multiply-add counted as 2) of one sample's forward pass through ``model``'s convolutions and dense
+    layers, nested models included; the element-wise layers' share is small and not counted."""
+    total = 0.0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            total += forward_flops(layer)
+            continue
+        if not hasattr(layer, "kernel") or not hasattr(layer, "output"):
+            continue
+        positions = float(np.prod(layer.output.shape[1:-1])) if len(layer.output.shape) > 2 else 1.0
+        kernel = tuple(layer.kernel.shape)
+        if isinstance(layer, keras.layers.DepthwiseConv2D):
+            per_position = np.prod(kernel)  # kh x kw x channels x multiplier
+        elif isinstance(layer, keras.layers.Conv2D):
+            per_position = np.prod(kernel)  # kh x kw x (c_in / groups) x c_out
+        elif isinstance(layer, keras.layers.Dense):
+            per_position = np.prod(kernel)
+        else:
+            continue
+        total += 2.0 * positions * float(per_position)
+    return total
+
+
+class _StepClock(keras.callbacks.Callback):
+    """Wall and CPU time from the start of step ``warmup`` to the epoch's end (which waits for the last step even
+    where the backend dispatches steps asynchronously)."""
+
+    def __init__(self, warmup: int):
+        super().__init__()
+        self.warmup = warmup
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == self.warmup:
+            self.start = (time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.end = (time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF))
+
+
+def _fit_model_and_batches(config: TrainConfig, model: keras.Model, photos, batches_needed: int):
+    """(model to fit, batches) as training builds them: the network on crops, or its decoder on the cached features
+    of the first ``batches_needed`` batches (encoded once, as training encodes every crop once)."""
+    from .train import encode
+
+    preprocess = encoder_spec(config.encoder).preprocess
+    crops = PhotoCrops(photos.train, config.image_size, config.crops_per_photo, config.seed, augment=config.augment,
+                       in_memory=config.in_memory, vary_by_epoch=config.augment and not config.cache_features)
+    loading = dict(workers=config.workers, use_multiprocessing=config.use_multiprocessing)
+    batches = ColourBatches(crops, config.batch_size, preprocess, config.seed, **loading)
+    if not config.cache_features:
+        return model, batches
+    steps = min(batches_needed, batches.steps_per_epoch)
+    plain = ColourBatches(crops, config.batch_size, preprocess, config.seed, shuffle=False)
+    features, targets = encode(model.get_layer("encoder"), plain, steps)
+    return model.get_layer("decoder"), ArrayBatches(features, targets, config.batch_size, config.seed, **loading)
+
+
+def measure(config: TrainConfig, steps: int = 10, warmup: int = 3) -> dict:
+    """Time ``steps`` training steps of ``config`` after ``warmup`` (one call per process: replicas are laid out
+    once). Returns seconds per step, images/s, CPU seconds (user, kernel) and page faults of the timed steps, the
+    step's GFLOP and what that makes per second."""
+    config.validate()
+    settings = runtime.configure()
+    plan = replicas.provide(config.gpus)
+    keras.utils.set_random_seed(config.seed)
+    photos = load_photo_set(config.data_dir, config.image_size, config.val_fraction, config.max_photos)
+    with replicas.replica_scope(plan) as strategy:
+        model = build_network(config.image_size, config.encoder, config.encoder_weights,
+                              encoder_trainable=not config.cache_features and config.encoder_trainable,
+                              classes=config.classes, decoder=config.decoder)
+        fit_model, batches = _fit_model_and_batches(config, model, photos, steps + warmup)
+        loss = (classes.ClassificationLoss(classes.training_weights(photos.train, lam=config.rebalance_lambda)[1])
+                if config.classes else config.loss)
+        fit_model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss)
+        replicas.build_before_fit(fit_model, strategy, batches[0])
+        clock = _StepClock(warmup)
+        fit_model.fit(batches, epochs=1, steps_per_epoch=warmup + steps, callbacks=[clock], verbose=0,
+                      shuffle=False)
+    (t0, r0), (t1, r1) = clock.start, clock.end
+    seconds = (t1 - t0) / steps
+    gflop = TRAIN_FLOP_FACTOR * forward_flops(fit_model) * config.batch_size / 1e9
+    return {"seconds_per_step": seconds, "images_per_s": config.batch_size / seconds,
+            "user_seconds": r1.ru_utime - r0.ru_utime, "sys_seconds": r1.ru_stime - r0.ru_stime,
+            "page_faults": r1.ru_minflt - r0.ru_minflt, "steps": steps, "warmup_steps": warmup,
+            "gflop_per_step": gflop, "gflop_per_s": gflop / seconds, "devices": plan.label,
+            "backend": keras.backend.backend(), "runtime": settings}
+
+
+def sgemm_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """The machine's float32 matrix-multiply speed (numpy's BLAS sgemm, best of ``repeats`` n x n products): the
+    practical ceiling a training step's GFLOP/s is read against."""
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    a @ a  # warm up (threads, caches)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ a
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best / 1e9

@@ -1,0 +1,164 @@
+"""The parallel study's speed measurements: every (regime, configuration) of the matrix timed for a fixed number
+of training steps after warm-up (:func:`colourlib.speed.measure`), repeated, each repeat in fresh processes.
+
+One child process per (repeat, regime, gpus) times every loader setting of that regime and replica count, in an
+order rotated from repeat to repeat, so whatever drifts during a study (the machine's clock, its neighbours)
+falls on every configuration alike; replicas need their own process because devices are laid out once per process.
+Each timing is written to ``<out>/<regime>/<configuration>/repeat-<k>.json`` with its configuration, the timing
+settings and the code's fingerprint; a timing of the same three is reused, so an interrupted study goes on where
+it stopped. ``python -m colourlib.study.timing REQUEST`` is the child.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .. import atomic
+from ..config import TrainConfig
+from .matrix import Configuration, Matrix, Regime, check_machine
+from .notebooks import is_backend_noise
+
+
+@dataclass(frozen=True)
+class TimingJob:
+    """What one child process times: ``regime`` at one replica count, its loader settings in ``rows`` order."""
+
+    repeat: int
+    regime: Regime
+    gpus: int
+    rows: tuple[Configuration, ...]
+
+    @property
+    def label(self) -> str:
+        return f"timing repeat {self.repeat + 1}: {self.regime.name}, gpus={self.gpus}"
+
+
+def result_file(out_dir: Path, regime: Regime, row: Configuration, repeat: int) -> Path:
+    return Path(out_dir) / regime.name / row.name / f"repeat-{repeat + 1}.json"
+
+
+def jobs(matrix: Matrix) -> list[TimingJob]:
+    """Every child process of the measurement, repeat by repeat, the rows of each rotated by the repeat."""
+    out = []
+    for repeat in range(matrix.timing.repeats):
+        for regime in matrix.regimes:
+            for gpus in dict.fromkeys(row.gpus for row in matrix.configurations):
+                rows = [row for row in matrix.configurations if row.gpus == gpus]
+                shift = repeat % len(rows)
+                out.append(TimingJob(repeat, regime, gpus, tuple(rows[shift:] + rows[:shift])))
+    return out
+
+
+def _is_current(path: Path, config: TrainConfig, matrix: Matrix, fingerprint: str) -> bool:
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return (saved.get("config") == config.to_dict() and saved.get("timing") == asdict(matrix.timing)
+            and saved.get("code_fingerprint") == fingerprint)
+
+
+def child_env() -> dict:
+    """The child's environment: under ``ONEDNN_MAX_CPU_ISA=AVX2`` (emulating a machine without AVX-512) numpy's
+    OpenBLAS is held to AVX2 too, so the sgemm reference is the emulated machine's."""
+    env = dict(os.environ)
+    if env.get("ONEDNN_MAX_CPU_ISA", "").upper().startswith("AVX2"):
+        env.setdefault("OPENBLAS_CORETYPE", "Haswell")
+    return env
+
+
+def time_matrix(matrix: Matrix, out_dir: Path, force: bool = False, on_job=None) -> list[str]:
+    """Time every configuration of ``matrix`` into ``out_dir``; returns the failures (empty: all timed).
+    ``on_job(job, reused)`` is called before each child (the study driver's progress)."""
+    from ..provenance import code_fingerprint
+
+    check_machine(matrix)
+    fingerprint = code_fingerprint()
+    failures = []
+    for job in jobs(matrix):
+        pending = [row for row in job.rows
+                   if force or not _is_current(result_file(out_dir, job.regime, row, job.repeat),
+                                               job.regime.config(row), matrix, fingerprint)]
+        if on_job is not None:
+            on_job(job, not pending)
+        if not pending:
+            continue
+        request = Path(out_dir) / job.regime.name / f"request-repeat{job.repeat + 1}-gpus{job.gpus}.json"
+        request.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_json(request, {
+            "repeat": job.repeat, "timing": asdict(matrix.timing), "code_fingerprint": fingerprint,
+            "runs": [{"config": job.regime.config(row).to_dict(), "regime": job.regime.name, "row": asdict(row),
+                      "file": str(result_file(out_dir, job.regime, row, job.repeat))} for row in pending]},
+            kind="timing-request")
+        log = request.with_suffix(".log")
+        with log.open("w") as sink:
+            process = subprocess.Popen([sys.executable, "-u", "-m", "colourlib.study.timing", str(request)],
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=child_env())
+            for line in process.stdout:
+                sink.write(line)
+                if not is_backend_noise(line):
+                    print("      " + line, end="", flush=True)
+            code = process.wait()
+        if code:
+            failures.append(f"{job.label}: exit {code} (log: {log})")
+    return failures
+
+
+def timings(matrix: Matrix, out_dir: Path) -> pd.DataFrame:
+    """One row per (regime, configuration, repeat) found in ``out_dir``: the configuration and its timing; a
+    configuration with no timing at all gets one row with status "missing"."""
+    rows = []
+    for regime in matrix.regimes:
+        for row in matrix.configurations:
+            base = {"regime": regime.name, "gpus": row.gpus, "workers": row.workers, "loaders": row.loaders}
+            found = 0
+            for repeat in range(matrix.timing.repeats):
+                path = result_file(out_dir, regime, row, repeat)
+                if path.is_file():
+                    saved = json.loads(path.read_text())
+                    rows.append({**base, "repeat": repeat + 1, "status": "ok", **saved["result"],
+                                 "sgemm_gflops": saved["sgemm_gflops"], "image_size": saved["config"]["image_size"],
+                                 "batch_size": saved["config"]["batch_size"], "environment": saved["environment"]})
+                    found += 1
+            if not found:
+                rows.append({**base, "status": "missing"})
+    return pd.DataFrame(rows)
+
+
+def _child(request_path: Path) -> int:
+    """Time each run of a request in this process, writing each result as soon as it is measured."""
+    import keras
+
+    from ..provenance import environment_record
+    from ..speed import measure, sgemm_gflops
+
+    request = json.loads(request_path.read_text())
+    timing = request["timing"]
+    sgemm = sgemm_gflops()
+    print(f"sgemm (numpy float32, this process): {sgemm:.0f} GFLOP/s", flush=True)
+    for run in request["runs"]:
+        config = TrainConfig.from_dict(run["config"], source=str(request_path))
+        started = time.perf_counter()
+        result = measure(config, timing["steps"], timing["warmup_steps"])
+        Path(run["file"]).parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_json(Path(run["file"]), {
+            "config": run["config"], "timing": timing, "code_fingerprint": request["code_fingerprint"],
+            "repeat": request["repeat"], "result": result, "sgemm_gflops": sgemm,
+            "environment": environment_record()}, kind="timing")
+        print(f"{run['regime']} {Configuration(**run['row']).name}: {result['seconds_per_step']:.3f} s/step, "
+              f"{result['images_per_s']:.1f} images/s, kernel {result['sys_seconds']:.1f} s of "
+              f"{result['user_seconds'] + result['sys_seconds']:.1f} s CPU ({time.perf_counter() - started:.0f} s)",
+              flush=True)
+        keras.backend.clear_session()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child(Path(sys.argv[1])))
