@@ -83,16 +83,24 @@ def check_image_size(image_size: int) -> None:
 
 
 def build_network(image_size: int = 224, encoder: str = "vgg16", encoder_weights: str | None = None,
-                  encoder_trainable: bool = True, classes: bool = False, decoder: str = "paper") -> keras.Model:
+                  encoder_trainable: bool = True, classes: bool = False, decoder: str = "paper",
+                  encoder_seed: int | None = None, decoder_seed: int | None = None) -> keras.Model:
     """Encoder + decoder as one Keras model: preprocessed L (image_size, image_size, 3) -> ab in [-1, 1], or
     (``classes``) the logits of the 313 colour bins at a quarter (paper's decoder) or an eighth (skips) of the
     size. ``decoder="skips"``: the encoder
-    also hands its stride-8 and stride-16 features to the decoder (:func:`build_skip_decoder`)."""
+    also hands its stride-8 and stride-16 features to the decoder (:func:`build_skip_decoder`).
+
+    ``encoder_seed`` / ``decoder_seed`` (both or neither) seed each part's random initialisation apart, so a frozen
+    encoder can be the same for every training seed (colourlib/feature_cache.py)."""
     check_image_size(image_size)
     if decoder not in DECODERS:
         raise ValueError(f"decoder={decoder!r} is not known. Allowed: {', '.join(DECODERS)}.")
     spec = encoder_spec(encoder)
+    if encoder_seed is not None:
+        keras.utils.set_random_seed(encoder_seed)
     enc = spec.build(image_size, encoder_weights)
+    if decoder_seed is not None:
+        keras.utils.set_random_seed(decoder_seed)
     feature_size = image_size // DOWNSAMPLING
     if decoder == "skips":
         if not spec.skips:

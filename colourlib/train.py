@@ -19,7 +19,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import atomic, classes, replicas, runtime
+from . import atomic, classes, feature_cache, replicas, runtime
 from .callbacks import (EpochBackup, EpochRecorder, FaultPoints, KeepBest, StepTimer, StopOnNaN, add_input_wait,
                         read_backup)
 from .config import ConfigError, TrainConfig
@@ -172,9 +172,12 @@ def _train_locked(config: TrainConfig, plan: replicas.ReplicaPlan, run: RunFolde
               f"({config.loaders})", flush=True)
 
     with replicas.replica_scope(plan) as strategy:
+        shared = config.cache_features  # one frozen encoder for every seed, its features encoded once
         model = build_network(config.image_size, config.encoder, config.encoder_weights,
                               encoder_trainable=not config.cache_features and config.encoder_trainable,
-                              classes=config.classes, decoder=config.decoder)
+                              classes=config.classes, decoder=config.decoder,
+                              encoder_seed=feature_cache.CROP_SEED if shared else None,
+                              decoder_seed=config.seed if shared else None)
         start_epoch, backup = read_backup(run.backup_dir)
         fit_model, batches, validation = _training_data(config, model, photos, start_epoch)
         fit_model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=_loss(config, photos, run))
@@ -223,7 +226,8 @@ def _training_data(config: TrainConfig, model: keras.Model, photos: PhotoSet, st
     """(model to fit, training batches, validation arrays): the whole colouriser on photo crops, or only its
     decoder on encoder features computed once (``cache_features``)."""
     preprocess = encoder_spec(config.encoder).preprocess
-    train_crops = PhotoCrops(photos.train, config.image_size, config.crops_per_photo, config.seed,
+    crop_seed = feature_cache.CROP_SEED if config.cache_features else config.seed
+    train_crops = PhotoCrops(photos.train, config.image_size, config.crops_per_photo, crop_seed,
                              augment=config.augment, in_memory=config.in_memory,
                              vary_by_epoch=config.augment and not config.cache_features)
     val_crops = PhotoCrops(photos.val, config.image_size, config.val_crops_per_photo, VALIDATION_SEED,
@@ -235,10 +239,19 @@ def _training_data(config: TrainConfig, model: keras.Model, photos: PhotoSet, st
     if not config.cache_features:
         return model, batches, (val_x, val_y)
     encoder = model.get_layer("encoder")
-    features, targets = encode(encoder, ColourBatches(train_crops, config.batch_size, preprocess, config.seed,
-                                                      shuffle=False), batches.steps_per_epoch)
-    val_features = encode(encoder, ArrayBatches(val_x, val_y, config.batch_size, config.seed, shuffle=False),
-                          -(-len(val_x) // config.batch_size))[0]
+    what = dict(encoder=config.encoder, weights=config.encoder_weights, image_size=config.image_size,
+                decoder=config.decoder, precision=config.precision,
+                weights_file=feature_cache.file_identity(config.encoder_weights))
+    features, targets = feature_cache.load_or_compute(
+        feature_cache.cache_key({**what, "part": "train", "crops": config.crops_per_photo, "augment": config.augment,
+                                 "seed": crop_seed}, photos.train),
+        lambda: encode(encoder, ColourBatches(train_crops, config.batch_size, preprocess, config.seed,
+                                              shuffle=False), batches.steps_per_epoch))
+    val_features = feature_cache.load_or_compute(
+        feature_cache.cache_key({**what, "part": "val", "crops": config.val_crops_per_photo,
+                                 "seed": VALIDATION_SEED}, photos.val),
+        lambda: encode(encoder, ArrayBatches(val_x, val_y, config.batch_size, config.seed, shuffle=False),
+                       -(-len(val_x) // config.batch_size)))[0]
     batches = ArrayBatches(features, targets, config.batch_size, config.seed, start_epoch=start_epoch, **loading)
     return model.get_layer("decoder"), batches, (val_features, val_y)
 

@@ -372,3 +372,15 @@ def test_the_study_refuses_a_matrix_beyond_the_machine_before_any_notebook_runs(
     with pytest.raises(ConfigError, match=rf"gpus{most * 2}-workers1 cannot run on this machine"):
         driver.Study(matrix=write(tmp_path, text)).run()
     assert ran == [], "refused before the data notebook"
+
+
+def test_a_regime_may_time_its_own_steps_and_the_tiny_scale_shortens_both(tmp_path):
+    text = GOOD.replace("tiny: {description: x, params: {epochs: 1, image_size: 32}}",
+                        "tiny: {description: x, params: {epochs: 1, image_size: 32}, timing: {steps: 50}}")
+    matrix = load_matrix(write(tmp_path, text + "    timing: {steps: 7, repeats: 4}\n"))
+    regime, = matrix.regimes
+    assert matrix.timing_of(regime).__dict__ == {"steps": 50, "warmup_steps": 3, "repeats": 4}
+    tiny = matrix.at_scale("tiny")
+    assert tiny.timing_of(tiny.regimes[0]).steps == tiny.timing.steps == 2
+    with pytest.raises(ConfigError, match=r"regime 'tiny' timing: unknown key\(s\) stepz"):
+        load_matrix(write(tmp_path, text.replace("timing: {steps: 50}", "timing: {stepz: 50}")))

@@ -203,3 +203,28 @@ def test_cached_features_of_augmented_crops_are_drawn_once_and_feed_the_skip_dec
     decoder = result.model.get_layer("decoder")
     assert [tuple(i.shape[1:]) for i in decoder.inputs] == [(4, 4, 40), (2, 2, 112), (1, 1, 1280)]
     assert result.model.output.shape[1:] == (32, 32, 2)
+
+
+def test_cached_features_are_encoded_once_for_every_seed_and_a_broken_cache_is_recomputed(tmp_path, monkeypatch):
+    from colourlib import feature_cache
+    from colourlib import train as train_module
+
+    monkeypatch.setenv("COLOURLIB_RUNS", str(tmp_path / "runs"))
+    encoded = []
+    real_encode = train_module.encode
+    monkeypatch.setattr(train_module, "encode", lambda *args: encoded.append(1) or real_encode(*args))
+    config = TrainConfig.preset_config("tiny", encoder_trainable=False, cache_features=True, epochs=1)
+    first = train(config, tmp_path / "seed0", print_progress=False)
+    assert len(encoded) == 2  # training crops and validation crops
+    caches = sorted((tmp_path / "runs" / "cache").glob("features-*.npz"))
+    assert len(caches) == 2
+    second = train(TrainConfig.from_dict({**config.to_dict(), "seed": 1}), tmp_path / "seed1", print_progress=False)
+    assert len(encoded) == 2, "the second seed reads the first one's features"
+    assert first.history[0]["loss"] != second.history[0]["loss"]  # the seed still changes the decoder's run
+    for cache in caches:
+        cache.write_bytes(b"not an npz file")
+    third = train(TrainConfig.from_dict({**config.to_dict(), "seed": 2}), tmp_path / "seed2", print_progress=False)
+    assert len(encoded) == 4 and np.isfinite(float(third.history[0]["loss"]))
+    with np.load(caches[0]) as saved:  # rewritten whole
+        assert int(saved["parts"]) >= 1
+    assert feature_cache.CROP_SEED == 0

@@ -5,7 +5,7 @@
   colourlib parallel    train every configuration of a parallel study matrix
   colourlib recipes     choose the default colouring recipe on the validation photos (or --fine-tune a run)
   colourlib colourise   colour your own photos (the same as the ``colourise`` command)
-  colourlib bench       training | colourise | colouring: where the time goes, with provenance
+  colourlib bench       training | colourise | colouring | runtime: where the time goes, with provenance
   colourlib check       book | browser: check the built book's sources, or read it in headless Chromium
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from . import path_argument
 PASS_THROUGH = {
     "colourise": {"": "colourlib.apps.colourise:main"},
     "bench": {"training": "colourlib.apps.bench:main", "colourise": "colourlib.apps.bench_colourise:main",
-              "colouring": "colourlib.apps.bench_colouring:main"},
+              "colouring": "colourlib.apps.bench_colouring:main", "runtime": "colourlib.apps.bench_runtime:main"},
     "check": {"browser": "colourlib.report.browser:main", "book": "colourlib.apps.cli:check_book"},
 }
 

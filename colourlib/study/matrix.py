@@ -33,21 +33,6 @@ class Configuration:
 
 
 @dataclass(frozen=True)
-class Regime:
-    name: str
-    description: str
-    params: dict[str, Any]
-
-    def config(self, row: Configuration) -> TrainConfig:
-        params = dict(self.params)
-        preset = params.pop("preset", None)
-        row_params = dict(gpus=row.gpus, workers=row.workers, use_multiprocessing=row.processes)
-        if preset is None:
-            return TrainConfig.from_dict({**params, **row_params}, source=f"regime {self.name!r}")
-        return TrainConfig.preset_config(preset, **params, **row_params)
-
-
-@dataclass(frozen=True)
 class Timing:
     """How each configuration is timed: ``steps`` training steps after ``warmup_steps``, ``repeats`` times, each
     repeat in fresh processes (colourlib/study/timing.py)."""
@@ -63,11 +48,30 @@ TIMING_AT_PRESET = {"tiny": {"steps": 2, "warmup_steps": 1}}
 
 
 @dataclass(frozen=True)
+class Regime:
+    name: str
+    description: str
+    params: dict[str, Any]
+    timing: Timing | None = None  # None: the matrix's
+
+    def config(self, row: Configuration) -> TrainConfig:
+        params = dict(self.params)
+        preset = params.pop("preset", None)
+        row_params = dict(gpus=row.gpus, workers=row.workers, use_multiprocessing=row.processes)
+        if preset is None:
+            return TrainConfig.from_dict({**params, **row_params}, source=f"regime {self.name!r}")
+        return TrainConfig.preset_config(preset, **params, **row_params)
+
+
+@dataclass(frozen=True)
 class Matrix:
     path: Path
     regimes: list[Regime]
     configurations: list[Configuration]
     timing: Timing = Timing()
+
+    def timing_of(self, regime: Regime) -> Timing:
+        return regime.timing or self.timing
 
     def runs(self) -> list[tuple[Regime, Configuration, TrainConfig]]:
         return [(regime, row, regime.config(row)) for regime in self.regimes for row in self.configurations]
@@ -78,9 +82,12 @@ class Matrix:
         which win over the regime's own. ``tiny`` turns the whole study into a smoke test."""
         if preset not in PRESETS:
             raise ConfigError(f"preset={preset!r} is not known. Allowed: {', '.join(PRESETS)}.")
-        regimes = [Regime(r.name, r.description, {**r.params, **PRESETS[preset], "preset": preset})
+        def scaled(timing: Timing | None) -> Timing | None:
+            return timing and Timing(**{**timing.__dict__, **TIMING_AT_PRESET.get(preset, {})})
+
+        regimes = [Regime(r.name, r.description, {**r.params, **PRESETS[preset], "preset": preset}, scaled(r.timing))
                    for r in self.regimes]
-        timing = Timing(**{**self.timing.__dict__, **TIMING_AT_PRESET.get(preset, {})})
+        timing = scaled(self.timing)
         return _validated(Matrix(self.path, regimes, self.configurations, timing))
 
 
@@ -124,20 +131,26 @@ def _keys(mapping: Any, allowed: set[str], required: set[str], where: str) -> di
     return mapping
 
 
+def _timing(raw: Any, where: str) -> dict:
+    timing = _keys(raw, set(TIMING_KEYS), set(), where)
+    for key, value in timing.items():
+        check_int(key, value, TIMING_KEYS[key], where)
+    return timing
+
+
 def parse_matrix(raw: Any, path: Path) -> Matrix:
     top = _keys(raw, {"regimes", "configurations", "timing"}, {"regimes", "configurations"}, str(path))
-    timing = _keys(top.get("timing", {}), set(TIMING_KEYS), set(), f"{path}: timing")
-    for key, value in timing.items():
-        check_int(key, value, TIMING_KEYS[key], f"{path}: timing")
+    timing = _timing(top.get("timing", {}), f"{path}: timing")
     if not isinstance(top["regimes"], dict) or not top["regimes"]:
         raise ConfigError(f"{path}: regimes must map at least one name to {{description, params}}.")
     regimes = []
     for name, body in top["regimes"].items():
         where = f"{path}: regime {name!r}"
-        body = _keys(body, {"description", "params"}, {"params"}, where)
+        body = _keys(body, {"description", "params", "timing"}, {"params"}, where)
         params = _keys(body["params"], set(TrainConfig.__dataclass_fields__) - ROW_PARAMS,
                        set(), f"{where} params")
-        regimes.append(Regime(str(name), str(body.get("description", "")), dict(params)))
+        own = Timing(**{**timing, **_timing(body["timing"], f"{where} timing")}) if "timing" in body else None
+        regimes.append(Regime(str(name), str(body.get("description", "")), dict(params), own))
 
     if not isinstance(top["configurations"], list) or not top["configurations"]:
         raise ConfigError(f"{path}: configurations must be a list of {{gpus, workers}} rows.")

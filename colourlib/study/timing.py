@@ -22,7 +22,7 @@ import pandas as pd
 
 from .. import atomic
 from ..config import TrainConfig
-from .matrix import Configuration, Matrix, Regime, check_machine
+from .matrix import Configuration, Matrix, Regime, Timing, check_machine
 from .notebooks import is_backend_noise
 
 
@@ -47,8 +47,8 @@ def result_file(out_dir: Path, regime: Regime, row: Configuration, repeat: int) 
 def jobs(matrix: Matrix) -> list[TimingJob]:
     """Every child process of the measurement, repeat by repeat, the rows of each rotated by the repeat."""
     out = []
-    for repeat in range(matrix.timing.repeats):
-        for regime in matrix.regimes:
+    for repeat in range(max(matrix.timing_of(regime).repeats for regime in matrix.regimes)):
+        for regime in (r for r in matrix.regimes if repeat < matrix.timing_of(r).repeats):
             for gpus in dict.fromkeys(row.gpus for row in matrix.configurations):
                 rows = [row for row in matrix.configurations if row.gpus == gpus]
                 shift = repeat % len(rows)
@@ -56,12 +56,12 @@ def jobs(matrix: Matrix) -> list[TimingJob]:
     return out
 
 
-def _is_current(path: Path, config: TrainConfig, matrix: Matrix, fingerprint: str) -> bool:
+def _is_current(path: Path, config: TrainConfig, timing: Timing, fingerprint: str) -> bool:
     try:
         saved = json.loads(path.read_text())
     except (OSError, ValueError):
         return False
-    return (saved.get("config") == config.to_dict() and saved.get("timing") == asdict(matrix.timing)
+    return (saved.get("config") == config.to_dict() and saved.get("timing") == asdict(timing)
             and saved.get("code_fingerprint") == fingerprint)
 
 
@@ -85,7 +85,8 @@ def time_matrix(matrix: Matrix, out_dir: Path, force: bool = False, on_job=None)
     for job in jobs(matrix):
         pending = [row for row in job.rows
                    if force or not _is_current(result_file(out_dir, job.regime, row, job.repeat),
-                                               job.regime.config(row), matrix, fingerprint)]
+                                               job.regime.config(row), matrix.timing_of(job.regime),
+                                               fingerprint)]
         if on_job is not None:
             on_job(job, not pending)
         if not pending:
@@ -93,7 +94,7 @@ def time_matrix(matrix: Matrix, out_dir: Path, force: bool = False, on_job=None)
         request = Path(out_dir) / job.regime.name / f"request-repeat{job.repeat + 1}-gpus{job.gpus}.json"
         request.parent.mkdir(parents=True, exist_ok=True)
         atomic.write_json(request, {
-            "repeat": job.repeat, "timing": asdict(matrix.timing), "code_fingerprint": fingerprint,
+            "repeat": job.repeat, "timing": asdict(matrix.timing_of(job.regime)), "code_fingerprint": fingerprint,
             "runs": [{"config": job.regime.config(row).to_dict(), "regime": job.regime.name, "row": asdict(row),
                       "file": str(result_file(out_dir, job.regime, row, job.repeat))} for row in pending]},
             kind="timing-request")
@@ -119,7 +120,7 @@ def timings(matrix: Matrix, out_dir: Path) -> pd.DataFrame:
         for row in matrix.configurations:
             base = {"regime": regime.name, "gpus": row.gpus, "workers": row.workers, "loaders": row.loaders}
             found = 0
-            for repeat in range(matrix.timing.repeats):
+            for repeat in range(matrix.timing_of(regime).repeats):
                 path = result_file(out_dir, regime, row, repeat)
                 if path.is_file():
                     saved = json.loads(path.read_text())

@@ -1,0 +1,74 @@
+"""Frozen-encoder features kept on disk, so the runs of several seeds (and a rerun) encode their crops once.
+
+With the encoder frozen, what it makes of a crop depends only on the encoder, its weights, the crop and the
+code, never on the training seed. Crops for cached features are therefore drawn with :data:`CROP_SEED`, the same
+for every seed: a seed varies the decoder's initialisation, its dropout and the batch order, and the study's
+three seeds share one encoding (for the paper's VGG16 at 160 px that encoding is most of a run's time).
+
+A cache file is named by a digest of everything its content depends on, written atomically, and read back only
+when that digest matches, so a stale or half-written cache is never used. ``runs/cache/`` may be deleted at any
+time; it is rebuilt on demand.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from . import atomic, paths
+
+#: The seed of the crops whose features are cached, whatever the training seed (see the module's docstring).
+CROP_SEED = 0
+
+
+def _photo_identity(files) -> list:
+    out = []
+    for path in files:
+        stat = Path(path).stat()
+        out.append([str(path), stat.st_size, stat.st_mtime_ns])
+    return out
+
+
+def file_identity(path) -> list | None:
+    """(path, size, modification time) of a weights file; None for no file (random or Keras's named weights)."""
+    if path is None or not Path(path).expanduser().is_file():
+        return None
+    return _photo_identity([Path(path).expanduser()])[0]
+
+
+def cache_key(what: dict, files) -> str:
+    """A digest of ``what`` (encoder, weights, sizes, crop settings), the photos (path, size, modification time)
+    and the code that computes features (the whole package's fingerprint)."""
+    from .provenance import code_fingerprint
+
+    text = json.dumps({"what": what, "photos": _photo_identity(files), "code": code_fingerprint()}, sort_keys=True,
+                      default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def cache_file(key: str, folder: Path | None = None) -> Path:
+    return (folder or paths.runs_dir() / "cache") / f"features-{key}.npz"
+
+
+def load_or_compute(key: str, compute, folder: Path | None = None):
+    """``(features, targets)`` from the cache file of ``key``, or ``compute()``'s, which are then saved there.
+    Features are one array or a tuple of arrays (an encoder with several outputs)."""
+    path = cache_file(key, folder)
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                parts = [saved[f"features_{i}"] for i in range(int(saved["parts"]))]
+                features = parts[0] if not bool(saved["is_tuple"]) else tuple(parts)
+                return features, saved["targets"]
+        except (OSError, KeyError, ValueError):  # unreadable: compute it again and replace it
+            pass
+    features, targets = compute()
+    parts = list(features) if isinstance(features, tuple) else [features]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic.replacing(path, kind="feature-cache") as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, targets=targets, parts=len(parts), is_tuple=isinstance(features, tuple),
+                     **{f"features_{i}": part for i, part in enumerate(parts)})
+    return features, targets
