@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: study test install clean book-check
+.PHONY: study test test-all install clean book-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,11 @@ study: $(STAMP)
 book-check: $(STAMP)
 	$(PY) -m colourlib check browser
 
+# `make test`: the fast suite (the everyday check); `make test-all`: every test, the slow ones too (what CI runs).
 test: $(STAMP)
+	$(PY) -m pytest -m "not slow"
+
+test-all: $(STAMP)
 	$(PY) -m pytest
 
 clean:

@@ -172,7 +172,9 @@ def _train_locked(config: TrainConfig, plan: replicas.ReplicaPlan, run: RunFolde
               f"({config.loaders})", flush=True)
 
     with replicas.replica_scope(plan) as strategy:
-        shared = config.cache_features  # one frozen encoder for every seed, its features encoded once
+        # A frozen encoder is one for every seed (so cached features are encoded once and shared; a frozen encoder
+        # fed crops directly is seeded the same way, so both paths build the same network).
+        shared = config.cache_features or not config.encoder_trainable
         model = build_network(config.image_size, config.encoder, config.encoder_weights,
                               encoder_trainable=not config.cache_features and config.encoder_trainable,
                               classes=config.classes, decoder=config.decoder,

@@ -62,6 +62,7 @@ KILL_POINTS = [
 ]
 
 
+@pytest.mark.slow  # `make test` skips it; `make test-all` (CI) runs it
 def test_a_run_killed_at_every_kind_of_moment_ends_with_the_weights_of_one_never_killed(tmp_path, coded_photos):
     params = config(coded_photos)
     straight = train_process(tmp_path / "straight", params)
@@ -84,6 +85,7 @@ def test_a_run_killed_at_every_kind_of_moment_ends_with_the_weights_of_one_never
     assert not list(killed.rglob("*.partial*")), "a killed writer's temporary file survived"
 
 
+@pytest.mark.slow  # `make test` skips it; `make test-all` (CI) runs it
 def test_a_run_folder_refuses_other_parameters_and_a_second_writer(tmp_path, coded_photos):
     params = config(coded_photos)
     run = RunFolder(tmp_path / "run")
@@ -106,6 +108,7 @@ def test_a_run_folder_refuses_other_parameters_and_a_second_writer(tmp_path, cod
     assert not refused.stdout.strip() and "Traceback" not in refused.stderr
 
 
+@pytest.mark.slow  # `make test` skips it; `make test-all` (CI) runs it
 def test_a_torn_backup_left_by_an_older_version_or_a_kill_is_never_fatal(tmp_path, coded_photos):
     """Keras's BackupAndRestore, killed while writing, left a 0-byte backup that failed every rerun
     ("file signature not found"). Backups are now named by a state file written last; a torn file is not used."""

@@ -90,6 +90,7 @@ def trained(runs):
     return notebook, run_dir
 
 
+@pytest.mark.slow  # `make test` skips it; `make test-all` (CI) runs it
 def test_train_notebook_runs_as_typed_and_writes_to_its_run_folder(trained, runs):
     notebook, run_dir = trained
     assert run_dir.parent == runs / "train" and run_dir.name.startswith("tiny-gpus2-workers2-threads-")
@@ -134,6 +135,7 @@ def test_data_and_model_notebooks_glue_their_numbers(tmp_path):
     assert model["feature_shape"] == "7 x 7 x 512"
 
 
+@pytest.mark.slow  # `make test` skips it; `make test-all` (CI) runs it
 def test_evaluate_notebook_compares_both_models_over_seeds_with_the_baselines_on_both_splits(trained, runs,
                                                                                              tmp_path):
     from colourlib.config import colouring_config
@@ -175,6 +177,7 @@ def test_evaluate_notebook_compares_both_models_over_seeds_with_the_baselines_on
     assert sorted(per_image[per_image.method.str.startswith("Efficient")].seed.unique()) == [0, 1]
 
 
+@pytest.mark.slow  # `make test` skips it; `make test-all` (CI) runs it
 def test_parallel_and_reproducibility_notebooks_tabulate_what_ran(runs, tmp_path):
     from colourlib.study.matrix import load_matrix
     from colourlib.study.timing import time_matrix

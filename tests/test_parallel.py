@@ -157,6 +157,7 @@ def weights(path: Path) -> dict[str, np.ndarray]:
     return found
 
 
+@pytest.mark.slow  # `make test` skips it; `make test-all` (CI) runs it
 @pytest.mark.parametrize("backend", ["tensorflow", "jax"])
 def test_two_replicas_with_workers_train_the_same_model_on_the_same_batches(tmp_path, backend):
     env = {"KERAS_BACKEND": backend}
@@ -184,6 +185,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # `make test` skips it; `make test-all` (CI) runs it
 def test_two_machines_on_localhost_end_with_identical_weights(tmp_path):
     cluster = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
     workers = [train_in_process(tmp_path / "run", {"KERAS_BACKEND": "tensorflow", "TF_CONFIG": json.dumps(

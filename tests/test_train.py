@@ -50,6 +50,7 @@ class Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+@pytest.mark.slow  # `make test` skips it; `make test-all` (CI) runs it
 def test_an_interrupted_run_resumes_at_its_last_finished_epoch(tmp_path, coded_photos):
     config = TrainConfig.from_dict({**TINY, "epochs": 3, "data_dir": str(coded_photos)})
     with pytest.raises(KeyboardInterrupt):
@@ -132,6 +133,7 @@ def test_run_folders_are_named_from_the_configuration_and_reuse_needs_the_same_c
     assert run.path.is_dir(), "asking never deletes"
 
 
+@pytest.mark.slow  # `make test` skips it; `make test-all` (CI) runs it
 def test_the_classification_loss_learns_the_colours_and_records_its_weights(tmp_path, coded_photos):
     from colourlib.colour import rgb_to_lab
     from colourlib.colouriser import Colouriser
