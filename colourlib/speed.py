@@ -18,10 +18,9 @@ import numpy as np
 
 from . import classes, replicas, runtime
 from .config import TrainConfig
-from .data.dataset import ArrayBatches, ColourBatches, PhotoCrops
+from .data.dataset import ArrayBatches, ColourBatches
 from .data.photos import load_photo_set
 from .encoders import encoder_spec
-from .model import build_network
 
 #: A training step costs about three forward passes: the forward itself, and the backward's two products (the
 #: gradient with respect to each layer's input and to its weights). The usual approximation, stated wherever the
@@ -71,19 +70,20 @@ class _StepClock(keras.callbacks.Callback):
 
 def _fit_model_and_batches(config: TrainConfig, model: keras.Model, photos, batches_needed: int):
     """(model to fit, batches) as training builds them: the network on crops, or its decoder on the cached features
-    of the first ``batches_needed`` batches (encoded once, as training encodes every crop once)."""
-    from .train import encode
+    of the first ``batches_needed`` batches (encoded once and kept on disk, as training does, so the other
+    configurations and repeats of a study read them instead of encoding them again)."""
+    from .train import cached_features, training_crops
 
     preprocess = encoder_spec(config.encoder).preprocess
-    crops = PhotoCrops(photos.train, config.image_size, config.crops_per_photo, config.seed, augment=config.augment,
-                       in_memory=config.in_memory, vary_by_epoch=config.augment and not config.cache_features)
+    crops = training_crops(config, photos)
     loading = dict(workers=config.workers, use_multiprocessing=config.use_multiprocessing)
     batches = ColourBatches(crops, config.batch_size, preprocess, config.seed, **loading)
     if not config.cache_features:
         return model, batches
     steps = min(batches_needed, batches.steps_per_epoch)
     plain = ColourBatches(crops, config.batch_size, preprocess, config.seed, shuffle=False)
-    features, targets = encode(model.get_layer("encoder"), plain, steps)
+    features, targets = cached_features(config, model.get_layer("encoder"), plain, steps, photos.train,
+                                        "train", config.crops_per_photo, crops.seed)
     return model.get_layer("decoder"), ArrayBatches(features, targets, config.batch_size, config.seed, **loading)
 
 
@@ -91,15 +91,15 @@ def measure(config: TrainConfig, steps: int = 10, warmup: int = 3) -> dict:
     """Time ``steps`` training steps of ``config`` after ``warmup`` (one call per process: replicas are laid out
     once). Returns seconds per step, images/s, CPU seconds (user, kernel) and page faults of the timed steps, the
     step's GFLOP and what that makes per second."""
+    from .train import build_for
+
     config.validate()
     settings = runtime.configure()
     plan = replicas.provide(config.gpus)
     keras.utils.set_random_seed(config.seed)
     photos = load_photo_set(config.data_dir, config.image_size, config.val_fraction, config.max_photos)
     with replicas.replica_scope(plan) as strategy:
-        model = build_network(config.image_size, config.encoder, config.encoder_weights,
-                              encoder_trainable=not config.cache_features and config.encoder_trainable,
-                              classes=config.classes, decoder=config.decoder)
+        model = build_for(config)
         fit_model, batches = _fit_model_and_batches(config, model, photos, steps + warmup)
         loss = (classes.ClassificationLoss(classes.training_weights(photos.train, lam=config.rebalance_lambda)[1])
                 if config.classes else config.loss)

@@ -172,14 +172,7 @@ def _train_locked(config: TrainConfig, plan: replicas.ReplicaPlan, run: RunFolde
               f"({config.loaders})", flush=True)
 
     with replicas.replica_scope(plan) as strategy:
-        # A frozen encoder is one for every seed (so cached features are encoded once and shared; a frozen encoder
-        # fed crops directly is seeded the same way, so both paths build the same network).
-        shared = config.cache_features or not config.encoder_trainable
-        model = build_network(config.image_size, config.encoder, config.encoder_weights,
-                              encoder_trainable=not config.cache_features and config.encoder_trainable,
-                              classes=config.classes, decoder=config.decoder,
-                              encoder_seed=feature_cache.CROP_SEED if shared else None,
-                              decoder_seed=config.seed if shared else None)
+        model = build_for(config)
         start_epoch, backup = read_backup(run.backup_dir)
         fit_model, batches, validation = _training_data(config, model, photos, start_epoch)
         fit_model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=_loss(config, photos, run))
@@ -224,14 +217,42 @@ INPUT_WAIT_METHOD = (
     "time loading takes away from computing. Epoch 0 also includes compiling the step.")
 
 
+def build_for(config: TrainConfig) -> keras.Model:
+    """``config``'s network. A frozen encoder is the same for every seed (its random initialisation, where it has
+    one, is seeded by :data:`colourlib.feature_cache.CROP_SEED`; the decoder's by the run's seed), so cached features
+    are encoded once and shared, and a frozen encoder fed crops directly builds the same network."""
+    shared = config.cache_features or not config.encoder_trainable
+    return build_network(config.image_size, config.encoder, config.encoder_weights,
+                         encoder_trainable=not config.cache_features and config.encoder_trainable,
+                         classes=config.classes, decoder=config.decoder,
+                         encoder_seed=feature_cache.CROP_SEED if shared else None,
+                         decoder_seed=config.seed if shared else None)
+
+
+def training_crops(config: TrainConfig, photos: PhotoSet) -> PhotoCrops:
+    """The training crops: drawn anew every epoch when augmented, once when their features are cached (then with
+    the seed every run shares, :data:`colourlib.feature_cache.CROP_SEED`)."""
+    seed = feature_cache.CROP_SEED if config.cache_features else config.seed
+    return PhotoCrops(photos.train, config.image_size, config.crops_per_photo, seed, augment=config.augment,
+                      in_memory=config.in_memory, vary_by_epoch=config.augment and not config.cache_features)
+
+
+def cached_features(config: TrainConfig, encoder: keras.Model, batches: keras.utils.PyDataset, steps: int,
+                    files, part: str, crops: int, seed: int):
+    """(features, targets) of the first ``steps`` of ``batches`` (unshuffled) through the frozen ``encoder``, from
+    the disk cache when a run of the same encoder, photos, crops and code encoded them before."""
+    what = dict(encoder=config.encoder, weights=config.encoder_weights, image_size=config.image_size,
+                decoder=config.decoder, precision=config.precision, part=part, crops=crops, seed=seed,
+                augment=config.augment and part != "val", steps=steps, batch_size=config.batch_size,
+                weights_file=feature_cache.file_identity(config.encoder_weights))
+    return feature_cache.load_or_compute(feature_cache.cache_key(what, files), lambda: encode(encoder, batches, steps))
+
+
 def _training_data(config: TrainConfig, model: keras.Model, photos: PhotoSet, start_epoch: int):
     """(model to fit, training batches, validation arrays): the whole colouriser on photo crops, or only its
     decoder on encoder features computed once (``cache_features``)."""
     preprocess = encoder_spec(config.encoder).preprocess
-    crop_seed = feature_cache.CROP_SEED if config.cache_features else config.seed
-    train_crops = PhotoCrops(photos.train, config.image_size, config.crops_per_photo, crop_seed,
-                             augment=config.augment, in_memory=config.in_memory,
-                             vary_by_epoch=config.augment and not config.cache_features)
+    train_crops = training_crops(config, photos)
     val_crops = PhotoCrops(photos.val, config.image_size, config.val_crops_per_photo, VALIDATION_SEED,
                            augment=False, in_memory=config.in_memory)
     val_x, val_y = validation_arrays(val_crops, preprocess, config.batch_size, config.seed)
@@ -241,19 +262,12 @@ def _training_data(config: TrainConfig, model: keras.Model, photos: PhotoSet, st
     if not config.cache_features:
         return model, batches, (val_x, val_y)
     encoder = model.get_layer("encoder")
-    what = dict(encoder=config.encoder, weights=config.encoder_weights, image_size=config.image_size,
-                decoder=config.decoder, precision=config.precision,
-                weights_file=feature_cache.file_identity(config.encoder_weights))
-    features, targets = feature_cache.load_or_compute(
-        feature_cache.cache_key({**what, "part": "train", "crops": config.crops_per_photo, "augment": config.augment,
-                                 "seed": crop_seed}, photos.train),
-        lambda: encode(encoder, ColourBatches(train_crops, config.batch_size, preprocess, config.seed,
-                                              shuffle=False), batches.steps_per_epoch))
-    val_features = feature_cache.load_or_compute(
-        feature_cache.cache_key({**what, "part": "val", "crops": config.val_crops_per_photo,
-                                 "seed": VALIDATION_SEED}, photos.val),
-        lambda: encode(encoder, ArrayBatches(val_x, val_y, config.batch_size, config.seed, shuffle=False),
-                       -(-len(val_x) // config.batch_size)))[0]
+    features, targets = cached_features(
+        config, encoder, ColourBatches(train_crops, config.batch_size, preprocess, config.seed, shuffle=False),
+        batches.steps_per_epoch, photos.train, "train", config.crops_per_photo, train_crops.seed)
+    val_features = cached_features(
+        config, encoder, ArrayBatches(val_x, val_y, config.batch_size, config.seed, shuffle=False),
+        -(-len(val_x) // config.batch_size), photos.val, "val", config.val_crops_per_photo, VALIDATION_SEED)[0]
     batches = ArrayBatches(features, targets, config.batch_size, config.seed, start_epoch=start_epoch, **loading)
     return model.get_layer("decoder"), batches, (val_features, val_y)
 
