@@ -68,54 +68,76 @@ class _StepClock(keras.callbacks.Callback):
         self.end = (time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF))
 
 
-def _fit_model_and_batches(config: TrainConfig, model: keras.Model, photos, batches_needed: int):
-    """(model to fit, batches) as training builds them: the network on crops, or its decoder on the cached features
-    of the first ``batches_needed`` batches (encoded once and kept on disk, as training does, so the other
-    configurations and repeats of a study read them instead of encoding them again)."""
-    from .train import cached_features, training_crops
+class SpeedProbe:
+    """One configuration's network, data and compiled training step, built once; :meth:`time` times the step fed
+    by a given loader setting. The configurations of one regime and replica count differ only in their loaders, so
+    they share one probe, and none pays for building or compiling what another already built (the warm-up steps
+    of each timing still absorb the loader's own start-up).
 
-    preprocess = encoder_spec(config.encoder).preprocess
-    crops = training_crops(config, photos)
-    loading = dict(workers=config.workers, use_multiprocessing=config.use_multiprocessing)
-    batches = ColourBatches(crops, config.batch_size, preprocess, config.seed, **loading)
-    if not config.cache_features:
-        return model, batches
-    steps = min(batches_needed, batches.steps_per_epoch)
-    plain = ColourBatches(crops, config.batch_size, preprocess, config.seed, shuffle=False)
-    features, targets = cached_features(config, model.get_layer("encoder"), plain, steps, photos.train,
-                                        "train", config.crops_per_photo, crops.seed)
-    return model.get_layer("decoder"), ArrayBatches(features, targets, config.batch_size, config.seed, **loading)
+    Use as a context manager: the replicas' distribution scope is held while it is open."""
+
+    def __init__(self, config: TrainConfig, batches_needed: int):
+        config.validate()
+        self.config = config
+        self.settings = runtime.configure()
+        self.plan = replicas.provide(config.gpus)
+        self.batches_needed = batches_needed
+
+    def __enter__(self) -> "SpeedProbe":
+        from .train import build_for, cached_features, training_crops
+
+        config = self.config
+        keras.utils.set_random_seed(config.seed)
+        photos = load_photo_set(config.data_dir, config.image_size, config.val_fraction, config.max_photos)
+        self._scope = replicas.replica_scope(self.plan)
+        strategy = self._scope.__enter__()
+        model = build_for(config)
+        preprocess = encoder_spec(config.encoder).preprocess
+        self.crops = training_crops(config, photos)
+        self.fit_model, self.features = model, None
+        if config.cache_features:  # the decoder on features encoded once and kept on disk, as training does
+            plain = ColourBatches(self.crops, config.batch_size, preprocess, config.seed, shuffle=False)
+            steps = min(self.batches_needed, plain.steps_per_epoch)
+            self.features = cached_features(config, model.get_layer("encoder"), plain, steps, photos.train,
+                                            "train", config.crops_per_photo, self.crops.seed)
+            self.fit_model = model.get_layer("decoder")
+        loss = (classes.ClassificationLoss(classes.training_weights(photos.train, lam=config.rebalance_lambda)[1])
+                if config.classes else config.loss)
+        self.fit_model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss)
+        replicas.build_before_fit(self.fit_model, strategy, self.batches(1, False)[0])
+        self.gflop = TRAIN_FLOP_FACTOR * forward_flops(self.fit_model) * config.batch_size / 1e9
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._scope.__exit__(*exc)
+
+    def batches(self, workers: int, use_multiprocessing: bool) -> keras.utils.PyDataset:
+        c = self.config
+        loading = dict(workers=workers, use_multiprocessing=use_multiprocessing)
+        if self.features is not None:
+            return ArrayBatches(*self.features, c.batch_size, c.seed, **loading)
+        return ColourBatches(self.crops, c.batch_size, encoder_spec(c.encoder).preprocess, c.seed, **loading)
+
+    def time(self, workers: int, use_multiprocessing: bool, steps: int, warmup: int) -> dict:
+        """Seconds per step, images/s, CPU seconds (user, kernel) and page faults of ``steps`` training steps
+        after ``warmup``, fed by ``workers`` thread or process loaders; the step's GFLOP and GFLOP/s."""
+        clock = _StepClock(warmup)
+        self.fit_model.fit(self.batches(workers, use_multiprocessing), epochs=1, steps_per_epoch=warmup + steps,
+                           callbacks=[clock], verbose=0, shuffle=False)
+        (t0, r0), (t1, r1) = clock.start, clock.end
+        seconds = (t1 - t0) / steps
+        return {"seconds_per_step": seconds, "images_per_s": self.config.batch_size / seconds,
+                "user_seconds": r1.ru_utime - r0.ru_utime, "sys_seconds": r1.ru_stime - r0.ru_stime,
+                "page_faults": r1.ru_minflt - r0.ru_minflt, "steps": steps, "warmup_steps": warmup,
+                "gflop_per_step": self.gflop, "gflop_per_s": self.gflop / seconds, "devices": self.plan.label,
+                "backend": keras.backend.backend(), "runtime": self.settings}
 
 
 def measure(config: TrainConfig, steps: int = 10, warmup: int = 3) -> dict:
-    """Time ``steps`` training steps of ``config`` after ``warmup`` (one call per process: replicas are laid out
-    once). Returns seconds per step, images/s, CPU seconds (user, kernel) and page faults of the timed steps, the
-    step's GFLOP and what that makes per second."""
-    from .train import build_for
-
-    config.validate()
-    settings = runtime.configure()
-    plan = replicas.provide(config.gpus)
-    keras.utils.set_random_seed(config.seed)
-    photos = load_photo_set(config.data_dir, config.image_size, config.val_fraction, config.max_photos)
-    with replicas.replica_scope(plan) as strategy:
-        model = build_for(config)
-        fit_model, batches = _fit_model_and_batches(config, model, photos, steps + warmup)
-        loss = (classes.ClassificationLoss(classes.training_weights(photos.train, lam=config.rebalance_lambda)[1])
-                if config.classes else config.loss)
-        fit_model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss)
-        replicas.build_before_fit(fit_model, strategy, batches[0])
-        clock = _StepClock(warmup)
-        fit_model.fit(batches, epochs=1, steps_per_epoch=warmup + steps, callbacks=[clock], verbose=0,
-                      shuffle=False)
-    (t0, r0), (t1, r1) = clock.start, clock.end
-    seconds = (t1 - t0) / steps
-    gflop = TRAIN_FLOP_FACTOR * forward_flops(fit_model) * config.batch_size / 1e9
-    return {"seconds_per_step": seconds, "images_per_s": config.batch_size / seconds,
-            "user_seconds": r1.ru_utime - r0.ru_utime, "sys_seconds": r1.ru_stime - r0.ru_stime,
-            "page_faults": r1.ru_minflt - r0.ru_minflt, "steps": steps, "warmup_steps": warmup,
-            "gflop_per_step": gflop, "gflop_per_s": gflop / seconds, "devices": plan.label,
-            "backend": keras.backend.backend(), "runtime": settings}
+    """Time ``steps`` training steps of ``config`` after ``warmup`` in this process (see :meth:`SpeedProbe.time`);
+    replicas are laid out once per process."""
+    with SpeedProbe(config, steps + warmup) as probe:
+        return probe.time(config.workers, config.use_multiprocessing, steps, warmup)
 
 
 def sgemm_gflops(n: int = 2048, repeats: int = 5) -> float:

@@ -247,7 +247,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 @pytest.mark.skipif(CHROMIUM is None and not os.environ.get("COLOURLIB_REQUIRE_CHROMIUM"),
                     reason="Chromium is not installed (CI installs it and sets COLOURLIB_REQUIRE_CHROMIUM=1)")
-def test_browser_check_catches_a_broken_image_an_empty_table_and_a_missing_glued_value(tmp_path):
+def test_browser_check_catches_what_a_reader_would_trip_over(tmp_path):
     from PIL import Image
 
     from colourlib.report.browser import check_pages
@@ -256,13 +256,29 @@ def test_browser_check_catches_a_broken_image_an_empty_table_and_a_missing_glued
     html.mkdir()
     Image.new("RGB", (40, 30), "red").save(html / "ok.png")
     words = "<p>" + "A page with enough words to read. " * 10 + "</p>"
-    (html / "good.html").write_text(f"<html><body><main>{words}<img src='ok.png'><table><tr><td>1</td></tr>"
-                                    "</table><span class='pasted-text'>0.42</span></main></body></html>")
+    (html / "good.html").write_text(f"<html><body><main>{words}<figure><img src='ok.png'><figcaption>Fig. 1 "
+                                    "A red square.</figcaption></figure><table><tr><td>1</td></tr></table>"
+                                    "<div class='admonition'><p class='admonition-title'>Warning</p><p>No GPU."
+                                    "</p></div><span class='pasted-text'>0.42</span></main></body></html>")
     (html / "bad.html").write_text(f"<html><body><main>{words}<img src='missing.png'><table><tr><td> </td>"
                                    "</tr></table><span class='pasted-text'></span></main></body></html>")
-    reports = check_pages(html, tmp_path / "shots", CHROMIUM, pages=("good.html", "bad.html"))
-    good, bad = reports
+    column = "<main style='width: 600px'>"
+    wide_table = "<table><tr>" + "<td>a-long-column-value</td>" * 60 + "</tr></table>"
+    (html / "wide.html").write_text(f"<html><body>{column}{words}<div class='cell_output' style='overflow: auto'>"
+                                    f"{wide_table}</div><figure><img src='ok.png' style='width: 900px'>"
+                                    "<figcaption>Too wide.</figcaption></figure></main></body></html>")
+    (html / "noise.html").write_text(f"<html><body><main>{words}<pre>/x/y.py:3: UserWarning: negative Z values"
+                                     "</pre><pre>Traceback (most recent call last):</pre><p>speedup NaN</p>"
+                                     "<img src='ok.png'><figure><img src='ok.png'></figure></main></body></html>")
+    reports = check_pages(html, tmp_path / "shots", CHROMIUM, pages=("good.html", "bad.html", "wide.html",
+                                                                     "noise.html"))
+    good, bad, wide, noise = reports
     assert good.problems == [] and good.found["pasted"] == 1 and good.screenshot.stat().st_size > 1000
     assert any("broken image(s): missing.png" in p for p in bad.problems)
     assert any("1 empty table(s)" in p for p in bad.problems)
     assert any("glued values missing" in p for p in bad.problems)
+    assert any("2 table(s)/figure(s) wider than the content column: table" in p for p in wide.problems), wide.problems
+    assert not any("caption" in p for p in wide.problems)
+    assert any("warning or traceback text" in p and "UserWarning" in p and "Traceback" in p for p in noise.problems)
+    assert any("raw NaN on the page" in p for p in noise.problems)
+    assert any("2 figure(s) without a caption" in p for p in noise.problems), noise.problems

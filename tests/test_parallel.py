@@ -344,11 +344,12 @@ def test_timing_jobs_rotate_the_rows_and_a_timing_of_the_same_code_is_reused(tmp
 def test_the_study_estimates_the_time_left_from_the_steps_done():
     from colourlib.study.driver import Progress
 
-    progress = Progress(["data", "colouring a", "colouring a", "timing", "book"])
+    progress = Progress(["data", "colouring a", "colouring a", "colouring a", "timing", "book"])
     assert progress.remaining_seconds() is None
-    progress.durations = {"data": [10.0], "colouring a": [100.0]}
-    progress.done = 2  # data and the first colouring run are done
-    assert progress.remaining_seconds() == pytest.approx(100 + 55 + 55)  # unseen kinds: the mean of all steps
+    progress.durations = {"data": [10.0], "colouring a": [300.0, 40.0]}
+    progress.done = 3  # data and two colouring runs are done
+    # the latest run of a kind (40 s, reading cached features) guesses the next; unseen kinds: the mean so far
+    assert progress.remaining_seconds() == pytest.approx(40 + 350 / 3 + 350 / 3)
 
 
 def test_the_matrix_at_another_scale_keeps_each_regimes_nature():
@@ -386,3 +387,17 @@ def test_a_regime_may_time_its_own_steps_and_the_tiny_scale_shortens_both(tmp_pa
     assert tiny.timing_of(tiny.regimes[0]).steps == tiny.timing.steps == 2
     with pytest.raises(ConfigError, match=r"regime 'tiny' timing: unknown key\(s\) stepz"):
         load_matrix(write(tmp_path, text.replace("timing: {steps: 50}", "timing: {stepz: 50}")))
+
+
+def test_the_headline_says_which_of_the_papers_speedups_were_reproduced_from_the_ranges():
+    timings = speed_timings({(1, 1, "threads"): [40, 42, 38], (1, 2, "threads"): [52, 56, 54],
+                             (1, 4, "threads"): [41, 45, 39], (2, 1, "threads"): [30, 31, 29]})
+    table = parallel.speed_table(timings.assign(regime="whole-network"))
+    claims = {(c["gpus"], c["workers"]): c for c in parallel.paper_claims(table)}
+    assert claims[(1, 2)]["reproduced"] and claims[(1, 2)]["verdict"] == "gain"  # 1.34 inside 1.24-1.47
+    assert not claims[(1, 4)]["reproduced"] and not claims[(2, 1)]["reproduced"]
+    text = parallel.headline(table)
+    assert text.startswith("1 of the paper's 3 speedups was reproduced on this machine (whole-network regime): "
+                           "2 loading threads: paper 1.34x, here 1.35x (range 1.24-1.47, gain)")
+    assert "2 devices: paper 2.34x, here 0.75x (range 0.69-0.82, loss)." in text
+    assert parallel.headline(table.assign(status="failed")).startswith("The paper's speedups could not be compared")

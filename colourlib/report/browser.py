@@ -1,6 +1,7 @@
-"""Read the built book in a real browser: headless Chromium opens each page, and the check fails on a broken
-image, an empty table, or a glued value that did not arrive. It saves a full-page screenshot of every page, to
-look at before calling the book done.
+"""Read the built book in a real browser: headless Chromium opens each page at a laptop's width (1280 px), and the
+check fails on a broken image, an empty table, a glued value that did not arrive, a table or figure wider than
+the content column (cut off or scrolled), "Warning" or "Traceback" text, a raw ``NaN``, or a figure without a
+caption. It saves a full-page screenshot of every page, to look at before calling the book done.
 
 ``colourlib check browser [--html _build/html] [--screenshots DIR] [--chromium PATH]``
 
@@ -27,6 +28,8 @@ from .book import ROLE
 PAGES = ("index.html", "intro.html", "runs/data.html", "runs/model.html", "runs/parallel.html",
          "runs/train/colouring-vgg16-seed0.html", "runs/train/colouring-lite0-seed0.html", "runs/evaluate.html",
          "conclusions.html", "runs/reproducibility.html")
+#: The window width the pages are read at: a laptop's, where the theme shows the sidebar beside the content.
+READER_WIDTH = 1280
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--hide-scrollbars", "--allow-file-access-from-files"]
@@ -41,6 +44,20 @@ PAGE_PROBE = """
   const tables = [...main.querySelectorAll('table')];
   const emptyTables = tables.filter(t => ![...t.querySelectorAll('td')].some(td => td.textContent.trim()));
   const pasted = [...main.querySelectorAll('.pasted-text, .pasted-inline')];
+  const column = main.getBoundingClientRect();
+  const wide = [...tables, ...main.querySelectorAll('img')].filter(el => {
+    const box = el.getBoundingClientRect();
+    const holder = el.closest('.cell_output, .output, .table-wrapper, .pasted-block') || el.parentElement;
+    return box.width > 0 && (box.right > column.right + 2 || el.scrollWidth > holder.clientWidth + 2);
+  }).map(el => el.tagName.toLowerCase() + (el.getAttribute('src') ? ' ' + el.getAttribute('src') : '')
+         + ' (' + Math.round(el.getBoundingClientRect().width) + ' px)');
+  const copy = main.cloneNode(true);
+  copy.querySelectorAll('.admonition-title, script, style').forEach(el => el.remove());
+  const text = copy.textContent;
+  const uncaptioned = [...main.querySelectorAll('img')].filter(img => {
+    const figure = img.closest('figure');
+    return !figure || !figure.querySelector('figcaption') || !figure.querySelector('figcaption').textContent.trim();
+  }).map(img => img.getAttribute('src'));
   return {
     title: document.title, url: location.href,
     images: images.length,
@@ -48,6 +65,10 @@ PAGE_PROBE = """
     tables: tables.length, emptyTables: emptyTables.length,
     pasted: pasted.length, emptyPasted: pasted.filter(p => !p.textContent.trim()).length,
     rawGlue: (main.innerText.match(/\\{glue[^}]*\\}/g) || []).slice(0, 5),
+    wide: wide.slice(0, 5), nWide: wide.length,
+    warnings: (text.match(/[^\\n]{0,40}(Warning\\b|Traceback)[^\\n]{0,40}/g) || []).slice(0, 3),
+    nans: (text.match(/[^\\n]{0,30}\\bNaN\\b[^\\n]{0,30}/g) || []).slice(0, 3),
+    uncaptioned: uncaptioned.slice(0, 5), nUncaptioned: uncaptioned.length,
     text: main.innerText.trim().length,
   };
 })()
@@ -111,6 +132,9 @@ class Chromium:
             raise RuntimeError(f"page script failed: {answer['exceptionDetails']}")
         return answer["result"]["value"]
 
+    def set_width(self, width: int) -> None:
+        self.call("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1, mobile=False)
+
     def screenshot(self, path: Path, width: int = 1280) -> None:
         self.call("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1, mobile=False)
         height = int(self.call("Page.getLayoutMetrics")["cssContentSize"]["height"])
@@ -159,6 +183,16 @@ def judge(page: str, found: dict, expected: int) -> list[str]:
                         "arrived")
     if found["rawGlue"]:
         problems.append(f"{page}: unrendered glue markup: {found['rawGlue']}")
+    if found.get("nWide"):
+        problems.append(f"{page}: {found['nWide']} table(s)/figure(s) wider than the content column: "
+                        f"{', '.join(found['wide'])}")
+    if found.get("warnings"):
+        problems.append(f"{page}: warning or traceback text on the page: {found['warnings']}")
+    if found.get("nans"):
+        problems.append(f"{page}: raw NaN on the page: {found['nans']}")
+    if found.get("nUncaptioned"):
+        problems.append(f"{page}: {found['nUncaptioned']} figure(s) without a caption: "
+                        f"{', '.join(map(str, found['uncaptioned']))}")
     if found["text"] < 200:
         problems.append(f"{page}: almost no text ({found['text']} characters)")
     return problems
@@ -176,6 +210,7 @@ def check_pages(html_dir: Path, screenshots: Path | None, chromium: str, pages=P
             if not path.is_file():
                 reports.append(PageReport(page, {}, 0, None, [f"{page}: not built ({path} is missing)"]))
                 continue
+            browser.set_width(READER_WIDTH)
             browser.open(path.as_uri())
             if page == "index.html":  # jupyter-book's index is a redirect to the root page
                 time.sleep(1.0)

@@ -9,7 +9,7 @@ import pandas as pd
 from .. import paper
 from ..provenance import cpu_model
 from ..study.comparison import Comparison, comparison_values
-from ..study.parallel import speed_findings
+from ..study.parallel import headline, paper_claims, speed_findings
 
 
 def glue_all(values: dict[str, Any], display: bool = False) -> None:
@@ -47,6 +47,14 @@ def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
         "findings_plain": " ".join(speed_findings(table)).replace("**", "") if not ok.empty
         else "No configuration was timed.",
     }
+    values["headline_speed"] = headline(table) if not ok.empty else "No configuration was timed."
+    for regime, short in (("whole-network", "whole"), ("cached-features", "cached")):
+        for claim in paper_claims(table, regime) if not ok.empty else []:
+            key = f"{short}_{claim['gpus']}x{claim['workers']}"
+            if "speedup" in claim:  # e.g. speedup_whole_1x4 "1.02x (0.93-1.18, no difference)"
+                values[f"speedup_{key}"] = (f"{claim['speedup']:.2f}x ({claim['low']:.2f}-{claim['high']:.2f}, "
+                                            f"{claim['verdict']})")
+    values["timing_image_size"] = int(ok.image_size.iloc[0]) if not ok.empty else 0
     for (g, k), seconds in paper.SECONDS.items():
         values[f"paper_seconds_{g}x{k}"] = seconds
         values[f"paper_speedup_{g}x{k}"] = paper.SECONDS[(1, 1)] / seconds

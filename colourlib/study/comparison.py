@@ -292,7 +292,8 @@ def comparison_values(comparison: Comparison) -> dict:
         values |= {f"{key}_best_epoch": best, f"{key}_epochs": len(history),
                    f"{key}_best_val_loss": float(history[best - 1]["val_loss"]),
                    f"{key}_final_loss": float(history[-1]["loss"]), f"{key}_seeds": len(comparison.runs[key]),
-                   f"{key}_shown_seed": RunFolder(comparison.shown[key]).config().seed}
+                   f"{key}_shown_seed": RunFolder(comparison.shown[key]).config().seed,
+                   f"{key}_image_size": RunFolder(comparison.shown[key]).config().image_size}
     for key in comparison.runs:
         values[f"{key}_wins_plain"] = wins_and_losses(comparison, key)
         values[f"{key}_goal_plain"] = goal_sentence(comparison, key)

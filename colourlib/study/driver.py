@@ -62,8 +62,9 @@ def read_record(path: str | Path | None = None) -> dict:
 class Progress:
     """``[k/N] step (study time so far, about M min left)`` lines, so a person sees where a long study is and
     when it will end. ``kinds`` names each planned step's kind in order (steps of one kind take about as long:
-    the seeds of one colouring model, the repeats of one regime's timing); the time left is the mean duration
-    of each kind done so far (of all steps, for a kind not yet seen) summed over the steps still to come."""
+    the seeds of one colouring model, the repeats of one regime's timing); the time left sums, over the steps
+    still to come, the latest duration of a step of the same kind (the first seed of a model encodes the features
+    the others reuse, so the latest is the better guess), or the mean of all steps so far for a kind not yet seen."""
 
     def __init__(self, kinds: list[str]):
         self.kinds, self.done, self.started = list(kinds), 0, time.perf_counter()
@@ -86,8 +87,7 @@ class Progress:
         if not seen:
             return None
         overall = sum(seen) / len(seen)
-        return sum(sum(self.durations[k]) / len(self.durations[k]) if k in self.durations else overall
-                   for k in self.kinds[self.done:])
+        return sum(self.durations[k][-1] if k in self.durations else overall for k in self.kinds[self.done:])
 
     def start(self, what: str) -> None:
         """Announce step ``done + 1`` (and end the step before it)."""

@@ -125,12 +125,22 @@ def execute(name: str, output: Path, parameters: dict[str, Any], title: str | No
     book = nbformat.read(output, as_version=4)
     book.metadata["colourlib"] = {"source_digest": source_digest(source), "parameters": parameters}
     _drop_backend_noise(book)
+    _hide_parameter_cells(book)
     if title:
         first = next(c for c in book.cells if c.cell_type == "markdown")
         lines = first.source.splitlines()
         first.source = "\n".join([f"# {title}", *lines[1:]])
     nbformat.write(book, output)
     return time.perf_counter() - started
+
+
+def _hide_parameter_cells(book) -> None:
+    """The book shows a notebook's parameters once, as the table its own cells make; the defaults cell and the cell
+    papermill injected (with this machine's absolute paths) stay in the executed notebook but off the page."""
+    for cell in book.cells:
+        tags = cell.metadata.get("tags", [])
+        if "parameters" in tags or "injected-parameters" in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
 
 
 def _drop_backend_noise(book) -> None:

@@ -201,3 +201,47 @@ def paper_comparison(table: pd.DataFrame) -> pd.DataFrame:
             row[f"ours: {regime}"] = float(match.speedup.iloc[0]) if not match.empty else float("nan")
         rows.append(row)
     return pd.DataFrame(rows).set_index(["gpus", "workers"])
+
+
+def paper_claims(table: pd.DataFrame, regime: str = "whole-network") -> list[dict]:
+    """The paper's Figure 11 speedups beside this study's for the same (gpus, thread workers) in ``regime``: ours
+    with its range and verdict, and whether the paper's value lies within or below our range (reproduced)."""
+    ok = table[(table.status == "ok") & (table.regime == regime) & (table.loaders == "threads")]
+    rows = []
+    for (gpus, workers), seconds in paper.SECONDS.items():
+        if (gpus, workers) == (1, 1):
+            continue
+        match = ok[(ok.gpus == gpus) & (ok.workers == workers)]
+        claim = {"gpus": gpus, "workers": workers, "paper_speedup": paper.SECONDS[(1, 1)] / seconds}
+        if not match.empty:
+            r = match.iloc[0]
+            claim.update(speedup=float(r.speedup), low=float(r.speedup_low), high=float(r.speedup_high),
+                         verdict=r.verdict, devices=r.devices, reproduced=bool(r.speedup_high >= claim["paper_speedup"]))
+        rows.append(claim)
+    return rows
+
+
+def headline(table: pd.DataFrame) -> str:
+    """Plain sentences, one per regime, on whether the paper's speedups were reproduced here, computed from the
+    ranges."""
+    regimes = list(dict.fromkeys(table[table.status == "ok"].regime))
+    sentences = [_headline(table, regime) for regime in regimes]
+    return " ".join(s for s in sentences if s) or "The paper's speedups could not be compared: nothing was timed."
+
+
+def _headline(table: pd.DataFrame, regime: str) -> str:
+    claims = [c for c in paper_claims(table, regime) if "speedup" in c]
+    if not claims:
+        return ""
+    reproduced = [c for c in claims if c["reproduced"]]
+    lead = ("None of the paper's speedups was reproduced on this machine" if not reproduced else
+            "All of the paper's speedups were reproduced on this machine" if len(reproduced) == len(claims) else
+            f"{len(reproduced)} of the paper's {len(claims)} speedups "
+            f"{'was' if len(reproduced) == 1 else 'were'} reproduced on this machine")
+
+    def what(c):
+        unit = f"{c['gpus']} devices" if c["gpus"] > 1 else f"{c['workers']} loading threads"
+        return (f"{unit}: paper {c['paper_speedup']:.2f}x, here {c['speedup']:.2f}x "
+                f"(range {c['low']:.2f}-{c['high']:.2f}, {c['verdict']})")
+
+    return f"{lead} ({regime} regime): " + "; ".join(what(c) for c in claims) + "."

@@ -1,7 +1,8 @@
 """The parallel study's speed measurements: every (regime, configuration) of the matrix timed for a fixed number
 of training steps after warm-up (:func:`colourlib.speed.measure`), repeated, each repeat in fresh processes.
 
-One child process per (repeat, regime, gpus) times every loader setting of that regime and replica count, in an
+One child process per (repeat, regime, gpus) builds the network and compiles its step once
+(:class:`colourlib.speed.SpeedProbe`) and times every loader setting of that regime and replica count, in an
 order rotated from repeat to repeat, so whatever drifts during a study (the machine's clock, its neighbours)
 falls on every configuration alike; replicas need their own process because devices are laid out once per process.
 Each timing is written to ``<out>/<regime>/<configuration>/repeat-<k>.json`` with its configuration, the timing
@@ -135,30 +136,38 @@ def timings(matrix: Matrix, out_dir: Path) -> pd.DataFrame:
 
 def _child(request_path: Path) -> int:
     """Time each run of a request in this process, writing each result as soon as it is measured."""
-    import keras
-
     from ..provenance import environment_record
-    from ..speed import measure, sgemm_gflops
+    from ..speed import SpeedProbe, sgemm_gflops
 
     request = json.loads(request_path.read_text())
     timing = request["timing"]
     sgemm = sgemm_gflops()
     print(f"sgemm (numpy float32, this process): {sgemm:.0f} GFLOP/s", flush=True)
-    for run in request["runs"]:
-        config = TrainConfig.from_dict(run["config"], source=str(request_path))
+    configs = [TrainConfig.from_dict(run["config"], source=str(request_path)) for run in request["runs"]]
+    loaders = ("workers", "use_multiprocessing")
+    shared = [{k: v for k, v in c.to_dict().items() if k not in loaders} for c in configs]
+    if any(s != shared[0] for s in shared):
+        raise ValueError(f"{request_path}: the runs of one timing process may differ only in their loaders")
+    probe = SpeedProbe(configs[0], timing["steps"] + timing["warmup_steps"])
+    with probe:
+        _time_each(request, configs, probe, sgemm, environment_record())
+    return 0
+
+
+def _time_each(request: dict, configs: list[TrainConfig], probe, sgemm: float, environment: dict) -> None:
+    timing = request["timing"]
+    for run, config in zip(request["runs"], configs):
         started = time.perf_counter()
-        result = measure(config, timing["steps"], timing["warmup_steps"])
+        result = probe.time(config.workers, config.use_multiprocessing, timing["steps"], timing["warmup_steps"])
         Path(run["file"]).parent.mkdir(parents=True, exist_ok=True)
         atomic.write_json(Path(run["file"]), {
             "config": run["config"], "timing": timing, "code_fingerprint": request["code_fingerprint"],
             "repeat": request["repeat"], "result": result, "sgemm_gflops": sgemm,
-            "environment": environment_record()}, kind="timing")
+            "environment": environment}, kind="timing")
         print(f"{run['regime']} {Configuration(**run['row']).name}: {result['seconds_per_step']:.3f} s/step, "
               f"{result['images_per_s']:.1f} images/s, kernel {result['sys_seconds']:.1f} s of "
               f"{result['user_seconds'] + result['sys_seconds']:.1f} s CPU ({time.perf_counter() - started:.0f} s)",
               flush=True)
-        keras.backend.clear_session()
-    return 0
 
 
 if __name__ == "__main__":
