@@ -81,7 +81,7 @@ def test_the_goal_needs_both_baselines_beaten_by_more_than_the_seed_spread_and_h
     assert study.goal_check(comparison, "lite0") == {"ciede2000": True, "auc_ab": True, "colourfulness": False}
     sentence = study.goal_sentence(comparison, "lite0")
     assert sentence.startswith("Lite0 misses 1 of the goal's 3 parts: CIEDE2000 10.00 ± 0.50 against grey's 11.00")
-    assert "colourfulness 29.0, 48% of the ground truth's 60.0 (below half)" in sentence
+    assert "colourfulness 29.0, 48.3% of the ground truth's 60.0 (below half)" in sentence
     summary.loc["Lite0", "colourfulness"] = 30.0
     assert "meets every part of the goal" in study.goal_sentence(comparison, "lite0")
     spread.loc["Lite0", "ciede2000"] = 1.2  # beats grey by 1.0: inside the spread, so no difference

@@ -120,9 +120,10 @@ def parallel_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def configuration_names(table: pd.DataFrame) -> list[str]:
-    """'2 devices, 4 threads'-style names of a table's configurations."""
-    return [f"{g} device{'s' if g > 1 else ''}, {w} {loaders if w > 1 else loaders[:-1]}"
-            for g, w, loaders in zip(table.gpus, table.workers, table.loaders)]
+    """'2 logical devices, 4 threads'-style names of a table's configurations."""
+    kinds = ["logical " if "logical" in str(d) else "" for d in table.get("devices", [""] * len(table))]
+    return [f"{g} {kind}device{'s' if g > 1 else ''}, {w} {loaders if w > 1 else loaders[:-1]}"
+            for g, w, loaders, kind in zip(table.gpus, table.workers, table.loaders, kinds)]
 
 
 def _range(low, high, digits: int) -> list[str]:
@@ -135,9 +136,10 @@ def speed_table(table: pd.DataFrame) -> pd.DataFrame:
     ok = table[table.status == "ok"]
     return pd.DataFrame({
         "regime": ok.regime, "configuration": configuration_names(ok), "repeats": ok.repeats,
-        "s/step": ok.seconds_per_step.round(3), "images/s": ok.images_per_s.round(1),
-        "images/s range": _range(ok.images_per_s_low, ok.images_per_s_high, 1),
-        "speedup": ok.speedup.round(2), "speedup range": _range(ok.speedup_low, ok.speedup_high, 2),
+        "s/step": ok.seconds_per_step.round(3),
+        "images/s (range)": [f"{v:.1f} ({r})" for v, r in zip(ok.images_per_s, _range(ok.images_per_s_low,
+                                                                                      ok.images_per_s_high, 1))],
+        "speedup (range)": [f"{v:.2f} ({r})" for v, r in zip(ok.speedup, _range(ok.speedup_low, ok.speedup_high, 2))],
         "verdict": ok.verdict}).set_index(["regime", "configuration"])
 
 
@@ -146,11 +148,11 @@ def cost_table(table: pd.DataFrame) -> pd.DataFrame:
     step's arithmetic rate against this machine's sgemm (medians over repeats)."""
     ok = table[table.status == "ok"]
     return pd.DataFrame({
-        "regime": ok.regime, "configuration": configuration_names(ok), "devices": ok.devices,
-        "cores busy": ok.cpu_cores_busy.round(2), "kernel share of CPU": (100 * ok.kernel_share).round(0).astype(int)
-        .astype(str) + " %", "page faults/step": ok.page_faults_per_step.round(0).astype(int),
-        "GFLOP/s": ok.gflop_per_s.round(0).astype(int), "% of sgemm": (100 * ok.share_of_sgemm).round(0).astype(int)
-        .astype(str) + " %", "parallel efficiency": ok.efficiency.round(2)}).set_index(["regime", "configuration"])
+        "regime": ok.regime, "configuration": configuration_names(ok),
+        "cores busy": ok.cpu_cores_busy.round(2), "kernel": (100 * ok.kernel_share).round(0).astype(int)
+        .astype(str) + " %", "faults/step": ok.page_faults_per_step.round(0).astype(int),
+        "GFLOP/s": ok.gflop_per_s.round(0).astype(int), "of sgemm": (100 * ok.share_of_sgemm).round(0).astype(int)
+        .astype(str) + " %", "efficiency": ok.efficiency.round(2)}).set_index(["regime", "configuration"])
 
 
 def projection_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -195,13 +197,41 @@ def metric_table(means: pd.DataFrame, spread: pd.DataFrame, models: list[str]) -
     return pd.DataFrame(table, index=means.index.rename("method"))
 
 
+def short_label(label: str) -> str:
+    """A method's name without its explanation ("EfficientNet-Lite0 (ImageNet weights, ...)" -> "EfficientNet-Lite0"),
+    for tables that would not fit the page with the full names (the first table of a chapter gives them)."""
+    return label.split(" (")[0].replace(" of the training photos", "")
+
+
 def split_tables(comparison, models: list[str]) -> pd.DataFrame:
     """:func:`metric_table` for every test split the photos fall into (e.g. the packages' and the wheels'),
-    stacked: one table a reader scans split by split."""
+    stacked: one table a reader scans split by split, methods by their short names."""
     from ..study.comparison import SPLITS
 
-    return pd.concat({f"{split} ({SPLITS[split].split(' (')[0]})": metric_table(*comparison.split(split), models)
-                      for split in comparison.splits if split != "all"}, names=["test photos"])
+    table = pd.concat({f"{split} ({SPLITS[split].split(' (')[0]})": metric_table(*comparison.split(split), models)
+                       for split in comparison.splits if split != "all"}, names=["test photos"])
+    return table.rename(index=short_label, level="method")
+
+
+def per_photo_table(comparison) -> pd.DataFrame:
+    """CIEDE2000 (lower is better) of every test photo for each method (each model's shown seed), its split
+    first: where each model wins and loses, narrow enough for the page."""
+    from ..study.comparison import per_image_table
+
+    table = per_image_table(comparison, ("ciede2000",))["ciede2000"].round(2)
+    return table.rename(columns=short_label).rename_axis(columns="CIEDE2000 ↓")
+
+
+#: The per-epoch record as a run page shows it: column -> (header, decimals).
+HISTORY_COLUMNS = {"loss": ("loss", 4), "val_loss": ("val loss", 4), "epoch_seconds": ("seconds", 1),
+                   "images_per_s": ("images/s", 1), "input_wait_share": ("input wait", 2)}
+
+
+def history_table(history: pd.DataFrame) -> pd.DataFrame:
+    """A run's per-epoch record (``RunFolder.history_table``) with short headers and rounded numbers."""
+    shown = history[[c for c in HISTORY_COLUMNS if c in history]]
+    shown = shown.round({c: d for c, (_, d) in HISTORY_COLUMNS.items()})
+    return shown.rename(columns={c: h for c, (h, _) in HISTORY_COLUMNS.items()})
 
 
 def recipe_search_table(search: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:

@@ -229,7 +229,7 @@ def goal_sentence(comparison: Comparison, key: str, split: str = "all") -> str:
         f"ab's {mean.ciede2000:.2f} ({word(met['ciede2000'])})",
         f"AuC {ours.auc_ab:.4f} ± {margin.auc_ab:.4f} against {grey.auc_ab:.4f} and {mean.auc_ab:.4f} "
         f"({word(met['auc_ab'])})",
-        f"colourfulness {ours.colourfulness:.1f}, {ours.colourfulness / ours.colourfulness_true:.0%} of the "
+        f"colourfulness {ours.colourfulness:.1f}, {ours.colourfulness / ours.colourfulness_true:.1%} of the "
         f"ground truth's {ours.colourfulness_true:.1f} ({'at least' if met['colourfulness'] else 'below'} half)"]
     verdict = "meets every part of the goal" if all(met.values()) else \
         f"misses {sum(not v for v in met.values())} of the goal's 3 parts"
