@@ -206,9 +206,8 @@ def short_label(label: str) -> str:
 def split_tables(comparison, models: list[str]) -> pd.DataFrame:
     """:func:`metric_table` for every test split the photos fall into (e.g. the packages' and the wheels'),
     stacked: one table a reader scans split by split, methods by their short names."""
-    from ..study.comparison import SPLITS
 
-    table = pd.concat({f"{split} ({SPLITS[split].split(' (')[0]})": metric_table(*comparison.split(split), models)
+    table = pd.concat({split: metric_table(*comparison.split(split), models)
                        for split in comparison.splits if split != "all"}, names=["test photos"])
     return table.rename(index=short_label, level="method")
 
@@ -219,6 +218,7 @@ def per_photo_table(comparison) -> pd.DataFrame:
     from ..study.comparison import per_image_table
 
     table = per_image_table(comparison, ("ciede2000",))["ciede2000"].round(2)
+    table = table.rename(index=lambda name: Path(name).stem.replace("--", ": ").replace("_", " "), level="photo")
     return table.rename(columns=short_label).rename_axis(columns="CIEDE2000 ↓")
 
 
