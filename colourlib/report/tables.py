@@ -203,11 +203,14 @@ def short_label(label: str) -> str:
     return label.split(" (")[0].replace(" of the training photos", "")
 
 
-def split_tables(comparison, models: list[str]) -> pd.DataFrame:
-    """:func:`metric_table` for every test split the photos fall into (e.g. the packages' and the wheels'),
-    stacked: one table a reader scans split by split, methods by their short names."""
+#: The metrics the per-split table shows (the goal's and the ab error); the all-photos table above it has every one.
+SPLIT_COLUMNS = ("CIEDE2000 ↓", "AuC ↑", "ab error ↓", "colourfulness")
 
-    table = pd.concat({split: metric_table(*comparison.split(split), models)
+
+def split_tables(comparison, models: list[str]) -> pd.DataFrame:
+    """:func:`metric_table`'s :data:`SPLIT_COLUMNS` for every test split the photos fall into (e.g. the packages'
+    and the wheels'), stacked: one table a reader scans split by split, methods by their short names."""
+    table = pd.concat({split: metric_table(*comparison.split(split), models)[list(SPLIT_COLUMNS)]
                        for split in comparison.splits if split != "all"}, names=["test photos"])
     return table.rename(index=short_label, level="method")
 
