@@ -6,6 +6,7 @@ full resolution and joined with the photo's *original* L, so no detail of the gr
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -21,6 +22,18 @@ from .runs import RunFolder
 
 if TYPE_CHECKING:
     from .config import TrainConfig
+
+
+class _ExpectedRetracing(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" warning: photos arrive in batches of every size (one
+    photo from ``colourise``, the last short batch of an evaluation), and each new size compiles the predict step
+    once, which is expected and cheap here. Every other TensorFlow message passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+logging.getLogger("tensorflow").addFilter(_ExpectedRetracing())
 
 
 def predict_ab(model: keras.Model, images: list[np.ndarray], image_size: int,

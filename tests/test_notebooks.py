@@ -269,6 +269,7 @@ def test_browser_check_catches_what_a_reader_would_trip_over(tmp_path):
                                     "<figcaption>Too wide.</figcaption></figure></main></body></html>")
     (html / "noise.html").write_text(f"<html><body><main>{words}<pre>/x/y.py:3: UserWarning: negative Z values"
                                      "</pre><pre>Traceback (most recent call last):</pre><p>speedup NaN</p>"
+                                     "<pre>WARNING:tensorflow:5 out of the last 15 calls</pre>"
                                      "<img src='ok.png'><figure><img src='ok.png'></figure></main></body></html>")
     reports = check_pages(html, tmp_path / "shots", CHROMIUM, pages=("good.html", "bad.html", "wide.html",
                                                                      "noise.html"))
@@ -279,6 +280,7 @@ def test_browser_check_catches_what_a_reader_would_trip_over(tmp_path):
     assert any("glued values missing" in p for p in bad.problems)
     assert any("2 table(s)/figure(s) wider than the content column: table" in p for p in wide.problems), wide.problems
     assert not any("caption" in p for p in wide.problems)
-    assert any("warning or traceback text" in p and "UserWarning" in p and "Traceback" in p for p in noise.problems)
+    assert any("warning or traceback text" in p and "UserWarning" in p and "Traceback" in p and "WARNING:tensorflow"
+               in p for p in noise.problems), noise.problems
     assert any("raw NaN on the page" in p for p in noise.problems)
     assert any("2 figure(s) without a caption" in p for p in noise.problems), noise.problems

@@ -53,7 +53,10 @@ PAGE_PROBE = """
          + ' (' + Math.round(el.getBoundingClientRect().width) + ' px)');
   const copy = main.cloneNode(true);
   copy.querySelectorAll('.admonition-title, script, style').forEach(el => el.remove());
-  const text = copy.textContent;
+  const walker = document.createTreeWalker(copy, NodeFilter.SHOW_TEXT);  // text node by text node: blocks apart
+  const parts = [];
+  while (walker.nextNode()) parts.push(walker.currentNode.nodeValue);
+  const text = parts.join('\\n');
   const uncaptioned = [...main.querySelectorAll('img')].filter(img => {
     const figure = img.closest('figure');
     return !figure || !figure.querySelector('figcaption') || !figure.querySelector('figcaption').textContent.trim();
@@ -66,7 +69,7 @@ PAGE_PROBE = """
     pasted: pasted.length, emptyPasted: pasted.filter(p => !p.textContent.trim()).length,
     rawGlue: (main.innerText.match(/\\{glue[^}]*\\}/g) || []).slice(0, 5),
     wide: wide.slice(0, 5), nWide: wide.length,
-    warnings: (text.match(/[^\\n]{0,40}(Warning\\b|Traceback)[^\\n]{0,40}/g) || []).slice(0, 3),
+    warnings: (text.match(/[^\\n]{0,40}(Warning\\b|WARNING|Traceback)[^\\n]{0,40}/g) || []).slice(0, 3),
     nans: (text.match(/[^\\n]{0,30}\\bNaN\\b[^\\n]{0,30}/g) || []).slice(0, 3),
     uncaptioned: uncaptioned.slice(0, 5), nUncaptioned: uncaptioned.length,
     text: main.innerText.trim().length,
