@@ -24,12 +24,20 @@ LAB_TOLERANCE, RGB_TOLERANCE = 2e-3, 2e-5
 _EPSILON, _KAPPA = 0.008856, 7.787  # CIE's cube-root knee, as scikit-image writes it
 
 
+def _unit_float(rgb) -> np.ndarray:
+    """float32 sRGB in [0, 1]; integer images (uint8, uint16) are scaled by their maximum, as scikit-image does."""
+    rgb = np.asarray(rgb)
+    if np.issubdtype(rgb.dtype, np.integer):
+        return (rgb / np.float32(np.iinfo(rgb.dtype).max)).astype(np.float32)
+    return rgb.astype(np.float32, copy=False)
+
+
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """sRGB in [0, 1], shape (..., 3) -> CIE LAB (D65), float32.
 
     A closed form in float32 (about 5x faster than scikit-image's float64 path, and it runs for every training
     crop and every coloured photo), equal to ``skimage.color.rgb2lab`` within :data:`LAB_TOLERANCE`."""
-    rgb = np.asarray(rgb, dtype=np.float32)
+    rgb = _unit_float(rgb)
     linear = np.where(rgb > 0.04045, np.power((rgb + np.float32(0.055)) / np.float32(1.055), np.float32(2.4)),
                       rgb / np.float32(12.92))
     xyz = linear @ (XYZ_FROM_RGB.T / WHITE_D65[None, :]).astype(np.float32)  # already divided by the white
@@ -41,7 +49,7 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
 def rgb_to_lightness(rgb: np.ndarray) -> np.ndarray:
     """sRGB in [0, 1], shape (..., 3) -> CIE L* (0..100), float32: :func:`rgb_to_lab`'s first channel alone, for
     colouring, which keeps a photo's own L and needs nothing else of it."""
-    rgb = np.asarray(rgb, dtype=np.float32)
+    rgb = _unit_float(rgb)
     linear = np.where(rgb > 0.04045, np.power((rgb + np.float32(0.055)) / np.float32(1.055), np.float32(2.4)),
                       rgb / np.float32(12.92))
     y = linear @ XYZ_FROM_RGB[1].astype(np.float32)

@@ -39,12 +39,15 @@ def file_identity(path) -> list | None:
 
 
 def cache_key(what: dict, files) -> str:
-    """A digest of ``what`` (encoder, weights, sizes, crop settings), the photos (path, size, modification time)
-    and the code that computes features (the whole package's fingerprint)."""
+    """A digest of ``what`` (encoder, weights, sizes, crop settings), the photos (path, size, modification time),
+    the code that computes features (the core library's fingerprint) and the Keras version and backend (a random
+    encoder initialised by another backend is another encoder). Old files are not pruned: delete the folder."""
     from .provenance import code_fingerprint
 
-    text = json.dumps({"what": what, "photos": _photo_identity(files), "code": code_fingerprint()}, sort_keys=True,
-                      default=str)
+    import keras
+
+    text = json.dumps({"what": what, "photos": _photo_identity(files), "code": code_fingerprint(),
+                       "backend": keras.backend.backend(), "keras": keras.__version__}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -62,7 +65,7 @@ def load_or_compute(key: str, compute, folder: Path | None = None):
                 parts = [saved[f"features_{i}"] for i in range(int(saved["parts"]))]
                 features = parts[0] if not bool(saved["is_tuple"]) else tuple(parts)
                 return features, saved["targets"]
-        except (OSError, KeyError, ValueError):  # unreadable: compute it again and replace it
+        except Exception:  # unreadable (truncated, empty, not an npz, missing keys): compute it again, replace it
             pass
     features, targets = compute()
     parts = list(features) if isinstance(features, tuple) else [features]

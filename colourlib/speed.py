@@ -5,12 +5,13 @@ configuration's network and data path exactly as training does (the same crops, 
 for cached features, the same frozen encoder), runs ``warmup`` steps (graph building, thread pools, caches), then
 times ``steps`` more, and reports seconds per step, images/s, the CPU time (user and kernel) and page faults of
 those steps, and the step's arithmetic (GFLOP per step, from the network's layers). The study repeats each
-measurement in fresh processes (:mod:`colourlib.study.speedmatrix`); whether configurations learn the same is a
+measurement in fresh processes (:mod:`colourlib.study.timing`); whether configurations learn the same is a
 test's job (tests/test_parallel.py), not the timing's.
 """
 from __future__ import annotations
 
 import resource
+import sys
 import time
 
 import keras
@@ -84,13 +85,21 @@ class SpeedProbe:
         self.batches_needed = batches_needed
 
     def __enter__(self) -> "SpeedProbe":
-        from .train import build_for, cached_features, training_crops
-
         config = self.config
         keras.utils.set_random_seed(config.seed)
         photos = load_photo_set(config.data_dir, config.image_size, config.val_fraction, config.max_photos)
         self._scope = replicas.replica_scope(self.plan)
         strategy = self._scope.__enter__()
+        try:
+            self._build(config, photos, strategy)
+        except BaseException:
+            self._scope.__exit__(*sys.exc_info())  # never leave the distribution scope open behind an error
+            raise
+        return self
+
+    def _build(self, config: TrainConfig, photos, strategy) -> None:
+        from .train import build_for, cached_features, training_crops
+
         model = build_for(config)
         preprocess = encoder_spec(config.encoder).preprocess
         self.crops = training_crops(config, photos)
@@ -106,7 +115,6 @@ class SpeedProbe:
         self.fit_model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss)
         replicas.build_before_fit(self.fit_model, strategy, self.batches(1, False)[0])
         self.gflop = TRAIN_FLOP_FACTOR * forward_flops(self.fit_model) * config.batch_size / 1e9
-        return self
 
     def __exit__(self, *exc) -> None:
         self._scope.__exit__(*exc)
@@ -126,9 +134,13 @@ class SpeedProbe:
                            callbacks=[clock], verbose=0, shuffle=False)
         (t0, r0), (t1, r1) = clock.start, clock.end
         seconds = (t1 - t0) / steps
+        # CPU time and page faults are this process's: loader *processes* work outside it, so for them the
+        # numbers would leave part of the work out and are not reported (None).
+        own = not use_multiprocessing
         return {"seconds_per_step": seconds, "images_per_s": self.config.batch_size / seconds,
-                "user_seconds": r1.ru_utime - r0.ru_utime, "sys_seconds": r1.ru_stime - r0.ru_stime,
-                "page_faults": r1.ru_minflt - r0.ru_minflt, "steps": steps, "warmup_steps": warmup,
+                "user_seconds": r1.ru_utime - r0.ru_utime if own else None,
+                "sys_seconds": r1.ru_stime - r0.ru_stime if own else None,
+                "page_faults": r1.ru_minflt - r0.ru_minflt if own else None, "steps": steps, "warmup_steps": warmup,
                 "gflop_per_step": self.gflop, "gflop_per_s": self.gflop / seconds, "devices": self.plan.label,
                 "backend": keras.backend.backend(), "runtime": self.settings}
 

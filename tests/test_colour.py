@@ -18,7 +18,7 @@ def awkward_rgb() -> np.ndarray:
     rgb = random_rgb(1, (40, 50, 3))
     rgb[0, :8] = [[i >> 2 & 1, i >> 1 & 1, i & 1] for i in range(8)]
     rgb[1, :] = np.linspace(0, 0.06, 50)[:, None]  # around the sRGB knee 0.04045
-    rgb[2, :] = np.linspace(0, 0.02, 50)[:, None] * [1, 0.5, 0.2]  # around the CIE knee Y = 0.008856
+    rgb[2, :] = np.linspace(0.06, 0.13, 50)[:, None]  # around the CIE knee Y = 0.008856 (sRGB grey ~0.092)
     return rgb
 
 
@@ -30,6 +30,13 @@ def test_closed_forms_agree_with_skimage_within_the_stated_tolerance():
     assert colour.rgb_to_lab(rgb).dtype == colour.rgb_to_lightness(rgb).dtype == np.float32
     np.testing.assert_allclose(colour.lab_to_rgb(reference), np.clip(skcolor.lab2rgb(reference), 0, 1),
                                atol=colour.RGB_TOLERANCE)
+
+
+def test_integer_images_are_scaled_as_scikit_image_scales_them():
+    rgb8 = (awkward_rgb() * 255).round().astype(np.uint8)
+    reference = skcolor.rgb2lab(rgb8)
+    assert np.abs(colour.rgb_to_lab(rgb8) - reference).max() <= colour.LAB_TOLERANCE
+    assert np.abs(colour.rgb_to_lightness(rgb8) - reference[..., 0]).max() <= colour.LAB_TOLERANCE
 
 
 def test_lab_to_rgb_agrees_with_skimage_out_of_gamut_too():

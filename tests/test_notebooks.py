@@ -194,6 +194,7 @@ def test_parallel_and_reproducibility_notebooks_tabulate_what_ran(runs, tmp_path
     assert values["findings_plain"].startswith("cached-features: one device and one loading thread ran")
     assert "over 3 repeats" in values["findings_plain"] and "% of this machine's sgemm" in values["findings_plain"]
     assert (values["repeats"], values["timed_steps"], values["warmup_steps"]) == (3, 1, 1)
+    assert "cached-features: 1 timed steps after 1 warm-up steps, 3 repeats" in values["timing_sentence_plain"]
     assert values["projected_hours_cached"] > 0 and "cores" in values["hardware"]
 
     record = driver.StudyRecord("tiny", str(matrix_file), seconds=12.0)

@@ -298,6 +298,9 @@ def test_speed_table_gives_medians_ranges_and_calls_a_gain_only_where_the_repeat
     assert base.kernel_share == pytest.approx(0.2) and base.share_of_sgemm == pytest.approx(2.5 / 100)
     assert base.cpu_cores_busy == pytest.approx(10 / (16 / 40 * 10))
     assert table.loc[(2, 2, "threads"), "status"] == "failed"
+    no_base = parallel.speed_table(timings[~((timings.gpus == 1) & (timings.workers == 1))])
+    assert no_base.speedup.isna().all() and set(no_base[no_base.status == "ok"].verdict) == {"baseline not timed"}
+    assert parallel.speed_findings(no_base) == [] and "could not be compared" in parallel.headline(no_base)
     text = " ".join(parallel.speed_findings(table.reset_index()))
     assert "2: 1.25x (range 1.14-1.37), gain" in text and "4: 1.02x (range 0.93-1.18), no difference" in text
     assert "Largest measured gain: 2 devices with 1 loading thread, 2.12x" in text
@@ -323,7 +326,7 @@ def test_timing_jobs_rotate_the_rows_and_a_timing_of_the_same_code_is_reused(tmp
             for run in request["runs"]:
                 Path(run["file"]).parent.mkdir(parents=True, exist_ok=True)
                 Path(run["file"]).write_text(json.dumps({
-                    "config": run["config"], "timing": request["timing"],
+                    "config": run["config"], "timing": request["timing"], "setup": request["setup"],
                     "code_fingerprint": request["code_fingerprint"], "repeat": request["repeat"],
                     "result": {"images_per_s": 1.0}, "sgemm_gflops": 1.0, "environment": {}}))
             self.stdout = iter(["timed\n"])
@@ -337,6 +340,8 @@ def test_timing_jobs_rotate_the_rows_and_a_timing_of_the_same_code_is_reused(tmp
     reused = []
     assert timing.time_matrix(matrix, tmp_path, on_job=lambda job, done: reused.append(done)) == []
     assert len(started) == len(jobs) and all(reused)  # nothing timed twice
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # another setup: timed again, not mixed with the first
+    assert timing.time_matrix(matrix, tmp_path) == [] and len(started) == 2 * len(jobs)
     frame = timing.timings(matrix, tmp_path)
     assert len(frame) == 16 * matrix.timing.repeats and set(frame.status) == {"ok"}
 
@@ -350,6 +355,22 @@ def test_the_study_estimates_the_time_left_from_the_steps_done():
     progress.done = 3  # data and two colouring runs are done
     # the latest run of a kind (40 s, reading cached features) guesses the next; unseen kinds: the mean so far
     assert progress.remaining_seconds() == pytest.approx(40 + 350 / 3 + 350 / 3)
+
+
+def test_the_time_left_printed_as_a_step_starts_includes_that_step(capsys, monkeypatch):
+    from colourlib.study import driver
+
+    now = [0.0]
+    monkeypatch.setattr(driver.time, "perf_counter", lambda: now[0])
+    progress = driver.Progress(["data", "colouring a", "colouring a", "book"])
+    progress.start("data")
+    now[0] = 10.0  # data took 10 s
+    progress.start("colouring a, seed 0")
+    now[0] = 110.0  # the first colouring run took 100 s
+    progress.start("colouring a, seed 1")
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    # still to do as seed 1 starts: seed 1 itself (100 s, as seed 0) and the book (mean of 10 and 100 s)
+    assert last.startswith("[3/4] colouring a, seed 1") and "about 3 min left" in last, last
 
 
 def test_the_matrix_at_another_scale_keeps_each_regimes_nature():
@@ -395,6 +416,10 @@ def test_the_headline_says_which_of_the_papers_speedups_were_reproduced_from_the
     table = parallel.speed_table(timings.assign(regime="whole-network"))
     claims = {(c["gpus"], c["workers"]): c for c in parallel.paper_claims(table)}
     assert claims[(1, 2)]["reproduced"] and claims[(1, 2)]["verdict"] == "gain"  # 1.34 inside 1.24-1.47
+    overlapping = parallel.speed_table(speed_timings({(1, 1, "threads"): [40, 42, 38],
+                                                      (1, 2, "threads"): [38, 56, 47]}).assign(regime="whole-network"))
+    claim, = [c for c in parallel.paper_claims(overlapping) if "speedup" in c]
+    assert claim["verdict"] == "no difference" and not claim["reproduced"]  # reaching 1.34 is not enough
     assert not claims[(1, 4)]["reproduced"] and not claims[(2, 1)]["reproduced"]
     text = parallel.headline(table)
     assert text.startswith("1 of the paper's 3 speedups was reproduced on this machine (whole-network regime): "

@@ -70,7 +70,7 @@ PAGE_PROBE = """
     rawGlue: (main.innerText.match(/\\{glue[^}]*\\}/g) || []).slice(0, 5),
     wide: wide.slice(0, 5), nWide: wide.length,
     warnings: (text.match(/[^\\n]{0,40}(Warning\\b|WARNING|Traceback)[^\\n]{0,40}/g) || []).slice(0, 3),
-    nans: (text.match(/[^\\n]{0,30}\\bNaN\\b[^\\n]{0,30}/g) || []).slice(0, 3),
+    nans: (text.match(/[^\\n]{0,30}\\bnan\\b[^\\n]{0,30}/gi) || []).slice(0, 3),
     uncaptioned: uncaptioned.slice(0, 5), nUncaptioned: uncaptioned.length,
     text: main.innerText.trim().length,
   };

@@ -160,7 +160,6 @@ def speedup_bars(table):
     """Speedup over each regime's baseline per configuration, the bar at the median and a line over the range of
     the repeats; the paper's Figure 11 speedups beside them where it measured the configuration."""
     ok = table[table.status == "ok"]
-    labels = list(dict.fromkeys(_config_labels(ok)))
     regimes = list(dict.fromkeys(ok.regime))
     series = [(regime, ok[ok.regime == regime]) for regime in regimes]
     paper_rows = table.dropna(subset=["paper_speedup"]).drop_duplicates(["gpus", "workers", "loaders"])
@@ -168,6 +167,7 @@ def speedup_bars(table):
         series.append(("paper (2019, GPUs)", paper_rows.assign(speedup_low=paper_rows.paper_speedup,
                                                                 speedup_high=paper_rows.paper_speedup,
                                                                 speedup=paper_rows.paper_speedup)))
+    labels = list(dict.fromkeys(label for _, part in series for label in _config_labels(part)))
     fig, ax = plt.subplots(figsize=(8, 3.8))
     width = 0.8 / len(series)
     for i, (name, part) in enumerate(series):

@@ -139,7 +139,8 @@ def speed_table(table: pd.DataFrame) -> pd.DataFrame:
         "s/step": ok.seconds_per_step.round(3),
         "images/s (range)": [f"{v:.1f} ({r})" for v, r in zip(ok.images_per_s, _range(ok.images_per_s_low,
                                                                                       ok.images_per_s_high, 1))],
-        "speedup (range)": [f"{v:.2f} ({r})" for v, r in zip(ok.speedup, _range(ok.speedup_low, ok.speedup_high, 2))],
+        "speedup (range)": [f"{v:.2f} ({r})" if pd.notna(v) else "n/a"
+                            for v, r in zip(ok.speedup, _range(ok.speedup_low, ok.speedup_high, 2))],
         "verdict": ok.verdict}).set_index(["regime", "configuration"])
 
 
@@ -147,12 +148,16 @@ def cost_table(table: pd.DataFrame) -> pd.DataFrame:
     """Where each configuration's time goes: the CPU it kept busy, the kernel's share, page faults, and the
     step's arithmetic rate against this machine's sgemm (medians over repeats)."""
     ok = table[table.status == "ok"]
+
+    def fmt(values, pattern):  # n/a where not measured (process loaders' CPU, a regime without a baseline)
+        return [pattern.format(v) if pd.notna(v) else "n/a" for v in values]
+
     return pd.DataFrame({
         "regime": ok.regime, "configuration": configuration_names(ok),
-        "cores busy": ok.cpu_cores_busy.round(2), "kernel": (100 * ok.kernel_share).round(0).astype(int)
-        .astype(str) + " %", "faults/step": ok.page_faults_per_step.round(0).astype(int),
-        "GFLOP/s": ok.gflop_per_s.round(0).astype(int), "of sgemm": (100 * ok.share_of_sgemm).round(0).astype(int)
-        .astype(str) + " %", "efficiency": ok.efficiency.round(2)}).set_index(["regime", "configuration"])
+        "cores busy": fmt(ok.cpu_cores_busy, "{:.2f}"), "kernel": fmt(100 * ok.kernel_share, "{:.0f} %"),
+        "faults/step": fmt(ok.page_faults_per_step, "{:,.0f}"), "GFLOP/s": fmt(ok.gflop_per_s, "{:.0f}"),
+        "of sgemm": fmt(100 * ok.share_of_sgemm, "{:.0f} %"), "efficiency": fmt(ok.efficiency, "{:.2f}"),
+    }).set_index(["regime", "configuration"])
 
 
 def projection_table(table: pd.DataFrame) -> pd.DataFrame:

@@ -55,6 +55,8 @@ def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
                 values[f"speedup_{key}"] = (f"{claim['speedup']:.2f}x ({claim['low']:.2f}-{claim['high']:.2f}, "
                                             f"{claim['verdict']})")
     values["timing_image_size"] = int(ok.image_size.iloc[0]) if not ok.empty else 0
+    two = ok[(ok.gpus == 2) & (ok.workers == 1)]
+    values["devices_2x1"] = str(two.devices.iloc[0]) if not two.empty else "not timed"
     for (g, k), seconds in paper.SECONDS.items():
         values[f"paper_seconds_{g}x{k}"] = seconds
         values[f"paper_speedup_{g}x{k}"] = paper.SECONDS[(1, 1)] / seconds
@@ -67,9 +69,24 @@ def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
     values["timed_steps"] = int(first.steps) if first is not None else 0
     values["warmup_steps"] = int(first.warmup_steps) if first is not None else 0
     values["repeats"] = int(timings.repeat.max()) if "repeat" in timings and timings.repeat.notna().any() else 0
+    values["timing_sentence_plain"] = timing_sentence(timings)
+    values["timing_sentence"] = markdown(values["timing_sentence_plain"])
     values["hardware"] = (f"{hardware(env)}; Keras {env.get('versions', {}).get('keras', '?')} on "
                           f"{env.get('keras_backend', '?')}")
     return values
+
+
+def timing_sentence(timings: pd.DataFrame) -> str:
+    """How each regime was timed, from the timings themselves: "whole-network: 8 timed steps after 2 warm-up
+    steps, 3 repeats; ..."."""
+    if "steps" not in timings:
+        return "nothing was timed"
+    parts = []
+    for regime, part in timings.dropna(subset=["steps"]).groupby("regime", sort=False):
+        first = part.iloc[0]
+        parts.append(f"{regime}: {int(first.steps)} timed steps after {int(first.warmup_steps)} warm-up steps, "
+                     f"{int(part.repeat.max())} repeats")
+    return "; ".join(parts)
 
 
 def evaluation_values(comparison: Comparison) -> dict:

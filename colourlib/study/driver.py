@@ -81,13 +81,15 @@ class Progress:
             self.durations.setdefault(kind, []).append(time.perf_counter() - began)
         self._current = None
 
-    def remaining_seconds(self) -> float | None:
-        """Estimated seconds for the steps not started yet; None before any step has finished."""
+    def remaining_seconds(self, first: int | None = None) -> float | None:
+        """Estimated seconds for the steps from index ``first`` (default: those not started yet) to the end; None
+        before any step has finished."""
         seen = [d for values in self.durations.values() for d in values]
         if not seen:
             return None
         overall = sum(seen) / len(seen)
-        return sum(self.durations[k][-1] if k in self.durations else overall for k in self.kinds[self.done:])
+        start = self.done if first is None else first
+        return sum(self.durations[k][-1] if k in self.durations else overall for k in self.kinds[start:])
 
     def start(self, what: str) -> None:
         """Announce step ``done + 1`` (and end the step before it)."""
@@ -95,7 +97,7 @@ class Progress:
         kind = self.kinds[self.done] if self.done < len(self.kinds) else what
         self.done += 1
         elapsed = time.perf_counter() - self.started
-        left = self.remaining_seconds()
+        left = self.remaining_seconds(first=self.done - 1)  # the step starting now is still to do
         estimate = f", about {left / 60:.0f} min left" if left is not None else ""
         print(f"[{self.done}/{self.total}] {what}  (study time so far {elapsed / 60:.1f} min{estimate})", flush=True)
         self._current = (kind, time.perf_counter())

@@ -6,8 +6,8 @@ One child process per (repeat, regime, gpus) builds the network and compiles its
 order rotated from repeat to repeat, so whatever drifts during a study (the machine's clock, its neighbours)
 falls on every configuration alike; replicas need their own process because devices are laid out once per process.
 Each timing is written to ``<out>/<regime>/<configuration>/repeat-<k>.json`` with its configuration, the timing
-settings and the code's fingerprint; a timing of the same three is reused, so an interrupted study goes on where
-it stopped. ``python -m colourlib.study.timing REQUEST`` is the child.
+settings, the code's fingerprint and the setup (CPU, ISA cap, backend, runtime settings); a timing of the same four
+is reused, so an interrupted study goes on where it stopped. ``python -m colourlib.study.timing REQUEST`` is the child.
 """
 from __future__ import annotations
 
@@ -57,13 +57,25 @@ def jobs(matrix: Matrix) -> list[TimingJob]:
     return out
 
 
-def _is_current(path: Path, config: TrainConfig, timing: Timing, fingerprint: str) -> bool:
+#: Environment variables that change what a timing measures: one taken under another is not reused.
+SETUP_ENV = ("ONEDNN_MAX_CPU_ISA", "KERAS_BACKEND", "COLOURLIB_RUNTIME", "TF_ENABLE_ONEDNN_OPTS",
+             "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
+
+
+def setup() -> dict:
+    """What besides the code decides a timing: the CPU and the variables of :data:`SETUP_ENV`."""
+    from ..provenance import cpu_model
+
+    return {"cpu": cpu_model(), **{k: os.environ.get(k, "") for k in SETUP_ENV}}
+
+
+def _is_current(path: Path, config: TrainConfig, timing: Timing, fingerprint: str, here: dict) -> bool:
     try:
         saved = json.loads(path.read_text())
     except (OSError, ValueError):
         return False
     return (saved.get("config") == config.to_dict() and saved.get("timing") == asdict(timing)
-            and saved.get("code_fingerprint") == fingerprint)
+            and saved.get("code_fingerprint") == fingerprint and saved.get("setup") == here)
 
 
 def child_env() -> dict:
@@ -81,13 +93,13 @@ def time_matrix(matrix: Matrix, out_dir: Path, force: bool = False, on_job=None)
     from ..provenance import code_fingerprint
 
     check_machine(matrix)
-    fingerprint = code_fingerprint()
+    fingerprint, here = code_fingerprint(), setup()
     failures = []
     for job in jobs(matrix):
         pending = [row for row in job.rows
                    if force or not _is_current(result_file(out_dir, job.regime, row, job.repeat),
                                                job.regime.config(row), matrix.timing_of(job.regime),
-                                               fingerprint)]
+                                               fingerprint, here)]
         if on_job is not None:
             on_job(job, not pending)
         if not pending:
@@ -96,6 +108,7 @@ def time_matrix(matrix: Matrix, out_dir: Path, force: bool = False, on_job=None)
         request.parent.mkdir(parents=True, exist_ok=True)
         atomic.write_json(request, {
             "repeat": job.repeat, "timing": asdict(matrix.timing_of(job.regime)), "code_fingerprint": fingerprint,
+            "setup": here,
             "runs": [{"config": job.regime.config(row).to_dict(), "regime": job.regime.name, "row": asdict(row),
                       "file": str(result_file(out_dir, job.regime, row, job.repeat))} for row in pending]},
             kind="timing-request")
@@ -162,7 +175,7 @@ def _time_each(request: dict, configs: list[TrainConfig], probe, sgemm: float, e
         Path(run["file"]).parent.mkdir(parents=True, exist_ok=True)
         atomic.write_json(Path(run["file"]), {
             "config": run["config"], "timing": timing, "code_fingerprint": request["code_fingerprint"],
-            "repeat": request["repeat"], "result": result, "sgemm_gflops": sgemm,
+            "setup": request["setup"], "repeat": request["repeat"], "result": result, "sgemm_gflops": sgemm,
             "environment": environment}, kind="timing")
         print(f"{run['regime']} {Configuration(**run['row']).name}: {result['seconds_per_step']:.3f} s/step, "
               f"{result['images_per_s']:.1f} images/s, kernel {result['sys_seconds']:.1f} s of "
