@@ -185,7 +185,8 @@ def test_parallel_and_reproducibility_notebooks_tabulate_what_ran(runs, tmp_path
     matrix_file = tmp_path / "matrix.yaml"
     matrix_file.write_text("timing: {steps: 1, warmup_steps: 1, repeats: 3}\nregimes:\n  cached-features:\n"
                            "    params: {preset: tiny, encoder_trainable: false, augment: false, cache_features: true}"
-                           "\nconfigurations:\n  - {gpus: 1, workers: 1}\n  - {gpus: 1, workers: 2}\n")
+                           "\nconfigurations:\n  - {gpus: 1, workers: 1}\n  - {gpus: 1, workers: 2}\n"
+                           "  - {gpus: 1, workers: 2, processes: true}\n")
     assert time_matrix(load_matrix(matrix_file), runs / "p") == []
     execute("parallel", tmp_path / "parallel.ipynb", {"matrix": str(matrix_file), "runs": str(runs / "p")})
     values = glued_values(tmp_path / "parallel.ipynb")

@@ -177,10 +177,10 @@ def _time_each(request: dict, configs: list[TrainConfig], probe, sgemm: float, e
             "config": run["config"], "timing": timing, "code_fingerprint": request["code_fingerprint"],
             "setup": request["setup"], "repeat": request["repeat"], "result": result, "sgemm_gflops": sgemm,
             "environment": environment}, kind="timing")
+        cpu = ("CPU of the loader processes not measured" if result["sys_seconds"] is None else
+               f"kernel {result['sys_seconds']:.1f} s of {result['user_seconds'] + result['sys_seconds']:.1f} s CPU")
         print(f"{run['regime']} {Configuration(**run['row']).name}: {result['seconds_per_step']:.3f} s/step, "
-              f"{result['images_per_s']:.1f} images/s, kernel {result['sys_seconds']:.1f} s of "
-              f"{result['user_seconds'] + result['sys_seconds']:.1f} s CPU ({time.perf_counter() - started:.0f} s)",
-              flush=True)
+              f"{result['images_per_s']:.1f} images/s, {cpu} ({time.perf_counter() - started:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":
