@@ -138,24 +138,6 @@ def method_bars(summary, spread=None):
     return _done(fig)
 
 
-def parallel_bars(table, value: str, ylabel: str, reference: float | None = None, paper: bool = False):
-    """One bar per (configuration, regime); ``paper`` adds the paper's own bars where it measured the
-    configuration. ``reference`` draws a horizontal line (1 for speedup: no gain)."""
-    data = table[table["status"] == "ok"].assign(configuration=lambda t: _config_labels(t), who=lambda t: t.regime)
-    if paper and "paper_speedup" in table:
-        measured = table.dropna(subset=["paper_speedup"]).drop_duplicates(["gpus", "workers"])
-        data = _concat(data, measured.assign(configuration=_config_labels(measured),
-                                             who="paper (2019, GPUs)", **{value: measured.paper_speedup}))
-    fig, ax = plt.subplots(figsize=(8, 3.8))
-    sns.barplot(data=data, x="configuration", y=value, hue="who", ax=ax)
-    if reference is not None:
-        ax.axhline(reference, color="black", linewidth=0.8)
-    ax.set_xlabel("configuration (gpus x workers)")
-    ax.set_ylabel(ylabel)
-    ax.legend(title=None, fontsize=8)
-    return _done(fig)
-
-
 def speedup_bars(table):
     """Speedup over each regime's baseline per configuration, the bar at the median and a line over the range of
     the repeats; the paper's Figure 11 speedups beside them where it measured the configuration."""
@@ -186,12 +168,6 @@ def speedup_bars(table):
 def _config_labels(table):
     return [f"{g} x {w}" + (" (processes)" if loaders == "processes" else "")
             for g, w, loaders in zip(table.gpus, table.workers, table.get("loaders", ["threads"] * len(table)))]
-
-
-def _concat(a, b):
-    import pandas as pd
-
-    return pd.concat([a, b], ignore_index=True)
 
 
 #: How many held-out photos the test gallery shows (spread over the whole list; every photo is in the tables).

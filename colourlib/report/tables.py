@@ -105,20 +105,6 @@ def config_table(config: TrainConfig) -> pd.DataFrame:
     return pd.DataFrame({"parameter": list(config.to_dict()), "value": [repr(v) for v in config.to_dict().values()]})
 
 
-#: The columns the book's results table shows, with the names it shows them under.
-DISPLAY_COLUMNS = {"regime": "regime", "gpus": "gpus", "workers": "workers", "loaders": "workers are",
-                   "devices": "devices", "epoch_seconds": "s/epoch", "images_per_s": "images/s",
-                   "speedup": "speedup", "efficiency": "efficiency", "input_wait_share": "input wait",
-                   "final_val_loss": "final val loss", "val_loss_change": "val loss change", "status": "status"}
-
-
-def parallel_table(table: pd.DataFrame) -> pd.DataFrame:
-    shown = table[[c for c in DISPLAY_COLUMNS if c in table]].rename(columns=DISPLAY_COLUMNS)
-    shown = shown.set_index(["regime", "gpus", "workers"])
-    return shown.round({"s/epoch": 2, "images/s": 1, "speedup": 2, "efficiency": 2, "input wait": 2,
-                        "final val loss": 4, "val loss change": 3})
-
-
 def configuration_names(table: pd.DataFrame) -> list[str]:
     """'2 logical devices, 4 threads'-style names of a table's configurations."""
     kinds = ["logical " if "logical" in str(d) else "" for d in table.get("devices", [""] * len(table))]

@@ -157,44 +157,6 @@ def speed_findings(table: pd.DataFrame) -> list[str]:
     return sentences
 
 
-def findings(table: pd.DataFrame) -> list[str]:
-    """What the measurements say, as sentences computed from the table (so they stay true when it changes):
-    per regime, what workers bought, what a second device bought, the best configuration, and input wait."""
-    sentences = []
-    ok = table[table.status == "ok"]
-    for regime, part in ok.groupby("regime", sort=False):
-        base = part[(part.gpus == 1) & (part.workers == 1)]
-        if base.empty:
-            continue
-        wait1 = float(base.input_wait_share.iloc[0])
-        more_workers = part[(part.gpus == 1) & (part.workers > 1)]
-        two = part[(part.gpus == 2) & (part.workers == 1)]
-        best = part.loc[part.speedup.idxmax()]
-        text = (f"**{regime}**: with one device and one worker the step waited for input "
-                f"{wait1:.0%} of the time, so the run was "
-                f"{'input-bound' if wait1 > 0.2 else 'compute-bound'}.")
-        if not more_workers.empty:
-            top = more_workers.loc[more_workers.speedup.idxmax()]
-            text += (f" More workers gave at best {top.speedup:.2f}x ({int(top.workers)} workers): "
-                     f"{_gain_word(top.speedup)}.")
-        if not two.empty:
-            row = two.iloc[0]
-            text += (f" Two devices ({row.devices}) gave {row.speedup:.2f}x, parallel efficiency "
-                     f"{row.efficiency:.0%}: {_gain_word(row.speedup)}.")
-        text += (f" Fastest: {int(best.gpus)} device(s) x {int(best.workers)} worker(s) at "
-                 f"{best.images_per_s:.0f} images/s ({best.speedup:.2f}x).")
-        sentences.append(text)
-    return sentences
-
-
-def _gain_word(speedup: float) -> str:
-    if speedup > 1.1:
-        return "a real gain"
-    if speedup >= 0.95:
-        return "no measurable change"
-    return "a loss"
-
-
 def paper_comparison(table: pd.DataFrame) -> pd.DataFrame:
     """The paper's Figure 11 rows beside our speedup for the same (gpus, workers) in each regime."""
     rows = []
