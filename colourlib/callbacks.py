@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import resource
 import time
 from pathlib import Path
 
@@ -167,7 +168,8 @@ def add_input_wait(path: Path, compute_seconds_per_epoch: float) -> None:
 
 class StepTimer(keras.callbacks.Callback):
     """Mean seconds per training step after ``warmup`` steps (from that step's start to the epoch's end, which
-    waits for the last step even where the backend dispatches steps asynchronously)."""
+    waits for the last step even where the backend dispatches steps asynchronously). ``start`` and ``end`` hold
+    (wall clock, this process's resource usage) at those two moments, for CPU time and page faults too."""
 
     def __init__(self, warmup: int = 2):
         super().__init__()
@@ -176,11 +178,12 @@ class StepTimer(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         if batch == self.warmup:
-            self._start = time.perf_counter()
+            self.start = (time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF))
 
     def on_epoch_end(self, epoch, logs=None):
+        self.end = (time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF))
         steps = self.params["steps"] - self.warmup
-        self.seconds_per_step = (time.perf_counter() - self._start) / steps
+        self.seconds_per_step = (self.end[0] - self.start[0]) / steps
 
 
 class FaultPoints(keras.callbacks.Callback):

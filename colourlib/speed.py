@@ -10,7 +10,6 @@ test's job (tests/test_parallel.py), not the timing's.
 """
 from __future__ import annotations
 
-import resource
 import sys
 import time
 
@@ -18,6 +17,7 @@ import keras
 import numpy as np
 
 from . import classes, replicas, runtime
+from .callbacks import StepTimer
 from .config import TrainConfig
 from .data.dataset import ArrayBatches, ColourBatches
 from .data.photos import load_photo_set
@@ -51,22 +51,6 @@ def forward_flops(model: keras.Model) -> float:
             continue
         total += 2.0 * positions * float(per_position)
     return total
-
-
-class _StepClock(keras.callbacks.Callback):
-    """Wall and CPU time from the start of step ``warmup`` to the epoch's end (which waits for the last step even
-    where the backend dispatches steps asynchronously)."""
-
-    def __init__(self, warmup: int):
-        super().__init__()
-        self.warmup = warmup
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if batch == self.warmup:
-            self.start = (time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF))
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.end = (time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF))
 
 
 class SpeedProbe:
@@ -129,11 +113,11 @@ class SpeedProbe:
     def time(self, workers: int, use_multiprocessing: bool, steps: int, warmup: int) -> dict:
         """Seconds per step, images/s, CPU seconds (user, kernel) and page faults of ``steps`` training steps
         after ``warmup``, fed by ``workers`` thread or process loaders; the step's GFLOP and GFLOP/s."""
-        clock = _StepClock(warmup)
+        clock = StepTimer(warmup)
         self.fit_model.fit(self.batches(workers, use_multiprocessing), epochs=1, steps_per_epoch=warmup + steps,
                            callbacks=[clock], verbose=0, shuffle=False)
-        (t0, r0), (t1, r1) = clock.start, clock.end
-        seconds = (t1 - t0) / steps
+        (_, r0), (_, r1) = clock.start, clock.end
+        seconds = clock.seconds_per_step
         # CPU time and page faults are this process's: loader *processes* work outside it, so for them the
         # numbers would leave part of the work out and are not reported (None).
         own = not use_multiprocessing
