@@ -31,6 +31,14 @@ RECIPE_SEARCH = RESULTS_DIR / "recipe-search"
 BOOK_HTML = (REPO_ROOT or Path.cwd()) / "_build" / "html" / "index.html"
 
 
+def relative(path: str | Path) -> str:
+    """``path`` relative to the repository (as a person would type it), else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT or Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def runs_dir() -> Path:
     """Where training runs are written: ``$COLOURLIB_RUNS``, else ``runs/`` in the checkout or the cwd."""
     if env := os.environ.get("COLOURLIB_RUNS"):

@@ -24,6 +24,11 @@ from .keras_internals import build_before_fit, patch_multi_worker_reduction, req
 
 __all__ = ["ReplicaPlan", "build_before_fit", "capacity", "provide", "replica_scope", "tf_config"]
 
+#: Data parallelism with the same global batch computes the same gradient, summed in another order: the losses of
+#: 1 and 2 replicas on the same batches agree to this relative tolerance (float32 rounding), and workers change
+#: nothing at all (tests/test_parallel.py checks both; the book cites this value).
+REPLICA_LOSS_RTOL = 1e-4
+
 #: At most this many logical GPUs are carved from one physical GPU (TensorFlow only), each with this memory.
 MAX_LOGICAL_PER_GPU = 4
 LOGICAL_GPU_MEMORY_MB = int(os.environ.get("COLOURLIB_LOGICAL_GPU_MB", "8192"))

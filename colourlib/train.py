@@ -168,8 +168,9 @@ def _train_locked(config: TrainConfig, plan: replicas.ReplicaPlan, run: RunFolde
     run.write_json(run.ENVIRONMENT, {**environment_record(), "replicas": plan.to_dict()})
     run.write_json(run.DATA, photos.summary())
     if print_progress:
-        print(f"training on {plan.label} ({plan.backend} backend), {config.workers} loading worker(s) "
-              f"({config.loaders})", flush=True)
+        loaders = config.loaders if config.workers > 1 else config.loaders[:-1]  # "1 thread", "4 processes"
+        print(f"training on {plan.label} ({plan.backend} backend), data loaded by {config.workers} {loaders}",
+              flush=True)
 
     with replicas.replica_scope(plan) as strategy:
         model = build_for(config)

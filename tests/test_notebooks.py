@@ -122,9 +122,10 @@ def test_the_driver_refuses_a_parameter_the_notebook_does_not_declare(tmp_path):
 
 
 def test_data_and_model_notebooks_glue_their_numbers(tmp_path):
-    execute("data", tmp_path / "data.ipynb", {"image_size": 32, "examples": 4})
+    execute("data", tmp_path / "data.ipynb", {"preset": "tiny", "matrix_preset": "tiny", "examples": 4})
     data = glued_values(tmp_path / "data.ipynb")
     assert (data["n_train"], data["n_val"], data["n_test"], data["n_bw"]) == (374, 66, 55, 2)
+    assert (data["image_size"], data["crops_per_epoch"]) == (32, 374 * 2)  # the tiny preset's 2 crops per photo
     assert {"example_photos", "lab_channels"} <= set(data)
 
     execute("model", tmp_path / "model.ipynb", {})
@@ -191,6 +192,7 @@ def test_parallel_and_reproducibility_notebooks_tabulate_what_ran(runs, tmp_path
     execute("parallel", tmp_path / "parallel.ipynb", {"matrix": str(matrix_file), "runs": str(runs / "p")})
     values = glued_values(tmp_path / "parallel.ipynb")
     assert values["n_failed"] == 0 and values["paper_seconds_1x1"] == 11351.0
+    assert values["failed_sentence"] == "Every configuration was timed." and values["replica_loss_rtol"] == 1e-4
     assert values["paper_speedup_2x1"] == pytest.approx(11351.0 / 4860.35)
     assert values["findings_plain"].startswith("cached-features: one device and one loading thread ran")
     assert "over 3 repeats" in values["findings_plain"] and "% of this machine's sgemm" in values["findings_plain"]

@@ -19,10 +19,6 @@ from pathlib import Path
 from .. import paths
 from ..config import PRECISIONS, loaders_word
 
-#: VGG16's convolutional base: 30.7 GFLOP (multiply-adds counted as 2) per 224 x 224 image, forward.
-VGG16_GFLOP_224 = 30.7
-
-
 def _config(args, **extra):
     from ..config import TrainConfig
 
@@ -97,8 +93,9 @@ def encoder_gflops(args, precision: str) -> float:
             times.append(time.perf_counter() - start)
     finally:
         keras.config.set_dtype_policy("float32")
-    flop = VGG16_GFLOP_224 * (args.image_size / 224) ** 2 * args.batch_size
-    return flop / statistics.median(times)
+    from ..speed import forward_flops
+
+    return forward_flops(encoder) * args.batch_size / 1e9 / statistics.median(times)
 
 
 def train_rows(args) -> list[dict]:

@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .. import paper
+from .. import paper, paths
 from ..config import TrainConfig
+from ..data.augment import Augmentation
+from ..study.matrix import Matrix
 from ..data.photos import WHEEL_PHOTO_LICENCES, PhotoSet, black_and_white_photos, embedded_manifest, open_upright
 
 
@@ -100,9 +102,64 @@ def pick(photos: PhotoSet, name: str) -> Path:
                      f"{', '.join(p.stem for p in everything[:8])}, ...")
 
 
-def config_table(config: TrainConfig) -> pd.DataFrame:
-    """Every parameter of a run, one row each, as a notebook shows it before training."""
-    return pd.DataFrame({"parameter": list(config.to_dict()), "value": [repr(v) for v in config.to_dict().values()]})
+def _shown(value) -> str:
+    """A parameter's value as a person would type it: paths relative to the repository, None as 'default'."""
+    if value is None:
+        return "default"
+    if isinstance(value, str) and ("/" in value or value.endswith((".h5", ".keras"))):
+        return paths.relative(value)
+    return str(value)
+
+
+def config_table(config: TrainConfig, columns: int = 3) -> pd.DataFrame:
+    """Every parameter of a run once, laid out in ``columns`` side-by-side (parameter, value) pairs so that the
+    whole configuration fits a page without scrolling."""
+    items = [(name, _shown(value)) for name, value in config.to_dict().items()]
+    rows = -(-len(items) // columns)
+    items += [("", "")] * (rows * columns - len(items))
+    return pd.DataFrame([[cell for c in range(columns) for cell in items[c * rows + r]] for r in range(rows)],
+                        columns=[name for _ in range(columns) for name in ("parameter", "value")])
+
+
+def scale_departures(photos: PhotoSet, colouring: TrainConfig, seeds: int, matrix: Matrix,
+                     hardware: str) -> pd.DataFrame:
+    """Where this study departs from the paper's scale, in one place: photos, size, epochs and what one epoch is,
+    augmentation, encoder, output, repeats and hardware."""
+    work = paper.WORKLOAD
+    timed = {regime.name: (matrix.timing_of(regime), config) for regime, _, config in matrix.runs()}
+    timing_size = ", ".join(sorted({f"{config.image_size} px" for _, config in timed.values()}))
+    timing_steps = "; ".join(f"{name.replace('-', ' ')}: {t.steps} steps after {t.warmup_steps} warm-up steps"
+                             for name, (t, _) in timed.items())
+    repeats = min(t.repeats for t, _ in timed.values())
+    paper_steps = work["images"] // work["batch_size"]
+    crops = len(photos.train) * colouring.crops_per_photo
+    aug = Augmentation()
+    augmentation = (f"a random square crop of {aug.min_scale:.0%}-{aug.max_scale:.0%} of the photo's short side, "
+                    f"rotated by up to {aug.max_rotation_deg:.0f} degrees and flipped left-right half of the time; "
+                    + ("drawn once per crop, since the frozen encoder's features are computed once"
+                       if colouring.cache_features else "drawn anew every epoch"))
+    rows = [
+        ("training photos", f"{work['images']:,} (Unsplash, the colornet set)",
+         f"{len(photos.train)} training and {len(photos.val)} validation photos from Debian packages, "
+         f"{len(photos.test)} test photos"),
+        ("image size", f"{work['image_size']} px",
+         f"{colouring.image_size} px for the colouring models, {timing_size} for the speed timings"),
+        ("batch", f"{work['batch_size']}", f"{colouring.batch_size}"),
+        ("epochs", f"{work['epochs']:,}", f"{colouring.epochs} for the colouring models; the speed timings count "
+                                          f"steps instead ({timing_steps})"),
+        ("one epoch", f"{paper_steps} steps of {work['batch_size']}: each photo once",
+         f"{crops:,} crops ({colouring.crops_per_photo} of each training photo), "
+         f"{-(-crops // colouring.batch_size)} steps of {colouring.batch_size}"),
+        ("augmentation", "\"transformations\", not listed", augmentation),
+        ("encoder", "VGG16 with ImageNet weights, features precomputed (its Figure 9)",
+         "VGG16 from random weights (ImageNet's cannot be downloaded offline) and EfficientNet-Lite0 with "
+         "ImageNet weights; both frozen, their features computed once"),
+        ("output", "a and b; the last activation is not named",
+         "the paper's model: a and b through tanh; the default model: 313 colour classes (Zhang et al.)"),
+        ("repeats", "one run", f"{seeds} seeds per colouring model; each speed timing {repeats} times, in fresh processes"),
+        ("hardware", "GPUs (2019)", hardware),
+    ]
+    return pd.DataFrame(rows, columns=["what", "the paper", "this study"]).set_index("what")
 
 
 def configuration_names(table: pd.DataFrame) -> list[str]:

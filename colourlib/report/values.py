@@ -8,6 +8,7 @@ import pandas as pd
 
 from .. import paper
 from ..provenance import cpu_model
+from ..replicas import REPLICA_LOSS_RTOL
 from ..study.comparison import Comparison, comparison_values
 from ..study.parallel import headline, paper_claims, speed_findings
 
@@ -43,10 +44,16 @@ def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
         "paper_batch_size": w["batch_size"], "paper_gpus_2": 2,
         "paper_images_per_s": paper.implied_images_per_s(), "paper_hours_1x1": paper.SECONDS[(1, 1)] / 3600,
         "n_failed": int((table.status != "ok").sum()) if "status" in table else 0,
+        "replica_loss_rtol": REPLICA_LOSS_RTOL,
         "findings": markdown("\n\n".join(speed_findings(table)) if not ok.empty else "No configuration was timed."),
         "findings_plain": " ".join(speed_findings(table)).replace("**", "") if not ok.empty
         else "No configuration was timed.",
     }
+    failed = table[table.status != "ok"] if "status" in table else table.iloc[0:0]
+    values["failed_sentence"] = ("Every configuration was timed." if failed.empty else
+                                 f"{len(failed)} configuration{'s' if len(failed) > 1 else ''} could not be timed: "
+                                 + "; ".join(f"{r.regime}, {r.gpus} x {r.workers} {r.loaders}"
+                                             for r in failed.itertuples()) + ".")
     values["headline_speed"] = headline(table) if not ok.empty else "No configuration was timed."
     for regime, short in (("whole-network", "whole"), ("cached-features", "cached")):
         for claim in paper_claims(table, regime) if not ok.empty else []:

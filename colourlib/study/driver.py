@@ -24,7 +24,8 @@ from ..provenance import environment_record
 from ..runs import RunFolder, remember_default
 from .comparison import best_run, method_label
 from .matrix import check_machine, load_matrix
-from .notebooks import NotebookFailed, execute, is_current, papermill_command, relative
+from ..paths import relative
+from .notebooks import NotebookFailed, execute, is_current, papermill_command
 from .runners import clear
 from .timing import jobs as timing_jobs, time_matrix
 
@@ -207,8 +208,8 @@ class Study:
         """Every notebook in order; returns the exit status (0: every notebook ran)."""
         out = self.out
         try:
-            self.step("data", out / "data.ipynb",
-                      {"image_size": colouring_config("lite0", self.colour_preset).image_size}, "data")
+            self.step("data", out / "data.ipynb", {"preset": self.colour_preset, "matrix": str(self.matrix.path),
+                                                   "matrix_preset": self.preset}, "data")
             self.step("model", out / "model.ipynb", {}, "model")
             colour_runs = self.train_colouring_models()
             parallel_dir = self.time_matrix()

@@ -64,21 +64,12 @@ def source_digest(path: Path) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def relative(path: Path) -> str:
-    """``path`` relative to the repository (as a person would type it), else as given."""
-    root = paths.REPO_ROOT or Path.cwd()
-    try:
-        return str(Path(path).resolve().relative_to(root))
-    except ValueError:
-        return str(path)
-
-
 def papermill_command(name: str, output: Path, parameters: dict[str, Any]) -> str:
     """The papermill command line that reproduces one execution (parameters left at their defaults omitted)."""
     defaults = declared_parameters(notebook_path(name))
     changed = [f"-p {k} {v!s}" if not isinstance(v, str) or " " not in v else f"-p {k} '{v}'"
                for k, v in parameters.items() if defaults.get(k, object()) != v]
-    return " ".join([f"papermill notebooks/{name}.ipynb {relative(output)}", *changed])
+    return " ".join([f"papermill notebooks/{name}.ipynb {paths.relative(output)}", *changed])
 
 
 def is_backend_noise(line: str) -> bool:

@@ -1,0 +1,39 @@
+"""The tables the book shows beside the prose: a run's parameters and the departures from the paper's scale."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from colourlib import paths
+from colourlib.config import TrainConfig, colouring_config
+from colourlib.report.tables import config_table, scale_departures
+from colourlib.study.matrix import load_matrix
+
+
+def test_a_runs_parameters_are_shown_once_side_by_side_with_paths_relative_to_the_repository():
+    config = TrainConfig.from_dict({"data_dir": str(paths.PHOTOS_DIR / "train"), "epochs": 5})
+    table = config_table(config, columns=3)
+    assert list(table.columns) == ["parameter", "value"] * 3
+    names = [n for c in range(3) for n in table.iloc[:, 2 * c] if n]
+    assert names == list(config.to_dict())  # each parameter exactly once, in the configuration's order
+    shown = {n: v for c in range(3) for n, v in zip(table.iloc[:, 2 * c], table.iloc[:, 2 * c + 1]) if n}
+    assert shown["data_dir"] == "colourlib/photos/train" and shown["epochs"] == "5"
+    assert shown["encoder_weights"] == "default"
+    assert len(table) == -(-len(names) // 3)
+
+
+def test_the_departures_table_states_the_papers_scale_and_this_studys_from_their_sources():
+    photos = SimpleNamespace(train=[0] * 374, val=[0] * 66, test=[0] * 55)
+    table = scale_departures(photos, colouring_config("lite0", "quick"), 3, load_matrix(), "a 2-core CPU")
+    assert list(table.columns) == ["the paper", "this study"]
+    assert table.loc["training photos", "the paper"].startswith("7,000")
+    assert table.loc["training photos", "this study"].startswith("374 training and 66 validation")
+    assert table.loc["image size"].tolist() == ["224 px", "160 px for the colouring models, 64 px for the speed timings"]
+    assert table.loc["one epoch", "the paper"] == "109 steps of 64: each photo once"
+    assert table.loc["one epoch", "this study"] == "2,992 crops (8 of each training photo), 187 steps of 16"
+    assert "whole network: 8 steps after 2 warm-up steps" in table.loc["epochs", "this study"]
+    assert "cached features: 60 steps after 5" in table.loc["epochs", "this study"]
+    assert "35%-100%" in table.loc["augmentation", "this study"] and "drawn once" in table.loc["augmentation",
+                                                                                                 "this study"]
+    assert table.loc["repeats", "this study"] == "3 seeds per colouring model; each speed timing 3 times, in " \
+                                                 "fresh processes"
+    assert table.loc["hardware", "this study"] == "a 2-core CPU"
