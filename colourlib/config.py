@@ -191,7 +191,7 @@ COLOURING_MODELS: dict[str, dict[str, Any]] = {
 #: What both models use at a preset: the same photos, resolution, crops and schedule.
 COLOURING_SCALE: dict[str, dict[str, Any]] = {
     "quick": dict(image_size=160, max_photos=0, crops_per_photo=8, val_crops_per_photo=2, epochs=3,
-                  learning_rate=1e-4),
+                  learning_rate=3e-4),
     "tiny": dict(learning_rate=3e-4),
 }
 #: The seeds each colouring model is trained with: the book reports the mean and spread over them.
