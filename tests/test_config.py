@@ -62,3 +62,20 @@ def test_colouring_models_share_photos_resolution_and_schedule_and_differ_in_the
     assert colouring_config("lite0", "tiny").epochs == PRESETS["tiny"]["epochs"]  # the smoke test stays small
     with pytest.raises(ConfigError, match="colouring model 'resnet' is not known. Allowed: vgg16, lite0"):
         colouring_config("resnet", "quick")
+
+
+def test_the_default_colouring_model_is_the_recorded_recipe_searchs_winner():
+    import dataclasses
+
+    import pandas as pd
+
+    from colourlib import paths
+    from colourlib.config import colouring_config
+    from colourlib.study.recipes import candidate_config
+
+    winner = pd.read_csv(paths.RECIPE_SEARCH / "recipes.csv").iloc[0]
+    assert bool(winner.eligible)  # it keeps half of the validation photos' colourfulness
+    chosen = candidate_config(winner.recipe, temperature=float(winner.temperature))
+    default = colouring_config("lite0", "quick")
+    differ = {f.name for f in dataclasses.fields(default) if getattr(default, f.name) != getattr(chosen, f.name)}
+    assert differ == set(), f"the default colouring model differs from the search's winner in {sorted(differ)}"

@@ -126,6 +126,9 @@ def read_recipe_search(folder=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
                                 f"{exc.filename}). Fix: run python -m colourlib recipes --out {folder}.") from None
     date = (env.get("date") or "")[:10]
     values = {"search_machine": hardware(env) + (f", {date}" if date else "")}
+    if later := env.get("second_round"):  # recorded later, possibly elsewhere: say so
+        values["search_machine"] += (f"; its second round on {hardware(later)}, "
+                                     f"{(later.get('date') or '')[:10]}, commit {(later.get('git') or {}).get('commit', '?')[:7]}")
     tuned = folder / "fine-tune.json"
     if tuned.is_file():
         t = json.loads(tuned.read_text())
