@@ -22,7 +22,7 @@ from colourlib.config import ConfigError, TrainConfig
 from colourlib.report.book import check_book, glued_keys, references
 from colourlib.runs import RunFolder
 from colourlib.study import driver
-from colourlib.study.notebooks import (NOTEBOOKS, TRAIN_EXTRA_PARAMETERS, declared_parameters, execute,
+from colourlib.study.notebooks import (NOTEBOOKS, TRAIN_EXTRA_PARAMETERS, NotebookFailed, declared_parameters, execute,
                                        notebook_path)
 from conftest import environment_variable
 
@@ -113,6 +113,13 @@ def test_a_bad_parameter_fails_with_the_notebooks_own_message(tmp_path):
                                    parameters={"preset": "tiny", "gpus": 0}, progress_bar=False)
     assert failure.value.ename == "ConfigError"
     assert "train.ipynb parameters: gpus=0 is not allowed: an integer >= 1" in failure.value.evalue
+
+
+def test_the_driver_runs_a_notebook_without_the_kernels_plain_tcp_warning(tmp_path, capfd):
+    # ipykernel >= 7.3 warns at every start over unencrypted TCP; the driver's kernels ask for CurveZMQ keys
+    with pytest.raises(NotebookFailed, match="gpus=0 is not allowed"):
+        execute("train", tmp_path / "out.ipynb", {"preset": "tiny", "gpus": 0})
+    assert "without encryption" not in capfd.readouterr().err
 
 
 def test_the_driver_refuses_a_parameter_the_notebook_does_not_declare(tmp_path):

@@ -356,8 +356,13 @@ def test_the_study_estimates_the_time_left_from_the_steps_done():
     assert progress.remaining_seconds() is None
     progress.durations = {"data": [10.0], "colouring a": [300.0, 40.0]}
     progress.done = 3  # data and two colouring runs are done
-    # the latest run of a kind (40 s, reading cached features) guesses the next; unseen kinds: the mean so far
-    assert progress.remaining_seconds() == pytest.approx(40 + 350 / 3 + 350 / 3)
+    # the latest run of a kind (40 s, reading cached features) guesses the next; kinds not seen yet are left out,
+    # so the sum is a lower bound until every kind to come has run once
+    assert progress.remaining_seconds() == (pytest.approx(40), False)
+    progress.done = 5
+    assert progress.remaining_seconds() == (0, False)
+    progress.durations["book"] = [30.0]
+    assert progress.remaining_seconds() == (pytest.approx(30), True)
 
 
 def test_the_time_left_printed_as_a_step_starts_includes_that_step(capsys, monkeypatch):
@@ -369,11 +374,17 @@ def test_the_time_left_printed_as_a_step_starts_includes_that_step(capsys, monke
     progress.start("data")
     now[0] = 10.0  # data took 10 s
     progress.start("colouring a, seed 0")
-    now[0] = 110.0  # the first colouring run took 100 s
+    now[0] = 130.0  # the first colouring run took 120 s
     progress.start("colouring a, seed 1")
     last = capsys.readouterr().out.strip().splitlines()[-1]
-    # still to do as seed 1 starts: seed 1 itself (100 s, as seed 0) and the book (mean of 10 and 100 s)
-    assert last.startswith("[3/4] colouring a, seed 1") and "about 3 min left" in last, last
+    # still to do as seed 1 starts: seed 1 itself (120 s, as seed 0) and the book (not seen yet: a lower bound)
+    assert last.startswith("[3/4] colouring a, seed 1") and "at least 2 min left" in last, last
+    now[0] = 250.0
+    progress.start("book")
+    now[0] = 260.0
+    progress.kinds.append("book")  # as if a second book step were planned: every kind to come has been seen
+    progress.start("book again")
+    assert "about 0 min left" in capsys.readouterr().out.strip().splitlines()[-1]
 
 
 def test_the_matrix_at_another_scale_keeps_each_regimes_nature():

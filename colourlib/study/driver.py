@@ -65,7 +65,8 @@ class Progress:
     when it will end. ``kinds`` names each planned step's kind in order (steps of one kind take about as long:
     the seeds of one colouring model, the repeats of one regime's timing); the time left sums, over the steps
     still to come, the latest duration of a step of the same kind (the first seed of a model encodes the features
-    the others reuse, so the latest is the better guess), or the mean of all steps so far for a kind not yet seen."""
+    the others reuse, so the latest is the better guess). While some steps to come are of a kind not yet seen,
+    that sum leaves them out and is printed as "at least M min left"."""
 
     def __init__(self, kinds: list[str]):
         self.kinds, self.done, self.started = list(kinds), 0, time.perf_counter()
@@ -82,15 +83,15 @@ class Progress:
             self.durations.setdefault(kind, []).append(time.perf_counter() - began)
         self._current = None
 
-    def remaining_seconds(self, first: int | None = None) -> float | None:
-        """Estimated seconds for the steps from index ``first`` (default: those not started yet) to the end; None
-        before any step has finished."""
-        seen = [d for values in self.durations.values() for d in values]
-        if not seen:
+    def remaining_seconds(self, first: int | None = None) -> tuple[float, bool] | None:
+        """(estimated seconds for the steps from index ``first`` (default: those not started yet) to the end,
+        whether every one of them was estimated); None before any step has finished."""
+        if not self.durations:
             return None
-        overall = sum(seen) / len(seen)
         start = self.done if first is None else first
-        return sum(self.durations[k][-1] if k in self.durations else overall for k in self.kinds[start:])
+        to_come = self.kinds[start:]
+        return (sum(self.durations[k][-1] for k in to_come if k in self.durations),
+                all(k in self.durations for k in to_come))
 
     def start(self, what: str) -> None:
         """Announce step ``done + 1`` (and end the step before it)."""
@@ -99,7 +100,9 @@ class Progress:
         self.done += 1
         elapsed = time.perf_counter() - self.started
         left = self.remaining_seconds(first=self.done - 1)  # the step starting now is still to do
-        estimate = f", about {left / 60:.0f} min left" if left is not None else ""
+        estimate = ""
+        if left is not None and (left[1] or left[0] >= 60):
+            estimate = f", {'about' if left[1] else 'at least'} {left[0] / 60:.0f} min left"
         print(f"[{self.done}/{self.total}] {what}  (study time so far {elapsed / 60:.1f} min{estimate})", flush=True)
         self._current = (kind, time.perf_counter())
 

@@ -96,6 +96,22 @@ def error_outputs(notebook) -> list[str]:
             if output.get("output_type") == "error"]
 
 
+def _kernel_manager_class():
+    """A kernel manager whose kernel sockets are encrypted where pyzmq can (CurveZMQ): ipykernel >= 7.3 otherwise
+    prints a "running over TCP without encryption" WARNING at every notebook's start. Elsewhere (an older
+    jupyter_client, a pyzmq without Curve) it is jupyter_client's own, unchanged."""
+    import zmq
+    from jupyter_client.manager import KernelManager
+
+    class EncryptedKernelManager(KernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            if self.has_trait("transport_encryption") and zmq.has("curve"):
+                self.transport_encryption = "auto"  # provisions keys when the kernel declares support
+
+    return EncryptedKernelManager
+
+
 def execute(name: str, output: Path, parameters: dict[str, Any], title: str | None = None) -> float:
     """Run notebook ``name`` with ``parameters`` into ``output``; unknown parameter names are refused first.
     ``title`` replaces the first heading (a training notebook names its configuration). Returns seconds."""
@@ -109,7 +125,7 @@ def execute(name: str, output: Path, parameters: dict[str, Any], title: str | No
     try:
         papermill.execute_notebook(str(source), str(output), parameters=parameters, kernel_name="python3",
                                    progress_bar=False, stdout_file=_Indented(), stderr_file=_Indented(),
-                                   cwd=str(paths.REPO_ROOT or Path.cwd()))
+                                   cwd=str(paths.REPO_ROOT or Path.cwd()), kernel_manager_class=_kernel_manager_class())
     except papermill.PapermillExecutionError as exc:
         raise NotebookFailed(f"{name}.ipynb failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
                              f"(executed notebook: {output})") from None
