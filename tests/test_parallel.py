@@ -309,6 +309,12 @@ def test_speed_table_gives_medians_ranges_and_calls_a_gain_only_where_the_repeat
     assert failed == "1 configuration could not be timed: r, 2 x 2 threads."
 
 
+def test_a_speedup_range_shows_the_digit_that_separates_it_from_one():
+    assert parallel.speedup_range(0.96, 0.998) == "0.96-0.998"  # a loss: its high bound is below 1
+    assert parallel.speedup_range(0.96, 1.003) == "0.96-1.003"  # no difference
+    assert parallel.speedup_range(0.8, 1.0) == "0.80-1.00" and parallel.speedup_range(1.14, 1.37) == "1.14-1.37"
+
+
 def test_timing_jobs_rotate_the_rows_and_a_timing_of_the_same_code_is_reused(tmp_path, monkeypatch):
     from colourlib.study import timing
 

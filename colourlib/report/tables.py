@@ -14,6 +14,7 @@ from .. import paper, paths
 from ..config import TrainConfig
 from ..data.augment import Augmentation
 from ..study.matrix import Matrix
+from ..study.parallel import speedup_range
 from ..data.photos import WHEEL_PHOTO_LICENCES, PhotoSet, black_and_white_photos, embedded_manifest, open_upright
 
 
@@ -102,23 +103,16 @@ def pick(photos: PhotoSet, name: str) -> Path:
                      f"{', '.join(p.stem for p in everything[:8])}, ...")
 
 
-def _shown(value) -> str:
-    """A parameter's value as a person would type it: paths relative to the repository, None as 'default'."""
-    if value is None:
-        return "default"
-    if isinstance(value, str) and ("/" in value or value.endswith((".h5", ".keras"))):
-        return paths.relative(value)
-    return str(value)
-
-
-def config_table(config: TrainConfig, columns: int = 3) -> pd.DataFrame:
+def config_table(config: TrainConfig, columns: int = 2):
     """Every parameter of a run once, laid out in ``columns`` side-by-side (parameter, value) pairs so that the
-    whole configuration fits a page without scrolling."""
-    items = [(name, _shown(value)) for name, value in config.to_dict().items()]
+    whole configuration fits the page's column without scrolling; a styled table without the row numbers
+    (``.data`` is the frame)."""
+    items = [(name, paths.shown(value)) for name, value in config.to_dict().items()]
     rows = -(-len(items) // columns)
     items += [("", "")] * (rows * columns - len(items))
-    return pd.DataFrame([[cell for c in range(columns) for cell in items[c * rows + r]] for r in range(rows)],
-                        columns=[name for _ in range(columns) for name in ("parameter", "value")])
+    frame = pd.DataFrame([[cell for c in range(columns) for cell in items[c * rows + r]] for r in range(rows)],
+                         columns=[name for _ in range(columns) for name in ("parameter", "value")])
+    return frame.style.hide(axis="index")
 
 
 def scale_departures(photos: PhotoSet, colouring: TrainConfig, seeds: int, matrix: Matrix,
@@ -183,7 +177,8 @@ def speed_table(table: pd.DataFrame) -> pd.DataFrame:
         "images/s (range)": [f"{v:.1f} ({r})" for v, r in zip(ok.images_per_s, _range(ok.images_per_s_low,
                                                                                       ok.images_per_s_high, 1))],
         "speedup (range)": [f"{v:.2f} ({r})" if pd.notna(v) else "n/a"
-                            for v, r in zip(ok.speedup, _range(ok.speedup_low, ok.speedup_high, 2))],
+                            for v, r in zip(ok.speedup, [speedup_range(lo, hi) if pd.notna(lo) else ""
+                                                             for lo, hi in zip(ok.speedup_low, ok.speedup_high)])],
         "verdict": ok.verdict}).set_index(["regime", "configuration"])
 
 

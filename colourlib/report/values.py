@@ -10,7 +10,7 @@ from .. import paper
 from ..provenance import cpu_model
 from ..replicas import REPLICA_LOSS_RTOL
 from ..study.comparison import Comparison, comparison_values
-from ..study.parallel import headline, paper_claims, speed_findings
+from ..study.parallel import headline, paper_claims, speed_findings, speedup_range
 
 
 def glue_all(values: dict[str, Any], display: bool = False) -> None:
@@ -59,7 +59,7 @@ def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
         for claim in paper_claims(table, regime) if not ok.empty else []:
             key = f"{short}_{claim['gpus']}x{claim['workers']}"
             if "speedup" in claim:  # e.g. speedup_whole_1x4 "1.02x (0.93-1.18, no difference)"
-                values[f"speedup_{key}"] = (f"{claim['speedup']:.2f}x ({claim['low']:.2f}-{claim['high']:.2f}, "
+                values[f"speedup_{key}"] = (f"{claim['speedup']:.2f}x ({speedup_range(claim['low'], claim['high'])}, "
                                             f"{claim['verdict']})")
     values["timing_image_size"] = int(ok.image_size.iloc[0]) if not ok.empty else 0
     two = ok[(ok.gpus == 2) & (ok.workers == 1)]

@@ -250,7 +250,7 @@ def per_image_table(comparison: Comparison, metrics=("ciede2000", "auc_ab", "col
 def recipe_table(runs: dict[str, Path]) -> pd.DataFrame:
     """The compared models' configurations side by side, parameters that differ first."""
     configs = {key: RunFolder(run_dir).read_json(RunFolder.CONFIG) for key, run_dir in runs.items()}
-    table = pd.DataFrame({method_label(TrainConfig.from_dict(c)): {k: repr(v) for k, v in c.items()}
+    table = pd.DataFrame({method_label(TrainConfig.from_dict(c)): {k: paths.shown(v) for k, v in c.items()}
                           for c in configs.values()})
     differs = table.nunique(axis=1) > 1
     return pd.concat([table[differs], table[~differs]]).rename_axis("parameter")

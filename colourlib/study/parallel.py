@@ -118,8 +118,16 @@ def verdict(low: float, high: float) -> str:
     return "no difference"
 
 
+def speedup_range(low: float, high: float) -> str:
+    """'0.96-1.03': a speedup range to 2 decimals, or 3 where a bound would otherwise print as 1.00 without
+    being 1, so that the range a reader sees tells gain, loss and no difference apart as the verdict does."""
+    def bound(x: float) -> str:
+        return f"{x:.3f}" if f"{x:.2f}" == "1.00" and x != 1 else f"{x:.2f}"
+    return f"{bound(low)}-{bound(high)}"
+
+
 def _range(row) -> str:
-    return f"{row.speedup:.2f}x (range {row.speedup_low:.2f}-{row.speedup_high:.2f})"
+    return f"{row.speedup:.2f}x (range {speedup_range(row.speedup_low, row.speedup_high)})"
 
 
 def speed_findings(table: pd.DataFrame) -> list[str]:
@@ -216,6 +224,6 @@ def _headline(table: pd.DataFrame, regime: str) -> str:
     def what(c):
         unit = f"{c['gpus']} devices" if c["gpus"] > 1 else f"{c['workers']} loading threads"
         return (f"{unit}: paper {c['paper_speedup']:.2f}x, here {c['speedup']:.2f}x "
-                f"(range {c['low']:.2f}-{c['high']:.2f}, {c['verdict']})")
+                f"(range {speedup_range(c['low'], c['high'])}, {c['verdict']})")
 
     return f"{lead} ({regime} regime): " + "; ".join(what(c) for c in claims) + "."
