@@ -25,9 +25,9 @@ from .. import paths
 from .book import ROLE
 
 #: The pages the reader must find whole: the front page and every chapter built from a notebook or with glue.
-PAGES = ("index.html", "intro.html", "runs/data.html", "runs/model.html", "runs/parallel.html",
-         "runs/train/colouring-vgg16-seed0.html", "runs/train/colouring-lite0-seed0.html", "runs/evaluate.html",
-         "conclusions.html", "runs/reproducibility.html")
+PAGES = ("index.html", "intro.html", "state-of-the-art.html", "runs/data.html", "runs/model.html",
+         "runs/parallel.html", "runs/train/colouring-vgg16-seed0.html", "runs/train/colouring-lite0-seed0.html",
+         "runs/evaluate.html", "conclusions.html", "runs/reproducibility.html", "bibliography.html")
 #: The window width the pages are read at: a laptop's, where the theme shows the sidebar beside the content.
 READER_WIDTH = 1280
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
