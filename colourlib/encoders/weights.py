@@ -1,6 +1,7 @@
 """Loading encoder weights with errors a person can act on: each names the parameter, the file and the fix."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import keras
@@ -16,7 +17,11 @@ def load_weights_checked(model: keras.Model, path: str | Path, parameter: str, e
     if not path.is_file():
         raise EncoderWeightsError(f"{parameter}={str(path)!r}: no such file. Fix: pass {expected}, or None.")
     try:
-        model.load_weights(str(path))
+        with warnings.catch_warnings():
+            # Keras only warns when part of the file does not match ("Affected layers will retain their
+            # freshly-initialized weights"): a half-loaded encoder must fail here, not train silently
+            warnings.filterwarnings("error", message=r"(?s).*(Skipping|freshly-initialized weights)")
+            model.load_weights(str(path))
     except Exception as exc:  # Keras raises ValueError, KeyError or OSError depending on the mismatch
         detail = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
         detail = detail if len(detail) < 240 else detail[:240] + " ..."
