@@ -61,3 +61,20 @@ def test_local_weights_file_loads_and_a_wrong_one_is_rejected(tmp_path):
         model.build_network(64, encoder_weights=str(tmp_path / "decoder.weights.h5"))
     with pytest.raises(EncoderWeightsError, match="no such file"):
         model.build_network(64, encoder_weights=str(tmp_path / "missing.h5"))
+
+
+def test_a_weights_file_keras_only_partly_loads_is_rejected(tmp_path, monkeypatch):
+    import warnings
+
+    from colourlib.encoders import load_weights_checked
+
+    encoder = vgg16.build(32, None)
+    (tmp_path / "part.weights.h5").write_bytes(b"")
+
+    def loads_part(path):  # what Keras 3.15 does when some sublayers have no group in the file: warn, go on
+        warnings.warn("Skipping nested container at '_operations_by_depth/container_1': no matching group found "
+                      "in the saved file. Affected layers will retain their freshly-initialized weights.")
+
+    monkeypatch.setattr(encoder, "load_weights", loads_part)
+    with pytest.raises(EncoderWeightsError, match=r"encoder_weights=.*part.weights.h5.*does not fit.*Skipping"):
+        load_weights_checked(encoder, tmp_path / "part.weights.h5", "encoder_weights", "a VGG16 weights file")
