@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import paths
 from .encoders import ENCODERS
 from .model import DECODERS, DOWNSAMPLING
 
@@ -22,6 +23,26 @@ LOSSES = ("mse", "mae", "classification")
 
 def loaders_word(use_multiprocessing: bool) -> str:
     return "processes" if use_multiprocessing else "threads"
+
+
+def count_loaders(workers: int, loaders: str) -> str:
+    """'1 thread', '4 processes': a count of data-loading workers as a person writes it."""
+    singular = {"threads": "thread", "processes": "process"}.get(loaders, loaders)
+    return f"{workers} {loaders if workers != 1 else singular}"
+
+
+#: What None means for the parameters where "default" would hide it.
+NONE_MEANS = {"encoder_weights": "random", "data_dir": "embedded photos"}
+
+
+def shown_value(name: str, value: Any) -> str:
+    """Parameter ``name``'s ``value`` as a person would type it in a table: paths relative to the repository,
+    None as what it means, strings without quotes."""
+    if value is None:
+        return NONE_MEANS.get(name, "default")
+    if isinstance(value, str) and ("/" in value or value.endswith((".h5", ".keras"))):
+        return paths.relative(value)
+    return str(value)
 
 
 class ConfigError(ValueError):

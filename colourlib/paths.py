@@ -39,16 +39,6 @@ def relative(path: str | Path) -> str:
         return str(path)
 
 
-def shown(value) -> str:
-    """A parameter's value as a person would type it in a table: paths relative to the repository, None as
-    'default', strings without quotes."""
-    if value is None:
-        return "default"
-    if isinstance(value, str) and ("/" in value or value.endswith((".h5", ".keras"))):
-        return relative(value)
-    return str(value)
-
-
 def runs_dir() -> Path:
     """Where training runs are written: ``$COLOURLIB_RUNS``, else ``runs/`` in the checkout or the cwd."""
     if env := os.environ.get("COLOURLIB_RUNS"):

@@ -22,7 +22,7 @@ import numpy as np
 from . import atomic, classes, feature_cache, replicas, runtime
 from .callbacks import (EpochBackup, EpochRecorder, FaultPoints, KeepBest, StepTimer, StopOnNaN, add_input_wait,
                         read_backup)
-from .config import ConfigError, TrainConfig
+from .config import ConfigError, TrainConfig, count_loaders
 from .data.dataset import ArrayBatches, ColourBatches, PhotoCrops
 from .data.photos import PhotoSet, load_photo_set
 from .encoders import encoder_spec
@@ -168,9 +168,8 @@ def _train_locked(config: TrainConfig, plan: replicas.ReplicaPlan, run: RunFolde
     run.write_json(run.ENVIRONMENT, {**environment_record(), "replicas": plan.to_dict()})
     run.write_json(run.DATA, photos.summary())
     if print_progress:
-        loaders = config.loaders if config.workers > 1 else config.loaders[:-1]  # "1 thread", "4 processes"
-        print(f"training on {plan.label} ({plan.backend} backend), data loaded by {config.workers} {loaders}",
-              flush=True)
+        print(f"training on {plan.label} ({plan.backend} backend), data loaded by "
+              f"{count_loaders(config.workers, config.loaders)}", flush=True)
 
     with replicas.replica_scope(plan) as strategy:
         model = build_for(config)

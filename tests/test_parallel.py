@@ -306,12 +306,13 @@ def test_speed_table_gives_medians_ranges_and_calls_a_gain_only_where_the_repeat
     assert "Largest measured gain: 2 devices with 1 loading thread, 2.12x" in text
     from colourlib.report.values import parallel_values
     failed = parallel_values(parallel.speed_table(timings), timings)["failed_sentence"]
-    assert failed == "1 configuration could not be timed: r, 2 x 2 threads."
+    assert failed == "1 configuration could not be timed: r, 2 devices with 2 threads."
 
 
 def test_a_speedup_range_shows_the_digit_that_separates_it_from_one():
     assert parallel.speedup_range(0.96, 0.998) == "0.96-0.998"  # a loss: its high bound is below 1
     assert parallel.speedup_range(0.96, 1.003) == "0.96-1.003"  # no difference
+    assert parallel.speedup_range(0.9996, 1.0) == "0.9996-1.00"
     assert parallel.speedup_range(0.8, 1.0) == "0.80-1.00" and parallel.speedup_range(1.14, 1.37) == "1.14-1.37"
 
 
@@ -362,13 +363,12 @@ def test_the_study_estimates_the_time_left_from_the_steps_done():
     assert progress.remaining_seconds() is None
     progress.durations = {"data": [10.0], "colouring a": [300.0, 40.0]}
     progress.done = 3  # data and two colouring runs are done
-    # the latest run of a kind (40 s, reading cached features) guesses the next; kinds not seen yet are left out,
-    # so the sum is a lower bound until every kind to come has run once
-    assert progress.remaining_seconds() == (pytest.approx(40), False)
+    # the latest run of a kind (40 s, reading cached features) guesses the next; kinds not seen yet are counted
+    assert progress.remaining_seconds() == (pytest.approx(40), 2)
     progress.done = 5
-    assert progress.remaining_seconds() == (0, False)
+    assert progress.remaining_seconds() == (0, 1)
     progress.durations["book"] = [30.0]
-    assert progress.remaining_seconds() == (pytest.approx(30), True)
+    assert progress.remaining_seconds() == (pytest.approx(30), 0)
 
 
 def test_the_time_left_printed_as_a_step_starts_includes_that_step(capsys, monkeypatch):
@@ -383,14 +383,15 @@ def test_the_time_left_printed_as_a_step_starts_includes_that_step(capsys, monke
     now[0] = 130.0  # the first colouring run took 120 s
     progress.start("colouring a, seed 1")
     last = capsys.readouterr().out.strip().splitlines()[-1]
-    # still to do as seed 1 starts: seed 1 itself (120 s, as seed 0) and the book (not seen yet: a lower bound)
-    assert last.startswith("[3/4] colouring a, seed 1") and "at least 2 min left" in last, last
+    # still to do as seed 1 starts: seed 1 itself (120 s, as seed 0) and the book (not seen yet: counted)
+    assert last.startswith("[3/4] colouring a, seed 1") and \
+        "about 2 min left, not counting 1 step of kinds not run yet" in last, last
     now[0] = 250.0
     progress.start("book")
-    now[0] = 260.0
+    now[0] = 310.0  # the book took 60 s
     progress.kinds.append("book")  # as if a second book step were planned: every kind to come has been seen
     progress.start("book again")
-    assert "about 0 min left" in capsys.readouterr().out.strip().splitlines()[-1]
+    assert capsys.readouterr().out.strip().splitlines()[-1].endswith("about 1 min left)")
 
 
 def test_the_matrix_at_another_scale_keeps_each_regimes_nature():

@@ -17,7 +17,7 @@ def test_a_runs_parameters_are_shown_once_side_by_side_with_paths_relative_to_th
     assert names == list(config.to_dict())  # each parameter exactly once, in the configuration's order
     shown = {n: v for c in range(3) for n, v in zip(table.iloc[:, 2 * c], table.iloc[:, 2 * c + 1]) if n}
     assert shown["data_dir"] == "colourlib/photos/train" and shown["epochs"] == "5"
-    assert shown["encoder_weights"] == "default"
+    assert shown["encoder_weights"] == "random" and shown["decoder"] == "paper"
     assert len(table) == -(-len(names) // 3)
 
 
@@ -28,7 +28,7 @@ def test_the_departures_table_states_the_papers_scale_and_this_studys_from_their
     assert table.loc["training photos", "the paper"].startswith("7,000")
     assert table.loc["training photos", "this study"].startswith("374 training and 66 validation")
     assert table.loc["image size"].tolist() == ["224 px", "160 px for the colouring models, 64 px for the speed timings"]
-    assert table.loc["one epoch", "the paper"] == "109 steps of 64: each photo once"
+    assert table.loc["one epoch", "the paper"] == "109 steps of 64: 6,976 of its 7,000 photos, each once"
     assert table.loc["one epoch", "this study"] == "2,992 crops (8 of each training photo), 187 steps of 16"
     assert "whole network: 8 steps after 2 warm-up steps" in table.loc["epochs", "this study"]
     assert "cached features: 60 steps after 5" in table.loc["epochs", "this study"]

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .. import paper, paths
-from ..config import TrainConfig
+from .. import paper
+from ..config import TrainConfig, shown_value
 from ..data.augment import Augmentation
 from ..study.matrix import Matrix
 from ..study.parallel import speedup_range
@@ -107,7 +107,7 @@ def config_table(config: TrainConfig, columns: int = 2):
     """Every parameter of a run once, laid out in ``columns`` side-by-side (parameter, value) pairs so that the
     whole configuration fits the page's column without scrolling; a styled table without the row numbers
     (``.data`` is the frame)."""
-    items = [(name, paths.shown(value)) for name, value in config.to_dict().items()]
+    items = [(name, shown_value(name, value)) for name, value in config.to_dict().items()]
     rows = -(-len(items) // columns)
     items += [("", "")] * (rows * columns - len(items))
     frame = pd.DataFrame([[cell for c in range(columns) for cell in items[c * rows + r]] for r in range(rows)],
@@ -141,7 +141,8 @@ def scale_departures(photos: PhotoSet, colouring: TrainConfig, seeds: int, matri
         ("batch", f"{work['batch_size']}", f"{colouring.batch_size}"),
         ("epochs", f"{work['epochs']:,}", f"{colouring.epochs} for the colouring models; the speed timings count "
                                           f"steps instead ({timing_steps})"),
-        ("one epoch", f"{paper_steps} steps of {work['batch_size']}: each photo once",
+        ("one epoch", f"{paper_steps} steps of {work['batch_size']}: {paper_steps * work['batch_size']:,} of its "
+                      f"{work['images']:,} photos, each once",
          f"{crops:,} crops ({colouring.crops_per_photo} of each training photo), "
          f"{-(-crops // colouring.batch_size)} steps of {colouring.batch_size}"),
         ("augmentation", "\"transformations\", not listed", augmentation),

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from .. import paper
+from ..config import count_loaders
 from ..provenance import cpu_model
 from ..replicas import REPLICA_LOSS_RTOL
 from ..study.comparison import Comparison, comparison_values
@@ -52,7 +53,8 @@ def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
     failed = table[table.status != "ok"] if "status" in table else table.iloc[0:0]
     values["failed_sentence"] = ("Every configuration was timed." if failed.empty else
                                  f"{len(failed)} configuration{'s' if len(failed) > 1 else ''} could not be timed: "
-                                 + "; ".join(f"{r.regime}, {r.gpus} x {r.workers} {r.loaders}"
+                                 + "; ".join(f"{r.regime}, {r.gpus} device{'s' if r.gpus > 1 else ''} with "
+                                             f"{count_loaders(r.workers, r.loaders)}"
                                              for r in failed.itertuples()) + ".")
     values["headline_speed"] = headline(table) if not ok.empty else "No configuration was timed."
     for regime, short in (("whole-network", "whole"), ("cached-features", "cached")):
@@ -64,6 +66,11 @@ def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
     values["timing_image_size"] = int(ok.image_size.iloc[0]) if not ok.empty else 0
     two = ok[(ok.gpus == 2) & (ok.workers == 1)]
     values["devices_2x1"] = str(two.devices.iloc[0]) if not two.empty else "not timed"
+    values["two_devices_sentence"] = (
+        "The two-device rows were not timed." if two.empty else
+        f"The two-device rows ran on {values['devices_2x1']}: devices sharing one processor, so they measure what "
+        "data parallelism costs, not what a second GPU would buy." if "logical" in values["devices_2x1"] else
+        f"The two-device rows ran on {values['devices_2x1']}.")
     for (g, k), seconds in paper.SECONDS.items():
         values[f"paper_seconds_{g}x{k}"] = seconds
         values[f"paper_speedup_{g}x{k}"] = paper.SECONDS[(1, 1)] / seconds
@@ -133,9 +140,9 @@ def read_recipe_search(folder=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     if tuned.is_file():
         t = json.loads(tuned.read_text())
         values["fine_tune_sentence"] = (
-            f"Fine-tuning the whole network after that (encoder unfrozen, its batch-norm statistics kept, "
-            f"{t['epochs']} epoch of {t['images']} fresh crops at learning rate {t['learning_rate']:g}, "
-            f"{t['seconds']:.0f} s) moved the chosen recipe's validation CIEDE2000 from {t['ciede2000_before']:.2f} "
+            f"Fine-tuning the whole network after the first round (encoder unfrozen, its batch-norm statistics "
+            f"kept, {t['epochs']} epoch of {t['images']} fresh crops at learning rate {t['learning_rate']:g}, "
+            f"{t['seconds']:.0f} s) moved its winner's validation CIEDE2000 from {t['ciede2000_before']:.2f} "
             f"to {t['ciede2000_after']:.2f} and its AuC from {t['auc_ab_before']:.4f} to {t['auc_ab_after']:.4f}.")
     else:
         values["fine_tune_sentence"] = "Fine-tuning the encoder after the frozen training was not measured."

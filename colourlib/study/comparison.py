@@ -12,7 +12,7 @@ import pandas as pd
 
 from .. import evaluate, paths
 from ..colouriser import Colouriser
-from ..config import TrainConfig
+from ..config import TrainConfig, shown_value
 from ..data.photos import black_and_white_photos, load_photo_set, read_rgb, wheel_test_photos
 from ..metrics import AUC_MAX_ERROR
 from ..runs import RunFolder, best_epoch
@@ -250,7 +250,7 @@ def per_image_table(comparison: Comparison, metrics=("ciede2000", "auc_ab", "col
 def recipe_table(runs: dict[str, Path]) -> pd.DataFrame:
     """The compared models' configurations side by side, parameters that differ first."""
     configs = {key: RunFolder(run_dir).read_json(RunFolder.CONFIG) for key, run_dir in runs.items()}
-    table = pd.DataFrame({method_label(TrainConfig.from_dict(c)): {k: paths.shown(v) for k, v in c.items()}
+    table = pd.DataFrame({method_label(TrainConfig.from_dict(c)): {k: shown_value(k, v) for k, v in c.items()}
                           for c in configs.values()})
     differs = table.nunique(axis=1) > 1
     return pd.concat([table[differs], table[~differs]]).rename_axis("parameter")

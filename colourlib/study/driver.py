@@ -65,8 +65,8 @@ class Progress:
     when it will end. ``kinds`` names each planned step's kind in order (steps of one kind take about as long:
     the seeds of one colouring model, the repeats of one regime's timing); the time left sums, over the steps
     still to come, the latest duration of a step of the same kind (the first seed of a model encodes the features
-    the others reuse, so the latest is the better guess). While some steps to come are of a kind not yet seen,
-    that sum leaves them out and is printed as "at least M min left"."""
+    the others reuse, so the latest is the better guess). Steps of a kind not yet seen are left out of the sum and
+    counted instead: "about M min left, not counting K steps of kinds not run yet"."""
 
     def __init__(self, kinds: list[str]):
         self.kinds, self.done, self.started = list(kinds), 0, time.perf_counter()
@@ -83,15 +83,15 @@ class Progress:
             self.durations.setdefault(kind, []).append(time.perf_counter() - began)
         self._current = None
 
-    def remaining_seconds(self, first: int | None = None) -> tuple[float, bool] | None:
-        """(estimated seconds for the steps from index ``first`` (default: those not started yet) to the end,
-        whether every one of them was estimated); None before any step has finished."""
+    def remaining_seconds(self, first: int | None = None) -> tuple[float, int] | None:
+        """(estimated seconds for the steps from index ``first`` (default: those not started yet) to the end, how
+        many of them are of a kind not seen yet and so not estimated); None before any step has finished."""
         if not self.durations:
             return None
         start = self.done if first is None else first
         to_come = self.kinds[start:]
         return (sum(self.durations[k][-1] for k in to_come if k in self.durations),
-                all(k in self.durations for k in to_come))
+                sum(k not in self.durations for k in to_come))
 
     def start(self, what: str) -> None:
         """Announce step ``done + 1`` (and end the step before it)."""
@@ -101,8 +101,9 @@ class Progress:
         elapsed = time.perf_counter() - self.started
         left = self.remaining_seconds(first=self.done - 1)  # the step starting now is still to do
         estimate = ""
-        if left is not None and (left[1] or left[0] >= 60):
-            estimate = f", {'about' if left[1] else 'at least'} {left[0] / 60:.0f} min left"
+        if left is not None and left[0] >= 30:
+            unseen = f", not counting {left[1]} step{'s' if left[1] > 1 else ''} of kinds not run yet" if left[1] else ""
+            estimate = f", about {left[0] / 60:.0f} min left{unseen}"
         print(f"[{self.done}/{self.total}] {what}  (study time so far {elapsed / 60:.1f} min{estimate})", flush=True)
         self._current = (kind, time.perf_counter())
 
@@ -211,13 +212,13 @@ class Study:
         """Every notebook in order; returns the exit status (0: every notebook ran)."""
         out = self.out
         try:
-            self.step("data", out / "data.ipynb", {"preset": self.colour_preset, "matrix": str(self.matrix.path),
+            self.step("data", out / "data.ipynb", {"preset": self.colour_preset, "matrix": relative(self.matrix.path),
                                                    "matrix_preset": self.preset}, "data")
             self.step("model", out / "model.ipynb", {}, "model")
             colour_runs = self.train_colouring_models()
             parallel_dir = self.time_matrix()
             self.step("parallel", out / "parallel.ipynb",
-                      {"matrix": str(self.matrix.path), "preset": self.preset, "runs": str(parallel_dir)},
+                      {"matrix": relative(self.matrix.path), "preset": self.preset, "runs": relative(parallel_dir)},
                       "parallel")
             self.step("evaluate", out / "evaluate.ipynb",
                       {f"{model}_runs": [str(r) for r in run_dirs] for model, run_dirs in colour_runs.items()},

@@ -119,10 +119,13 @@ def verdict(low: float, high: float) -> str:
 
 
 def speedup_range(low: float, high: float) -> str:
-    """'0.96-1.03': a speedup range to 2 decimals, or 3 where a bound would otherwise print as 1.00 without
+    """'0.96-1.03': a speedup range to 2 decimals, or more where a bound would otherwise print as 1.00 without
     being 1, so that the range a reader sees tells gain, loss and no difference apart as the verdict does."""
     def bound(x: float) -> str:
-        return f"{x:.3f}" if f"{x:.2f}" == "1.00" and x != 1 else f"{x:.2f}"
+        digits = 2
+        while x != 1 and float(f"{x:.{digits}f}") == 1 and digits < 6:
+            digits += 1
+        return f"{x:.{digits}f}"
     return f"{bound(low)}-{bound(high)}"
 
 
