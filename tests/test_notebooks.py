@@ -272,7 +272,9 @@ def test_browser_check_catches_what_a_reader_would_trip_over(tmp_path):
                                     "<div class='admonition'><p class='admonition-title'>Warning</p><p>No GPU."
                                     "</p></div><span class='pasted-text'>0.42</span></main></body></html>")
     (html / "bad.html").write_text(f"<html><body><main>{words}<img src='missing.png'><table><tr><td> </td>"
-                                   "</tr></table><span class='pasted-text'></span></main></body></html>")
+                                   "</tr></table><span class='pasted-text'></span><table><tr><td>papermill "
+                                   "notebooks/data.ipynb book/runs/data....</td></tr><tr><td>...</td></tr></table>"
+                                   "</main></body></html>")
     column = "<main style='width: 600px'>"
     wide_table = "<table><tr>" + "<td>a-long-column-value</td>" * 60 + "</tr></table>"
     (html / "wide.html").write_text(f"<html><body>{column}{words}<div class='cell_output' style='overflow: auto'>"
@@ -289,6 +291,8 @@ def test_browser_check_catches_what_a_reader_would_trip_over(tmp_path):
     assert any("broken image(s): missing.png" in p for p in bad.problems)
     assert any("1 empty table(s)" in p for p in bad.problems)
     assert any("glued values missing" in p for p in bad.problems)
+    assert any("2 table cell(s) cut short with '...'" in p for p in bad.problems), bad.problems
+    assert not any("cut short" in p for p in good.problems + wide.problems + noise.problems)
     assert any("2 table(s)/figure(s) wider than the content column: table" in p for p in wide.problems), wide.problems
     assert not any("caption" in p for p in wide.problems)
     assert any("warning or traceback text" in p and "UserWarning" in p and "Traceback" in p and "WARNING:tensorflow"

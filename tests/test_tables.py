@@ -23,7 +23,9 @@ def test_a_runs_parameters_are_shown_once_side_by_side_with_paths_relative_to_th
 
 def test_the_departures_table_states_the_papers_scale_and_this_studys_from_their_sources():
     photos = SimpleNamespace(train=[0] * 374, val=[0] * 66, test=[0] * 55)
-    table = scale_departures(photos, colouring_config("lite0", "quick"), 3, load_matrix(), "a 2-core CPU")
+    shown = scale_departures(photos, colouring_config("lite0", "quick"), 3, load_matrix(), "a 2-core CPU")
+    table = shown.data
+    assert "..." not in shown.to_html() and table.loc["augmentation", "this study"] in shown.to_html()  # whole
     assert list(table.columns) == ["the paper", "this study"]
     assert table.loc["training photos", "the paper"].startswith("7,000")
     assert table.loc["training photos", "this study"].startswith("374 training and 66 validation")
@@ -37,3 +39,14 @@ def test_the_departures_table_states_the_papers_scale_and_this_studys_from_their
     assert table.loc["repeats", "this study"] == "3 seeds per colouring model; each speed timing 3 times, in " \
                                                  "fresh processes"
     assert table.loc["hardware", "this study"] == "a 2-core CPU"
+
+
+def test_the_licence_table_attributes_every_photo_not_just_the_first_and_last_rows():
+    from colourlib.data.photos import load_photo_set
+    from colourlib.report.tables import licences
+
+    photos = load_photo_set(None, 32)
+    shown = licences(photos)
+    assert len(shown.data) == len(photos.train) + len(photos.val) + len(photos.test) + 2  # + the 2 b/w photos
+    html = shown.to_html()
+    assert all(name in html for name in shown.data.photo) and "..." not in html

@@ -43,6 +43,9 @@ PAGE_PROBE = """
   const main = document.querySelector('main') || document.body;
   const tables = [...main.querySelectorAll('table')];
   const emptyTables = tables.filter(t => ![...t.querySelectorAll('td')].some(td => td.textContent.trim()));
+  // pandas' plain HTML cuts a long cell at 50 characters and a long table to its first and last rows, with "..."
+  const cut = [...main.querySelectorAll('td, th')].map(td => td.textContent.trim())
+    .filter(t => t === '...' || t.endsWith('...')).map(t => t.slice(-40));
   const pasted = [...main.querySelectorAll('.pasted-text, .pasted-inline')];
   const column = main.getBoundingClientRect();
   const wide = [...tables, ...main.querySelectorAll('img')].filter(el => {
@@ -65,7 +68,7 @@ PAGE_PROBE = """
     title: document.title, url: location.href,
     images: images.length,
     brokenImages: images.filter(img => !img.naturalWidth).map(img => img.getAttribute('src')),
-    tables: tables.length, emptyTables: emptyTables.length,
+    tables: tables.length, emptyTables: emptyTables.length, cut: cut.slice(0, 3), nCut: cut.length,
     pasted: pasted.length, emptyPasted: pasted.filter(p => !p.textContent.trim()).length,
     rawGlue: (main.innerText.match(/\\{glue[^}]*\\}/g) || []).slice(0, 5),
     wide: wide.slice(0, 5), nWide: wide.length,
@@ -186,6 +189,9 @@ def judge(page: str, found: dict, expected: int) -> list[str]:
                         "arrived")
     if found["rawGlue"]:
         problems.append(f"{page}: unrendered glue markup: {found['rawGlue']}")
+    if found.get("nCut"):
+        problems.append(f"{page}: {found['nCut']} table cell(s) cut short with '...' (show the table whole): "
+                        f"{found['cut']}")
     if found.get("nWide"):
         problems.append(f"{page}: {found['nWide']} table(s)/figure(s) wider than the content column: "
                         f"{', '.join(found['wide'])}")

@@ -18,6 +18,13 @@ from ..study.parallel import speedup_range
 from ..data.photos import WHEEL_PHOTO_LICENCES, PhotoSet, black_and_white_photos, embedded_manifest, open_upright
 
 
+def whole(frame: pd.DataFrame, index: bool = True):
+    """``frame`` styled to be shown whole: every row and every character (a plain DataFrame's HTML cuts long text
+    at 50 characters and long tables to their first and last rows), text left-aligned. ``.data`` is the frame."""
+    styled = frame.style.set_properties(**{"text-align": "left"})
+    return styled if index else styled.hide(axis="index")
+
+
 def _size(path: Path) -> tuple[int, int]:
     with Image.open(path) as im:
         return open_upright(path).size if im.getexif().get(0x0112, 1) != 1 else im.size
@@ -44,8 +51,9 @@ def photo_splits(photos: PhotoSet) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def licences(photos: PhotoSet) -> pd.DataFrame:
-    """Every photo of the study with its author or package and licence (attribution that CC-BY requires)."""
+def licences(photos: PhotoSet):
+    """Every photo of the study with its author or package and licence (attribution that CC-BY requires), every
+    row of it (``.data`` is the frame)."""
     manifest = {Path(row["file"]).name: row for row in embedded_manifest()}
     rows = []
     for split, files in (("train", photos.train), ("validation", photos.val), ("test", photos.test),
@@ -60,7 +68,7 @@ def licences(photos: PhotoSet) -> pd.DataFrame:
                 rows.append({"split": split, "photo": path.name, "author": "",
                              "licence": WHEEL_PHOTO_LICENCES.get(path.name, "see its source"),
                              "from": f"Python package {package}" if package else str(path.parent)})
-    return pd.DataFrame(rows)
+    return whole(pd.DataFrame(rows), index=False)
 
 
 def layer_table(model: keras.Model) -> pd.DataFrame:
@@ -112,13 +120,12 @@ def config_table(config: TrainConfig, columns: int = 2):
     items += [("", "")] * (rows * columns - len(items))
     frame = pd.DataFrame([[cell for c in range(columns) for cell in items[c * rows + r]] for r in range(rows)],
                          columns=[name for _ in range(columns) for name in ("parameter", "value")])
-    return frame.style.hide(axis="index")
+    return whole(frame, index=False)
 
 
-def scale_departures(photos: PhotoSet, colouring: TrainConfig, seeds: int, matrix: Matrix,
-                     hardware: str) -> pd.DataFrame:
+def scale_departures(photos: PhotoSet, colouring: TrainConfig, seeds: int, matrix: Matrix, hardware: str):
     """Where this study departs from the paper's scale, in one place: photos, size, epochs and what one epoch is,
-    augmentation, encoder, output, repeats and hardware."""
+    augmentation, encoder, output, repeats and hardware; shown whole (``.data`` is the frame)."""
     work = paper.WORKLOAD
     timed = {regime.name: (matrix.timing_of(regime), config) for regime, _, config in matrix.runs()}
     timing_size = ", ".join(sorted({f"{config.image_size} px" for _, config in timed.values()}))
@@ -154,7 +161,7 @@ def scale_departures(photos: PhotoSet, colouring: TrainConfig, seeds: int, matri
         ("repeats", "one run", f"{seeds} seeds per colouring model; each speed timing {repeats} times, in fresh processes"),
         ("hardware", "GPUs (2019)", hardware),
     ]
-    return pd.DataFrame(rows, columns=["what", "the paper", "this study"]).set_index("what")
+    return whole(pd.DataFrame(rows, columns=["what", "the paper", "this study"]).set_index("what"))
 
 
 def configuration_names(table: pd.DataFrame) -> list[str]:
@@ -218,11 +225,13 @@ def environment_table(record: dict) -> pd.DataFrame:
             ("platform", env["platform"]), ("Python", env["python"]), ("Keras backend", env["keras_backend"]),
             ("git commit", (env.get("git") or {}).get("commit")), ("code fingerprint", env.get("code_fingerprint")),
             *((f"version: {k}", v) for k, v in env["versions"].items())]
-    return pd.DataFrame(rows, columns=["what", "value"]).astype(str)
+    return whole(pd.DataFrame(rows, columns=["what", "value"]).astype(str), index=False)
 
 
-def commands_table(record: dict) -> pd.DataFrame:
-    return pd.DataFrame(record["steps"], columns=["step", "command", "seconds", "status"])
+def commands_table(record: dict):
+    """Every command the study ran, whole (a reader copies them), with its seconds and status."""
+    frame = pd.DataFrame(record["steps"], columns=["step", "command", "seconds", "status"])
+    return whole(frame.assign(seconds=frame.seconds.round(1)), index=False)
 
 
 #: The evaluation's columns as a reader compares them: name with unit and direction, and decimals.
