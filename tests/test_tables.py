@@ -11,7 +11,9 @@ from colourlib.study.matrix import load_matrix
 
 def test_a_runs_parameters_are_shown_once_side_by_side_with_paths_relative_to_the_repository():
     config = TrainConfig.from_dict({"data_dir": str(paths.PHOTOS_DIR / "train"), "epochs": 5})
-    table = config_table(config, columns=3).data
+    shown_table = config_table(config, columns=3)
+    assert "colourlib/photos/train" in shown_table.to_html()  # renders, though its column names repeat
+    table = shown_table.data
     assert list(table.columns) == ["parameter", "value"] * 3
     names = [n for c in range(3) for n in table.iloc[:, 2 * c] if n]
     assert names == list(config.to_dict())  # each parameter exactly once, in the configuration's order
