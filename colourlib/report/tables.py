@@ -21,7 +21,10 @@ from ..data.photos import WHEEL_PHOTO_LICENCES, PhotoSet, black_and_white_photos
 def whole(frame: pd.DataFrame, index: bool = True):
     """``frame`` styled to be shown whole: every row and every character (a plain DataFrame's HTML cuts long text
     at 50 characters and long tables to their first and last rows), text left-aligned. ``.data`` is the frame."""
-    styled = frame.style.set_table_styles([{"selector": "td, th", "props": "text-align: left;"}])  # any columns
+    # table styles work with any column names; long unbroken file names may wrap anywhere rather than widen the
+    # table past the page's column
+    styled = frame.style.set_table_styles([{"selector": "td, th",
+                                            "props": "text-align: left; overflow-wrap: anywhere;"}])
     return styled if index else styled.hide(axis="index")
 
 
