@@ -21,10 +21,14 @@ from ..data.photos import WHEEL_PHOTO_LICENCES, PhotoSet, black_and_white_photos
 def whole(frame: pd.DataFrame, index: bool = True):
     """``frame`` styled to be shown whole: every row and every character (a plain DataFrame's HTML cuts long text
     at 50 characters and long tables to their first and last rows), text left-aligned. ``.data`` is the frame."""
-    # table styles work with any column names; long unbroken file names may wrap anywhere rather than widen the
-    # table past the page's column
-    styled = frame.style.set_table_styles([{"selector": "td, th",
-                                            "props": "text-align: left; overflow-wrap: anywhere;"}])
+    longest_word = [frame.iloc[:, i].astype(str).str.split().map(lambda words: max(map(len, words), default=0)).max()
+                    for i in range(frame.shape[1])]
+    # by the cells' column classes (col0, col1, ...), which work with repeated column names: only a column holding
+    # long unbroken words (file names) may wrap them anywhere, rather than widen the table past the page
+    styles = [{"selector": "td, th", "props": "text-align: left;"}]
+    styles += [{"selector": f"td.col{i}", "props": "overflow-wrap: anywhere;"}
+               for i, n in enumerate(longest_word) if n > 24]
+    styled = frame.style.set_table_styles(styles)
     return styled if index else styled.hide(axis="index")
 
 
