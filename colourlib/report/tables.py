@@ -238,7 +238,7 @@ def environment_table(record: dict) -> pd.DataFrame:
 def commands_table(record: dict):
     """Every command the study ran, whole (a reader copies them), with its seconds and status."""
     frame = pd.DataFrame(record["steps"], columns=["step", "command", "seconds", "status"])
-    return whole(frame.assign(seconds=frame.seconds.round(1)), index=False)
+    return whole(frame.assign(seconds=[f"{s:.1f}" for s in frame.seconds]), index=False)  # a Styler prints 6 decimals
 
 
 #: The evaluation's columns as a reader compares them: name with unit and direction, and decimals.
