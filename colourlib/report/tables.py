@@ -11,7 +11,7 @@ import pandas as pd
 from PIL import Image
 
 from .. import paper
-from ..config import TrainConfig, shown_value
+from ..config import TrainConfig, count_loaders, shown_value
 from ..data.augment import Augmentation
 from ..study.matrix import Matrix
 from ..study.parallel import speedup_range
@@ -174,7 +174,7 @@ def scale_departures(photos: PhotoSet, colouring: TrainConfig, seeds: int, matri
 def configuration_names(table: pd.DataFrame) -> list[str]:
     """'2 logical devices, 4 threads'-style names of a table's configurations."""
     kinds = ["logical " if "logical" in str(d) else "" for d in table.get("devices", [""] * len(table))]
-    return [f"{g} {kind}device{'s' if g > 1 else ''}, {w} {loaders if w > 1 else loaders[:-1]}"
+    return [f"{g} {kind}device{'s' if g > 1 else ''}, {count_loaders(w, loaders)}"
             for g, w, loaders, kind in zip(table.gpus, table.workers, table.loaders, kinds)]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import paper
+from ..config import count_loaders
 from ..runs import RunFolder
 from .runners import RunOutcome
 
@@ -161,9 +162,9 @@ def speed_findings(table: pd.DataFrame) -> list[str]:
             text += " No configuration was faster than the baseline beyond the spread of the repeats."
         else:
             best = gains.loc[gains.speedup.idxmax()]
-            loaders = best.loaders if best.workers > 1 else best.loaders[:-1]
             text += (f" Largest measured gain: {int(best.gpus)} device{'s' if best.gpus > 1 else ''} with "
-                     f"{int(best.workers)} loading {loaders}, {_range(best)}.")
+                     f"{count_loaders(int(best.workers), best.loaders).replace(' ', ' loading ', 1)}, "
+                     f"{_range(best)}.")
         sentences.append(text)
     return sentences
 
