@@ -95,6 +95,22 @@ def code_fingerprint(package_dir: Path = paths.PACKAGE_DIR) -> str:
     return digest.hexdigest()[:16]
 
 
+def cores_phrase(usable: int | None, machine: int | None = None) -> str:
+    """'2 cores', '1 core of 2': the cores a run could use, and the machine's when a container or ``taskset``
+    allowed fewer (a time measured on 1 core of 2 must not read as a 2-core time)."""
+    if usable is None:
+        return "? cores"
+    text = f"{usable} core{'' if usable == 1 else 's'}"
+    return f"{text} of {machine}" if machine and machine != usable else text
+
+
+def machine_summary() -> str:
+    """The CPU and the cores this process may use, as the benchmarks print them beside their times."""
+    from . import runtime
+
+    return f"{cpu_model()}, {cores_phrase(runtime.usable_cores(), os.cpu_count())}"
+
+
 def environment_record() -> dict:
     """Everything needed to say on what, with what and when a result was produced."""
     import keras
@@ -107,7 +123,8 @@ def environment_record() -> dict:
         "platform": platform.platform(),
         "keras_backend": keras.backend.backend(),
         "cpu": cpu_model(),
-        "cpu_cores": os.cpu_count(),
+        "cpu_cores": runtime.usable_cores(),  # the cores this process may use (taskset, a container)
+        "machine_cores": os.cpu_count(),
         "runtime": runtime.record(),  # allocator and thread pools as this process runs them
         "memory_gib": memory_gib(),
         "accelerators": accelerators(),

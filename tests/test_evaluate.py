@@ -4,6 +4,7 @@ import sys
 import numpy as np
 import pytest
 from colourlib import evaluate, model, paths, provenance
+from colourlib.report import values
 from colourlib.colour import rgb_to_lab
 from colourlib.colouriser import Colouriser
 from colourlib.data.photos import read_rgb
@@ -47,6 +48,21 @@ def test_mean_ab_of_a_uniform_photo_is_its_colour(tmp_path):
     Image.new("RGB", (32, 32), (200, 50, 40)).save(tmp_path / "red.png")
     expected = rgb_to_lab(np.array([[[200, 50, 40]]], np.float32) / 255)[0, 0, 1:]
     np.testing.assert_allclose(evaluate.mean_ab([tmp_path / "red.png"]), expected, atol=1e-3)
+
+
+def test_a_time_measured_on_fewer_cores_than_the_machine_has_says_so(monkeypatch):
+    import os
+
+    assert provenance.cores_phrase(2) == "2 cores" and provenance.cores_phrase(2, 2) == "2 cores"
+    assert provenance.cores_phrase(1, 2) == "1 core of 2"
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no affinity masks on this system")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})  # as under `taskset -c 0`
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    record = provenance.environment_record()
+    assert (record["cpu_cores"], record["machine_cores"]) == (1, 2)
+    assert ", 1 core of 2," in values.hardware(record)
+    assert provenance.machine_summary().endswith(", 1 core of 2")
 
 
 def test_environment_record_names_the_commit():

@@ -34,7 +34,7 @@ def onednn_isa() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from .. import config as config_module
-    from ..provenance import cpu_model
+    from ..provenance import machine_summary
 
     p = argparse.ArgumentParser(prog="colourlib bench colouring", description=__doc__.split("\n")[0])
     p.add_argument("--model", default="lite0", choices=list(config_module.COLOURING_MODELS))
@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     config = config_module.colouring_config(args.model, args.preset, args.seed)
     isa = onednn_isa()
-    print(f"training colouring model {args.model} ({args.preset}, seed {args.seed}) on {cpu_model()}, "
-          f"{os.cpu_count()} cores; oneDNN ISA: {isa}; ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', '')!r}",
+    print(f"training colouring model {args.model} ({args.preset}, seed {args.seed}) on {machine_summary()}; "
+          f"oneDNN ISA: {isa}; ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', '')!r}",
           flush=True)
     with tempfile.TemporaryDirectory(prefix="colourlib-bench-") as tmp:
         config_file = Path(tmp) / "config.json"
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         history = (Path(tmp) / "run" / "history.csv").read_text().splitlines()
     verdict = "within" if seconds <= BUDGET_SECONDS else "OVER"
     print(f"\ncolouring model {args.model}: trained in {seconds:.0f} s ({seconds / 60:.1f} min; {len(history) - 1} "
-          f"epochs), {verdict} the {BUDGET_SECONDS // 60} min budget, on {cpu_model()} ({os.cpu_count()} cores, "
+          f"epochs), {verdict} the {BUDGET_SECONDS // 60} min budget, on {machine_summary()} ("
           f"oneDNN ISA: {isa})")
     return 0
 

@@ -47,14 +47,14 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from ..provenance import cpu_model, environment_record
+    from ..provenance import environment_record, machine_summary
     from ..study.timing import child_env
     from .bench import save_record
     from .bench_colouring import onednn_isa
 
     started = time.perf_counter()
     isa = onednn_isa()
-    print(f"{cpu_model()}, {os.cpu_count()} cores; oneDNN ISA: {isa}; "
+    print(f"{machine_summary()}; oneDNN ISA: {isa}; "
           f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', '')!r}", flush=True)
     rows = []
     for regime in args.regimes:
