@@ -371,6 +371,21 @@ def test_the_study_estimates_the_time_left_from_the_steps_done():
     assert progress.remaining_seconds() == (pytest.approx(30), 0)
 
 
+def test_a_models_first_seed_which_encodes_the_features_does_not_estimate_its_other_seeds():
+    from colourlib.study.driver import Progress, colouring_kinds
+
+    kinds = colouring_kinds(["vgg16", "lite0"], (0, 1, 2))
+    assert len(kinds) == 6 and kinds[0] != kinds[1] == kinds[2] and kinds[3] != kinds[4] == kinds[5]
+    progress = Progress(["data", *kinds])
+    progress.durations = {"data": [7.0], kinds[0]: [552.0]}  # as measured on a slow machine
+    progress.done = 2
+    # VGG16's other two seeds have not run: counted, not guessed as 2 x 552 s (their real time was 94 s each)
+    assert progress.remaining_seconds() == (0, 5)
+    progress.durations[kinds[1]] = [94.0]
+    progress.done = 3
+    assert progress.remaining_seconds() == (pytest.approx(94), 3)
+
+
 def test_the_time_left_printed_as_a_step_starts_includes_that_step(capsys, monkeypatch):
     from colourlib.study import driver
 

@@ -60,12 +60,20 @@ def read_record(path: str | Path | None = None) -> dict:
                                 "(python -m colourlib study), which writes it.") from None
 
 
+def colouring_kinds(models: list[str], seeds: tuple[int, ...]) -> list[str]:
+    """The progress kinds of the colouring runs: a model's first seed is a kind of its own, because it encodes
+    the frozen encoder's features that its other seeds reuse (on a slow machine 552 s against 94 s for VGG16):
+    its time would make a poor guess of theirs."""
+    return [f"colouring {model}" + (", first seed (encodes the features)" if i == 0 else "")
+            for model in models for i, _ in enumerate(seeds)]
+
+
 class Progress:
     """``[k/N] step (study time so far, about M min left)`` lines, so a person sees where a long study is and
     when it will end. ``kinds`` names each planned step's kind in order (steps of one kind take about as long:
     the seeds of one colouring model, the repeats of one regime's timing); the time left sums, over the steps
-    still to come, the latest duration of a step of the same kind (the first seed of a model encodes the features
-    the others reuse, so the latest is the better guess). Steps of a kind not yet seen are left out of the sum and
+    still to come, the latest duration of a step of the same kind (see :func:`colouring_kinds` for the one kind
+    whose first step does more). Steps of a kind not yet seen are left out of the sum and
     counted instead: "about M min left, not counting K steps of kinds not run yet"."""
 
     def __init__(self, kinds: list[str]):
@@ -132,7 +140,7 @@ class Study:
         self.out = paths.BOOK_RUNS_DIR
         self.record = StudyRecord(self.colour_preset, str(self.matrix.path))
         seeds = colouring_seeds(self.colour_preset)
-        self.progress = Progress(["data", "model", *(f"colouring {m}" for m in COLOURING_MODELS for _ in seeds),
+        self.progress = Progress(["data", "model", *colouring_kinds(list(COLOURING_MODELS), seeds),
                                   *(f"timing {job.regime.name} gpus={job.gpus}" for job in timing_jobs(self.matrix)),
                                   "parallel", "evaluate", "reproducibility", *["book"] * later_steps])
         self.started = time.perf_counter()
