@@ -353,6 +353,10 @@ def test_timing_jobs_rotate_the_rows_and_a_timing_of_the_same_code_is_reused(tmp
     assert len(started) == len(jobs) and all(reused)  # nothing timed twice
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # another setup: timed again, not mixed with the first
     assert timing.time_matrix(matrix, tmp_path) == [] and len(started) == 2 * len(jobs)
+    cores = timing.setup()["usable_cores"]
+    other = {0} if cores > 1 else {0, 1}  # `taskset -c 0` on a 2-core machine, or the other way round
+    monkeypatch.setattr(timing.os, "sched_getaffinity", lambda pid: other, raising=False)
+    assert timing.time_matrix(matrix, tmp_path) == [] and len(started) == 3 * len(jobs)
     frame = timing.timings(matrix, tmp_path)
     assert len(frame) == 16 * matrix.timing.repeats and set(frame.status) == {"ok"}
 

@@ -52,3 +52,15 @@ def test_the_licence_table_attributes_every_photo_not_just_the_first_and_last_ro
     assert len(shown.data) == len(photos.train) + len(photos.val) + len(photos.test) + 2  # + the 2 b/w photos
     html = shown.to_html()
     assert all(name in html for name in shown.data.photo) and "..." not in html
+
+
+def test_the_reproducibility_table_says_when_a_run_could_use_fewer_cores_than_the_machine_has():
+    from colourlib.provenance import environment_record
+    from colourlib.report.tables import environment_table
+
+    env = {**environment_record(), "cpu_cores": 1, "machine_cores": 2}  # as under `taskset -c 0`
+    table = environment_table({"environment": env, "started": "2026-11-26T12:00:00+00:00"}).data
+    assert table.set_index("what").loc["cores", "value"] == "1 core of 2"
+    older = {k: v for k, v in env.items() if k != "machine_cores"}  # a record written before machine_cores
+    assert environment_table({"environment": older, "started": "x"}).data.set_index("what").loc["cores", "value"] \
+        == "1 core"

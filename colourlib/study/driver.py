@@ -71,7 +71,7 @@ def colouring_kinds(models: list[str], seeds: tuple[int, ...]) -> list[str]:
 class Progress:
     """``[k/N] step (study time so far, about M min left)`` lines, so a person sees where a long study is and
     when it will end. ``kinds`` names each planned step's kind in order (steps of one kind take about as long:
-    the seeds of one colouring model, the repeats of one regime's timing); the time left sums, over the steps
+    a colouring model's later seeds, the repeats of one regime's timing); the time left sums, over the steps
     still to come, the latest duration of a step of the same kind (see :func:`colouring_kinds` for the one kind
     whose first step does more). Steps of a kind not yet seen are left out of the sum and
     counted instead: "about M min left, not counting K steps of kinds not run yet"."""

@@ -63,10 +63,12 @@ SETUP_ENV = ("ONEDNN_MAX_CPU_ISA", "KERAS_BACKEND", "COLOURLIB_RUNTIME", "TF_ENA
 
 
 def setup() -> dict:
-    """What besides the code decides a timing: the CPU and the variables of :data:`SETUP_ENV`."""
+    """What besides the code decides a timing: the CPU, the cores the process may use (a ``taskset -c 0`` timing
+    is not a 2-core one) and the variables of :data:`SETUP_ENV`."""
     from ..provenance import cpu_model
+    from ..runtime import usable_cores
 
-    return {"cpu": cpu_model(), **{k: os.environ.get(k, "") for k in SETUP_ENV}}
+    return {"cpu": cpu_model(), "usable_cores": usable_cores(), **{k: os.environ.get(k, "") for k in SETUP_ENV}}
 
 
 def _is_current(path: Path, config: TrainConfig, timing: Timing, fingerprint: str, here: dict) -> bool:
