@@ -104,6 +104,11 @@ def cores_phrase(usable: int | None, machine: int | None = None) -> str:
     return f"{text} of {machine}" if machine and machine != usable else text
 
 
+def recorded_cores(env: dict) -> str:
+    """:func:`cores_phrase` of an ``environment.json`` record (one written before ``machine_cores`` gives the count)."""
+    return cores_phrase(env.get("cpu_cores"), env.get("machine_cores"))
+
+
 def machine_summary() -> str:
     """The CPU and the cores this process may use, as the benchmarks print them beside their times."""
     from . import runtime

@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .bench import save_record
     from .colourise import ModelError, load_colouriser, plan_jobs, run_jobs
-    from ..provenance import cores_phrase, environment_record
+    from ..provenance import environment_record, recorded_cores
 
     try:
         colouriser = load_colouriser(args.run, args.weights)
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     environment = environment_record()
     print(f"\n{colouriser.description}")
     print(f"{len(files)} photos, {args.size} px on the long side, {args.repeats} repeats, on {environment['cpu']} "
-          f"({cores_phrase(environment['cpu_cores'], environment.get('machine_cores'))}, accelerators: {', '.join(environment.get('accelerators') or []) or 'none'})")
+          f"({recorded_cores(environment)}, accelerators: {', '.join(environment.get('accelerators') or []) or 'none'})")
     print(f"end to end: median {statistics.median(rates):.2f} photos/s (each repeat: "
           f"{', '.join(f'{r:.2f}' for r in rates)})")
     for stage, seconds in stages.items():

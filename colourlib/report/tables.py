@@ -12,7 +12,7 @@ from PIL import Image
 
 from .. import paper
 from ..config import TrainConfig, count_loaders, shown_value
-from ..provenance import cores_phrase
+from ..provenance import recorded_cores
 from ..data.augment import Augmentation
 from ..study.matrix import Matrix
 from ..study.parallel import speedup_range
@@ -228,7 +228,7 @@ def projection_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def environment_table(record: dict) -> pd.DataFrame:
     env = record["environment"]
-    rows = [("date (UTC)", record["started"]), ("CPU", env["cpu"]), ("cores", cores_phrase(env.get("cpu_cores"), env.get("machine_cores"))),
+    rows = [("date (UTC)", record["started"]), ("CPU", env["cpu"]), ("cores", recorded_cores(env)),
             ("memory (GiB)", env["memory_gib"]), ("accelerators", ", ".join(env.get("accelerators") or []) or "none"),
             ("platform", env["platform"]), ("Python", env["python"]), ("Keras backend", env["keras_backend"]),
             ("git commit", (env.get("git") or {}).get("commit")), ("code fingerprint", env.get("code_fingerprint")),

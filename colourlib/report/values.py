@@ -8,7 +8,7 @@ import pandas as pd
 
 from .. import paper
 from ..config import count_loaders
-from ..provenance import cores_phrase, cpu_model
+from ..provenance import cpu_model, recorded_cores
 from ..replicas import REPLICA_LOSS_RTOL
 from ..study.comparison import Comparison, comparison_values
 from ..study.parallel import headline, paper_claims, speed_findings, speedup_range
@@ -31,8 +31,7 @@ def markdown(text: str):
 
 def hardware(env: dict) -> str:
     """One line naming the machine a result was measured on."""
-    cores = cores_phrase(env.get("cpu_cores"), env.get("machine_cores"))
-    return (f"{env.get('cpu', cpu_model())}, {cores}, {env.get('memory_gib', '?')} GiB, "
+    return (f"{env.get('cpu', cpu_model())}, {recorded_cores(env)}, {env.get('memory_gib', '?')} GiB, "
             f"accelerators: {', '.join(env.get('accelerators') or []) or 'none'}")
 
 
