@@ -25,10 +25,11 @@ def loaders_word(use_multiprocessing: bool) -> str:
     return "processes" if use_multiprocessing else "threads"
 
 
-def count_loaders(workers: int, loaders: str) -> str:
-    """'1 thread', '4 processes': a count of data-loading workers as a person writes it."""
+def count_loaders(workers: int, loaders: str, adjective: str = "") -> str:
+    """'1 thread', '4 processes' ('1 loading thread' with ``adjective="loading"``): a count of data-loading
+    workers as a person writes it."""
     singular = {"threads": "thread", "processes": "process"}.get(loaders, loaders)
-    return f"{workers} {loaders if workers != 1 else singular}"
+    return " ".join(filter(None, (str(workers), adjective, loaders if workers != 1 else singular)))
 
 
 #: What None means for the parameters where "default" would hide it.

@@ -79,3 +79,11 @@ def test_the_default_colouring_model_is_the_recorded_recipe_searchs_winner():
     default = colouring_config("lite0", "quick")
     differ = {f.name for f in dataclasses.fields(default) if getattr(default, f.name) != getattr(chosen, f.name)}
     assert differ == set(), f"the default colouring model differs from the search's winner in {sorted(differ)}"
+
+
+def test_loader_counts_are_written_as_a_person_writes_them():
+    from colourlib.config import count_loaders
+
+    assert count_loaders(1, "threads") == "1 thread" and count_loaders(4, "processes") == "4 processes"
+    assert count_loaders(1, "processes", "loading") == "1 loading process"
+    assert count_loaders(2, "threads", "loading") == "2 loading threads"

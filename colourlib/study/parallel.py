@@ -163,7 +163,7 @@ def speed_findings(table: pd.DataFrame) -> list[str]:
         else:
             best = gains.loc[gains.speedup.idxmax()]
             text += (f" Largest measured gain: {int(best.gpus)} device{'s' if best.gpus > 1 else ''} with "
-                     f"{count_loaders(int(best.workers), best.loaders).replace(' ', ' loading ', 1)}, "
+                     f"{count_loaders(int(best.workers), best.loaders, 'loading')}, "
                      f"{_range(best)}.")
         sentences.append(text)
     return sentences
