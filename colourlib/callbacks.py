@@ -12,13 +12,13 @@ from pathlib import Path
 
 import keras
 
-from . import atomic
+from . import ColourlibError, atomic
 
 HISTORY_FIELDS = ["epoch", "loss", "val_loss", "train_seconds", "epoch_seconds", "images_per_s",
                   "input_wait_share"]
 
 
-class TrainingDiverged(FloatingPointError):
+class TrainingDiverged(ColourlibError, FloatingPointError):
     """The loss became NaN or infinite."""
 
 

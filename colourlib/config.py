@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import paths
+from . import ConfigError
 from .encoders import ENCODERS
 from .model import DECODERS, DOWNSAMPLING
 
@@ -19,35 +19,6 @@ PRECISIONS = ("float32", "mixed_bfloat16")
 #: washes colours out less where several colours are plausible; and "classification", Zhang et al.'s
 #: class-rebalanced cross-entropy over 313 colour bins read back by their annealed mean (colourlib/classes.py).
 LOSSES = ("mse", "mae", "classification")
-
-
-def loaders_word(use_multiprocessing: bool) -> str:
-    return "processes" if use_multiprocessing else "threads"
-
-
-def count_loaders(workers: int, loaders: str, adjective: str = "") -> str:
-    """'1 thread', '4 processes' ('1 loading thread' with ``adjective="loading"``): a count of data-loading
-    workers as a person writes it."""
-    singular = {"threads": "thread", "processes": "process"}.get(loaders, loaders)
-    return " ".join(filter(None, (str(workers), adjective, loaders if workers != 1 else singular)))
-
-
-#: What None means for the parameters where "default" would hide it.
-NONE_MEANS = {"encoder_weights": "random", "data_dir": "embedded photos"}
-
-
-def shown_value(name: str, value: Any) -> str:
-    """Parameter ``name``'s ``value`` as a person would type it in a table: paths relative to the repository,
-    None as what it means, strings without quotes."""
-    if value is None:
-        return NONE_MEANS.get(name, "default")
-    if isinstance(value, str) and ("/" in value or value.endswith((".h5", ".keras"))):
-        return paths.relative(value)
-    return str(value)
-
-
-class ConfigError(ValueError):
-    """A parameter that cannot be used; the message names it, its value and the allowed values."""
 
 
 def check_int(name: str, value: Any, minimum: int, source: str = "config") -> None:
@@ -127,7 +98,7 @@ class TrainConfig:
     @property
     def loaders(self) -> str:
         """What the data-loading workers are: ``threads`` or ``processes``."""
-        return loaders_word(self.use_multiprocessing)
+        return "processes" if self.use_multiprocessing else "threads"
 
     def save(self, path: Path) -> None:
         from . import atomic

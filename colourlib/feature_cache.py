@@ -15,9 +15,14 @@ import hashlib
 import json
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from . import atomic, paths
+
+#: The code that computes cached features: the encoder (built by :mod:`colourlib.model`), the crops and batches
+#: (:mod:`colourlib.data.dataset`) and this module's encoding loop, with everything they import.
+FEATURE_CODE = ("colourlib.feature_cache", "colourlib.model", "colourlib.data.dataset")
 
 #: The seed of the crops whose features are cached, whatever the training seed (see the module's docstring).
 CROP_SEED = 0
@@ -40,13 +45,11 @@ def file_identity(path) -> list | None:
 
 def cache_key(what: dict, files) -> str:
     """A digest of ``what`` (encoder, weights, sizes, crop settings), the photos (path, size, modification time),
-    the code that computes features (the core library's fingerprint) and the Keras version and backend (a random
+    the code that computes features (:data:`FEATURE_CODE`'s fingerprint) and the Keras version and backend (a random
     encoder initialised by another backend is another encoder). Old files are not pruned: delete the folder."""
     from .provenance import code_fingerprint
 
-    import keras
-
-    text = json.dumps({"what": what, "photos": _photo_identity(files), "code": code_fingerprint(),
+    text = json.dumps({"what": what, "photos": _photo_identity(files), "code": code_fingerprint(FEATURE_CODE),
                        "backend": keras.backend.backend(), "keras": keras.__version__}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
@@ -75,3 +78,24 @@ def load_or_compute(key: str, compute, folder: Path | None = None):
             np.savez(f, targets=targets, parts=len(parts), is_tuple=isinstance(features, tuple),
                      **{f"features_{i}": part for i, part in enumerate(parts)})
     return features, targets
+
+
+def encode(encoder: keras.Model, batches, steps: int):
+    """Encoder features and ab targets of ``steps`` batches, in order (one pass, no training). The features are
+    one array, or a tuple of arrays for an encoder with several outputs (the skip decoder's)."""
+    feats, targets = [], []
+    for i in range(steps):
+        x, y = batches[i]
+        out = encoder.predict_on_batch(x)  # compiled: eager calls cost several times more on TF
+        feats.append(tuple(keras.ops.convert_to_numpy(o) for o in out) if isinstance(out, (list, tuple))
+                     else keras.ops.convert_to_numpy(out))
+        targets.append(y)
+    return concatenate(feats), np.concatenate(targets)
+
+
+def concatenate(parts: list):
+    """Batches joined along the sample axis: arrays, or tuples of arrays (a model with several inputs) joined
+    input by input."""
+    if isinstance(parts[0], tuple):
+        return tuple(np.concatenate(part) for part in zip(*parts))
+    return np.concatenate(parts)

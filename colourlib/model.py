@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 
+from . import ConfigError
 from .classes import BINS
 from .encoders import encoder_spec
 
@@ -78,7 +79,7 @@ def build_skip_decoder(feature_size: int, channels: int, skip_channels: tuple[in
 def check_image_size(image_size: int) -> None:
     if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < DOWNSAMPLING \
             or image_size % DOWNSAMPLING:
-        raise ValueError(f"image_size={image_size!r} must be a positive multiple of {DOWNSAMPLING} "
+        raise ConfigError(f"image_size={image_size!r} must be a positive multiple of {DOWNSAMPLING} "
                          f"(e.g. 64, 128, 224): the encoder halves it five times.")
 
 
@@ -94,7 +95,7 @@ def build_network(image_size: int = 224, encoder: str = "vgg16", encoder_weights
     encoder can be the same for every training seed (colourlib/feature_cache.py)."""
     check_image_size(image_size)
     if decoder not in DECODERS:
-        raise ValueError(f"decoder={decoder!r} is not known. Allowed: {', '.join(DECODERS)}.")
+        raise ConfigError(f"decoder={decoder!r} is not known. Allowed: {', '.join(DECODERS)}.")
     spec = encoder_spec(encoder)
     if encoder_seed is not None:
         keras.utils.set_random_seed(encoder_seed)
@@ -104,7 +105,7 @@ def build_network(image_size: int = 224, encoder: str = "vgg16", encoder_weights
     feature_size = image_size // DOWNSAMPLING
     if decoder == "skips":
         if not spec.skips:
-            raise ValueError(f"decoder='skips' needs the encoder's stride-8 and stride-16 layers, and encoder="
+            raise ConfigError(f"decoder='skips' needs the encoder's stride-8 and stride-16 layers, and encoder="
                              f"{encoder!r} names none. Fix: decoder='paper', or name them in its EncoderSpec.")
         skips = [enc.get_layer(name).output for name in spec.skips]
         enc = keras.Model(enc.input, [*skips, enc.output])

@@ -1,6 +1,7 @@
 """Where a result came from: library versions, hardware, git commit and date, written beside every run."""
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import hashlib
 import importlib.metadata
@@ -10,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import layers, paths
+from . import paths
 
 PACKAGES = ("colourlib", "keras", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "torch", "numpy",
             "scikit-image", "pillow", "pandas", "seaborn", "matplotlib", "papermill", "jupyter-book")
@@ -82,38 +83,83 @@ def git_commit() -> dict[str, str | bool | None]:
         return {"commit": None, "dirty": None}
 
 
-def code_fingerprint(package_dir: Path = paths.PACKAGE_DIR) -> str:
-    """A digest of the core library's source (every module outside ``study/``, ``report/`` and ``apps/``; see
-    :mod:`colourlib.layers`) and of the embedded photo set's manifest: a finished run is reused only while the
-    code and photos that made it are unchanged, so a fix to the training code is never hidden behind an old
-    result, and an edit to the CLI, the book or a figure never retrains anything."""
+def module_name(path: Path, package_dir: Path = paths.PACKAGE_DIR) -> str:
+    """``colourlib/study/driver.py`` -> ``colourlib.study.driver`` (a package's ``__init__`` is the package)."""
+    relative = Path(path).relative_to(package_dir).with_suffix("")
+    parts = ["colourlib", *relative.parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(package_dir: Path = paths.PACKAGE_DIR) -> dict[str, set[str]]:
+    """Every colourlib module and the colourlib modules it imports, anywhere in its file (imports inside
+    functions count too): what running it can execute."""
+    files = {module_name(p, package_dir): p for p in sorted(Path(package_dir).rglob("*.py"))}
+    return {name: _imported(name, path, set(files)) for name, path in files.items()}
+
+
+def _imported(module: str, path: Path, known: set[str]) -> set[str]:
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("colourlib")}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            if base.split(".")[0] != "colourlib":
+                continue
+            for alias in node.names:  # `from . import paths` imports the module colourlib.paths
+                found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
+    return found - {module}
+
+
+def closure(roots: tuple[str, ...], package_dir: Path = paths.PACKAGE_DIR) -> list[str]:
+    """``roots`` and every colourlib module they import, directly or not, with the packages that hold them
+    (importing ``colourlib.data.photos`` runs ``colourlib/data/__init__.py`` too), sorted."""
+    graph = import_graph(package_dir)
+    seen, todo = set(), list(roots)
+    while todo:
+        module = todo.pop()
+        parts = module.split(".")
+        for parent in (".".join(parts[:i]) for i in range(1, len(parts) + 1)):
+            if parent in graph and parent not in seen:
+                seen.add(parent)
+                todo.extend(graph[parent])
+    return sorted(seen)
+
+
+#: The code that computes a training run: ``colourlib.train`` and everything it imports.
+TRAINING_CODE = ("colourlib.train",)
+
+
+def code_fingerprint(roots: tuple[str, ...] = TRAINING_CODE, package_dir: Path = paths.PACKAGE_DIR) -> str:
+    """A digest of the code that computes a result: the modules ``roots`` import, transitively, each as its
+    syntax tree without docstrings (comments and formatting are not in the tree), and of the embedded photo set's
+    manifest. A result is reused only while that code and those photos are unchanged, so a fix to the training
+    code is never hidden behind an old result, and an edit to a sentence, a figure, the CLI, a docstring or a
+    module the result never ran retrains nothing."""
     digest = hashlib.sha256()
+    by_name = {module_name(p, package_dir): p for p in Path(package_dir).rglob("*.py")}
+    for module in closure(roots, package_dir):
+        digest.update(module.encode())
+        digest.update(ast.dump(_without_docstrings(ast.parse(by_name[module].read_text()))).encode())
     manifest = package_dir / "photos" / "manifest.csv"
-    for path in [*layers.sources("core", package_dir), *([manifest] if manifest.is_file() else [])]:
-        digest.update(path.relative_to(package_dir).as_posix().encode())
-        digest.update(path.read_bytes())
+    if manifest.is_file():
+        digest.update(manifest.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def cores_phrase(usable: int | None, machine: int | None = None) -> str:
-    """'2 cores', '1 core of 2': the cores a run could use, and the machine's when a container or ``taskset``
-    allowed fewer (a time measured on 1 core of 2 must not read as a 2-core time)."""
-    if usable is None:
-        return "? cores"
-    text = f"{usable} core{'' if usable == 1 else 's'}"
-    return f"{text} of {machine}" if machine and machine != usable else text
-
-
-def recorded_cores(env: dict) -> str:
-    """:func:`cores_phrase` of an ``environment.json`` record (one written before ``machine_cores`` gives the count)."""
-    return cores_phrase(env.get("cpu_cores"), env.get("machine_cores"))
-
-
-def machine_summary() -> str:
-    """The CPU and the cores this process may use, as the benchmarks print them beside their times."""
-    from . import runtime
-
-    return f"{cpu_model()}, {cores_phrase(runtime.usable_cores(), os.cpu_count())}"
+def _without_docstrings(tree: ast.Module) -> ast.Module:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                    and isinstance(first.value.value, str):
+                node.body = node.body[1:] or [ast.Pass()]
+    return tree
 
 
 def environment_record() -> dict:

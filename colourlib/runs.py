@@ -21,9 +21,9 @@ from pathlib import Path
 import keras
 import pandas as pd
 
-from . import atomic, paths
+from . import ColourlibError, atomic, paths
 from .callbacks import read_backup, read_history
-from .config import COLOURING_MODELS, TrainConfig, colouring_config, colouring_seeds, loaders_word
+from .config import COLOURING_MODELS, TrainConfig, colouring_config, colouring_seeds
 from .model import build_network
 from .provenance import code_fingerprint
 
@@ -38,7 +38,7 @@ def run_name(config: TrainConfig) -> str:
     return f"{config.preset}-gpus{config.gpus}-workers{config.workers}-{config.loaders}-{digest}"
 
 
-class RunFolderError(ValueError):
+class RunFolderError(ColourlibError, ValueError):
     """A run folder that cannot take this training: it holds another run, or another process is writing it.
     The message names the folder, what is there and the fix."""
 
@@ -235,7 +235,7 @@ class RunFolder:
         median = lambda key: statistics.median(float(h[key]) for h in steady)  # noqa: E731
         return {
             "gpus": config["gpus"], "workers": config["workers"],
-            "loaders": loaders_word(config["use_multiprocessing"]),
+            "loaders": TrainConfig(use_multiprocessing=config["use_multiprocessing"]).loaders,
             "devices": replicas.get("label", "?"), "physical": replicas.get("physical"),
             "epoch_seconds": median("train_seconds"), "images_per_s": median("images_per_s"),
             "input_wait_share": median("input_wait_share"),

@@ -22,9 +22,9 @@ import numpy as np
 from . import atomic, classes, feature_cache, replicas, runtime
 from .callbacks import (EpochBackup, EpochRecorder, FaultPoints, KeepBest, StepTimer, StopOnNaN, add_input_wait,
                         read_backup)
-from .config import ConfigError, TrainConfig, count_loaders
+from .config import ConfigError, TrainConfig
 from .data.dataset import ArrayBatches, ColourBatches, PhotoCrops
-from .data.photos import PhotoSet, load_photo_set
+from .data.photos import DataError, PhotoSet, load_photo_set
 from .encoders import encoder_spec
 from .model import build_network
 from .provenance import environment_record
@@ -48,27 +48,6 @@ class TrainResult:
     @property
     def final_val_loss(self) -> float:
         return float(self.history[-1]["val_loss"])
-
-
-def encode(encoder: keras.Model, batches: ColourBatches, steps: int):
-    """Encoder features and ab targets of ``steps`` batches, in order (one pass, no training). The features are
-    one array, or a tuple of arrays for an encoder with several outputs (the skip decoder's)."""
-    feats, targets = [], []
-    for i in range(steps):
-        x, y = batches[i]
-        out = encoder.predict_on_batch(x)  # compiled: eager calls cost several times more on TF
-        feats.append(tuple(keras.ops.convert_to_numpy(o) for o in out) if isinstance(out, (list, tuple))
-                     else keras.ops.convert_to_numpy(out))
-        targets.append(y)
-    return concatenate(feats), np.concatenate(targets)
-
-
-def concatenate(parts: list):
-    """Batches joined along the sample axis: arrays, or tuples of arrays (a model with several inputs) joined
-    input by input."""
-    if isinstance(parts[0], tuple):
-        return tuple(np.concatenate(part) for part in zip(*parts))
-    return np.concatenate(parts)
 
 
 def validation_arrays(crops: PhotoCrops, preprocess, batch_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -101,7 +80,7 @@ def compute_only_step_seconds(model: keras.Model, batches: keras.utils.PyDataset
     pure compute cost. Trains ``model`` further: callers measure after training, then reload the saved weights.
     """
     held = [batches[i] for i in range(min(batches.steps_per_epoch, PROBE_STEPS))]
-    in_memory = ArrayBatches(concatenate([b[0] for b in held]), np.concatenate([b[1] for b in held]), batch_size,
+    in_memory = ArrayBatches(feature_cache.concatenate([b[0] for b in held]), np.concatenate([b[1] for b in held]), batch_size,
                              seed=0)
     return seconds_per_step(model, in_memory, PROBE_STEPS)
 
@@ -137,7 +116,7 @@ def _train(config: TrainConfig, plan: replicas.ReplicaPlan, run_dir: Path, photo
     keras.utils.set_random_seed(config.seed)
     photos = photos or load_photo_set(config.data_dir, config.image_size, config.val_fraction, config.max_photos)
     if not photos.val:
-        raise ValueError(f"data_dir={config.data_dir!r}: no photo left for validation "
+        raise DataError(f"data_dir={config.data_dir!r}: no photo left for validation "
                          f"({len(photos.train)} usable). Fix: add photos or raise val_fraction.")
     check_even_split(len(photos.train) * config.crops_per_photo, config.batch_size, plan.total_replicas,
                      "training crops")
@@ -169,7 +148,7 @@ def _train_locked(config: TrainConfig, plan: replicas.ReplicaPlan, run: RunFolde
     run.write_json(run.DATA, photos.summary())
     if print_progress:
         print(f"training on {plan.label} ({plan.backend} backend), data loaded by "
-              f"{count_loaders(config.workers, config.loaders)}", flush=True)
+              f"{config.workers} {config.loaders}", flush=True)
 
     with replicas.replica_scope(plan) as strategy:
         model = build_for(config)
@@ -245,7 +224,7 @@ def cached_features(config: TrainConfig, encoder: keras.Model, batches: keras.ut
                 decoder=config.decoder, precision=config.precision, part=part, crops=crops, seed=seed,
                 augment=config.augment and part != "val", steps=steps, batch_size=config.batch_size,
                 weights_file=feature_cache.file_identity(config.encoder_weights))
-    return feature_cache.load_or_compute(feature_cache.cache_key(what, files), lambda: encode(encoder, batches, steps))
+    return feature_cache.load_or_compute(feature_cache.cache_key(what, files), lambda: feature_cache.encode(encoder, batches, steps))
 
 
 def _training_data(config: TrainConfig, model: keras.Model, photos: PhotoSet, start_epoch: int):

@@ -82,8 +82,27 @@ def test_the_default_colouring_model_is_the_recorded_recipe_searchs_winner():
 
 
 def test_loader_counts_are_written_as_a_person_writes_them():
-    from colourlib.config import count_loaders
+    from colourlib.report.words import count_loaders
 
     assert count_loaders(1, "threads") == "1 thread" and count_loaders(4, "processes") == "4 processes"
     assert count_loaders(1, "processes", "loading") == "1 loading process"
     assert count_loaders(2, "threads", "loading") == "2 loading threads"
+
+
+def test_the_cli_prints_a_users_mistake_as_one_line_and_lets_a_bug_raise(monkeypatch, capsys, tmp_path):
+    from colourlib import ColourlibError, ConfigError
+    from colourlib.apps import cli
+    from colourlib.data.photos import DataError
+    from colourlib.runs import RunFolderError
+
+    assert all(issubclass(e, ColourlibError) for e in (ConfigError, DataError, RunFolderError))
+    assert cli.main(["train", str(tmp_path / "run"), "--preset", "tiny", "-p", "epochs=0"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: preset 'tiny': epochs=0 is not allowed: an integer >= 1."]
+
+    def bug(args):
+        raise ValueError("a bug in the library")
+
+    monkeypatch.setattr(cli, "_run_train", bug)
+    with pytest.raises(ValueError, match="a bug in the library"):
+        cli.main(["train", str(tmp_path / "run")])

@@ -3,8 +3,8 @@ import sys
 
 import numpy as np
 import pytest
-from colourlib import evaluate, model, paths, provenance
-from colourlib.report import values
+from colourlib import ConfigError, evaluate, model, paths, provenance
+from colourlib.report import values, words
 from colourlib.colour import rgb_to_lab
 from colourlib.colouriser import Colouriser
 from colourlib.data.photos import read_rgb
@@ -53,8 +53,8 @@ def test_mean_ab_of_a_uniform_photo_is_its_colour(tmp_path):
 def test_a_time_measured_on_fewer_cores_than_the_machine_has_says_so(monkeypatch):
     import os
 
-    assert provenance.cores_phrase(2) == "2 cores" and provenance.cores_phrase(2, 2) == "2 cores"
-    assert provenance.cores_phrase(1, 2) == "1 core of 2"
+    assert words.cores_phrase(2) == "2 cores" and words.cores_phrase(2, 2) == "2 cores"
+    assert words.cores_phrase(1, 2) == "1 core of 2"
     if not hasattr(os, "sched_getaffinity"):
         pytest.skip("no affinity masks on this system")
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})  # as under `taskset -c 0`
@@ -62,7 +62,7 @@ def test_a_time_measured_on_fewer_cores_than_the_machine_has_says_so(monkeypatch
     record = provenance.environment_record()
     assert (record["cpu_cores"], record["machine_cores"]) == (1, 2)
     assert ", 1 core of 2," in values.hardware(record)
-    assert provenance.machine_summary().endswith(", 1 core of 2")
+    assert words.machine_summary().endswith(", 1 core of 2")
 
 
 def test_environment_record_names_the_commit():
@@ -144,7 +144,7 @@ def test_the_recorded_recipe_search_is_read_with_its_machine_and_a_missing_one_s
     from colourlib.report.tables import recipe_search_table
     from colourlib.report.values import read_recipe_search
 
-    with pytest.raises(FileNotFoundError, match="no recorded recipe search there.*python -m colourlib recipes"):
+    with pytest.raises(ConfigError, match="no recorded recipe search there.*python -m colourlib recipes"):
         read_recipe_search(tmp_path)
     search, baselines, values = read_recipe_search()  # the committed record
     assert {"recipe", "temperature", "ciede2000", "auc_ab", "colourfulness", "eligible"} <= set(search.columns)

@@ -1,5 +1,5 @@
 """The package's layers (core <- study <- report <- apps) import only downward and never in a circle, and a
-finished run's reuse depends on the core alone."""
+finished result's reuse depends on the code that computed it alone."""
 from __future__ import annotations
 
 import ast
@@ -9,41 +9,32 @@ from pathlib import Path
 
 import pytest
 
-from colourlib import layers, provenance, runs
+from colourlib import paths, provenance, runs
 from colourlib.config import TrainConfig
+from colourlib.feature_cache import FEATURE_CODE
+from colourlib.study.timing import TIMING_CODE
+
+#: The package's layers, each importing only from those before it: ``core`` (the colouring library: every module
+#: outside the three subpackages below) <- ``study`` <- ``report`` <- ``apps``.
+LAYERS = ("core", "study", "report", "apps")
 
 
-def imported_modules(path: Path, known: set[str], package_dir: Path = layers.PACKAGE_DIR) -> set[str]:
-    """Every colourlib module ``path`` imports, anywhere in the file (imports inside functions count too)."""
-    module = layers.module_name(path, package_dir)
-    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names if alias.name.startswith("colourlib")}
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                parts = package.split(".")
-                base = ".".join(parts[:len(parts) - node.level + 1] + ([node.module] if node.module else []))
-            else:
-                base = node.module or ""
-            if not base.startswith("colourlib"):
-                continue
-            for alias in node.names:  # `from . import paths` imports the module colourlib.paths
-                found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
-    return found - {module}
+def layer_of(module: str) -> str:
+    """The layer of a module named ``colourlib.x.y`` (``python -m colourlib`` is an app)."""
+    parts = module.split(".")
+    if parts[1:] == ["__main__"]:
+        return "apps"
+    return parts[1] if len(parts) > 1 and parts[1] in LAYERS[1:] else "core"
 
 
-def import_graph(package_dir: Path = layers.PACKAGE_DIR) -> dict[str, set[str]]:
-    files = {layers.module_name(p, package_dir): p for p in layers.sources(package_dir=package_dir)}
-    return {name: imported_modules(path, set(files), package_dir) for name, path in files.items()}
+import_graph = provenance.import_graph
 
 
 def upward_imports(graph: dict[str, set[str]]) -> list[str]:
-    rank = {layer: i for i, layer in enumerate(layers.LAYERS)}
-    return [f"{a} ({layers.layer_of(a)}) imports {b} ({layers.layer_of(b)})"
+    rank = {layer: i for i, layer in enumerate(LAYERS)}
+    return [f"{a} ({layer_of(a)}) imports {b} ({layer_of(b)})"
             for a, targets in sorted(graph.items()) for b in sorted(targets)
-            if rank[layers.layer_of(b)] > rank[layers.layer_of(a)]]
+            if rank[layer_of(b)] > rank[layer_of(a)]]
 
 
 def cycles(graph: dict[str, set[str]]) -> list[str]:
@@ -65,8 +56,8 @@ def cycles(graph: dict[str, set[str]]) -> list[str]:
 
 
 def test_the_tree_shows_the_layers():
-    names = {layers.module_name(p) for p in layers.sources()}
-    assert {layers.layer_of(n) for n in names} == set(layers.LAYERS)
+    names = set(import_graph())
+    assert {layer_of(n) for n in names} == set(LAYERS)
     assert {"colourlib.study.driver", "colourlib.report.book", "colourlib.apps.cli", "colourlib.runs",
             "colourlib.encoders.efficientnet", "colourlib.data.dataset"} <= names
 
@@ -94,16 +85,35 @@ def test_the_checks_find_a_planted_upward_import_and_a_planted_cycle(tmp_path):
     assert cycles(graph) == ["colourlib.model -> colourlib.train -> colourlib.model"]
 
 
+def test_each_result_is_keyed_on_the_code_that_computes_it():
+    training, features, timing = (set(provenance.closure(roots)) for roots in
+                                  (provenance.TRAINING_CODE, FEATURE_CODE, TIMING_CODE))
+    assert {"colourlib.train", "colourlib.model", "colourlib.data.augment", "colourlib.encoders.vgg16",
+            "colourlib.config", "colourlib.callbacks"} <= training
+    assert not {m for m in training if layer_of(m) != "core"}, "no sentence, figure or app decides a run's reuse"
+    assert not training & {"colourlib.colouriser", "colourlib.metrics", "colourlib.evaluate"}
+    assert {"colourlib.model", "colourlib.data.dataset", "colourlib.encoders.efficientnet"} <= features
+    assert "colourlib.train" not in features and "colourlib.callbacks" not in features
+    assert {"colourlib.study.timing", "colourlib.speed", "colourlib.train"} <= timing
+    assert not {m for m in timing if layer_of(m) in ("report", "apps")}
+
+
 @pytest.fixture
 def package_copy(tmp_path) -> Path:
     copy = tmp_path / "colourlib"
-    shutil.copytree(layers.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__", "photos"))
+    shutil.copytree(paths.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__", "photos"))
     return copy
 
 
-def test_editing_an_app_or_the_report_keeps_a_finished_run_reusable_and_editing_train_does_not(
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{path} no longer holds {old!r}: update this test"
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_a_wording_or_docstring_edit_keeps_a_finished_run_reusable_and_a_model_or_data_edit_does_not(
         package_copy, tmp_path, monkeypatch):
-    monkeypatch.setattr(runs, "code_fingerprint", lambda: provenance.code_fingerprint(package_copy))
+    monkeypatch.setattr(runs, "code_fingerprint", lambda: provenance.code_fingerprint(package_dir=package_copy))
     config = TrainConfig.preset_config("tiny")
     run = runs.RunFolder(tmp_path / "run")
     run.path.mkdir()
@@ -111,16 +121,27 @@ def test_editing_an_app_or_the_report_keeps_a_finished_run_reusable_and_editing_
     run.weights_file.write_bytes(b"w")
     run.write_json(run.TIMING, {})
     run.history_file.write_text("epoch,loss,val_loss\n0,1,1\n1,1,1\n")
-    run.write_json(run.ENVIRONMENT, {"code_fingerprint": provenance.code_fingerprint(package_copy)})
+    run.write_json(run.ENVIRONMENT, {"code_fingerprint": provenance.code_fingerprint(package_dir=package_copy)})
     assert run.is_finished() and run.is_reusable(config)
 
-    for edited in ("apps/cli.py", "apps/colourise.py", "report/figures.py", "report/browser.py",
-                   "study/driver.py"):
+    for edited in ("apps/cli.py", "apps/colourise.py", "report/figures.py", "report/words.py",
+                   "study/driver.py", "colouriser.py", "metrics.py"):
         with (package_copy / edited).open("a") as f:
-            f.write("\n# an edit\n")
+            f.write("\n# an edit\nX_ADDED = 1\n")
         assert run.is_reusable(config), f"editing {edited} must not retrain anything"
-    with (package_copy / "train.py").open("a") as f:
-        f.write("\n# an edit\n")
-    assert not run.is_reusable(config), "a run made by other training code is not reused"
-    assert run.is_finished(), "it is still finished; only reuse is refused"
+    _edit(package_copy / "report" / "words.py", "core of", "cores out of")  # a wording helper
+    _edit(package_copy / "train.py", '"""Training one configuration', '"""Training a configuration')  # docstring
+    _edit(package_copy / "model.py", "import keras\n", "import keras  # a comment\n\n\n")  # comment, layout
+    assert run.is_reusable(config), "a docstring, comment or layout edit must not retrain anything"
+
+    for edited, old, new in (("model.py", "def build_network(", "X = 1\n\n\ndef build_network("),
+                             ("data/augment.py", "from __future__ import annotations\n",
+                              "from __future__ import annotations\nX = 1\n")):
+        copy = package_copy / edited
+        before = copy.read_text()
+        _edit(copy, old, new)
+        assert not run.is_reusable(config), f"a run made before an edit of {edited}'s code is not reused"
+        assert run.is_finished(), "it is still finished; only reuse is refused"
+        copy.write_text(before)
+        assert run.is_reusable(config)
     assert json.loads(run.config_file.read_text()) == config.to_dict()

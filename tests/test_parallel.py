@@ -20,6 +20,7 @@ from colourlib import paper, replicas
 from colourlib.callbacks import read_history
 from colourlib.config import ConfigError, TrainConfig
 from colourlib.runs import RunFolder
+from colourlib.report import words
 from colourlib.study import parallel, runners
 from colourlib.study.matrix import Configuration, Regime, check_machine, load_matrix
 from colourlib.train import check_even_split
@@ -300,8 +301,8 @@ def test_speed_table_gives_medians_ranges_and_calls_a_gain_only_where_the_repeat
     assert table.loc[(2, 2, "threads"), "status"] == "failed"
     no_base = parallel.speed_table(timings[~((timings.gpus == 1) & (timings.workers == 1))])
     assert no_base.speedup.isna().all() and set(no_base[no_base.status == "ok"].verdict) == {"baseline not timed"}
-    assert parallel.speed_findings(no_base) == [] and "could not be compared" in parallel.headline(no_base)
-    text = " ".join(parallel.speed_findings(table.reset_index()))
+    assert words.speed_findings(no_base) == [] and "could not be compared" in words.headline(no_base)
+    text = " ".join(words.speed_findings(table.reset_index()))
     assert "2: 1.25x (range 1.14-1.37), gain" in text and "4: 1.02x (range 0.93-1.18), no difference" in text
     assert "Largest measured gain: 2 devices with 1 loading thread, 2.12x" in text
     from colourlib.report.values import parallel_values
@@ -310,10 +311,10 @@ def test_speed_table_gives_medians_ranges_and_calls_a_gain_only_where_the_repeat
 
 
 def test_a_speedup_range_shows_the_digit_that_separates_it_from_one():
-    assert parallel.speedup_range(0.96, 0.998) == "0.96-0.998"  # a loss: its high bound is below 1
-    assert parallel.speedup_range(0.96, 1.003) == "0.96-1.003"  # no difference
-    assert parallel.speedup_range(0.9996, 1.0) == "0.9996-1.00"
-    assert parallel.speedup_range(0.8, 1.0) == "0.80-1.00" and parallel.speedup_range(1.14, 1.37) == "1.14-1.37"
+    assert words.speedup_range(0.96, 0.998) == "0.96-0.998"  # a loss: its high bound is below 1
+    assert words.speedup_range(0.96, 1.003) == "0.96-1.003"  # no difference
+    assert words.speedup_range(0.9996, 1.0) == "0.9996-1.00"
+    assert words.speedup_range(0.8, 1.0) == "0.80-1.00" and words.speedup_range(1.14, 1.37) == "1.14-1.37"
 
 
 def test_timing_jobs_rotate_the_rows_and_a_timing_of_the_same_code_is_reused(tmp_path, monkeypatch):
@@ -462,8 +463,8 @@ def test_the_headline_says_which_of_the_papers_speedups_were_reproduced_from_the
     claim, = [c for c in parallel.paper_claims(overlapping) if "speedup" in c]
     assert claim["verdict"] == "no difference" and not claim["reproduced"]  # reaching 1.34 is not enough
     assert not claims[(1, 4)]["reproduced"] and not claims[(2, 1)]["reproduced"]
-    text = parallel.headline(table)
+    text = words.headline(table)
     assert text.startswith("1 of the paper's 3 speedups was reproduced on this machine (whole-network regime): "
                            "2 loading threads: paper 1.34x, here 1.35x (range 1.24-1.47, gain)")
     assert "2 devices: paper 2.34x, here 0.75x (range 0.69-0.82, loss)." in text
-    assert parallel.headline(table.assign(status="failed")).startswith("The paper's speedups could not be compared")
+    assert words.headline(table.assign(status="failed")).startswith("The paper's speedups could not be compared")

@@ -213,12 +213,11 @@ def test_cached_features_of_augmented_crops_are_drawn_once_and_feed_the_skip_dec
 
 def test_cached_features_are_encoded_once_for_every_seed_and_a_broken_cache_is_recomputed(tmp_path, monkeypatch):
     from colourlib import feature_cache
-    from colourlib import train as train_module
 
     monkeypatch.setenv("COLOURLIB_RUNS", str(tmp_path / "runs"))
     encoded = []
-    real_encode = train_module.encode
-    monkeypatch.setattr(train_module, "encode", lambda *args: encoded.append(1) or real_encode(*args))
+    real_encode = feature_cache.encode
+    monkeypatch.setattr(feature_cache, "encode", lambda *args: encoded.append(1) or real_encode(*args))
     config = TrainConfig.preset_config("tiny", encoder_trainable=False, cache_features=True, epochs=1)
     first = train(config, tmp_path / "seed0", print_progress=False)
     assert len(encoded) == 2  # training crops and validation crops

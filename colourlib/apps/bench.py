@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from .. import paths
-from ..config import PRECISIONS, loaders_word
+from ..config import PRECISIONS
 
 def _config(args, **extra):
     from ..config import TrainConfig
@@ -129,7 +129,7 @@ def train_rows(args) -> list[dict]:
                                         use_multiprocessing=processes)
                 step = seconds_per_step(model, batches, args.steps)
                 rows.append({**base, "part": "train with loader", "workers": workers,
-                             "loaders": loaders_word(processes),
+                             "loaders": ("processes" if processes else "threads"),
                              "images_per_s": config.batch_size / step,
                              "input_wait_share": max(0.0, 1 - compute / step)})
         keras.config.set_dtype_policy("float32")
@@ -178,8 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for workers, processes in args.loaders:
         ips = loader_images_per_s(args, workers, processes)
-        rows.append(dict(part="loader alone", workers=workers, loaders=loaders_word(processes), images_per_s=ips))
-        print(f"loader alone, {workers} {loaders_word(processes)}: {ips:.0f} images/s", flush=True)
+        loaders = "processes" if processes else "threads"
+        rows.append(dict(part="loader alone", workers=workers, loaders=loaders, images_per_s=ips))
+        print(f"loader alone, {workers} {loaders}: {ips:.0f} images/s", flush=True)
     peaks = {p: matmul_peak_gflops("bfloat16" if p == "mixed_bfloat16" else "float32") for p in args.precisions}
     encoder = {p: encoder_gflops(args, p) for p in args.precisions}
     for p in args.precisions:

@@ -34,7 +34,7 @@ def onednn_isa() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from .. import config as config_module
-    from ..provenance import machine_summary
+    from ..report.words import machine_summary
 
     p = argparse.ArgumentParser(prog="colourlib bench colouring", description=__doc__.split("\n")[0])
     p.add_argument("--model", default="lite0", choices=list(config_module.COLOURING_MODELS))

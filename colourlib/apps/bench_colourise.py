@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from .bench import save_record
     from .colourise import ModelError, load_colouriser, plan_jobs, run_jobs
-    from ..provenance import environment_record, recorded_cores
+    from ..provenance import environment_record
+    from ..report.words import recorded_cores
 
     try:
         colouriser = load_colouriser(args.run, args.weights)

@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from ..provenance import environment_record, machine_summary
+    from ..provenance import environment_record
+    from ..report.words import machine_summary
     from ..study.timing import child_env
     from .bench import save_record
     from .bench_colouring import onednn_isa

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from .. import paths
+from .. import ColourlibError, ConfigError, paths
 from . import path_argument
 
 #: Commands whose own parser reads the rest of the command line: name -> (subcommand -> "module:function").
@@ -43,7 +43,7 @@ def _parse_overrides(pairs: list[str]) -> dict:
 
 
 def _train_config(args):
-    from ..config import ConfigError, TrainConfig
+    from ..config import TrainConfig
 
     overrides = _parse_overrides(args.params)
     if args.config is None:
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "recipes":
             return _run_recipes(args, runs)
         code = _run_study(args)
-    except (ValueError, FileNotFoundError) as exc:  # ConfigError, DataError, EncoderWeightsError, RunFolderError
+    except ColourlibError as exc:  # what the user can fix: one line; anything else is a bug, with its traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -196,10 +196,10 @@ def _run_recipes(args, runs: Path) -> int:
     from ..study.recipes import CANDIDATES, search
 
     if args.temperature is not None and (not args.fine_tune or not 0 < args.temperature <= 1):
-        raise ValueError(f"--temperature {args.temperature}: allowed only with --fine-tune, a number in (0, 1].")
+        raise ConfigError(f"--temperature {args.temperature}: allowed only with --fine-tune, a number in (0, 1].")
     unknown = sorted(set(args.only or []) - set(CANDIDATES))
     if unknown:
-        raise ValueError(f"--only {' '.join(unknown)}: no such candidate. Allowed: {', '.join(CANDIDATES)}.")
+        raise ConfigError(f"--only {' '.join(unknown)}: no such candidate. Allowed: {', '.join(CANDIDATES)}.")
     out = args.out or runs / "recipe-search"
     if args.fine_tune:
         from .. import atomic

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import atomic
+from .. import ColourlibError, atomic
 from ..colouriser import Colouriser
 from ..runs import RunFolder, RunFolderError, default_model_record, exclusive_lock
 from . import path_argument
@@ -52,7 +52,7 @@ MAX_IMAGE_SIZE = 1024
 LOCK_FILE = ".colourise.lock"
 
 
-class ModelError(ValueError):
+class ModelError(ColourlibError, ValueError):
     """A model that cannot be used; the message names the option, the path and the fix."""
 
 

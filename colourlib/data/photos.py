@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .. import paths
+from .. import ColourlibError, paths
 
 SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
 
@@ -46,7 +46,7 @@ WHEEL_PHOTO_LICENCES = {
 }
 
 
-class DataError(ValueError):
+class DataError(ColourlibError, ValueError):
     """A data folder that cannot be used; the message names the folder and what was found."""
 
 

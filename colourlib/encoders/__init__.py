@@ -12,7 +12,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from .. import paper
+from .. import ConfigError, paper
 from . import efficientnet, vgg16
 from .weights import EncoderWeightsError, load_weights_checked
 
@@ -47,5 +47,5 @@ ENCODERS: dict[str, EncoderSpec] = {
 
 def encoder_spec(name: str) -> EncoderSpec:
     if name not in ENCODERS:
-        raise ValueError(f"encoder={name!r} is not known. Allowed: {', '.join(sorted(ENCODERS))}.")
+        raise ConfigError(f"encoder={name!r} is not known. Allowed: {', '.join(sorted(ENCODERS))}.")
     return ENCODERS[name]

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import ColourlibError
+
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL = 1001
 STORAGE_DTYPES = {
@@ -32,7 +34,7 @@ STORAGE_DTYPES = {
 MAX_TENSOR_BYTES = 1 << 30
 
 
-class WeightsFileError(ValueError):
+class WeightsFileError(ColourlibError, ValueError):
     """A file that is not a PyTorch weights file, or one that asks to run code; the message names the file."""
 
 

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import keras
 
+from .. import ColourlibError
 
-class EncoderWeightsError(ValueError):
+
+class EncoderWeightsError(ColourlibError, ValueError):
     """Encoder weights that cannot be had or do not fit; the message names ``encoder_weights`` and the fix."""
 
 

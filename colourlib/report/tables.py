@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .. import paper
-from ..config import TrainConfig, count_loaders, shown_value
-from ..provenance import recorded_cores
+from .. import ConfigError, paper
+from ..config import TrainConfig
 from ..data.augment import Augmentation
+from ..runs import RunFolder
+from ..study.comparison import method_label
 from ..study.matrix import Matrix
-from ..study.parallel import speedup_range
+from .words import count_loaders, recorded_cores, shown_value, speedup_range
 from ..data.photos import WHEEL_PHOTO_LICENCES, PhotoSet, black_and_white_photos, embedded_manifest, open_upright
 
 
@@ -115,7 +116,7 @@ def pick(photos: PhotoSet, name: str) -> Path:
     for path in everything:
         if name.lower() in str(path).lower():
             return path
-    raise ValueError(f"lab_example={name!r}: no photo of the study has that in its name. Fix: one of "
+    raise ConfigError(f"lab_example={name!r}: no photo of the study has that in its name. Fix: one of "
                      f"{', '.join(p.stem for p in everything[:8])}, ...")
 
 
@@ -310,3 +311,12 @@ def recipe_search_table(search: pd.DataFrame, baselines: pd.DataFrame) -> pd.Dat
                 f"{int(r.best_epoch)} of {int(r.epochs)}") for r in search.itertuples()]
     rows += [row(f"baseline: {name}", r) for name, r in zip(baselines.index, baselines.itertuples())]
     return pd.DataFrame(rows).set_index("recipe")
+
+
+def recipe_table(runs: dict[str, Path]) -> pd.DataFrame:
+    """The compared models' configurations side by side, parameters that differ first."""
+    configs = {key: RunFolder(run_dir).read_json(RunFolder.CONFIG) for key, run_dir in runs.items()}
+    table = pd.DataFrame({method_label(TrainConfig.from_dict(c)): {k: shown_value(k, v) for k, v in c.items()}
+                          for c in configs.values()})
+    differs = table.nunique(axis=1) > 1
+    return pd.concat([table[differs], table[~differs]]).rename_axis("parameter")

@@ -6,12 +6,12 @@ from typing import Any
 
 import pandas as pd
 
-from .. import paper
-from ..config import count_loaders
-from ..provenance import cpu_model, recorded_cores
+from .. import ConfigError, paper
+from ..provenance import cpu_model
 from ..replicas import REPLICA_LOSS_RTOL
 from ..study.comparison import Comparison, comparison_values
-from ..study.parallel import headline, paper_claims, speed_findings, speedup_range
+from ..study.parallel import paper_claims
+from .words import count_loaders, headline, recorded_cores, speed_findings, speedup_range
 
 
 def glue_all(values: dict[str, Any], display: bool = False) -> None:
@@ -129,7 +129,7 @@ def read_recipe_search(folder=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         baselines = pd.read_csv(folder / "baselines.csv", index_col=0)
         env = json.loads((folder / "environment.json").read_text())
     except OSError as exc:
-        raise FileNotFoundError(f"recipe_search={str(folder)!r}: no recorded recipe search there ({exc.strerror}: "
+        raise ConfigError(f"recipe_search={str(folder)!r}: no recorded recipe search there ({exc.strerror}: "
                                 f"{exc.filename}). Fix: run python -m colourlib recipes --out {folder}.") from None
     date = (env.get("date") or "")[:10]
     values = {"search_machine": hardware(env) + (f", {date}" if date else "")}

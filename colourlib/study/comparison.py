@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import evaluate, paths
+from .. import ColourlibError, evaluate, paths
 from ..colouriser import Colouriser
-from ..config import TrainConfig, shown_value
+from ..config import TrainConfig
 from ..data.photos import black_and_white_photos, load_photo_set, read_rgb, wheel_test_photos
 from ..metrics import AUC_MAX_ERROR
 from ..runs import RunFolder, best_epoch
@@ -147,13 +147,13 @@ def compare_runs(runs: dict[str, Path | list[Path]], out_dir: Path) -> Compariso
         recipes = {json.dumps({**c.config.to_dict(), "seed": 0}, sort_keys=True) for c in cs}
         seeds = [c.config.seed for c in cs]
         if len(recipes) > 1 or len(set(seeds)) < len(seeds):
-            raise ValueError(f"{key}: runs {[str(r) for r in runs[key]]} are not one recipe with distinct seeds "
+            raise ColourlibError(f"{key}: runs {[str(r) for r in runs[key]]} are not one recipe with distinct seeds "
                              f"(seeds {seeds}). Fix: pass one folder per seed of the same configuration.")
     configs = {key: c[0].config for key, c in colourisers.items()}
     sources = {(key, i): (c.config.data_dir, c.config.val_fraction, c.config.max_photos)
                for key, cs in colourisers.items() for i, c in enumerate(cs)}
     if len(set(sources.values())) > 1:
-        raise ValueError(f"runs {sorted(runs)} were trained on different photos ({sources}); a comparison needs "
+        raise ColourlibError(f"runs {sorted(runs)} were trained on different photos ({sources}); a comparison needs "
                          "the same photos. Fix: compare runs with the same data_dir, val_fraction and max_photos.")
     first = next(iter(configs.values()))
     photos = load_photo_set(first.data_dir, min(c.image_size for c in configs.values()), first.val_fraction,
@@ -245,15 +245,6 @@ def per_image_table(comparison: Comparison, metrics=("ciede2000", "auc_ab", "col
     table = data[keep].pivot(index=["split", "photo"], columns="method", values=list(metrics))
     order = list(dict.fromkeys(data["method"]))
     return table.reindex(columns=pd.MultiIndex.from_product([list(metrics), order]))
-
-
-def recipe_table(runs: dict[str, Path]) -> pd.DataFrame:
-    """The compared models' configurations side by side, parameters that differ first."""
-    configs = {key: RunFolder(run_dir).read_json(RunFolder.CONFIG) for key, run_dir in runs.items()}
-    table = pd.DataFrame({method_label(TrainConfig.from_dict(c)): {k: shown_value(k, v) for k, v in c.items()}
-                          for c in configs.values()})
-    differs = table.nunique(axis=1) > 1
-    return pd.concat([table[differs], table[~differs]]).rename_axis("parameter")
 
 
 def wins_and_losses(comparison: Comparison, key: str, worst: int = 5) -> str:

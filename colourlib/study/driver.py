@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import paths
+from .. import ColourlibError, ConfigError, paths
 from ..config import COLOURING_MODELS, TrainConfig, colouring_config, colouring_seeds
 from ..provenance import environment_record
 from ..runs import RunFolder, remember_default
@@ -56,7 +56,7 @@ def read_record(path: str | Path | None = None) -> dict:
     try:
         return json.loads(path.read_text())
     except OSError:
-        raise FileNotFoundError(f"record={str(path)!r}: no study record there. Fix: run the study driver "
+        raise ConfigError(f"record={str(path)!r}: no study record there. Fix: run the study driver "
                                 "(python -m colourlib study), which writes it.") from None
 
 
@@ -131,7 +131,7 @@ class Study:
     def __init__(self, preset: str | None = None, matrix: str | Path | None = None, force: bool = False,
                  later_steps: int = 0):
         if paths.REPO_ROOT is None:
-            raise FileNotFoundError("the study driver runs from a source checkout (notebooks/ and book/ are not "
+            raise ColourlibError("the study driver runs from a source checkout (notebooks/ and book/ are not "
                                     "installed with the package). Fix: git clone the project and run it there.")
         self.preset, self.force = preset, force
         self.colour_preset = preset or "quick"

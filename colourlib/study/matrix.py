@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from .. import paths
-from ..config import PRESETS, ConfigError, TrainConfig, check_int, loaders_word
+from ..config import PRESETS, ConfigError, TrainConfig, check_int
 from ..replicas import capacity
 
 ROW_KEYS = ("gpus", "workers", "processes")
@@ -29,7 +29,7 @@ class Configuration:
 
     @property
     def loaders(self) -> str:
-        return loaders_word(self.processes)
+        return "processes" if self.processes else "threads"
 
 
 @dataclass(frozen=True)

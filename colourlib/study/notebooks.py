@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import paths
+from .. import ColourlibError, paths
 from ..config import ConfigError
 
 #: The study's notebooks, in the order the driver runs them.
@@ -19,14 +19,14 @@ NOTEBOOKS = ("data", "model", "train", "parallel", "evaluate", "reproducibility"
 TRAIN_EXTRA_PARAMETERS = {"preset", "run_dir", "force"}
 
 
-class NotebookFailed(RuntimeError):
+class NotebookFailed(ColourlibError, RuntimeError):
     """A cell of a study notebook raised; the message names the notebook, the cell and the error."""
 
 
 def notebook_path(name: str) -> Path:
     path = paths.NOTEBOOKS_DIR / f"{name}.ipynb"
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: the study notebook {name!r} is missing (the notebooks live in the "
+        raise ColourlibError(f"{path}: the study notebook {name!r} is missing (the notebooks live in the "
                                 "source checkout, not in an installed package).")
     return path
 

@@ -57,6 +57,9 @@ def jobs(matrix: Matrix) -> list[TimingJob]:
     return out
 
 
+#: The code that computes a timing: this module's child process and everything it imports (the training code
+#: and :mod:`colourlib.speed` among them).
+TIMING_CODE = ("colourlib.study.timing",)
 #: Environment variables that change what a timing measures: one taken under another is not reused.
 SETUP_ENV = ("ONEDNN_MAX_CPU_ISA", "KERAS_BACKEND", "COLOURLIB_RUNTIME", "TF_ENABLE_ONEDNN_OPTS",
              "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
@@ -95,7 +98,7 @@ def time_matrix(matrix: Matrix, out_dir: Path, force: bool = False, on_job=None)
     from ..provenance import code_fingerprint
 
     check_machine(matrix)
-    fingerprint, here = code_fingerprint(), setup()
+    fingerprint, here = code_fingerprint(TIMING_CODE), setup()
     failures = []
     for job in jobs(matrix):
         pending = [row for row in job.rows
