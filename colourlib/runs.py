@@ -180,6 +180,21 @@ class RunFolder:
                                  f"would mix two versions of the code in one model. {fix}")
         return "resume"
 
+    def clear(self) -> None:
+        """Delete what a training wrote here (``--force``), under the folder's lock, so a training still writing
+        there is never pulled from under (the second writer is refused instead)."""
+        if self.path.exists():
+            with self.lock():
+                self.clear_run_files()
+
+    def make_way(self, config: TrainConfig) -> None:
+        """Clear a folder of the study's own that training ``config`` would refuse (a finished or interrupted run
+        of other code, or of other parameters); an interrupted run of the same ones is kept, to resume."""
+        try:
+            self.state_for(config)
+        except RunFolderError:
+            self.clear()
+
     def clear_run_files(self) -> None:
         """Remove what a training wrote (the caller decided: ``--force``, or nothing worth keeping). Its config
         goes last, so an interrupted clear still leaves a folder that says what it held."""
@@ -225,32 +240,17 @@ class RunFolder:
         model.load_weights(self.weights_file)
         return model, config
 
-    def record(self) -> dict:
-        """The run's numbers: steady-state speed (median over epochs after the first, which compiles), input-wait
-        share, final validation loss, and where it ran."""
+    def summary(self) -> dict:
+        """The key numbers the book cites for a run: steady-state speed and input-wait share (medians over the
+        epochs after the first, which compiles), losses, best epoch, total time and the devices it ran on."""
         history = self.history()
-        config = self.read_json(self.CONFIG)
-        replicas = self.read_json(self.ENVIRONMENT).get("replicas", {})
         steady = history[1:] or history
         median = lambda key: statistics.median(float(h[key]) for h in steady)  # noqa: E731
-        return {
-            "gpus": config["gpus"], "workers": config["workers"],
-            "loaders": TrainConfig(use_multiprocessing=config["use_multiprocessing"]).loaders,
-            "devices": replicas.get("label", "?"), "physical": replicas.get("physical"),
-            "epoch_seconds": median("train_seconds"), "images_per_s": median("images_per_s"),
-            "input_wait_share": median("input_wait_share"),
-            "final_val_loss": float(history[-1]["val_loss"]), "epochs": len(history),
-            "image_size": config["image_size"], "batch_size": config["batch_size"],
-        }
-
-    def summary(self) -> dict:
-        """The key numbers the book cites for a run: its record plus losses, best epoch and total time."""
-        record, history = self.record(), self.history()
-        return {"images_per_s": record["images_per_s"], "epoch_seconds": record["epoch_seconds"],
-                "input_wait_share": record["input_wait_share"], "final_val_loss": record["final_val_loss"],
+        return {"images_per_s": median("images_per_s"), "epoch_seconds": median("train_seconds"),
+                "input_wait_share": median("input_wait_share"), "final_val_loss": float(history[-1]["val_loss"]),
                 "final_loss": float(history[-1]["loss"]), "best_epoch": best_epoch(history),
-                "epochs": len(history), "devices": record["devices"], "run_dir": str(self.path),
-                "training_seconds": sum(float(h["epoch_seconds"]) for h in history)}
+                "epochs": len(history), "devices": self.environment().get("replicas", {}).get("label", "?"),
+                "run_dir": str(self.path), "training_seconds": sum(float(h["epoch_seconds"]) for h in history)}
 
     def environment(self) -> dict:
         path = self.file(self.ENVIRONMENT)

@@ -136,14 +136,23 @@ def measure(config: TrainConfig, steps: int = 10, warmup: int = 3) -> dict:
         return probe.time(config.workers, config.use_multiprocessing, steps, warmup)
 
 
-def sgemm_gflops(n: int = 2048, repeats: int = 5) -> float:
-    """The machine's float32 matrix-multiply speed (numpy's BLAS sgemm, best of ``repeats`` n x n products): the
-    practical ceiling a training step's GFLOP/s is read against."""
-    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
-    a @ a  # warm up (threads, caches)
+def matmul_gflops(dtype: str = "float32", n: int = 2048, repeats: int = 5) -> float:
+    """The machine's matrix-multiply speed, best of ``repeats`` n x n products: for float32 numpy's BLAS sgemm,
+    the practical ceiling a training step's GFLOP/s is read against; for another dtype (bfloat16) the Keras
+    backend's matmul, what mixed precision could reach."""
+    if dtype == "float32":
+        a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+        one = lambda: a @ a  # noqa: E731
+    else:
+        import keras
+
+        k = keras.ops.convert_to_tensor(np.random.default_rng(0).standard_normal((n, n)), dtype=dtype)
+        # reading one element back waits for the product (asynchronous backends)
+        one = lambda: keras.ops.convert_to_numpy(keras.ops.cast(keras.ops.matmul(k, k)[0, 0], "float32"))  # noqa: E731
+    one()  # warm up (threads, caches)
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        a @ a
+        one()
         best = min(best, time.perf_counter() - start)
     return 2 * n ** 3 / best / 1e9

@@ -163,8 +163,6 @@ def test_only_a_dead_writers_temporary_files_are_removed(tmp_path):
 
 
 def test_the_study_clears_its_own_folder_when_it_holds_a_run_of_other_parameters_or_photos(tmp_path, coded_photos):
-    from colourlib.study.runners import make_way
-
     params = config(coded_photos)
     run = RunFolder(tmp_path / "run")
     run.path.mkdir()
@@ -173,7 +171,7 @@ def test_the_study_clears_its_own_folder_when_it_holds_a_run_of_other_parameters
     (run.backup_dir / "state.json").write_text('{"epoch": 1, "weights": "epoch-0001.weights.h5"}')
     with pytest.raises(RunFolderError, match="other parameters"):
         run.state_for(TrainConfig.from_dict(params))
-    make_way(run, TrainConfig.from_dict(params))
+    run.make_way(TrainConfig.from_dict(params))
     assert not run.holds_a_run() and run.state_for(TrainConfig.from_dict(params)) == "new"
 
     TrainConfig.from_dict(params).save(run.config_file)

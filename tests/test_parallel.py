@@ -21,7 +21,7 @@ from colourlib.callbacks import read_history
 from colourlib.config import ConfigError, TrainConfig
 from colourlib.runs import RunFolder
 from colourlib.report import words
-from colourlib.study import parallel, runners
+from colourlib.study import parallel
 from colourlib.study.matrix import Configuration, Regime, check_machine, load_matrix
 from colourlib.train import check_even_split
 
@@ -205,66 +205,6 @@ def test_two_machines_on_localhost_end_with_identical_weights(tmp_path):
 
 
 # --- the driver ------------------------------------------------------------------------------------------
-
-def test_a_failing_configuration_is_reported_and_does_not_stop_the_others(tmp_path):
-    matrix = load_matrix(write(tmp_path, GOOD))
-    ran = []
-
-    class Runner:  # the first configuration fails, the second "trains"
-        def is_current(self, config, run):
-            return False
-
-        def run(self, config, run):
-            ran.append(run.path.name)
-            run.path.mkdir(parents=True)
-            run.log_file.write_text("epoch 1/1\nerror: something broke\n")
-            return 3 if len(ran) == 1 else 0
-
-    outcomes = runners.run_matrix(matrix, tmp_path / "runs", runner=Runner())
-    assert ran == ["gpus1-workers1", "gpus1-workers2-processes"]
-    assert [o.failed for o in outcomes] == [True, False]
-    report = runners.failure_report(outcomes)
-    assert report.startswith("1 of 2 configurations failed")
-    assert "tiny gpus=1 workers=1: exit 3; error: something broke" in report
-
-
-def fake_run(run_dir: Path, gpus: int, workers: int, images_per_s: float, val_loss: float) -> None:
-    """A finished run folder with these numbers (3 epochs)."""
-    run = RunFolder(run_dir)
-    run_dir.mkdir(parents=True)
-    TrainConfig.from_dict({"gpus": gpus, "workers": workers, "epochs": 3}).save(run.config_file)
-    run.weights_file.write_bytes(b"w")
-    run.write_json(run.TIMING, {})
-    (run_dir / "environment.json").write_text(json.dumps({"replicas": {"label": f"{gpus} logical CPUs",
-                                                                       "physical": gpus == 1}}))
-    rows = ["epoch,loss,val_loss,train_seconds,epoch_seconds,images_per_s,input_wait_share"]
-    rows += [f"{e},0.1,{val_loss},1,1,{images_per_s * (0.5 if e == 0 else 1)},{0.2 if e == 0 else 0.05}"
-             for e in range(3)]
-    (run_dir / "history.csv").write_text("\n".join(rows) + "\n")
-
-
-def test_results_table_computes_speedup_efficiency_and_projection(tmp_path):
-    regime = Regime("r", "", {})
-    outcomes = []
-    for (gpus, workers), ips, loss in (((1, 1), 40.0, 0.02), ((1, 4), 60.0, 0.02), ((2, 1), 100.0, 0.021)):
-        row = Configuration(gpus, workers)
-        fake_run(tmp_path / row.name, gpus, workers, ips, loss)
-        outcomes.append(runners.RunOutcome(regime, row, tmp_path / row.name, 0, 1.0))
-    outcomes.append(runners.RunOutcome(regime, Configuration(2, 2), tmp_path / "missing", 1, 1.0))
-    table = parallel.results_table(outcomes).set_index(["gpus", "workers"])
-    assert table.loc[(1, 1), "images_per_s"] == 40.0  # median of epochs after the first
-    assert table.loc[(1, 4), "speedup"] == pytest.approx(1.5)
-    assert table.loc[(1, 4), "efficiency"] == pytest.approx(1.5 / 4)
-    assert table.loc[(2, 1), "efficiency"] == pytest.approx(2.5 / 2)
-    assert table.loc[(2, 1), "val_loss_change"] == pytest.approx(0.05)
-    assert table.loc[(1, 1), "input_wait_share"] == pytest.approx(0.05)
-    # 7000 images x 1000 epochs, 64 px -> 224 px costs (224/64)^2 = 12.25x per image.
-    assert table.loc[(1, 1), "projected_paper_hours"] == pytest.approx(7e6 * 12.25 / 40 / 3600)
-    assert table.loc[(1, 4), "paper_seconds"] == 5542.05
-    assert table.loc[(2, 1), "paper_speedup"] == pytest.approx(11351.00 / 4860.35)  # 2.33, superlinear
-    assert table.loc[(2, 2), "status"] == "failed" and pd.isna(table.loc[(2, 2), "paper_seconds"])
-    assert paper.implied_images_per_s() == pytest.approx(616.7, abs=0.1)
-
 
 def speed_timings(ips: dict) -> pd.DataFrame:
     """Timings as colourlib.study.timing.timings gives them: images/s per repeat for each (gpus, workers)."""

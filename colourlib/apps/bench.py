@@ -56,23 +56,6 @@ def loader_images_per_s(args, workers: int, processes: bool) -> float:
     return args.loader_batches * config.batch_size / seconds
 
 
-def matmul_peak_gflops(dtype: str = "float32", n: int = 2048, repeats: int = 5) -> float:
-    import keras
-    import numpy as np
-
-    a = keras.ops.convert_to_tensor(np.random.default_rng(0).standard_normal((n, n)), dtype=dtype)
-    def one() -> None:  # reading one element back waits for the product (asynchronous backends)
-        keras.ops.convert_to_numpy(keras.ops.cast(keras.ops.matmul(a, a)[0, 0], "float32"))
-
-    one()  # warm up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        one()
-        times.append(time.perf_counter() - start)
-    return 2 * n ** 3 / min(times) / 1e9
-
-
 def encoder_gflops(args, precision: str) -> float:
     """Achieved GFLOP/s of the VGG16 encoder's forward pass on one batch (compiled predict, after warm-up)."""
     import keras
@@ -181,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         loaders = "processes" if processes else "threads"
         rows.append(dict(part="loader alone", workers=workers, loaders=loaders, images_per_s=ips))
         print(f"loader alone, {workers} {loaders}: {ips:.0f} images/s", flush=True)
-    peaks = {p: matmul_peak_gflops("bfloat16" if p == "mixed_bfloat16" else "float32") for p in args.precisions}
+    from ..speed import matmul_gflops
+
+    peaks = {p: matmul_gflops("bfloat16" if p == "mixed_bfloat16" else "float32") for p in args.precisions}
     encoder = {p: encoder_gflops(args, p) for p in args.precisions}
     for p in args.precisions:
         print(f"{p}: matmul peak {peaks[p]:.0f} GFLOP/s; VGG16 encoder forward {encoder[p]:.0f} GFLOP/s "

@@ -25,12 +25,12 @@ VARIANTS = (("tensorflow, library defaults (before)", "tensorflow", "default"),
 
 
 def _child(regime_name: str, steps: int, warmup: int) -> dict:
-    from ..speed import measure, sgemm_gflops
+    from ..speed import matmul_gflops, measure
     from ..study.matrix import Configuration, load_matrix
 
     regime = next(r for r in load_matrix().regimes if r.name == regime_name)
     result = measure(regime.config(Configuration(1, 1)), steps, warmup)
-    return {**result, "sgemm_gflops": sgemm_gflops()}
+    return {**result, "sgemm_gflops": matmul_gflops()}
 
 
 def main(argv: list[str] | None = None) -> int:

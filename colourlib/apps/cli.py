@@ -2,7 +2,6 @@
 
   colourlib study       the whole study as executed notebooks, then the book (the README's main job)
   colourlib train       train one configuration into a run folder
-  colourlib parallel    train every configuration of a parallel study matrix
   colourlib recipes     choose the default colouring recipe on the validation photos (or --fine-tune a run)
   colourlib colourise   colour your own photos (the same as the ``colourise`` command)
   colourlib bench       training | colourise | colouring | runtime: where the time goes, with provenance
@@ -53,29 +52,6 @@ def _train_config(args):
     except (OSError, ValueError) as exc:
         raise ConfigError(f"--config {args.config}: cannot read a configuration ({exc}).") from None
     return TrainConfig.from_dict({**saved, **overrides}, source=str(args.config))
-
-
-def _run_parallel(matrix_path, runs: Path, force: bool) -> int:
-    from ..study.matrix import load_matrix
-    from ..study.parallel import results_table
-    from ..study.runners import failure_report, run_matrix
-
-    matrix = load_matrix(matrix_path)  # validated whole before anything runs
-    out_dir = runs / "parallel"
-    outcomes = run_matrix(matrix, out_dir, force=force)
-    table = results_table(outcomes)
-    table.to_csv(out_dir / "results.csv", index=False)
-    shown = [c for c in ("regime", "gpus", "workers", "devices", "epoch_seconds", "images_per_s", "speedup",
-                         "efficiency", "input_wait_share", "final_val_loss", "projected_paper_hours",
-                         "paper_seconds", "paper_speedup", "status") if c in table]
-    print("\nParallel configurations (median over epochs after the first):\n")
-    print(table[shown].round(4).to_string(index=False))
-    print(f"\nTable: {out_dir / 'results.csv'}")
-    report = failure_report(outcomes)
-    if report:
-        print("\n" + report)
-        return 1
-    return 0
 
 
 def _run_study(args) -> int:
@@ -138,10 +114,6 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("-p", dest="params", action="append", default=[], metavar="NAME=VALUE")
     tr.add_argument("--force", action="store_true", help="replace what the run folder holds (a finished run, or "
                                                          "one of other parameters) instead of refusing")
-    par = sub.add_parser("parallel", help="train every configuration of the parallel study matrix")
-    par.add_argument("--force", action="store_true", help="retrain even finished identical runs")
-    par.add_argument("--runs", type=path_argument, default=None, help="where runs go (default: runs/)")
-    par.add_argument("--matrix", type=path_argument, default=None, help="matrix file (default: colourlib/study/matrix.yaml)")
     rec = sub.add_parser("recipes", help="choose the default colouring recipe on the validation photos (trains "
                                          "every candidate once; the book shows the recorded search)")
     rec.add_argument("--out", type=path_argument, default=None,
@@ -176,8 +148,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "train":
             return _run_train(args)
-        if args.command == "parallel":
-            return _run_parallel(args.matrix, runs, args.force)
         if args.command == "recipes":
             return _run_recipes(args, runs)
         code = _run_study(args)

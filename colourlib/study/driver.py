@@ -26,7 +26,6 @@ from .comparison import best_run, method_label
 from .matrix import check_machine, load_matrix
 from ..paths import relative
 from .notebooks import NotebookFailed, execute, is_current, papermill_command
-from .runners import clear
 from .timing import jobs as timing_jobs, time_matrix
 
 STUDY_RECORD = "study.json"
@@ -161,7 +160,7 @@ class Study:
         """A finished run of this configuration and code, shown by a current executed notebook (``force``
         deletes the run instead)."""
         if self.force:
-            clear(run)
+            run.clear()
             return False
         params = train_parameters(config, run)
         if run.is_reusable(config) and is_current("train", output, params):

@@ -1,52 +1,13 @@
-"""The parallel study's results: what each configuration of the matrix bought, beside the paper's Figure 11,
-and what the measurements say, as sentences computed from the table.
+"""The parallel study's results: what each configuration of the matrix bought, beside the paper's Figure 11.
 
-:func:`speed_table` and :func:`speed_findings` read the study's timings (fixed steps, repeated: medians with
-min-max ranges; a gain is claimed only where ranges do not overlap). :func:`results_table` reads trained runs
-(``colourlib parallel``), where final losses can be compared too."""
+:func:`speed_table` reads the study's timings (:mod:`colourlib.study.timing`: fixed steps, repeated; medians with
+min-max ranges, and a gain only where the ranges do not overlap); :func:`paper_claims` sets them beside the
+paper's. The sentences the book prints from them are :mod:`colourlib.report.words`'."""
 from __future__ import annotations
 
 import pandas as pd
 
 from .. import paper
-from ..runs import RunFolder
-from .runners import RunOutcome
-
-
-def results_table(outcomes: list[RunOutcome]) -> pd.DataFrame:
-    """Per regime and configuration: speed, speedup and parallel efficiency over (1 gpu, 1 worker), input-wait
-    share, final validation loss and its change, the time projected to the paper's workload, and the paper's
-    own seconds and speedup where it measured that configuration.
-
-    Parallel efficiency = t1 / (N * tN) with N = gpus x workers (the parallel units the configuration uses).
-    The projection scales the measured images/s to 224 px by pixel count, an assumption stated in the table.
-    """
-    rows = []
-    for o in outcomes:
-        base = {"regime": o.regime.name, "gpus": o.row.gpus, "workers": o.row.workers}
-        run = RunFolder(o.run_dir)
-        if o.failed or not run.is_finished():
-            rows.append({**base, "loaders": o.row.loaders, "status": "failed"})
-            continue
-        rows.append({**base, **run.record(), "run_dir": str(o.run_dir), "status": "ok"})
-    table = pd.DataFrame(rows)
-    if "images_per_s" not in table:
-        return table
-    for regime, part in table.groupby("regime"):
-        single = part[(part.gpus == 1) & (part.workers == 1) & (part.status == "ok")]
-        if single.empty:
-            continue
-        ips1, loss1 = single.images_per_s.iloc[0], single.final_val_loss.iloc[0]
-        index = part.index
-        table.loc[index, "speedup"] = part.images_per_s / ips1
-        table.loc[index, "efficiency"] = part.images_per_s / ips1 / (part.gpus * part.workers)
-        table.loc[index, "val_loss_change"] = part.final_val_loss / loss1 - 1
-    w = paper.WORKLOAD
-    pixels = (w["image_size"] / table.image_size) ** 2
-    table["projected_paper_hours"] = w["images"] * w["epochs"] * pixels / table.images_per_s / 3600
-    table["paper_seconds"] = [paper.SECONDS.get((g, k)) for g, k in zip(table.gpus, table.workers)]
-    table["paper_speedup"] = paper.SECONDS[(1, 1)] / table.paper_seconds
-    return table
 
 
 def speed_table(timings: pd.DataFrame) -> pd.DataFrame:

@@ -155,11 +155,11 @@ def timings(matrix: Matrix, out_dir: Path) -> pd.DataFrame:
 def _child(request_path: Path) -> int:
     """Time each run of a request in this process, writing each result as soon as it is measured."""
     from ..provenance import environment_record
-    from ..speed import SpeedProbe, sgemm_gflops
+    from ..speed import SpeedProbe, matmul_gflops
 
     request = json.loads(request_path.read_text())
     timing = request["timing"]
-    sgemm = sgemm_gflops()
+    sgemm = matmul_gflops()
     print(f"sgemm (numpy float32, this process): {sgemm:.0f} GFLOP/s", flush=True)
     configs = [TrainConfig.from_dict(run["config"], source=str(request_path)) for run in request["runs"]]
     loaders = ("workers", "use_multiprocessing")
