@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable
 import keras
 import numpy as np
 
-from .classes import TEMPERATURE, annealed_mean_ops
+from .colour.classes import TEMPERATURE, annealed_mean_ops
 from .colour import lab_to_rgb, net_to_ab, rgb_to_lightness, split_lab
 from .data.augment import resize_channels, resize_square
 from .encoders import encoder_spec

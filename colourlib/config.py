@@ -17,7 +17,7 @@ from .model import DECODERS, DOWNSAMPLING
 PRECISIONS = ("float32", "mixed_bfloat16")
 #: Training losses: the paper's MSE; L1 ("mae"), whose optimum is the median colour rather than the mean, so it
 #: washes colours out less where several colours are plausible; and "classification", Zhang et al.'s
-#: class-rebalanced cross-entropy over 313 colour bins read back by their annealed mean (colourlib/classes.py).
+#: class-rebalanced cross-entropy over 313 colour bins read back by their annealed mean (colourlib/colour/classes.py).
 LOSSES = ("mse", "mae", "classification")
 
 

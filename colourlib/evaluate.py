@@ -11,7 +11,7 @@ import pandas as pd
 from .colour import rgb_to_lab
 from .colouriser import with_ab
 from .data.photos import read_rgb
-from .metrics import all_metrics
+from .colour.metrics import all_metrics
 
 
 def mean_ab(files: Iterable[Path], max_side: int = 256) -> np.ndarray:
@@ -28,7 +28,7 @@ def mean_ab(files: Iterable[Path], max_side: int = 256) -> np.ndarray:
 
 def evaluate_photos(names: list[str], images: list[np.ndarray], predictions: dict[str, list[np.ndarray]]
                     ) -> pd.DataFrame:
-    """One row per (photo, method): every metric of :func:`colourlib.metrics.all_metrics`.
+    """One row per (photo, method): every metric of :func:`colourlib.colour.metrics.all_metrics`.
 
     ``predictions`` map a method name to the ab planes (CIE units) it predicted for ``images``.
     """

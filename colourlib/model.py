@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 from . import ConfigError
-from .classes import BINS
+from .colour.classes import BINS
 from .encoders import encoder_spec
 
 DOWNSAMPLING = 32  # five 2x poolings: image_size must be a multiple of this
@@ -17,7 +17,7 @@ DECODERS = ("paper", "skips")
 def build_decoder(feature_size: int, channels: int = 512, classes: bool = False) -> keras.Model:
     """The paper's decoder (Figure 4): 7x7x512 -> 224x224x2 at 224 px, 1,572,114 parameters, tanh output.
 
-    ``classes=True`` (the classification loss, :mod:`colourlib.classes`) ends instead where the paper's decoder
+    ``classes=True`` (the classification loss, :mod:`colourlib.colour.classes`) ends instead where the paper's decoder
     reaches a quarter of the input size, with a 1x1 convolution to the logits of the 313 colour bins there, as
     Zhang et al. predict them."""
     conv = dict(kernel_size=3, padding="same", activation="relu")

@@ -166,7 +166,7 @@ def environment_record() -> dict:
     """Everything needed to say on what, with what and when a result was produced."""
     import keras
 
-    from . import runtime
+    from .backend import runtime
 
     return {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

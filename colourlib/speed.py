@@ -16,7 +16,8 @@ import time
 import keras
 import numpy as np
 
-from . import classes, replicas, runtime
+from .backend import replicas, runtime
+from .colour import classes
 from .callbacks import StepTimer
 from .config import TrainConfig
 from .data.dataset import ArrayBatches, ColourBatches

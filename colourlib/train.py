@@ -5,7 +5,7 @@ after each epoch ``backup/`` holds the weights and optimizer state: a run killed
 last finished epoch when the same command runs again, and ends with the weights an uninterrupted run has. A
 folder holding a run of other parameters is refused; one process at a time writes a folder.
 
-``gpus`` replicas train under :func:`colourlib.replicas.replica_scope` on the same global batches as one device;
+``gpus`` replicas train under :func:`colourlib.backend.replicas.replica_scope` on the same global batches as one device;
 ``workers`` load batches in threads or processes. Under ``TF_CONFIG`` (several machines) the chief (task 0)
 writes ``run_dir`` and the others write ``run_dir/worker-<index>``.
 """
@@ -19,7 +19,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import atomic, classes, feature_cache, replicas, runtime
+from . import atomic, feature_cache
+from .backend import replicas, runtime
+from .colour import classes
 from .callbacks import (EpochBackup, EpochRecorder, FaultPoints, KeepBest, StepTimer, StopOnNaN, add_input_wait,
                         read_backup)
 from .config import ConfigError, TrainConfig

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from skimage.color import rgb2lab
 
-from colourlib import classes
+from colourlib.colour import classes
 from colourlib.colour import AB_SCALE
 
 

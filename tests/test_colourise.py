@@ -267,7 +267,7 @@ def test_help_shows_examples_and_the_command_is_installed(capsys):
 
 
 def test_a_colour_class_model_colours_by_its_annealed_mean_from_a_run_or_a_bare_file(tmp_path, capsys):
-    from colourlib import classes
+    from colourlib.colour import classes
 
     centre = [20.0, 30.0]
     k = int(np.flatnonzero((classes.bin_centres() == centre).all(1))[0])

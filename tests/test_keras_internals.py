@@ -1,4 +1,4 @@
-"""Canaries for colourlib.keras_internals: each workaround of a private Keras or JAX name has a test that fails
+"""Canaries for colourlib.backend.keras_internals: each workaround of a private Keras or JAX name has a test that fails
 when the name stops working, and one that fails when upstream has fixed what it works around (then delete the
 workaround and its canaries)."""
 from __future__ import annotations
@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from colourlib import keras_internals
+from colourlib.backend import keras_internals
 
 
 # --- build_before_fit: Keras builds inside fit from a batch it pulls from the training iterator -------------
@@ -72,7 +72,7 @@ import json, os, sys
 os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": sys.argv[1].split(",")},
                                       "task": {"type": "worker", "index": int(sys.argv[2])}})
 import numpy as np, keras, tensorflow as tf
-from colourlib import keras_internals
+from colourlib.backend import keras_internals
 if sys.argv[3] == "patched":
     keras_internals.patch_multi_worker_reduction()
 strategy = tf.distribute.MultiWorkerMirroredStrategy()
@@ -114,7 +114,7 @@ def test_the_multi_worker_reduction_patch_works_and_is_still_needed():
 
 JAX_SCRIPT = """
 import json, jax
-from colourlib import keras_internals
+from colourlib.backend import keras_internals
 report = {"before": keras_internals.jax_backends_started()}
 keras_internals.request_jax_cpu_devices(2)
 report["devices"] = len(jax.devices("cpu"))

@@ -91,7 +91,7 @@ def test_each_result_is_keyed_on_the_code_that_computes_it():
     assert {"colourlib.train", "colourlib.model", "colourlib.data.augment", "colourlib.encoders.vgg16",
             "colourlib.config", "colourlib.callbacks"} <= training
     assert not {m for m in training if layer_of(m) != "core"}, "no sentence, figure or app decides a run's reuse"
-    assert not training & {"colourlib.colouriser", "colourlib.metrics", "colourlib.evaluate"}
+    assert not training & {"colourlib.colouriser", "colourlib.colour.metrics", "colourlib.evaluate"}
     assert {"colourlib.model", "colourlib.data.dataset", "colourlib.encoders.efficientnet"} <= features
     assert "colourlib.train" not in features and "colourlib.callbacks" not in features
     assert {"colourlib.study.timing", "colourlib.speed", "colourlib.train"} <= timing

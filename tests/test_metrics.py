@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from colourlib import metrics
+from colourlib.colour import metrics
 from colourlib.colour import lab_to_rgb, rgb_to_lab
 
 

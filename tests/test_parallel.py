@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from colourlib import paper, replicas
+from colourlib import paper
+from colourlib.backend import replicas
 from colourlib.callbacks import read_history
 from colourlib.config import ConfigError, TrainConfig
 from colourlib.runs import RunFolder

@@ -40,7 +40,7 @@ def loader_images_per_s(args, workers: int, processes: bool) -> float:
     """Images/s the PyDataset delivers through Keras's own worker pool, with no model attached."""
     from ..data.dataset import ColourBatches
     from ..encoders import vgg16
-    from ..keras_internals import py_dataset_batches
+    from ..backend.keras_internals import py_dataset_batches
 
     config = _config(args)
     crops = _crops(config)
@@ -85,7 +85,7 @@ def train_rows(args) -> list[dict]:
     """Train-step-alone and train-with-loader images/s for this process's ``--gpus``, each precision."""
     import keras
 
-    from .. import replicas
+    from ..backend import replicas
     from ..data.dataset import ColourBatches
     from ..encoders.vgg16 import preprocess as vgg16_preprocess
     from ..model import build_network

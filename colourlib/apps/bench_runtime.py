@@ -3,7 +3,7 @@ TensorFlow and on JAX.
 
 ``colourlib bench runtime`` times both regimes of the study matrix (1 device, 1 loading thread) in fresh
 processes: on TensorFlow with the libraries' default allocator and thread pools (``COLOURLIB_RUNTIME=default``,
-"before") and with :mod:`colourlib.runtime`'s ("after"), and on JAX. For each it prints images/s, seconds per
+"before") and with :mod:`colourlib.backend.runtime`'s ("after"), and on JAX. For each it prints images/s, seconds per
 step, the user and kernel CPU seconds and page faults of the timed steps, the step's GFLOP/s and its share of the
 machine's sgemm (numpy float32), and which instruction set oneDNN used. Under ``ONEDNN_MAX_CPU_ISA=AVX2`` (a
 machine without AVX-512, emulated) numpy's OpenBLAS is held to AVX2 too; XLA (JAX) compiles for the real CPU.
@@ -20,8 +20,8 @@ import time
 
 #: (label, backend, runtime setting) of each measured variant, in the order printed.
 VARIANTS = (("tensorflow, library defaults (before)", "tensorflow", "default"),
-            ("tensorflow, colourlib.runtime (after)", "tensorflow", "colourlib"),
-            ("jax, colourlib.runtime", "jax", "colourlib"))
+            ("tensorflow, colourlib.backend.runtime (after)", "tensorflow", "colourlib"),
+            ("jax, colourlib.backend.runtime", "jax", "colourlib"))
 
 
 def _child(regime_name: str, steps: int, warmup: int) -> dict:

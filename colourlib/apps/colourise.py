@@ -59,7 +59,7 @@ class ModelError(ColourlibError, ValueError):
 def load_colouriser(run: Path | None = None, weights: Path | None = None,
                     image_size: int | None = None) -> Colouriser:
     """The model of ``run`` (a finished training run), of ``weights`` (a weights file), or the default one."""
-    from .. import runtime
+    from ..backend import runtime
 
     runtime.configure()  # allocator and thread pools, before the model's first tensor
     if run is not None and weights is not None:

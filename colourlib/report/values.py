@@ -8,7 +8,7 @@ import pandas as pd
 
 from .. import ConfigError, paper
 from ..provenance import cpu_model
-from ..replicas import REPLICA_LOSS_RTOL
+from ..backend.replicas import REPLICA_LOSS_RTOL
 from ..study.comparison import Comparison, comparison_values
 from ..study.parallel import paper_claims
 from .words import count_loaders, headline, recorded_cores, speed_findings, speedup_range

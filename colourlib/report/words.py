@@ -50,7 +50,7 @@ def recorded_cores(env: dict) -> str:
 
 def machine_summary() -> str:
     """The CPU and the cores this process may use, as the benchmarks print them beside their times."""
-    from ..runtime import usable_cores
+    from ..backend.runtime import usable_cores
 
     return f"{cpu_model()}, {cores_phrase(usable_cores(), os.cpu_count())}"
 

@@ -14,7 +14,7 @@ from .. import ColourlibError, evaluate, paths
 from ..colouriser import Colouriser
 from ..config import TrainConfig
 from ..data.photos import black_and_white_photos, load_photo_set, read_rgb, wheel_test_photos
-from ..metrics import AUC_MAX_ERROR
+from ..colour.metrics import AUC_MAX_ERROR
 from ..runs import RunFolder, best_epoch
 
 

@@ -10,7 +10,7 @@ import yaml
 
 from .. import paths
 from ..config import PRESETS, ConfigError, TrainConfig, check_int
-from ..replicas import capacity
+from ..backend.replicas import capacity
 
 ROW_KEYS = ("gpus", "workers", "processes")
 #: Set per configuration row, so a regime may not set them.

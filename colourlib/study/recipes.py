@@ -122,7 +122,7 @@ def fine_tune(run_dir: Path, out_dir: Path, epochs: int = 1, learning_rate: floa
 
     import keras
 
-    from .. import classes
+    from ..colour import classes
     from ..data.dataset import ColourBatches, PhotoCrops
     from ..encoders import encoder_spec
 

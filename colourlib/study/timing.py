@@ -69,7 +69,7 @@ def setup() -> dict:
     """What besides the code decides a timing: the CPU, the cores the process may use (a ``taskset -c 0`` timing
     is not a 2-core one) and the variables of :data:`SETUP_ENV`."""
     from ..provenance import cpu_model
-    from ..runtime import usable_cores
+    from ..backend.runtime import usable_cores
 
     return {"cpu": cpu_model(), "usable_cores": usable_cores(), **{k: os.environ.get(k, "") for k in SETUP_ENV}}
 

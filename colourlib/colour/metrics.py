@@ -8,7 +8,7 @@ import numpy as np
 from skimage.color import deltaE_ciede2000
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from .colour import rgb_to_lab
+from . import rgb_to_lab
 
 AUC_MAX_ERROR = 150.0  # Zhang et al. 2016 sweep the ab threshold over 0..150
 

@@ -18,7 +18,7 @@ from typing import Iterable
 import keras
 import numpy as np
 
-from .colour import AB_SCALE, rgb_to_lab
+from . import AB_SCALE, rgb_to_lab
 
 GRID = 10
 SIGMA = 5.0  # the soft encoding's and the prior smoothing's Gaussian, in ab units
@@ -91,7 +91,7 @@ def rebalancing_weights(distribution: np.ndarray, lam: float = LAMBDA, sigma: fl
 def training_weights(files: Iterable[Path], max_side: int = 64, lam: float = LAMBDA) -> tuple[np.ndarray, np.ndarray]:
     """(histogram, rebalancing weights with ``lam``) of the training photos, each reduced to ``max_side`` px for
     speed; ``lam=1`` weights every bin the same (no rebalancing)."""
-    from .data.photos import read_rgb
+    from ..data.photos import read_rgb
 
     def reduced():
         for path in files:

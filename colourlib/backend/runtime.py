@@ -84,7 +84,7 @@ def configure() -> dict:
         if os.environ.get("COLOURLIB_RUNTIME", "") == "default":
             _state = {"settings": "libraries' defaults (COLOURLIB_RUNTIME=default)", "usable_cores": cores}
         else:
-            _state = {"settings": "colourlib.runtime", "usable_cores": cores, **_set_malloc(), **_set_threads(cores)}
+            _state = {"settings": "colourlib.backend.runtime", "usable_cores": cores, **_set_malloc(), **_set_threads(cores)}
     return {**_state, "env": {k: os.environ[k] for k in RECORDED_ENV if k in os.environ}}
 
 

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 import keras
 
-from .config import ConfigError, check_int
+from ..config import ConfigError, check_int
 from .keras_internals import build_before_fit, patch_multi_worker_reduction, request_jax_cpu_devices
 
 __all__ = ["ReplicaPlan", "build_before_fit", "capacity", "provide", "replica_scope", "tf_config"]
