@@ -1,16 +1,19 @@
 # Two commands take a fresh clone anywhere (README.md): `make study` and `make test`.
-# Each installs what it needs into .venv first (only when pyproject.toml changed).
+# Each installs what it needs into .venv first: the locked versions of requirements.lock, then this project
+# (again only when requirements.lock or pyproject.toml changed).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+UV     := uv==0.13.8
 
-.PHONY: study test test-all install clean book-check
+.PHONY: study test test-all install lint lock clean book-check
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -30,5 +33,18 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(PY) -m pytest
 
+# The formatter and the linter, as configured in pyproject.toml ([tool.ruff]); `ruff format .` applies the format.
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+# Refresh requirements.lock from pyproject.toml's ranges: the newest versions they allow, for every Python from
+# 3.10 to 3.13 and every platform, with hashes. uv runs from a venv of its own, outside the project's.
+lock:
+	$(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install --quiet "$(UV)"
+	$(VENV)-lock/bin/uv pip compile pyproject.toml --extra test --universal --generate-hashes \
+		--python-version 3.10 --custom-compile-command "make lock" -o requirements.lock
+
 clean:
-	rm -rf $(VENV) runs book/runs _build
+	rm -rf $(VENV) $(VENV)-lock runs book/runs _build

@@ -1,4 +1,5 @@
 """colourlib: the library under the Colour This study (see README.md)."""
+
 import os as _os
 
 # TensorFlow's C++ start-up chatter buries the study's own output; users can still set their own level.

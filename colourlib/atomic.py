@@ -7,6 +7,7 @@ synced so the rename itself survives a power cut. The suffixes are kept so write
 
 :func:`fault_point` marks the moments the crash-safety test kills a process at (``COLOURLIB_KILL_AT``).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -64,7 +65,9 @@ def _alive(pid: int) -> bool:
 
 
 def _sync_folder(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # some file systems cannot open a folder; the rename still happened
+    with contextlib.suppress(
+        OSError
+    ):  # some file systems cannot open a folder; the rename still happened
         fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(fd)

@@ -1,5 +1,6 @@
 """Keras callbacks that record each epoch to disk, back the run up after each epoch, and stop a diverging run
 loudly. Every file is written atomically (:mod:`colourlib.atomic`): a kill leaves the previous version."""
+
 from __future__ import annotations
 
 import csv
@@ -14,8 +15,15 @@ import keras
 
 from . import ColourlibError, atomic
 
-HISTORY_FIELDS = ["epoch", "loss", "val_loss", "train_seconds", "epoch_seconds", "images_per_s",
-                  "input_wait_share"]
+HISTORY_FIELDS = [
+    "epoch",
+    "loss",
+    "val_loss",
+    "train_seconds",
+    "epoch_seconds",
+    "images_per_s",
+    "input_wait_share",
+]
 
 
 class TrainingDiverged(ColourlibError, FloatingPointError):
@@ -31,8 +39,14 @@ class EpochRecorder(keras.callbacks.Callback):
     the epoch and replaces its row.
     """
 
-    def __init__(self, path: Path, images_per_epoch: int, total_epochs: int, resume_epoch: int = 0,
-                 print_progress: bool = True):
+    def __init__(
+        self,
+        path: Path,
+        images_per_epoch: int,
+        total_epochs: int,
+        resume_epoch: int = 0,
+        print_progress: bool = True,
+    ):
         super().__init__()
         self.path = Path(path)
         self.images_per_epoch = images_per_epoch
@@ -55,14 +69,22 @@ class EpochRecorder(keras.callbacks.Callback):
         logs = logs or {}
         end = time.perf_counter()
         train_seconds = (self._train_end or end) - self._start
-        row = {"epoch": epoch, "loss": logs.get("loss"), "val_loss": logs.get("val_loss"),
-               "train_seconds": round(train_seconds, 4), "epoch_seconds": round(end - self._start, 4),
-               "images_per_s": round(self.images_per_epoch / train_seconds, 3)}
+        row = {
+            "epoch": epoch,
+            "loss": logs.get("loss"),
+            "val_loss": logs.get("val_loss"),
+            "train_seconds": round(train_seconds, 4),
+            "epoch_seconds": round(end - self._start, 4),
+            "images_per_s": round(self.images_per_epoch / train_seconds, 3),
+        }
         write_history(self.path, [*read_history(self.path), row])
         if self.print_progress:
             val = f"  val_loss {row['val_loss']:.5f}" if row["val_loss"] is not None else ""
-            print(f"epoch {epoch + 1}/{self.total_epochs}  loss {row['loss']:.5f}{val}  "
-                  f"{row['images_per_s']:.1f} img/s  {row['epoch_seconds']:.1f} s", flush=True)
+            print(
+                f"epoch {epoch + 1}/{self.total_epochs}  loss {row['loss']:.5f}{val}  "
+                f"{row['images_per_s']:.1f} img/s  {row['epoch_seconds']:.1f} s",
+                flush=True,
+            )
 
 
 def read_history(path: Path) -> list[dict]:
@@ -96,8 +118,11 @@ class EpochBackup(keras.callbacks.Callback):
         target = self.backup_dir / f"epoch-{epoch + 1:04d}.weights.h5"
         with atomic.replacing(target, kind="backup-weights") as tmp:
             self.model.save_weights(tmp)
-        atomic.write_json(self.backup_dir / BACKUP_STATE, {"epoch": epoch + 1, "weights": target.name},
-                          kind="backup-state")
+        atomic.write_json(
+            self.backup_dir / BACKUP_STATE,
+            {"epoch": epoch + 1, "weights": target.name},
+            kind="backup-state",
+        )
         for old in self.backup_dir.glob("epoch-*.weights.h5"):
             if old != target:
                 old.unlink()
@@ -139,7 +164,10 @@ class KeepBest(keras.callbacks.Callback):
             self.folder.mkdir(parents=True, exist_ok=True)
             with atomic.replacing(self.path(epoch + 1), kind="best-weights") as tmp:
                 self.network.save_weights(tmp)
-            self.best_epoch, self.best_val_loss = epoch + 1, val if not math.isnan(val) else math.inf
+            self.best_epoch, self.best_val_loss = (
+                epoch + 1,
+                val if not math.isnan(val) else math.inf,
+            )
             self._remove_others()
 
     @property
@@ -162,7 +190,9 @@ def add_input_wait(path: Path, compute_seconds_per_epoch: float) -> None:
     rows = read_history(path)
     for row in rows:
         if not row.get("input_wait_share"):
-            row["input_wait_share"] = round(max(0.0, 1 - compute_seconds_per_epoch / float(row["train_seconds"])), 4)
+            row["input_wait_share"] = round(
+                max(0.0, 1 - compute_seconds_per_epoch / float(row["train_seconds"])), 4
+            )
     write_history(path, rows)
 
 
@@ -208,5 +238,7 @@ class StopOnNaN(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            raise TrainingDiverged(f"training loss became {float(loss)} at epoch {self._epoch + 1}, batch "
-                                   f"{batch + 1}. {self.hint}")
+            raise TrainingDiverged(
+                f"training loss became {float(loss)} at epoch {self._epoch + 1}, batch "
+                f"{batch + 1}. {self.hint}"
+            )

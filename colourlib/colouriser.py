@@ -4,18 +4,20 @@ book's galleries all take.
 The network sees each photo squashed to its square input size; its ab prediction is upsampled to the photo's
 full resolution and joined with the photo's *original* L, so no detail of the grey input is ever lost.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 
-from .colour.classes import TEMPERATURE, annealed_mean_ops
 from .colour import lab_to_rgb, net_to_ab, rgb_to_lightness, split_lab
+from .colour.classes import TEMPERATURE, annealed_mean_ops
 from .data.augment import resize_channels, resize_square
 from .encoders import encoder_spec
 from .runs import RunFolder
@@ -36,17 +38,27 @@ class _ExpectedRetracing(logging.Filter):
 logging.getLogger("tensorflow").addFilter(_ExpectedRetracing())
 
 
-def predict_ab(model: keras.Model, images: list[np.ndarray], image_size: int,
-               preprocess: Callable[[np.ndarray], np.ndarray], batch_size: int = 8,
-               classes: bool = False, temperature: float = TEMPERATURE) -> list[np.ndarray]:
+def predict_ab(
+    model: keras.Model,
+    images: list[np.ndarray],
+    image_size: int,
+    preprocess: Callable[[np.ndarray], np.ndarray],
+    batch_size: int = 8,
+    classes: bool = False,
+    temperature: float = TEMPERATURE,
+) -> list[np.ndarray]:
     """ab (in CIE units) at each image's full resolution, predicted from its L at ``image_size`` (``classes``:
     the network gives colour-bin logits, read back by their annealed mean at ``temperature``)."""
     results = []
     for start in range(0, len(images), batch_size):
-        chunk = images[start:start + batch_size]
+        chunk = images[start : start + batch_size]
         l_net = np.stack([split_lab(resize_square(img, image_size))[0] for img in chunk])
-        output = model.predict_on_batch(preprocess(l_net))  # compiled: a sixth of an eager call's time on TF
-        ab_net = keras.ops.convert_to_numpy(annealed_mean_ops(output, temperature) if classes else output).astype(np.float32)
+        output = model.predict_on_batch(
+            preprocess(l_net)
+        )  # compiled: a sixth of an eager call's time on TF
+        ab_net = keras.ops.convert_to_numpy(
+            annealed_mean_ops(output, temperature) if classes else output
+        ).astype(np.float32)
         for img, ab in zip(chunk, ab_net):
             results.append(net_to_ab(resize_channels(ab, img.shape[0], img.shape[1])))
     return results
@@ -71,14 +83,21 @@ class Colouriser:
     encoder: str
     description: str = ""
     classes: bool = False  # the network predicts colour-bin logits (the classification loss)
-    config: "TrainConfig | None" = None  # the run's configuration, when it came from one
+    config: TrainConfig | None = None  # the run's configuration, when it came from one
 
     @classmethod
-    def from_run(cls, run_dir: str | Path) -> "Colouriser":
+    def from_run(cls, run_dir: str | Path) -> Colouriser:
         """The network of a finished training run."""
         model, config = RunFolder(run_dir).load_model()
-        return cls(model, config.image_size, config.encoder, f"{run_dir} ({config.encoder} encoder, "
-                   f"{config.image_size} px input, {config.loss} loss)", classes=config.classes, config=config)
+        return cls(
+            model,
+            config.image_size,
+            config.encoder,
+            f"{run_dir} ({config.encoder} encoder, "
+            f"{config.image_size} px input, {config.loss} loss)",
+            classes=config.classes,
+            config=config,
+        )
 
     @property
     def preprocess(self) -> Callable[[np.ndarray], np.ndarray]:
@@ -87,8 +106,14 @@ class Colouriser:
     def predict_ab(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """ab (CIE units) of each sRGB photo at its own full resolution."""
         temperature = self.config.temperature if self.config is not None else TEMPERATURE
-        return predict_ab(self.model, images, self.image_size, self.preprocess, classes=self.classes,
-                          temperature=temperature)
+        return predict_ab(
+            self.model,
+            images,
+            self.image_size,
+            self.preprocess,
+            classes=self.classes,
+            temperature=temperature,
+        )
 
     def colour_all(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Colour photos of any sizes (sRGB in [0, 1]); returns sRGB at each photo's own size, its L kept."""

@@ -3,6 +3,7 @@
 Every check runs before any work starts and names the parameter, the value and what is allowed, because a
 typo discovered after an hour of training is an hour lost.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,15 +34,27 @@ class TrainConfig:
     batch_size: int = 16
     epochs: int = 8
     learning_rate: float = 1e-3
-    loss: str = "mse"  # the paper's; "mae" (L1) desaturates less; "classification" (Zhang et al. 2016)
-    rebalance_lambda: float = 0.5  # classification: Zhang et al.'s lambda; 1 weights every colour bin the same
-    temperature: float = 0.38  # classification: the annealed mean's T when colours are read back (1: the mean)
+    loss: str = (
+        "mse"  # the paper's; "mae" (L1) desaturates less; "classification" (Zhang et al. 2016)
+    )
+    rebalance_lambda: float = (
+        0.5  # classification: Zhang et al.'s lambda; 1 weights every colour bin the same
+    )
+    temperature: float = (
+        0.38  # classification: the annealed mean's T when colours are read back (1: the mean)
+    )
     encoder: str = "vgg16"
-    encoder_weights: str | None = None  # None (random), "imagenet" (Keras download) or a weights file
+    encoder_weights: str | None = (
+        None  # None (random), "imagenet" (Keras download) or a weights file
+    )
     encoder_trainable: bool = True
-    decoder: str = "paper"  # the paper's Figure 4, or "skips": also fed the encoder's stride-8 and -16 stages
+    decoder: str = (
+        "paper"  # the paper's Figure 4, or "skips": also fed the encoder's stride-8 and -16 stages
+    )
     augment: bool = True
-    cache_features: bool = False  # frozen encoder: encode every crop once (augmented crops are drawn once)
+    cache_features: bool = (
+        False  # frozen encoder: encode every crop once (augmented crops are drawn once)
+    )
     crops_per_photo: int = 16
     val_crops_per_photo: int = 8
     val_fraction: float = 0.15
@@ -50,40 +63,47 @@ class TrainConfig:
     in_memory: bool = True  # keep decoded photos in memory (False: decode from disk every batch)
     seed: int = 0
     precision: str = "float32"
-    gpus: int = 1  # data-parallel replicas (the paper's multi_gpu_model); each gets batch_size / gpus
+    gpus: int = (
+        1  # data-parallel replicas (the paper's multi_gpu_model); each gets batch_size / gpus
+    )
     workers: int = 1  # data-loading workers (the paper's fit_generator workers)
     use_multiprocessing: bool = False  # workers are processes instead of threads
     preset: str = field(default="custom", compare=False)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any], source: str = "config") -> "TrainConfig":
+    def from_dict(cls, values: dict[str, Any], source: str = "config") -> TrainConfig:
         """Build and validate; unknown keys are errors (``source`` names the file or caller in messages)."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ConfigError(f"{source}: unknown parameter(s) {', '.join(unknown)}. "
-                              f"Allowed: {', '.join(sorted(known))}.")
+            raise ConfigError(
+                f"{source}: unknown parameter(s) {', '.join(unknown)}. "
+                f"Allowed: {', '.join(sorted(known))}."
+            )
         config = cls(**values)
         config.validate(source)
         return config
 
     @classmethod
-    def preset_config(cls, name: str, source: str | None = None, **overrides: Any) -> "TrainConfig":
+    def preset_config(cls, name: str, source: str | None = None, **overrides: Any) -> TrainConfig:
         """The preset's values, then ``overrides``; ``source`` names the caller in error messages."""
         if name not in PRESETS:
             prefix = f"{source}: " if source else ""
-            raise ConfigError(f"{prefix}preset={name!r} is not known. Allowed: {', '.join(PRESETS)}.")
-        return cls.from_dict({**PRESETS[name], "preset": name, **overrides}, source=source or f"preset {name!r}")
+            raise ConfigError(
+                f"{prefix}preset={name!r} is not known. Allowed: {', '.join(PRESETS)}."
+            )
+        return cls.from_dict(
+            {**PRESETS[name], "preset": name, **overrides}, source=source or f"preset {name!r}"
+        )
 
     @classmethod
-    def from_parameters(cls, source: str, preset: str = "quick", **parameters: Any) -> "TrainConfig":
-        """A notebook's or command line's parameters: ``preset`` plus every parameter not left at ``None``
-        (``None`` means "the preset's value"). Errors name ``source``, the parameter and the fix."""
-        given = {k: v for k, v in parameters.items() if v is not None}
-        try:
-            return cls.preset_config(preset, source=source, **given)
-        except TypeError as exc:  # e.g. a parameter with no field
-            raise ConfigError(f"{source}: {exc}") from None
+    def from_notebook(cls, namespace: dict[str, Any], source: str) -> TrainConfig:
+        """The configuration a notebook's ``parameters`` cell (as papermill set it) declares: ``preset`` plus
+        every parameter of this class found in ``namespace`` (the notebook's ``globals()``) and not left at
+        ``None``, which means "the preset's value". Errors name ``source``, the parameter and the fix."""
+        names = {f.name for f in dataclasses.fields(cls)} - {"preset"}
+        given = {k: v for k, v in namespace.items() if k in names and v is not None}
+        return cls.preset_config(namespace.get("preset", "quick"), source=source, **given)
 
     def to_dict(self) -> dict[str, Any]:
         """Every parameter by name: the one form a configuration takes across a process boundary (a run's
@@ -107,22 +127,40 @@ class TrainConfig:
 
     def validate(self, source: str = "config") -> None:
         def fail(name: str, allowed: str) -> None:
-            raise ConfigError(f"{source}: {name}={getattr(self, name)!r} is not allowed: {allowed}.")
+            raise ConfigError(
+                f"{source}: {name}={getattr(self, name)!r} is not allowed: {allowed}."
+            )
 
         def is_int(name: str, minimum: int) -> None:
             check_int(name, getattr(self, name), minimum, source)
 
-        for name, minimum in (("batch_size", 1), ("epochs", 1), ("crops_per_photo", 1),
-                              ("val_crops_per_photo", 1), ("gpus", 1), ("workers", 1), ("seed", 0)):
+        for name, minimum in (
+            ("batch_size", 1),
+            ("epochs", 1),
+            ("crops_per_photo", 1),
+            ("val_crops_per_photo", 1),
+            ("gpus", 1),
+            ("workers", 1),
+            ("seed", 0),
+        ):
             is_int(name, minimum)
         if self.batch_size % self.gpus:
-            fail("batch_size", f"a multiple of gpus={self.gpus}: every replica gets an equal share of each "
-                               "global batch, as multi_gpu_model split it")
+            fail(
+                "batch_size",
+                f"a multiple of gpus={self.gpus}: every replica gets an equal share of each "
+                "global batch, as multi_gpu_model split it",
+            )
         is_int("image_size", DOWNSAMPLING)
         if self.image_size % DOWNSAMPLING:
-            fail("image_size", f"a multiple of {DOWNSAMPLING} (e.g. 64, 128, 224): the encoder halves it 5 times")
-        if not isinstance(self.learning_rate, (int, float)) or isinstance(self.learning_rate, bool) \
-                or not 0 < self.learning_rate < 1:
+            fail(
+                "image_size",
+                f"a multiple of {DOWNSAMPLING} (e.g. 64, 128, 224): the encoder halves it 5 times",
+            )
+        if (
+            not isinstance(self.learning_rate, (int, float))
+            or isinstance(self.learning_rate, bool)
+            or not 0 < self.learning_rate < 1
+        ):
             fail("learning_rate", "a number between 0 and 1 (Adam's default is 0.001)")
         if not isinstance(self.val_fraction, (int, float)) or not 0 <= self.val_fraction < 1:
             fail("val_fraction", "a number in [0, 1)")
@@ -138,23 +176,37 @@ class TrainConfig:
             fail("loss", f"one of {', '.join(LOSSES)}")
         if self.precision not in PRECISIONS:
             fail("precision", f"one of {', '.join(PRECISIONS)}")
-        for name in ("encoder_trainable", "augment", "cache_features", "in_memory", "use_multiprocessing"):
+        for name in (
+            "encoder_trainable",
+            "augment",
+            "cache_features",
+            "in_memory",
+            "use_multiprocessing",
+        ):
             if not isinstance(getattr(self, name), bool):
                 fail(name, "True or False")
-        for name in ("data_dir", "encoder_weights"):  # "" would mean the current folder: never what was meant
+        for name in (
+            "data_dir",
+            "encoder_weights",
+        ):  # "" would mean the current folder: never what was meant
             if isinstance(getattr(self, name), str) and not getattr(self, name).strip():
                 fail(name, "None or a path; an empty string names no file or folder")
         if self.encoder_weights is not None and not isinstance(self.encoder_weights, str):
             fail("encoder_weights", "None, 'imagenet' or the path of a weights file")
-        if self.encoder_weights not in (None, "imagenet") and not Path(self.encoder_weights).expanduser().is_file():
+        if (
+            self.encoder_weights not in (None, "imagenet")
+            and not Path(self.encoder_weights).expanduser().is_file()
+        ):
             fail("encoder_weights", "None, 'imagenet' or the path of an existing weights file")
         if self.max_photos != 0:
             check_int("max_photos", self.max_photos, 2, source)
         if self.data_dir is not None and not Path(self.data_dir).expanduser().is_dir():
             fail("data_dir", "None (the embedded photo set) or an existing folder of photos")
         if self.cache_features and self.encoder_trainable:
-            raise ConfigError(f"{source}: cache_features=True needs encoder_trainable=False (the features of an "
-                              "encoder that is being trained change every step and cannot be cached).")
+            raise ConfigError(
+                f"{source}: cache_features=True needs encoder_trainable=False (the features of an "
+                "encoder that is being trained change every step and cannot be cached)."
+            )
 
 
 #: Named starting points. ``quick`` trains on 23 photos of the embedded set in minutes on a 2-core CPU; ``paper``
@@ -162,10 +214,23 @@ class TrainConfig:
 #: photos; ``tiny`` is a smoke test of the whole pipeline (seconds per run), for CI and the notebook tests, not
 #: for results.
 PRESETS: dict[str, dict[str, Any]] = {
-    "tiny": dict(image_size=32, batch_size=8, epochs=2, crops_per_photo=2, val_crops_per_photo=2, max_photos=23),
+    "tiny": dict(
+        image_size=32,
+        batch_size=8,
+        epochs=2,
+        crops_per_photo=2,
+        val_crops_per_photo=2,
+        max_photos=23,
+    ),
     "quick": dict(image_size=64, batch_size=16, epochs=8, crops_per_photo=16, max_photos=23),
-    "paper": dict(image_size=224, batch_size=64, epochs=1000, crops_per_photo=1, val_crops_per_photo=1,
-                  in_memory=False),
+    "paper": dict(
+        image_size=224,
+        batch_size=64,
+        epochs=1000,
+        crops_per_photo=1,
+        val_crops_per_photo=1,
+        in_memory=False,
+    ),
 }
 
 
@@ -177,14 +242,27 @@ PRESETS: dict[str, dict[str, Any]] = {
 #: (colourlib/study/recipes.py, the book's evaluation chapter).
 COLOURING_MODELS: dict[str, dict[str, Any]] = {
     "vgg16": dict(encoder_trainable=False, cache_features=True),
-    "lite0": dict(encoder="efficientnet-lite0", encoder_weights="imagenet", encoder_trainable=False,
-                  cache_features=True, decoder="skips", loss="classification", rebalance_lambda=1.0,
-                  temperature=0.25),
+    "lite0": dict(
+        encoder="efficientnet-lite0",
+        encoder_weights="imagenet",
+        encoder_trainable=False,
+        cache_features=True,
+        decoder="skips",
+        loss="classification",
+        rebalance_lambda=1.0,
+        temperature=0.25,
+    ),
 }
 #: What both models use at a preset: the same photos, resolution, crops and schedule.
 COLOURING_SCALE: dict[str, dict[str, Any]] = {
-    "quick": dict(image_size=160, max_photos=0, crops_per_photo=8, val_crops_per_photo=2, epochs=3,
-                  learning_rate=3e-4),
+    "quick": dict(
+        image_size=160,
+        max_photos=0,
+        crops_per_photo=8,
+        val_crops_per_photo=2,
+        epochs=3,
+        learning_rate=3e-4,
+    ),
     "tiny": dict(learning_rate=3e-4),
 }
 #: The seeds each colouring model is trained with: the book reports the mean and spread over them.
@@ -194,9 +272,15 @@ COLOURING_SEEDS: dict[str, tuple[int, ...]] = {"quick": (0, 1, 2), "tiny": (0, 1
 def colouring_config(model: str, preset: str, seed: int = 0) -> TrainConfig:
     """The configuration of colouring model ``model`` (a key of :data:`COLOURING_MODELS`) at ``preset``."""
     if model not in COLOURING_MODELS:
-        raise ConfigError(f"colouring model {model!r} is not known. Allowed: {', '.join(COLOURING_MODELS)}.")
-    return TrainConfig.preset_config(preset, source=f"colouring model {model!r}",
-                                     **{**COLOURING_SCALE.get(preset, {}), **COLOURING_MODELS[model]}, seed=seed)
+        raise ConfigError(
+            f"colouring model {model!r} is not known. Allowed: {', '.join(COLOURING_MODELS)}."
+        )
+    return TrainConfig.preset_config(
+        preset,
+        source=f"colouring model {model!r}",
+        **{**COLOURING_SCALE.get(preset, {}), **COLOURING_MODELS[model]},
+        seed=seed,
+    )
 
 
 def colouring_seeds(preset: str) -> tuple[int, ...]:

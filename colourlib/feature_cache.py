@@ -9,6 +9,7 @@ A cache file is named by a digest of everything its content depends on, written 
 when that digest matches, so a stale or half-written cache is never used. ``runs/cache/`` may be deleted at any
 time; it is rebuilt on demand.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -49,8 +50,17 @@ def cache_key(what: dict, files) -> str:
     encoder initialised by another backend is another encoder). Old files are not pruned: delete the folder."""
     from .provenance import code_fingerprint
 
-    text = json.dumps({"what": what, "photos": _photo_identity(files), "code": code_fingerprint(FEATURE_CODE),
-                       "backend": keras.backend.backend(), "keras": keras.__version__}, sort_keys=True, default=str)
+    text = json.dumps(
+        {
+            "what": what,
+            "photos": _photo_identity(files),
+            "code": code_fingerprint(FEATURE_CODE),
+            "backend": keras.backend.backend(),
+            "keras": keras.__version__,
+        },
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -68,15 +78,22 @@ def load_or_compute(key: str, compute, folder: Path | None = None):
                 parts = [saved[f"features_{i}"] for i in range(int(saved["parts"]))]
                 features = parts[0] if not bool(saved["is_tuple"]) else tuple(parts)
                 return features, saved["targets"]
-        except Exception:  # unreadable (truncated, empty, not an npz, missing keys): compute it again, replace it
+        except (
+            Exception
+        ):  # unreadable (truncated, empty, not an npz, missing keys): compute it again, replace it
             pass
     features, targets = compute()
     parts = list(features) if isinstance(features, tuple) else [features]
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic.replacing(path, kind="feature-cache") as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, targets=targets, parts=len(parts), is_tuple=isinstance(features, tuple),
-                     **{f"features_{i}": part for i, part in enumerate(parts)})
+            np.savez(
+                f,
+                targets=targets,
+                parts=len(parts),
+                is_tuple=isinstance(features, tuple),
+                **{f"features_{i}": part for i, part in enumerate(parts)},
+            )
     return features, targets
 
 
@@ -87,8 +104,11 @@ def encode(encoder: keras.Model, batches, steps: int):
     for i in range(steps):
         x, y = batches[i]
         out = encoder.predict_on_batch(x)  # compiled: eager calls cost several times more on TF
-        feats.append(tuple(keras.ops.convert_to_numpy(o) for o in out) if isinstance(out, (list, tuple))
-                     else keras.ops.convert_to_numpy(out))
+        feats.append(
+            tuple(keras.ops.convert_to_numpy(o) for o in out)
+            if isinstance(out, (list, tuple))
+            else keras.ops.convert_to_numpy(out)
+        )
         targets.append(y)
     return concatenate(feats), np.concatenate(targets)
 

@@ -1,5 +1,6 @@
 """The paper's encoder-decoder network: an encoder from :mod:`colourlib.encoders` (VGG16's convolutional base,
 Figure 3, by default) and a conv + upsampling decoder (Figure 4). Backend-neutral Keras 3."""
+
 from __future__ import annotations
 
 import keras
@@ -32,26 +33,42 @@ def build_decoder(feature_size: int, channels: int = 512, classes: bool = False)
         keras.layers.UpSampling2D(2),
         keras.layers.Conv2D(16, **conv),
     ]
-    if classes:  # logits stay float32 under mixed precision: the softmax of 313 bins needs the range
-        return keras.Sequential([*body, keras.layers.Conv2D(BINS, 1, dtype="float32", name="bin_logits")],
-                                name="decoder")
-    return keras.Sequential([
-        *body,
-        keras.layers.UpSampling2D(2),
-        # The output stays float32 under mixed precision: tanh's saturation is where bfloat16 loses colour.
-        keras.layers.Conv2D(2, kernel_size=3, padding="same", activation="tanh", dtype="float32"),
-        keras.layers.UpSampling2D(2, dtype="float32"),
-    ], name="decoder")
+    if (
+        classes
+    ):  # logits stay float32 under mixed precision: the softmax of 313 bins needs the range
+        return keras.Sequential(
+            [*body, keras.layers.Conv2D(BINS, 1, dtype="float32", name="bin_logits")],
+            name="decoder",
+        )
+    return keras.Sequential(
+        [
+            *body,
+            keras.layers.UpSampling2D(2),
+            # The output stays float32 under mixed precision: tanh's saturation is where bfloat16 loses colour.
+            keras.layers.Conv2D(
+                2, kernel_size=3, padding="same", activation="tanh", dtype="float32"
+            ),
+            keras.layers.UpSampling2D(2, dtype="float32"),
+        ],
+        name="decoder",
+    )
 
 
-def build_skip_decoder(feature_size: int, channels: int, skip_channels: tuple[int, int],
-                       classes: bool = False, width: int = 128, dropout: float = 0.3) -> keras.Model:
+def build_skip_decoder(
+    feature_size: int,
+    channels: int,
+    skip_channels: tuple[int, int],
+    classes: bool = False,
+    width: int = 128,
+    dropout: float = 0.3,
+) -> keras.Model:
     """The beyond-the-paper decoder: the last stage (stride 32) upsampled twice, each time joined with the
     encoder's own features at that stride (16, then 8), as U-Net joins them. Ends at stride 8 with the 313 bin
     logits (``classes``), or at stride 4 with ab in [-1, 1] upsampled to the input size.
 
     Every convolution is batch-normalised and the deepest features see dropout: with a few hundred photos a
     decoder this size otherwise learns the training crops by heart within an epoch or two."""
+
     def conv_bn_relu(x, filters, kernel=3):
         x = keras.layers.Conv2D(filters, kernel, padding="same", use_bias=False)(x)
         return keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
@@ -71,21 +88,36 @@ def build_skip_decoder(feature_size: int, channels: int, skip_channels: tuple[in
     else:
         x = keras.layers.UpSampling2D(2, interpolation="bilinear")(x)
         x = conv_bn_relu(x, width // 2)
-        x = keras.layers.Conv2D(2, kernel_size=3, padding="same", activation="tanh", dtype="float32")(x)
+        x = keras.layers.Conv2D(
+            2, kernel_size=3, padding="same", activation="tanh", dtype="float32"
+        )(x)
         out = keras.layers.UpSampling2D(4, interpolation="bilinear", dtype="float32")(x)
     return keras.Model([f8, f16, f32], out, name="decoder")
 
 
 def check_image_size(image_size: int) -> None:
-    if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < DOWNSAMPLING \
-            or image_size % DOWNSAMPLING:
-        raise ConfigError(f"image_size={image_size!r} must be a positive multiple of {DOWNSAMPLING} "
-                         f"(e.g. 64, 128, 224): the encoder halves it five times.")
+    if (
+        not isinstance(image_size, int)
+        or isinstance(image_size, bool)
+        or image_size < DOWNSAMPLING
+        or image_size % DOWNSAMPLING
+    ):
+        raise ConfigError(
+            f"image_size={image_size!r} must be a positive multiple of {DOWNSAMPLING} "
+            f"(e.g. 64, 128, 224): the encoder halves it five times."
+        )
 
 
-def build_network(image_size: int = 224, encoder: str = "vgg16", encoder_weights: str | None = None,
-                  encoder_trainable: bool = True, classes: bool = False, decoder: str = "paper",
-                  encoder_seed: int | None = None, decoder_seed: int | None = None) -> keras.Model:
+def build_network(
+    image_size: int = 224,
+    encoder: str = "vgg16",
+    encoder_weights: str | None = None,
+    encoder_trainable: bool = True,
+    classes: bool = False,
+    decoder: str = "paper",
+    encoder_seed: int | None = None,
+    decoder_seed: int | None = None,
+) -> keras.Model:
     """Encoder + decoder as one Keras model: preprocessed L (image_size, image_size, 3) -> ab in [-1, 1], or
     (``classes``) the logits of the 313 colour bins at a quarter (paper's decoder) or an eighth (skips) of the
     size. ``decoder="skips"``: the encoder
@@ -105,11 +137,15 @@ def build_network(image_size: int = 224, encoder: str = "vgg16", encoder_weights
     feature_size = image_size // DOWNSAMPLING
     if decoder == "skips":
         if not spec.skips:
-            raise ConfigError(f"decoder='skips' needs the encoder's stride-8 and stride-16 layers, and encoder="
-                             f"{encoder!r} names none. Fix: decoder='paper', or name them in its EncoderSpec.")
+            raise ConfigError(
+                f"decoder='skips' needs the encoder's stride-8 and stride-16 layers, and encoder="
+                f"{encoder!r} names none. Fix: decoder='paper', or name them in its EncoderSpec."
+            )
         skips = [enc.get_layer(name).output for name in spec.skips]
         enc = keras.Model(enc.input, [*skips, enc.output])
-        dec = build_skip_decoder(feature_size, spec.channels, tuple(int(s.shape[-1]) for s in skips), classes)
+        dec = build_skip_decoder(
+            feature_size, spec.channels, tuple(int(s.shape[-1]) for s in skips), classes
+        )
     else:
         dec = build_decoder(feature_size, spec.channels, classes)
     enc.name = "encoder"

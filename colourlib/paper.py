@@ -1,5 +1,6 @@
 """The paper's own numbers, in one place: every table and sentence that sets a measurement beside the paper
 reads them from here, never from a second copy."""
+
 from __future__ import annotations
 
 #: Figure 3: VGG16's convolutional base without the classifier.

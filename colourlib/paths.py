@@ -3,6 +3,7 @@
 Environment variables let a user move what is generated (runs, caches) without touching code:
 ``COLOURLIB_RUNS`` for training runs, ``COLOURLIB_CACHE`` (else ``$XDG_CACHE_HOME/colourlib``) for caches.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,7 +11,9 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: The source checkout, when colourlib runs from one (``None`` for an installed wheel).
-REPO_ROOT: Path | None = PACKAGE_DIR.parent if (PACKAGE_DIR.parent / "pyproject.toml").is_file() else None
+REPO_ROOT: Path | None = (
+    PACKAGE_DIR.parent if (PACKAGE_DIR.parent / "pyproject.toml").is_file() else None
+)
 
 #: The embedded photo set: ``train/`` colour photos, ``bw/`` real black-and-white ones, a manifest, licences.
 PHOTOS_DIR = PACKAGE_DIR / "photos"

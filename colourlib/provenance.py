@@ -1,4 +1,5 @@
 """Where a result came from: library versions, hardware, git commit and date, written beside every run."""
+
 from __future__ import annotations
 
 import ast
@@ -13,8 +14,23 @@ from pathlib import Path
 
 from . import paths
 
-PACKAGES = ("colourlib", "keras", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "torch", "numpy",
-            "scikit-image", "pillow", "pandas", "seaborn", "matplotlib", "papermill", "jupyter-book")
+PACKAGES = (
+    "colourlib",
+    "keras",
+    "tensorflow",
+    "tensorflow-cpu",
+    "jax",
+    "jaxlib",
+    "torch",
+    "numpy",
+    "scikit-image",
+    "pillow",
+    "pandas",
+    "seaborn",
+    "matplotlib",
+    "papermill",
+    "jupyter-book",
+)
 
 
 def _versions() -> dict[str, str]:
@@ -54,8 +70,10 @@ def accelerators() -> list[str]:
         if backend == "tensorflow":
             import tensorflow as tf
 
-            return [tf.config.experimental.get_device_details(d).get("device_name", d.name)
-                    for d in tf.config.list_physical_devices("GPU")]
+            return [
+                tf.config.experimental.get_device_details(d).get("device_name", d.name)
+                for d in tf.config.list_physical_devices("GPU")
+            ]
         if backend == "jax":
             import jax
 
@@ -74,10 +92,23 @@ def git_commit() -> dict[str, str | bool | None]:
     if root is None:
         return {"commit": None, "dirty": None}
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                                check=True, timeout=10).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                                    capture_output=True, text=True, timeout=10).stdout.strip())
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+        )
         return {"commit": commit, "dirty": dirty}
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
@@ -106,7 +137,9 @@ def _imported(module: str, path: Path, known: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 parts = package.split(".")
-                base = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
+                base = ".".join(
+                    parts[: len(parts) - node.level + 1] + ([node.module] if node.module else [])
+                )
             else:
                 base = node.module or ""
             if base.split(".")[0] != "colourlib":
@@ -135,7 +168,9 @@ def closure(roots: tuple[str, ...], package_dir: Path = paths.PACKAGE_DIR) -> li
 TRAINING_CODE = ("colourlib.train",)
 
 
-def code_fingerprint(roots: tuple[str, ...] = TRAINING_CODE, package_dir: Path = paths.PACKAGE_DIR) -> str:
+def code_fingerprint(
+    roots: tuple[str, ...] = TRAINING_CODE, package_dir: Path = paths.PACKAGE_DIR
+) -> str:
     """A digest of the code that computes a result: the modules ``roots`` import, transitively, each as its
     syntax tree without docstrings (comments and formatting are not in the tree), and of the embedded photo set's
     manifest. A result is reused only while that code and those photos are unchanged, so a fix to the training
@@ -145,7 +180,9 @@ def code_fingerprint(roots: tuple[str, ...] = TRAINING_CODE, package_dir: Path =
     by_name = {module_name(p, package_dir): p for p in Path(package_dir).rglob("*.py")}
     for module in closure(roots, package_dir):
         digest.update(module.encode())
-        digest.update(ast.dump(_without_docstrings(ast.parse(by_name[module].read_text()))).encode())
+        digest.update(
+            ast.dump(_without_docstrings(ast.parse(by_name[module].read_text()))).encode()
+        )
     manifest = package_dir / "photos" / "manifest.csv"
     if manifest.is_file():
         digest.update(manifest.read_bytes())
@@ -154,10 +191,16 @@ def code_fingerprint(roots: tuple[str, ...] = TRAINING_CODE, package_dir: Path =
 
 def _without_docstrings(tree: ast.Module) -> ast.Module:
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+        if (
+            isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body
+        ):
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
-                    and isinstance(first.value.value, str):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
                 node.body = node.body[1:] or [ast.Pass()]
     return tree
 

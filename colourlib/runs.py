@@ -6,6 +6,7 @@ code fingerprint, replicas), ``data.json`` (photos used and skipped), ``history.
 and, while training, ``backup/`` (Keras's ``BackupAndRestore``). A run started in a fresh process also keeps
 the configuration it was asked for (``requested_config.json``) and its output (``train.log``).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -75,12 +76,14 @@ class RunFolder:
         object.__setattr__(self, "path", Path(self.path))
 
     @classmethod
-    def default(cls, config: TrainConfig) -> "RunFolder":
+    def default(cls, config: TrainConfig) -> RunFolder:
         """Where a run goes when its caller names no folder: ``runs/train/<run_name>``."""
         return cls(paths.runs_dir() / "train" / run_name(config))
 
     @classmethod
-    def chosen(cls, run_dir: str | Path | None, config: TrainConfig, source: str = "run_dir") -> "RunFolder":
+    def chosen(
+        cls, run_dir: str | Path | None, config: TrainConfig, source: str = "run_dir"
+    ) -> RunFolder:
         """The folder a caller asked for (``None``: the default one); an empty string is refused, since it would
         mean the current folder."""
         if run_dir is None:
@@ -88,8 +91,10 @@ class RunFolder:
         if not str(run_dir).strip():
             from .config import ConfigError
 
-            raise ConfigError(f"{source}: run_dir={run_dir!r} is not allowed: None (runs/train/<name>) or a "
-                              "folder; an empty string names no folder.")
+            raise ConfigError(
+                f"{source}: run_dir={run_dir!r} is not allowed: None (runs/train/<name>) or a "
+                "folder; an empty string names no folder."
+            )
         return cls(Path(run_dir).expanduser())
 
     # --- files -----------------------------------------------------------------------------------------------
@@ -128,8 +133,11 @@ class RunFolder:
         configuration asked for."""
         try:
             epochs = self.read_json(self.CONFIG)["epochs"]
-            return (self.weights_file.is_file() and self.file(self.TIMING).is_file()
-                    and len(self.history()) == epochs)
+            return (
+                self.weights_file.is_file()
+                and self.file(self.TIMING).is_file()
+                and len(self.history()) == epochs
+            )
         except (OSError, ValueError, KeyError):
             return False
 
@@ -137,8 +145,11 @@ class RunFolder:
         """A finished run of exactly ``config``, made by the current core library, so it need not be retrained.
         Only answers: deleting a folder (``--force``) is the caller's decision."""
         try:
-            return (self.is_finished() and self.read_json(self.CONFIG) == config.to_dict()
-                    and self.read_json(self.ENVIRONMENT).get("code_fingerprint") == code_fingerprint())
+            return (
+                self.is_finished()
+                and self.read_json(self.CONFIG) == config.to_dict()
+                and self.read_json(self.ENVIRONMENT).get("code_fingerprint") == code_fingerprint()
+            )
         except (OSError, ValueError):
             return False
 
@@ -156,28 +167,39 @@ class RunFolder:
         try:
             saved = self.read_json(self.CONFIG)
         except (OSError, ValueError):
-            raise RunFolderError(f"{self.path} holds files of a run but no readable {self.CONFIG}. {fix}") from None
+            raise RunFolderError(
+                f"{self.path} holds files of a run but no readable {self.CONFIG}. {fix}"
+            ) from None
         wanted = config.to_dict()
         if saved != wanted:
-            changed = ", ".join(f"{k} {saved.get(k)!r} -> {wanted.get(k)!r}"
-                                for k in sorted(set(saved) | set(wanted)) if saved.get(k) != wanted.get(k))
+            changed = ", ".join(
+                f"{k} {saved.get(k)!r} -> {wanted.get(k)!r}"
+                for k in sorted(set(saved) | set(wanted))
+                if saved.get(k) != wanted.get(k)
+            )
             raise RunFolderError(f"{self.path} holds a run of other parameters ({changed}). {fix}")
         if photos is not None and (self.path / self.DATA).is_file():
             saved_photos = self.read_json(self.DATA)
             if any(saved_photos.get(k) != photos.get(k) for k in ("train", "val")):
-                raise RunFolderError(f"{self.path} holds a run trained on other photos (its {self.DATA} lists "
-                                     f"them). {fix}")
+                raise RunFolderError(
+                    f"{self.path} holds a run trained on other photos (its {self.DATA} lists "
+                    f"them). {fix}"
+                )
         same_code = self.environment().get("code_fingerprint") == code_fingerprint()
         if self.is_finished():
             if same_code:
                 return "finished"
-            raise RunFolderError(f"{self.path} holds a finished run of these parameters made by other training "
-                                 f"code. Fix: pass --force to retrain it with this code, or use another folder.")
+            raise RunFolderError(
+                f"{self.path} holds a finished run of these parameters made by other training "
+                f"code. Fix: pass --force to retrain it with this code, or use another folder."
+            )
         if read_backup(self.backup_dir)[0] == 0:
             return "new"  # stopped before its first epoch ended: nothing to keep
         if not same_code:
-            raise RunFolderError(f"{self.path} holds an interrupted run made by other training code; resuming it "
-                                 f"would mix two versions of the code in one model. {fix}")
+            raise RunFolderError(
+                f"{self.path} holds an interrupted run made by other training code; resuming it "
+                f"would mix two versions of the code in one model. {fix}"
+            )
         return "resume"
 
     def clear(self) -> None:
@@ -235,8 +257,9 @@ class RunFolder:
     def load_model(self) -> tuple[keras.Model, TrainConfig]:
         """The trained network of a finished run, with the configuration it was trained with."""
         config = self.config()
-        model = build_network(config.image_size, config.encoder, None, classes=config.classes,
-                              decoder=config.decoder)
+        model = build_network(
+            config.image_size, config.encoder, None, classes=config.classes, decoder=config.decoder
+        )
         model.load_weights(self.weights_file)
         return model, config
 
@@ -246,11 +269,18 @@ class RunFolder:
         history = self.history()
         steady = history[1:] or history
         median = lambda key: statistics.median(float(h[key]) for h in steady)  # noqa: E731
-        return {"images_per_s": median("images_per_s"), "epoch_seconds": median("train_seconds"),
-                "input_wait_share": median("input_wait_share"), "final_val_loss": float(history[-1]["val_loss"]),
-                "final_loss": float(history[-1]["loss"]), "best_epoch": best_epoch(history),
-                "epochs": len(history), "devices": self.environment().get("replicas", {}).get("label", "?"),
-                "run_dir": str(self.path), "training_seconds": sum(float(h["epoch_seconds"]) for h in history)}
+        return {
+            "images_per_s": median("images_per_s"),
+            "epoch_seconds": median("train_seconds"),
+            "input_wait_share": median("input_wait_share"),
+            "final_val_loss": float(history[-1]["val_loss"]),
+            "final_loss": float(history[-1]["loss"]),
+            "best_epoch": best_epoch(history),
+            "epochs": len(history),
+            "devices": self.environment().get("replicas", {}).get("label", "?"),
+            "run_dir": str(self.path),
+            "training_seconds": sum(float(h["epoch_seconds"]) for h in history),
+        }
 
     def environment(self) -> dict:
         path = self.file(self.ENVIRONMENT)
@@ -268,8 +298,10 @@ def exclusive_lock(lock_file: Path, what: str):
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
-            raise RunFolderError(f"{what} is being written by another process (PID {holder}). Fix: wait for it "
-                                 "to finish, or stop it, then run this command again.") from None
+            raise RunFolderError(
+                f"{what} is being written by another process (PID {holder}). Fix: wait for it "
+                "to finish, or stop it, then run this command again."
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
@@ -281,8 +313,13 @@ def exclusive_lock(lock_file: Path, what: str):
 
 def colouring_runs(preset: str = "quick") -> dict[str, list[Path]]:
     """The default run folders of each of the study's colouring models at ``preset``, one per seed."""
-    return {model: [RunFolder.default(colouring_config(model, preset, seed)).path for seed in colouring_seeds(preset)]
-            for model in COLOURING_MODELS}
+    return {
+        model: [
+            RunFolder.default(colouring_config(model, preset, seed)).path
+            for seed in colouring_seeds(preset)
+        ]
+        for model in COLOURING_MODELS
+    }
 
 
 def default_model_record() -> Path:
@@ -294,5 +331,8 @@ def remember_default(run_dir: Path) -> Path:
     """Record ``run_dir`` as the model ``colourise`` uses by default (the study driver calls this)."""
     record = default_model_record()
     record.parent.mkdir(parents=True, exist_ok=True)
-    return atomic.write_json(record, {"run_dir": str(Path(run_dir).resolve()),
-                                      "written_by": "python -m colourlib study"}, kind="default-model")
+    return atomic.write_json(
+        record,
+        {"run_dir": str(Path(run_dir).resolve()), "written_by": "python -m colourlib study"},
+        kind="default-model",
+    )

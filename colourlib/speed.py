@@ -8,6 +8,7 @@ those steps, and the step's arithmetic (GFLOP per step, from the network's layer
 measurement in fresh processes (:mod:`colourlib.study.timing`); whether configurations learn the same is a
 test's job (tests/test_parallel.py), not the timing's.
 """
+
 from __future__ import annotations
 
 import sys
@@ -17,8 +18,8 @@ import keras
 import numpy as np
 
 from .backend import replicas, runtime
-from .colour import classes
 from .callbacks import StepTimer
+from .colour import classes
 from .config import TrainConfig
 from .data.dataset import ArrayBatches, ColourBatches
 from .data.photos import load_photo_set
@@ -69,16 +70,20 @@ class SpeedProbe:
         self.plan = replicas.provide(config.gpus)
         self.batches_needed = batches_needed
 
-    def __enter__(self) -> "SpeedProbe":
+    def __enter__(self) -> SpeedProbe:
         config = self.config
         keras.utils.set_random_seed(config.seed)
-        photos = load_photo_set(config.data_dir, config.image_size, config.val_fraction, config.max_photos)
+        photos = load_photo_set(
+            config.data_dir, config.image_size, config.val_fraction, config.max_photos
+        )
         self._scope = replicas.replica_scope(self.plan)
         strategy = self._scope.__enter__()
         try:
             self._build(config, photos, strategy)
         except BaseException:
-            self._scope.__exit__(*sys.exc_info())  # never leave the distribution scope open behind an error
+            self._scope.__exit__(
+                *sys.exc_info()
+            )  # never leave the distribution scope open behind an error
             raise
         return self
 
@@ -89,14 +94,31 @@ class SpeedProbe:
         preprocess = encoder_spec(config.encoder).preprocess
         self.crops = training_crops(config, photos)
         self.fit_model, self.features = model, None
-        if config.cache_features:  # the decoder on features encoded once and kept on disk, as training does
-            plain = ColourBatches(self.crops, config.batch_size, preprocess, config.seed, shuffle=False)
+        if (
+            config.cache_features
+        ):  # the decoder on features encoded once and kept on disk, as training does
+            plain = ColourBatches(
+                self.crops, config.batch_size, preprocess, config.seed, shuffle=False
+            )
             steps = min(self.batches_needed, plain.steps_per_epoch)
-            self.features = cached_features(config, model.get_layer("encoder"), plain, steps, photos.train,
-                                            "train", config.crops_per_photo, self.crops.seed)
+            self.features = cached_features(
+                config,
+                model.get_layer("encoder"),
+                plain,
+                steps,
+                photos.train,
+                "train",
+                config.crops_per_photo,
+                self.crops.seed,
+            )
             self.fit_model = model.get_layer("decoder")
-        loss = (classes.ClassificationLoss(classes.training_weights(photos.train, lam=config.rebalance_lambda)[1])
-                if config.classes else config.loss)
+        loss = (
+            classes.ClassificationLoss(
+                classes.training_weights(photos.train, lam=config.rebalance_lambda)[1]
+            )
+            if config.classes
+            else config.loss
+        )
         self.fit_model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss)
         replicas.build_before_fit(self.fit_model, strategy, self.batches(1, False)[0])
         self.gflop = TRAIN_FLOP_FACTOR * forward_flops(self.fit_model) * config.batch_size / 1e9
@@ -109,25 +131,41 @@ class SpeedProbe:
         loading = dict(workers=workers, use_multiprocessing=use_multiprocessing)
         if self.features is not None:
             return ArrayBatches(*self.features, c.batch_size, c.seed, **loading)
-        return ColourBatches(self.crops, c.batch_size, encoder_spec(c.encoder).preprocess, c.seed, **loading)
+        return ColourBatches(
+            self.crops, c.batch_size, encoder_spec(c.encoder).preprocess, c.seed, **loading
+        )
 
     def time(self, workers: int, use_multiprocessing: bool, steps: int, warmup: int) -> dict:
         """Seconds per step, images/s, CPU seconds (user, kernel) and page faults of ``steps`` training steps
         after ``warmup``, fed by ``workers`` thread or process loaders; the step's GFLOP and GFLOP/s."""
         clock = StepTimer(warmup)
-        self.fit_model.fit(self.batches(workers, use_multiprocessing), epochs=1, steps_per_epoch=warmup + steps,
-                           callbacks=[clock], verbose=0, shuffle=False)
+        self.fit_model.fit(
+            self.batches(workers, use_multiprocessing),
+            epochs=1,
+            steps_per_epoch=warmup + steps,
+            callbacks=[clock],
+            verbose=0,
+            shuffle=False,
+        )
         (_, r0), (_, r1) = clock.start, clock.end
         seconds = clock.seconds_per_step
         # CPU time and page faults are this process's: loader *processes* work outside it, so for them the
         # numbers would leave part of the work out and are not reported (None).
         own = not use_multiprocessing
-        return {"seconds_per_step": seconds, "images_per_s": self.config.batch_size / seconds,
-                "user_seconds": r1.ru_utime - r0.ru_utime if own else None,
-                "sys_seconds": r1.ru_stime - r0.ru_stime if own else None,
-                "page_faults": r1.ru_minflt - r0.ru_minflt if own else None, "steps": steps, "warmup_steps": warmup,
-                "gflop_per_step": self.gflop, "gflop_per_s": self.gflop / seconds, "devices": self.plan.label,
-                "backend": keras.backend.backend(), "runtime": self.settings}
+        return {
+            "seconds_per_step": seconds,
+            "images_per_s": self.config.batch_size / seconds,
+            "user_seconds": r1.ru_utime - r0.ru_utime if own else None,
+            "sys_seconds": r1.ru_stime - r0.ru_stime if own else None,
+            "page_faults": r1.ru_minflt - r0.ru_minflt if own else None,
+            "steps": steps,
+            "warmup_steps": warmup,
+            "gflop_per_step": self.gflop,
+            "gflop_per_s": self.gflop / seconds,
+            "devices": self.plan.label,
+            "backend": keras.backend.backend(),
+            "runtime": self.settings,
+        }
 
 
 def measure(config: TrainConfig, steps: int = 10, warmup: int = 3) -> dict:
@@ -143,17 +181,26 @@ def matmul_gflops(dtype: str = "float32", n: int = 2048, repeats: int = 5) -> fl
     backend's matmul, what mixed precision could reach."""
     if dtype == "float32":
         a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
-        one = lambda: a @ a  # noqa: E731
+
+        def one():
+            return a @ a
+
     else:
         import keras
 
-        k = keras.ops.convert_to_tensor(np.random.default_rng(0).standard_normal((n, n)), dtype=dtype)
-        # reading one element back waits for the product (asynchronous backends)
-        one = lambda: keras.ops.convert_to_numpy(keras.ops.cast(keras.ops.matmul(k, k)[0, 0], "float32"))  # noqa: E731
+        k = keras.ops.convert_to_tensor(
+            np.random.default_rng(0).standard_normal((n, n)), dtype=dtype
+        )
+
+        def one():  # reading one element back waits for the product (asynchronous backends)
+            return keras.ops.convert_to_numpy(
+                keras.ops.cast(keras.ops.matmul(k, k)[0, 0], "float32")
+            )
+
     one()  # warm up (threads, caches)
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
         one()
         best = min(best, time.perf_counter() - start)
-    return 2 * n ** 3 / best / 1e9
+    return 2 * n**3 / best / 1e9

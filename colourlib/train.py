@@ -9,6 +9,7 @@ folder holding a run of other parameters is refused; one process at a time write
 ``workers`` load batches in threads or processes. Under ``TF_CONFIG`` (several machines) the chief (task 0)
 writes ``run_dir`` and the others write ``run_dir/worker-<index>``.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -21,9 +22,17 @@ import numpy as np
 
 from . import atomic, feature_cache
 from .backend import replicas, runtime
+from .callbacks import (
+    EpochBackup,
+    EpochRecorder,
+    FaultPoints,
+    KeepBest,
+    StepTimer,
+    StopOnNaN,
+    add_input_wait,
+    read_backup,
+)
 from .colour import classes
-from .callbacks import (EpochBackup, EpochRecorder, FaultPoints, KeepBest, StepTimer, StopOnNaN, add_input_wait,
-                        read_backup)
 from .config import ConfigError, TrainConfig
 from .data.dataset import ArrayBatches, ColourBatches, PhotoCrops
 from .data.photos import DataError, PhotoSet, load_photo_set
@@ -31,6 +40,7 @@ from .encoders import encoder_spec
 from .model import build_network
 from .provenance import environment_record
 from .runs import RunFolder
+
 #: The seed of the validation crops, the same for every training seed, so runs of several seeds are compared
 #: (and the best of them chosen) on the same crops.
 VALIDATION_SEED = 1
@@ -52,7 +62,9 @@ class TrainResult:
         return float(self.history[-1]["val_loss"])
 
 
-def validation_arrays(crops: PhotoCrops, preprocess, batch_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def validation_arrays(
+    crops: PhotoCrops, preprocess, batch_size: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     batches = ColourBatches(crops, batch_size, preprocess, seed, shuffle=False)
     parts = [batches[i] for i in range(batches.steps_per_epoch)]
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
@@ -63,33 +75,54 @@ def check_even_split(n_samples: int, batch_size: int, n_replicas: int, what: str
     it keeps each replica's share equal as multi_gpu_model did)."""
     last = n_samples % batch_size
     if n_replicas > 1 and last % n_replicas:
-        raise ConfigError(f"{what}: {n_samples} samples in batches of {batch_size} leave a last batch of {last}, "
-                          f"which does not split over gpus={n_replicas} replicas. Fix: choose crops_per_photo "
-                          f"or batch_size so that the sample count is a multiple of {n_replicas} "
-                          f"(e.g. a multiple of batch_size).")
+        raise ConfigError(
+            f"{what}: {n_samples} samples in batches of {batch_size} leave a last batch of {last}, "
+            f"which does not split over gpus={n_replicas} replicas. Fix: choose crops_per_photo "
+            f"or batch_size so that the sample count is a multiple of {n_replicas} "
+            f"(e.g. a multiple of batch_size)."
+        )
 
 
-def seconds_per_step(model: keras.Model, batches: keras.utils.PyDataset, steps: int,
-                     warmup: int = PROBE_WARMUP) -> float:
+def seconds_per_step(
+    model: keras.Model, batches: keras.utils.PyDataset, steps: int, warmup: int = PROBE_WARMUP
+) -> float:
     """Mean seconds per training step of ``model.fit`` on ``batches`` over ``steps`` steps after ``warmup``."""
     timer = StepTimer(warmup)
-    model.fit(batches, epochs=1, steps_per_epoch=steps + warmup, callbacks=[timer], verbose=0, shuffle=False)
+    model.fit(
+        batches,
+        epochs=1,
+        steps_per_epoch=steps + warmup,
+        callbacks=[timer],
+        verbose=0,
+        shuffle=False,
+    )
     return timer.seconds_per_step
 
 
-def compute_only_step_seconds(model: keras.Model, batches: keras.utils.PyDataset, batch_size: int) -> float:
+def compute_only_step_seconds(
+    model: keras.Model, batches: keras.utils.PyDataset, batch_size: int
+) -> float:
     """Seconds per training step on the first batches of ``batches`` held in memory (no loading): the step's
     pure compute cost. Trains ``model`` further: callers measure after training, then reload the saved weights.
     """
     held = [batches[i] for i in range(min(batches.steps_per_epoch, PROBE_STEPS))]
-    in_memory = ArrayBatches(feature_cache.concatenate([b[0] for b in held]), np.concatenate([b[1] for b in held]), batch_size,
-                             seed=0)
+    in_memory = ArrayBatches(
+        feature_cache.concatenate([b[0] for b in held]),
+        np.concatenate([b[1] for b in held]),
+        batch_size,
+        seed=0,
+    )
     return seconds_per_step(model, in_memory, PROBE_STEPS)
 
 
-def train(config: TrainConfig, run_dir: str | Path, photos: PhotoSet | None = None,
-          print_progress: bool = True, extra_callbacks: list[keras.callbacks.Callback] = (),
-          force: bool = False) -> TrainResult:
+def train(
+    config: TrainConfig,
+    run_dir: str | Path,
+    photos: PhotoSet | None = None,
+    print_progress: bool = True,
+    extra_callbacks: list[keras.callbacks.Callback] = (),
+    force: bool = False,
+) -> TrainResult:
     """Train ``config`` into ``run_dir`` (created; an interrupted run of the same parameters there is resumed,
     a finished one returned as it is; ``force`` replaces whatever it holds). Raises
     :class:`colourlib.runs.RunFolderError` when the folder holds a run of other parameters, photos or code, or
@@ -99,7 +132,9 @@ def train(config: TrainConfig, run_dir: str | Path, photos: PhotoSet | None = No
     """
     config.validate()
     runtime.configure()  # allocator and thread pools, before the first tensor
-    plan = replicas.provide(config.gpus)  # before any tensor exists: logical devices are laid out here
+    plan = replicas.provide(
+        config.gpus
+    )  # before any tensor exists: logical devices are laid out here
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config.precision)
     try:
@@ -111,30 +146,56 @@ def train(config: TrainConfig, run_dir: str | Path, photos: PhotoSet | None = No
         keras.config.set_dtype_policy(previous_policy)
 
 
-def _train(config: TrainConfig, plan: replicas.ReplicaPlan, run_dir: Path, photos: PhotoSet | None,
-           print_progress: bool, extra_callbacks, force: bool) -> TrainResult:
+def _train(
+    config: TrainConfig,
+    plan: replicas.ReplicaPlan,
+    run_dir: Path,
+    photos: PhotoSet | None,
+    print_progress: bool,
+    extra_callbacks,
+    force: bool,
+) -> TrainResult:
     started = time.perf_counter()
-    encoder_spec(config.encoder).prepare(config.encoder_weights)  # may build a model: before seeding
+    encoder_spec(config.encoder).prepare(
+        config.encoder_weights
+    )  # may build a model: before seeding
     keras.utils.set_random_seed(config.seed)
-    photos = photos or load_photo_set(config.data_dir, config.image_size, config.val_fraction, config.max_photos)
+    photos = photos or load_photo_set(
+        config.data_dir, config.image_size, config.val_fraction, config.max_photos
+    )
     if not photos.val:
-        raise DataError(f"data_dir={config.data_dir!r}: no photo left for validation "
-                         f"({len(photos.train)} usable). Fix: add photos or raise val_fraction.")
-    check_even_split(len(photos.train) * config.crops_per_photo, config.batch_size, plan.total_replicas,
-                     "training crops")
-    check_even_split(len(photos.val) * config.val_crops_per_photo, config.batch_size, plan.total_replicas,
-                     "validation crops")
+        raise DataError(
+            f"data_dir={config.data_dir!r}: no photo left for validation "
+            f"({len(photos.train)} usable). Fix: add photos or raise val_fraction."
+        )
+    check_even_split(
+        len(photos.train) * config.crops_per_photo,
+        config.batch_size,
+        plan.total_replicas,
+        "training crops",
+    )
+    check_even_split(
+        len(photos.val) * config.val_crops_per_photo,
+        config.batch_size,
+        plan.total_replicas,
+        "validation crops",
+    )
     run = RunFolder(run_dir)
     with run.lock():
         if force:
             run.clear_run_files()
         state = run.state_for(config, photos.summary())
         if state == "finished":
-            shutil.rmtree(run.backup_dir, ignore_errors=True)  # a kill may have come just before its removal
+            shutil.rmtree(
+                run.backup_dir, ignore_errors=True
+            )  # a kill may have come just before its removal
             run.remove_partials()
             if print_progress:
-                print(f"{run.path} already holds this run, finished (same parameters and code); nothing to do. "
-                      "Pass --force to train it again.", flush=True)
+                print(
+                    f"{run.path} already holds this run, finished (same parameters and code); nothing to do. "
+                    "Pass --force to train it again.",
+                    flush=True,
+                )
             model, _ = run.load_model()
             return TrainResult(run.path, run.history(), model, photos, 0.0)
         if state == "new":
@@ -143,25 +204,46 @@ def _train(config: TrainConfig, plan: replicas.ReplicaPlan, run_dir: Path, photo
         return _train_locked(config, plan, run, photos, print_progress, extra_callbacks, started)
 
 
-def _train_locked(config: TrainConfig, plan: replicas.ReplicaPlan, run: RunFolder, photos: PhotoSet,
-                  print_progress: bool, extra_callbacks, started: float) -> TrainResult:
+def _train_locked(
+    config: TrainConfig,
+    plan: replicas.ReplicaPlan,
+    run: RunFolder,
+    photos: PhotoSet,
+    print_progress: bool,
+    extra_callbacks,
+    started: float,
+) -> TrainResult:
     config.save(run.config_file)
     run.write_json(run.ENVIRONMENT, {**environment_record(), "replicas": plan.to_dict()})
     run.write_json(run.DATA, photos.summary())
     if print_progress:
-        print(f"training on {plan.label} ({plan.backend} backend), data loaded by "
-              f"{config.workers} {config.loaders}", flush=True)
+        print(
+            f"training on {plan.label} ({plan.backend} backend), data loaded by "
+            f"{config.workers} {config.loaders}",
+            flush=True,
+        )
 
     with replicas.replica_scope(plan) as strategy:
         model = build_for(config)
         start_epoch, backup = read_backup(run.backup_dir)
         fit_model, batches, validation = _training_data(config, model, photos, start_epoch)
-        fit_model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=_loss(config, photos, run))
+        fit_model.compile(
+            optimizer=keras.optimizers.Adam(config.learning_rate), loss=_loss(config, photos, run)
+        )
         replicas.build_before_fit(fit_model, strategy, batches[0])
         if backup is not None:
             fit_model.load_weights(backup)  # weights and optimizer state after epoch start_epoch
-        keep = _fit(config, model, fit_model, batches, validation, run, start_epoch, print_progress,
-                    extra_callbacks)
+        keep = _fit(
+            config,
+            model,
+            fit_model,
+            batches,
+            validation,
+            run,
+            start_epoch,
+            print_progress,
+            extra_callbacks,
+        )
         model.load_weights(keep.best_file)  # the best validation epoch's, not the last epoch's
         with atomic.replacing(run.weights_file, kind="final-weights") as tmp:
             model.save_weights(tmp)
@@ -170,12 +252,22 @@ def _train_locked(config: TrainConfig, plan: replicas.ReplicaPlan, run: RunFolde
         step_seconds = compute_only_step_seconds(fit_model, batches, config.batch_size)
         model.load_weights(run.weights_file)  # the probe's extra steps are not part of the run
     add_input_wait(run.history_file, batches.steps_per_epoch * step_seconds)
-    run.write_json(run.TIMING, {  # written last: with it the run is finished
-        "compute_only_step_seconds": step_seconds, "steps_per_epoch": batches.steps_per_epoch,
-        "probe_steps": PROBE_STEPS, "method": INPUT_WAIT_METHOD,
-        "weights_epoch": keep.best_epoch, "weights_val_loss": keep.best_val_loss, "weights": WEIGHTS_KEPT})
+    run.write_json(
+        run.TIMING,
+        {  # written last: with it the run is finished
+            "compute_only_step_seconds": step_seconds,
+            "steps_per_epoch": batches.steps_per_epoch,
+            "probe_steps": PROBE_STEPS,
+            "method": INPUT_WAIT_METHOD,
+            "weights_epoch": keep.best_epoch,
+            "weights_val_loss": keep.best_val_loss,
+            "weights": WEIGHTS_KEPT,
+        },
+    )
     atomic.fault_point("remove-backup")
-    shutil.rmtree(run.backup_dir, ignore_errors=True)  # only now: everything the run needs is on disk
+    shutil.rmtree(
+        run.backup_dir, ignore_errors=True
+    )  # only now: everything the run needs is on disk
     return TrainResult(run.path, run.history(), model, photos, time.perf_counter() - started)
 
 
@@ -185,9 +277,16 @@ def _loss(config: TrainConfig, photos: PhotoSet, run: RunFolder):
     if not config.classes:
         return config.loss
     histogram, weights = classes.training_weights(photos.train, lam=config.rebalance_lambda)
-    run.write_json(run.CLASS_WEIGHTS, {"histogram": histogram.tolist(), "weights": weights.tolist(),
-                                       "lambda": config.rebalance_lambda, "sigma": classes.SIGMA,
-                                       "bins": classes.BINS})
+    run.write_json(
+        run.CLASS_WEIGHTS,
+        {
+            "histogram": histogram.tolist(),
+            "weights": weights.tolist(),
+            "lambda": config.rebalance_lambda,
+            "sigma": classes.SIGMA,
+            "bins": classes.BINS,
+        },
+    )
     return classes.ClassificationLoss(weights)
 
 
@@ -195,7 +294,8 @@ INPUT_WAIT_METHOD = (
     "input_wait_share = 1 - steps_per_epoch * compute_only_step_seconds / train_seconds. "
     "compute_only_step_seconds is the mean time of a training step on batches already in memory, measured in "
     "the same process right after training, so the share counts the time lost to loading, including the CPU "
-    "time loading takes away from computing. Epoch 0 also includes compiling the step.")
+    "time loading takes away from computing. Epoch 0 also includes compiling the step."
+)
 
 
 def build_for(config: TrainConfig) -> keras.Model:
@@ -203,30 +303,62 @@ def build_for(config: TrainConfig) -> keras.Model:
     one, is seeded by :data:`colourlib.feature_cache.CROP_SEED`; the decoder's by the run's seed), so cached features
     are encoded once and shared, and a frozen encoder fed crops directly builds the same network."""
     shared = config.cache_features or not config.encoder_trainable
-    return build_network(config.image_size, config.encoder, config.encoder_weights,
-                         encoder_trainable=not config.cache_features and config.encoder_trainable,
-                         classes=config.classes, decoder=config.decoder,
-                         encoder_seed=feature_cache.CROP_SEED if shared else None,
-                         decoder_seed=config.seed if shared else None)
+    return build_network(
+        config.image_size,
+        config.encoder,
+        config.encoder_weights,
+        encoder_trainable=not config.cache_features and config.encoder_trainable,
+        classes=config.classes,
+        decoder=config.decoder,
+        encoder_seed=feature_cache.CROP_SEED if shared else None,
+        decoder_seed=config.seed if shared else None,
+    )
 
 
 def training_crops(config: TrainConfig, photos: PhotoSet) -> PhotoCrops:
     """The training crops: drawn anew every epoch when augmented, once when their features are cached (then with
     the seed every run shares, :data:`colourlib.feature_cache.CROP_SEED`)."""
     seed = feature_cache.CROP_SEED if config.cache_features else config.seed
-    return PhotoCrops(photos.train, config.image_size, config.crops_per_photo, seed, augment=config.augment,
-                      in_memory=config.in_memory, vary_by_epoch=config.augment and not config.cache_features)
+    return PhotoCrops(
+        photos.train,
+        config.image_size,
+        config.crops_per_photo,
+        seed,
+        augment=config.augment,
+        in_memory=config.in_memory,
+        vary_by_epoch=config.augment and not config.cache_features,
+    )
 
 
-def cached_features(config: TrainConfig, encoder: keras.Model, batches: keras.utils.PyDataset, steps: int,
-                    files, part: str, crops: int, seed: int):
+def cached_features(
+    config: TrainConfig,
+    encoder: keras.Model,
+    batches: keras.utils.PyDataset,
+    steps: int,
+    files,
+    part: str,
+    crops: int,
+    seed: int,
+):
     """(features, targets) of the first ``steps`` of ``batches`` (unshuffled) through the frozen ``encoder``, from
     the disk cache when a run of the same encoder, photos, crops and code encoded them before."""
-    what = dict(encoder=config.encoder, weights=config.encoder_weights, image_size=config.image_size,
-                decoder=config.decoder, precision=config.precision, part=part, crops=crops, seed=seed,
-                augment=config.augment and part != "val", steps=steps, batch_size=config.batch_size,
-                weights_file=feature_cache.file_identity(config.encoder_weights))
-    return feature_cache.load_or_compute(feature_cache.cache_key(what, files), lambda: feature_cache.encode(encoder, batches, steps))
+    what = dict(
+        encoder=config.encoder,
+        weights=config.encoder_weights,
+        image_size=config.image_size,
+        decoder=config.decoder,
+        precision=config.precision,
+        part=part,
+        crops=crops,
+        seed=seed,
+        augment=config.augment and part != "val",
+        steps=steps,
+        batch_size=config.batch_size,
+        weights_file=feature_cache.file_identity(config.encoder_weights),
+    )
+    return feature_cache.load_or_compute(
+        feature_cache.cache_key(what, files), lambda: feature_cache.encode(encoder, batches, steps)
+    )
 
 
 def _training_data(config: TrainConfig, model: keras.Model, photos: PhotoSet, start_epoch: int):
@@ -234,39 +366,76 @@ def _training_data(config: TrainConfig, model: keras.Model, photos: PhotoSet, st
     decoder on encoder features computed once (``cache_features``)."""
     preprocess = encoder_spec(config.encoder).preprocess
     train_crops = training_crops(config, photos)
-    val_crops = PhotoCrops(photos.val, config.image_size, config.val_crops_per_photo, VALIDATION_SEED,
-                           augment=False, in_memory=config.in_memory)
+    val_crops = PhotoCrops(
+        photos.val,
+        config.image_size,
+        config.val_crops_per_photo,
+        VALIDATION_SEED,
+        augment=False,
+        in_memory=config.in_memory,
+    )
     val_x, val_y = validation_arrays(val_crops, preprocess, config.batch_size, config.seed)
     loading = dict(workers=config.workers, use_multiprocessing=config.use_multiprocessing)
-    batches = ColourBatches(train_crops, config.batch_size, preprocess, config.seed, start_epoch=start_epoch,
-                            **loading)
+    batches = ColourBatches(
+        train_crops, config.batch_size, preprocess, config.seed, start_epoch=start_epoch, **loading
+    )
     if not config.cache_features:
         return model, batches, (val_x, val_y)
     encoder = model.get_layer("encoder")
     features, targets = cached_features(
-        config, encoder, ColourBatches(train_crops, config.batch_size, preprocess, config.seed, shuffle=False),
-        batches.steps_per_epoch, photos.train, "train", config.crops_per_photo, train_crops.seed)
+        config,
+        encoder,
+        ColourBatches(train_crops, config.batch_size, preprocess, config.seed, shuffle=False),
+        batches.steps_per_epoch,
+        photos.train,
+        "train",
+        config.crops_per_photo,
+        train_crops.seed,
+    )
     val_features = cached_features(
-        config, encoder, ArrayBatches(val_x, val_y, config.batch_size, config.seed, shuffle=False),
-        -(-len(val_x) // config.batch_size), photos.val, "val", config.val_crops_per_photo, VALIDATION_SEED)[0]
-    batches = ArrayBatches(features, targets, config.batch_size, config.seed, start_epoch=start_epoch, **loading)
+        config,
+        encoder,
+        ArrayBatches(val_x, val_y, config.batch_size, config.seed, shuffle=False),
+        -(-len(val_x) // config.batch_size),
+        photos.val,
+        "val",
+        config.val_crops_per_photo,
+        VALIDATION_SEED,
+    )[0]
+    batches = ArrayBatches(
+        features, targets, config.batch_size, config.seed, start_epoch=start_epoch, **loading
+    )
     return model.get_layer("decoder"), batches, (val_features, val_y)
 
 
-WEIGHTS_KEPT = ("the weights of the epoch with the lowest validation loss (weights_epoch, counted from 1), not "
-                "necessarily the last epoch's; chosen on the validation photos only")
+WEIGHTS_KEPT = (
+    "the weights of the epoch with the lowest validation loss (weights_epoch, counted from 1), not "
+    "necessarily the last epoch's; chosen on the validation photos only"
+)
 
 
-def _fit(config, model, fit_model, batches, validation, run: RunFolder, start_epoch: int, print_progress: bool,
-         extra_callbacks) -> KeepBest:
+def _fit(
+    config,
+    model,
+    fit_model,
+    batches,
+    validation,
+    run: RunFolder,
+    start_epoch: int,
+    print_progress: bool,
+    extra_callbacks,
+) -> KeepBest:
     """Fit ``fit_model`` (the network, or its decoder on cached features); returns the callback that kept the
     whole ``model``'s weights of the best validation epoch in ``run.backup_dir``."""
     keep = KeepBest(model, run.backup_dir, run.history()[:start_epoch] if start_epoch else [])
     callbacks = [
-        StopOnNaN(hint=f"Fix: lower learning_rate (now {config.learning_rate}) or use precision='float32' "
-                       f"(now {config.precision!r}); rerunning resumes from the last finished epoch."),
-        EpochRecorder(run.history_file, batches.order.n_samples, config.epochs, start_epoch,
-                      print_progress),
+        StopOnNaN(
+            hint=f"Fix: lower learning_rate (now {config.learning_rate}) or use precision='float32' "
+            f"(now {config.precision!r}); rerunning resumes from the last finished epoch."
+        ),
+        EpochRecorder(
+            run.history_file, batches.order.n_samples, config.epochs, start_epoch, print_progress
+        ),
         keep,  # after the history row, before the backup: a kill between them redoes the epoch
         EpochBackup(run.backup_dir),  # after the history row: a kill between them redoes the epoch
         FaultPoints(),
@@ -274,7 +443,15 @@ def _fit(config, model, fit_model, batches, validation, run: RunFolder, start_ep
     ]
     if start_epoch and print_progress:
         print(f"resuming {run.path} at epoch {start_epoch + 1}/{config.epochs}", flush=True)
-    fit_model.fit(batches, epochs=config.epochs, initial_epoch=start_epoch, steps_per_epoch=batches.steps_per_epoch,
-                  validation_data=validation, validation_batch_size=config.batch_size,
-                  callbacks=callbacks, shuffle=False, verbose=0)
+    fit_model.fit(
+        batches,
+        epochs=config.epochs,
+        initial_epoch=start_epoch,
+        steps_per_epoch=batches.steps_per_epoch,
+        validation_data=validation,
+        validation_batch_size=config.batch_size,
+        callbacks=callbacks,
+        shuffle=False,
+        verbose=0,
+    )
     return keep

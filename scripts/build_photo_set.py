@@ -19,6 +19,7 @@ original path, author, licence, size) and each package's copyright file, plus th
     python scripts/build_photo_set.py            # needs apt-get and Debian's package lists
     python scripts/build_photo_set.py --debs DIR # use .deb files already downloaded into DIR
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,14 +43,18 @@ SOURCES = HERE / "photo_sources.csv"
 MORE = HERE / "more_photos.csv"
 OUT = HERE.parent / "colourlib" / "photos"
 SHORT_SIDE = 512  # the wallpapers
-MORE_SHORT_SIDE = 320  # the other photos: close to the encoder's 224 px, and the repository stays light
+MORE_SHORT_SIDE = (
+    320  # the other photos: close to the encoder's 224 px, and the repository stays light
+)
 JPEG_QUALITY = 90
 MORE_JPEG_QUALITY = 88
 #: This share of the more photos (at least MIN_TEST_PHOTOS) is held out for testing: those whose file names have
 #: the smallest crc32, so the split depends on the names alone.
 TEST_SHARE = 0.1
 MIN_TEST_PHOTOS = 40
-NEAR_DUPLICATE_BITS = 24  # of 256: a difference hash this close is the same photo, resized or re-encoded
+NEAR_DUPLICATE_BITS = (
+    24  # of 256: a difference hash this close is the same photo, resized or re-encoded
+)
 COMMON_LICENSES = Path("/usr/share/common-licenses")
 LICENCE_TEXTS = ("GPL-2", "GPL-3", "LGPL-2.1", "LGPL-3", "CC0-1.0", "GFDL-1.2", "BSD")
 
@@ -63,8 +68,12 @@ def extract(debs: Path, into: Path) -> dict[str, str]:
     versions = {}
     for deb in sorted(debs.glob("*.deb")):
         subprocess.run(["dpkg", "-x", str(deb), str(into)], check=True)
-        fields = subprocess.run(["dpkg-deb", "-f", str(deb), "Package", "Version"], check=True,
-                                capture_output=True, text=True).stdout
+        fields = subprocess.run(
+            ["dpkg-deb", "-f", str(deb), "Package", "Version"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         info = dict(line.split(": ", 1) for line in fields.strip().splitlines())
         versions[info["Package"]] = info["Version"]
     return versions
@@ -79,13 +88,19 @@ def copyright_stanzas(copyright_file: Path) -> list[tuple[list[str], str, str]]:
         licence = re.search(r"^License:\s*(\S+)", para, re.M)
         if files and licence:
             first = (holder.group(1).strip().splitlines() or [""])[0] if holder else ""
-            author = re.sub(r"^(?:copyright\s*)?(?:\(c\)\s*)?(?:\d{4}(?:-\d{4})?[.,]?\s*)*", "", first.strip(),
-                            flags=re.I).strip(' ."')
+            author = re.sub(
+                r"^(?:copyright\s*)?(?:\(c\)\s*)?(?:\d{4}(?:-\d{4})?[.,]?\s*)*",
+                "",
+                first.strip(),
+                flags=re.I,
+            ).strip(' ."')
             stanzas.append((files.group(1).split(), author, licence.group(1)))
     return stanzas
 
 
-def holder_of(stanzas: list[tuple[list[str], str, str]], installed_path: str) -> tuple[str, str] | None:
+def holder_of(
+    stanzas: list[tuple[list[str], str, str]], installed_path: str
+) -> tuple[str, str] | None:
     """(holder, licence) of the last stanza whose pattern matches the file (Debian's rule), a pattern being
     matched against every tail of the installed path (the source tree's paths differ from the installed ones)."""
     parts = installed_path.split("/")
@@ -113,14 +128,18 @@ def debian_copyright_entries(copyright_file: Path) -> dict[str, tuple[str, str]]
 
 def kde_metadata(image_path: Path) -> tuple[str, str]:
     """(author, licence) from a KDE wallpaper's metadata.json, two folders above contents/images/."""
-    meta = json.loads((image_path.parents[2] / "metadata.json").read_text(encoding="utf-8"))["KPlugin"]
+    meta = json.loads((image_path.parents[2] / "metadata.json").read_text(encoding="utf-8"))[
+        "KPlugin"
+    ]
     licence = {"LGPLv3": "LGPL-3.0"}.get(meta.get("License", ""), meta.get("License", "unknown"))
     return meta["Authors"][0]["Name"], licence
 
 
 def output_name(package: str, path: str) -> str:
     p = Path(path)
-    if package == "plasma-workspace-wallpapers":  # .../wallpapers/NAME/contents/images/2560x1600.jpg
+    if (
+        package == "plasma-workspace-wallpapers"
+    ):  # .../wallpapers/NAME/contents/images/2560x1600.jpg
         return f"{p.parents[2].name}.jpg"
     return p.name
 
@@ -129,13 +148,21 @@ def more_name(package: str, path: str) -> str:
     """A unique, readable file name for one of the more photos: the package, then the photo's path inside the
     package's own folder (scratch, labelme and tuxtype repeat base names in different folders)."""
     inside = re.sub(r"^usr/share/(?:doc/|games/)?[^/]+/", "", path)
-    inside = re.sub(r"^(?:images/land|Media/Backgrounds|demo|templates|collection|wallpapers)/", "", inside)
+    inside = re.sub(
+        r"^(?:images/land|Media/Backgrounds|demo|templates|collection|wallpapers)/", "", inside
+    )
     short = package.replace("-data", "").replace("-testdata", "").replace("-examples", "")
     return f"{short}--{re.sub(r'[^A-Za-z0-9_.-]+', '_', str(Path(inside).with_suffix('')))}.jpg"
 
 
-def downsize(src: Path, dst: Path, greyscale: bool, short_side: int = SHORT_SIDE, quality: int = JPEG_QUALITY,
-             rotate: int = 0) -> tuple[int, int]:
+def downsize(
+    src: Path,
+    dst: Path,
+    greyscale: bool,
+    short_side: int = SHORT_SIDE,
+    quality: int = JPEG_QUALITY,
+    rotate: int = 0,
+) -> tuple[int, int]:
     with Image.open(src) as im:
         im = ImageOps.exif_transpose(im)
         im = im.convert("RGBA").convert("RGB") if im.mode in ("P", "LA", "RGBA", "PA") else im
@@ -144,14 +171,18 @@ def downsize(src: Path, dst: Path, greyscale: bool, short_side: int = SHORT_SIDE
             im = im.rotate(rotate, expand=True)
         scale = short_side / min(im.size)
         if scale < 1:
-            im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
+            im = im.resize(
+                (round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS
+            )
         im.save(dst, quality=quality, optimize=True)
         return im.size
 
 
 def difference_hash(path: Path) -> np.ndarray:
     with Image.open(path) as im:
-        grey = np.asarray(im.convert("L").resize((17, 16), Image.Resampling.LANCZOS), dtype=np.float32)
+        grey = np.asarray(
+            im.convert("L").resize((17, 16), Image.Resampling.LANCZOS), dtype=np.float32
+        )
     return (grey[:, 1:] > grey[:, :-1]).ravel()
 
 
@@ -164,7 +195,10 @@ def test_names(names: list[str]) -> set[str]:
 def build_more(root: Path, versions: dict[str, str], out: Path) -> list[dict]:
     """The more photos: kept rows downsized into train/ or test/, near-duplicates dropped, with provenance."""
     rows = [r for r in csv.DictReader(MORE.open(encoding="utf-8")) if r["keep"] == "yes"]
-    stanzas = {p: copyright_stanzas(root / "usr/share/doc" / p / "copyright") for p in {r["package"] for r in rows}}
+    stanzas = {
+        p: copyright_stanzas(root / "usr/share/doc" / p / "copyright")
+        for p in {r["package"] for r in rows}
+    }
     names = [more_name(r["package"], r["path"]) for r in rows]
     clashes = sorted({n for n in names if names.count(n) > 1})
     if clashes:
@@ -174,24 +208,57 @@ def build_more(root: Path, versions: dict[str, str], out: Path) -> list[dict]:
     for r, name in zip(rows, names):
         use = "test" if name in held_out else "train"
         dst = out / use / name
-        w, h = downsize(root / r["path"], dst, greyscale=False, short_side=MORE_SHORT_SIDE,
-                        quality=MORE_JPEG_QUALITY, rotate=int(r["rotate"]))
+        w, h = downsize(
+            root / r["path"],
+            dst,
+            greyscale=False,
+            short_side=MORE_SHORT_SIDE,
+            quality=MORE_JPEG_QUALITY,
+            rotate=int(r["rotate"]),
+        )
         digest = difference_hash(dst)
-        twin = next((m for m, d in zip(manifest, hashes) if np.count_nonzero(d != digest) <= NEAR_DUPLICATE_BITS),
-                    None)
+        twin = next(
+            (
+                m
+                for m, d in zip(manifest, hashes)
+                if np.count_nonzero(d != digest) <= NEAR_DUPLICATE_BITS
+            ),
+            None,
+        )
         if twin is not None:
             print(f"skip  {name}: a near-duplicate of {twin['file']}")
             dst.unlink()
             continue
         holder = holder_of(stanzas[r["package"]], r["path"])
-        author = re.search(r"\.desktop: [^,]+, (.+)$", r["licence"])  # palapeli names each photo's author
-        author = author.group(1) if author else (holder[0] if holder and holder[0] not in ("", "none") else
-                                                 "see the package's copyright")
+        author = re.search(
+            r"\.desktop: [^,]+, (.+)$", r["licence"]
+        )  # palapeli names each photo's author
+        author = (
+            author.group(1)
+            if author
+            else (
+                holder[0]
+                if holder and holder[0] not in ("", "none")
+                else "see the package's copyright"
+            )
+        )
         if r["package"] == "endless-sky-data" and holder and holder[1] != r["licence"]:
-            raise SystemExit(f"{r['path']}: the copyright file says {holder[1]}, more_photos.csv {r['licence']}")
-        manifest.append({"file": f"{use}/{name}", "use": use, "source_package": r["package"],
-                         "version": versions.get(r["package"], r["version"]), "original_path": "/" + r["path"],
-                         "author": author, "licence": r["licence"], "width": w, "height": h})
+            raise SystemExit(
+                f"{r['path']}: the copyright file says {holder[1]}, more_photos.csv {r['licence']}"
+            )
+        manifest.append(
+            {
+                "file": f"{use}/{name}",
+                "use": use,
+                "source_package": r["package"],
+                "version": versions.get(r["package"], r["version"]),
+                "original_path": "/" + r["path"],
+                "author": author,
+                "licence": r["licence"],
+                "width": w,
+                "height": h,
+            }
+        )
         hashes.append(digest)
         print(f"{use:5s} {name:60s} {w}x{h}  {author} ({r['licence']})")
     tests = sum(m["use"] == "test" for m in manifest)
@@ -201,13 +268,19 @@ def build_more(root: Path, versions: dict[str, str], out: Path) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--debs", type=Path, help="folder holding the .deb files (default: download them)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--debs", type=Path, help="folder holding the .deb files (default: download them)"
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
 
     sources = list(csv.DictReader(SOURCES.open()))
-    more_packages = {r["package"] for r in csv.DictReader(MORE.open(encoding="utf-8")) if r["keep"] == "yes"}
+    more_packages = {
+        r["package"] for r in csv.DictReader(MORE.open(encoding="utf-8")) if r["keep"] == "yes"
+    }
     packages = sorted({s["package"] for s in sources} | more_packages)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -231,9 +304,19 @@ def main(argv: list[str] | None = None) -> int:
                 author, licence = kde_metadata(src)
             name = output_name(s["package"], s["path_in_package"])
             w, h = downsize(src, args.out / s["use"] / name, greyscale=s["use"] == "bw")
-            manifest.append({"file": f"{s['use']}/{name}", "use": s["use"], "source_package": s["package"],
-                             "version": versions[s["package"]], "original_path": "/" + s["path_in_package"],
-                             "author": author, "licence": licence, "width": w, "height": h})
+            manifest.append(
+                {
+                    "file": f"{s['use']}/{name}",
+                    "use": s["use"],
+                    "source_package": s["package"],
+                    "version": versions[s["package"]],
+                    "original_path": "/" + s["path_in_package"],
+                    "author": author,
+                    "licence": licence,
+                    "width": w,
+                    "height": h,
+                }
+            )
             print(f"{s['use']:5s} {name:60s} {w}x{h}  {author} ({licence})")
         manifest += build_more(root, versions, args.out)
 

@@ -1,4 +1,5 @@
 """Shared fixtures: small image folders made on the fly, so tests never depend on a download."""
+
 from __future__ import annotations
 
 import contextlib
@@ -30,7 +31,7 @@ def lightness_coded_photo(rng: np.random.Generator, size: int = 96) -> np.ndarra
 
 
 @pytest.fixture(scope="session")
-def coded_photos(tmp_path_factory) -> "Path":  # noqa: F821
+def coded_photos(tmp_path_factory) -> Path:  # noqa: F821
     folder = tmp_path_factory.mktemp("coded")
     rng = np.random.default_rng(7)
     for i in range(24):

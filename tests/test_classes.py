@@ -1,5 +1,6 @@
 """Colour as classes (Zhang et al. 2016): the 313 bins, soft encoding, class rebalancing and the annealed mean,
 each against values worked out by hand or from the definition."""
+
 from __future__ import annotations
 
 import math
@@ -9,8 +10,7 @@ import numpy as np
 import pytest
 from skimage.color import rgb2lab
 
-from colourlib.colour import classes
-from colourlib.colour import AB_SCALE
+from colourlib.colour import AB_SCALE, classes
 
 
 def srgb_ab(levels: int = 64) -> np.ndarray:
@@ -27,11 +27,15 @@ def test_the_313_bins_lie_on_a_grid_of_10_and_cover_every_srgb_colour():
     assert centres[:, 1].min() == -110 and centres[:, 1].max() == 100
     ab = srgb_ab()
     cells = {tuple(c) for c in np.round(ab / 10) * 10}
-    assert cells <= {tuple(c) for c in centres.astype(float)}, "an sRGB colour falls outside every bin"
+    assert cells <= {tuple(c) for c in centres.astype(float)}, (
+        "an sRGB colour falls outside every bin"
+    )
     from scipy.spatial import cKDTree
 
     distance, _ = cKDTree(ab).query(centres)
-    assert distance.max() < 15, "every bin is within about one cell of a colour sRGB can show (in gamut)"
+    assert distance.max() < 15, (
+        "every bin is within about one cell of a colour sRGB can show (in gamut)"
+    )
 
 
 def test_soft_encoding_spreads_a_colour_over_its_five_nearest_bins():
@@ -75,9 +79,12 @@ def test_the_annealed_mean_lies_between_the_mean_and_the_mode():
     p = np.zeros(313)
     p[i], p[j] = 0.75, 0.25
     share = 0.75 ** (1 / 0.38) / (0.75 ** (1 / 0.38) + 0.25 ** (1 / 0.38))  # 0.947
-    np.testing.assert_allclose(classes.annealed_mean(p), share * centres[i] + (1 - share) * centres[j], atol=1e-3)
-    np.testing.assert_allclose(classes.annealed_mean(p, temperature=1.0), 0.75 * centres[i] + 0.25 * centres[j],
-                               atol=1e-3)
+    np.testing.assert_allclose(
+        classes.annealed_mean(p), share * centres[i] + (1 - share) * centres[j], atol=1e-3
+    )
+    np.testing.assert_allclose(
+        classes.annealed_mean(p, temperature=1.0), 0.75 * centres[i] + 0.25 * centres[j], atol=1e-3
+    )
     logits = np.log(np.clip(p, 1e-12, None))[None, None]
     ops = keras.ops.convert_to_numpy(classes.annealed_mean_ops(logits))[0, 0]
     np.testing.assert_allclose(ops * AB_SCALE, classes.annealed_mean(p), atol=1e-2)
@@ -87,12 +94,16 @@ def test_the_loss_is_the_weighted_cross_entropy_of_the_soft_target_on_the_coarse
     rng = np.random.default_rng(0)
     weights = rng.uniform(0.5, 2.0, 313).astype(np.float32)
     ab = np.array([30.0, -40.0], np.float32)
-    y_true = np.broadcast_to(ab / AB_SCALE, (1, 4, 4, 2)).astype(np.float32)  # averaged over 4 x 4: the same
+    y_true = np.broadcast_to(ab / AB_SCALE, (1, 4, 4, 2)).astype(
+        np.float32
+    )  # averaged over 4 x 4: the same
     logits = rng.normal(0, 1, (1, 1, 1, 313)).astype(np.float32)
     target = classes.soft_encode(ab[None])[0]
     log_p = logits[0, 0, 0] - np.log(np.exp(logits[0, 0, 0]).sum())
     expected = weights[classes.nearest_bin(ab[None])[0]] * -(target * log_p).sum()
     loss = classes.ClassificationLoss(weights)(y_true, logits)
     assert float(keras.ops.convert_to_numpy(loss)) == pytest.approx(expected, rel=1e-4)
-    restored = classes.ClassificationLoss.from_config(classes.ClassificationLoss(weights).get_config())
+    restored = classes.ClassificationLoss.from_config(
+        classes.ClassificationLoss(weights).get_config()
+    )
     np.testing.assert_array_equal(restored.weights, weights)

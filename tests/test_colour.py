@@ -10,7 +10,9 @@ def random_rgb(seed=0, shape=(17, 23, 3)):
 
 def test_rgb_lab_round_trip():
     rgb = random_rgb()
-    np.testing.assert_allclose(colour.lab_to_rgb(colour.rgb_to_lab(rgb)), rgb, atol=colour.RGB_TOLERANCE)
+    np.testing.assert_allclose(
+        colour.lab_to_rgb(colour.rgb_to_lab(rgb)), rgb, atol=colour.RGB_TOLERANCE
+    )
 
 
 def awkward_rgb() -> np.ndarray:
@@ -18,7 +20,9 @@ def awkward_rgb() -> np.ndarray:
     rgb = random_rgb(1, (40, 50, 3))
     rgb[0, :8] = [[i >> 2 & 1, i >> 1 & 1, i & 1] for i in range(8)]
     rgb[1, :] = np.linspace(0, 0.06, 50)[:, None]  # around the sRGB knee 0.04045
-    rgb[2, :] = np.linspace(0.06, 0.13, 50)[:, None]  # around the CIE knee Y = 0.008856 (sRGB grey ~0.092)
+    rgb[2, :] = np.linspace(0.06, 0.13, 50)[
+        :, None
+    ]  # around the CIE knee Y = 0.008856 (sRGB grey ~0.092)
     return rgb
 
 
@@ -28,8 +32,11 @@ def test_closed_forms_agree_with_skimage_within_the_stated_tolerance():
     assert np.abs(colour.rgb_to_lab(rgb) - reference).max() <= colour.LAB_TOLERANCE
     assert np.abs(colour.rgb_to_lightness(rgb) - reference[..., 0]).max() <= colour.LAB_TOLERANCE
     assert colour.rgb_to_lab(rgb).dtype == colour.rgb_to_lightness(rgb).dtype == np.float32
-    np.testing.assert_allclose(colour.lab_to_rgb(reference), np.clip(skcolor.lab2rgb(reference), 0, 1),
-                               atol=colour.RGB_TOLERANCE)
+    np.testing.assert_allclose(
+        colour.lab_to_rgb(reference),
+        np.clip(skcolor.lab2rgb(reference), 0, 1),
+        atol=colour.RGB_TOLERANCE,
+    )
 
 
 def test_integer_images_are_scaled_as_scikit_image_scales_them():
@@ -43,8 +50,14 @@ def test_lab_to_rgb_agrees_with_skimage_out_of_gamut_too():
     import warnings
 
     rng = np.random.default_rng(3)
-    lab = np.stack([rng.uniform(0, 100, (30, 30)), rng.uniform(-128, 127, (30, 30)),
-                    rng.uniform(-128, 127, (30, 30))], -1)
+    lab = np.stack(
+        [
+            rng.uniform(0, 100, (30, 30)),
+            rng.uniform(-128, 127, (30, 30)),
+            rng.uniform(-128, 127, (30, 30)),
+        ],
+        -1,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # scikit-image warns of negative Z; ours clips quietly
         reference = np.clip(skcolor.lab2rgb(lab), 0, 1)
@@ -81,7 +94,9 @@ def test_grey_of_lightness_matches_skimage():
     # skimage's own "grey" is not exactly neutral: its channels differ by up to 4e-5 (white-point rounding).
     assert np.ptp(reference, axis=1).max() < 5e-5
     for channel in range(3):
-        np.testing.assert_allclose(colour.l_to_grey_rgb(lightness / 100), reference[:, channel], atol=5e-5)
+        np.testing.assert_allclose(
+            colour.l_to_grey_rgb(lightness / 100), reference[:, channel], atol=5e-5
+        )
 
 
 def test_out_of_gamut_colours_are_clipped_quietly():

@@ -3,6 +3,7 @@
 The model under test predicts one constant colour (a, b) = AB everywhere (its last convolution is zero but for
 the bias), so every output pixel must be exactly the input's own full-resolution L joined with AB.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -13,6 +14,7 @@ import warnings
 import numpy as np
 import pytest
 import tifffile
+from conftest import environment_variable
 from PIL import Image
 
 from colourlib import runs
@@ -20,7 +22,6 @@ from colourlib.apps import colourise
 from colourlib.colour import lab_to_rgb, rgb_to_lab
 from colourlib.config import TrainConfig
 from colourlib.model import build_network
-from conftest import environment_variable
 
 AB = (20.0, -10.0)  # inside the sRGB gamut for every L used below
 
@@ -39,7 +40,9 @@ def run_dir(tmp_path_factory):
 
 
 def expected_rgb(lightness: np.ndarray) -> np.ndarray:
-    lab = np.stack([lightness, np.full_like(lightness, AB[0]), np.full_like(lightness, AB[1])], axis=-1)
+    lab = np.stack(
+        [lightness, np.full_like(lightness, AB[0]), np.full_like(lightness, AB[1])], axis=-1
+    )
     return lab_to_rgb(lab)
 
 
@@ -50,7 +53,9 @@ def checkerboard_l(height=203, width=301) -> np.ndarray:
 
 
 def grey_u8(lightness: np.ndarray) -> np.ndarray:
-    return np.round(lab_to_rgb(np.stack([lightness, 0 * lightness, 0 * lightness], -1))[..., 0] * 255).astype(np.uint8)
+    return np.round(
+        lab_to_rgb(np.stack([lightness, 0 * lightness, 0 * lightness], -1))[..., 0] * 255
+    ).astype(np.uint8)
 
 
 def read_u8(path) -> np.ndarray:
@@ -70,26 +75,44 @@ def test_grey_jpeg_png_and_rgb_keep_full_resolution_and_their_own_l(run_dir, tmp
     rng = np.random.default_rng(0)
     rgb = (rng.random((203, 301, 3)) * 0.4 + 0.3).astype(np.float32)
     Image.fromarray(np.round(rgb * 255).astype(np.uint8)).save(tmp_path / "colour.png")
-    code, out, _ = run([tmp_path / "grey.png", tmp_path / "grey.jpg", tmp_path / "colour.png", "-o",
-                        tmp_path / "out", "--run", run_dir], capsys)
+    code, out, _ = run(
+        [
+            tmp_path / "grey.png",
+            tmp_path / "grey.jpg",
+            tmp_path / "colour.png",
+            "-o",
+            tmp_path / "out",
+            "--run",
+            run_dir,
+        ],
+        capsys,
+    )
     assert code == 0 and "coloured 3 of 3" in out
 
     grey_l = rgb_to_lab(np.repeat(board[..., None], 3, -1) / 255.0)[..., 0]
     got = read_u8(tmp_path / "out" / "grey.png")
     assert got.shape == (203, 301, 3)  # full resolution, not the model's 32 px
-    np.testing.assert_allclose(got, expected_rgb(grey_l), atol=1.01 / 255)  # the checkerboard L survives exactly
+    np.testing.assert_allclose(
+        got, expected_rgb(grey_l), atol=1.01 / 255
+    )  # the checkerboard L survives exactly
     jpeg = read_u8(tmp_path / "out" / "grey.jpg")
     assert jpeg.shape == (203, 301, 3)
     jpeg_in_l = rgb_to_lab(read_u8(tmp_path / "grey.jpg"))[..., 0]
     assert np.median(np.abs(rgb_to_lab(jpeg)[..., 0] - jpeg_in_l)) < 1.5  # JPEG's own loss only
-    colour_l = rgb_to_lab(np.round(rgb * 255) / 255)[..., 0]  # an RGB photo's L is used, its colours replaced
-    np.testing.assert_allclose(read_u8(tmp_path / "out" / "colour.png"), expected_rgb(colour_l), atol=1.01 / 255)
+    colour_l = rgb_to_lab(np.round(rgb * 255) / 255)[
+        ..., 0
+    ]  # an RGB photo's L is used, its colours replaced
+    np.testing.assert_allclose(
+        read_u8(tmp_path / "out" / "colour.png"), expected_rgb(colour_l), atol=1.01 / 255
+    )
 
 
 def test_rgba_palette_webp_and_exif_orientation(run_dir, tmp_path, capsys):
     grey = grey_u8(np.full((40, 60), 55.0, np.float32))
     alpha = np.tile(np.linspace(0, 255, 60).astype(np.uint8), (40, 1))
-    Image.merge("RGBA", [Image.fromarray(grey)] * 3 + [Image.fromarray(alpha)]).save(tmp_path / "rgba.png")
+    Image.merge("RGBA", [Image.fromarray(grey)] * 3 + [Image.fromarray(alpha)]).save(
+        tmp_path / "rgba.png"
+    )
     indices = np.ones((40, 60), np.uint8)
     indices[:, :10] = 0  # palette entry 0 is the transparent one
     palette = Image.fromarray(indices, "P")
@@ -97,20 +120,35 @@ def test_rgba_palette_webp_and_exif_orientation(run_dir, tmp_path, capsys):
     palette.save(tmp_path / "palette.png", transparency=0)
     Image.fromarray(np.stack([grey] * 3, -1)).save(tmp_path / "photo.webp", lossless=True)
     marked = np.stack([grey] * 3, -1)
-    marked[:5, :5] = 255  # a white corner top-left as stored; orientation 6 turns it to the top right
+    marked[:5, :5] = (
+        255  # a white corner top-left as stored; orientation 6 turns it to the top right
+    )
     exif = Image.Exif()
     exif[0x0112] = 6
     exif[0x010F] = "ColourThis test camera"
     Image.fromarray(marked).save(tmp_path / "rotated.jpg", quality=100, exif=exif)
 
-    code, _, _ = run([tmp_path / "rgba.png", tmp_path / "palette.png", tmp_path / "photo.webp",
-                      tmp_path / "rotated.jpg", "-o", tmp_path / "out", "--run", run_dir], capsys)
+    code, _, _ = run(
+        [
+            tmp_path / "rgba.png",
+            tmp_path / "palette.png",
+            tmp_path / "photo.webp",
+            tmp_path / "rotated.jpg",
+            "-o",
+            tmp_path / "out",
+            "--run",
+            run_dir,
+        ],
+        capsys,
+    )
     assert code == 0
     out = tmp_path / "out"
     rgba = Image.open(out / "rgba.png")
     assert rgba.mode == "RGBA"
     np.testing.assert_array_equal(np.asarray(rgba.getchannel("A")), alpha)  # alpha kept exactly
-    want = expected_rgb(np.full((40, 60), rgb_to_lab(grey[0, 0].repeat(3)[None, None] / 255)[0, 0, 0]))
+    want = expected_rgb(
+        np.full((40, 60), rgb_to_lab(grey[0, 0].repeat(3)[None, None] / 255)[0, 0, 0])
+    )
     np.testing.assert_allclose(np.asarray(rgba.convert("RGB")) / 255, want, atol=1.01 / 255)
 
     pal = Image.open(out / "palette.png")
@@ -133,19 +171,34 @@ def test_rgba_palette_webp_and_exif_orientation(run_dir, tmp_path, capsys):
 def test_sixteen_bit_grey_and_colour_keep_l_at_full_precision(run_dir, tmp_path, capsys):
     # L from 50.00 to 50.60 in 0.01 steps: all of it inside two 8-bit grey levels
     lightness = np.tile(np.linspace(50.0, 50.6, 61, dtype=np.float32), (24, 1))
-    grey16 = np.round(lab_to_rgb(np.stack([lightness, 0 * lightness, 0 * lightness], -1))[..., 0] * 65535
-                      ).astype(np.uint16)
+    grey16 = np.round(
+        lab_to_rgb(np.stack([lightness, 0 * lightness, 0 * lightness], -1))[..., 0] * 65535
+    ).astype(np.uint16)
     Image.fromarray(grey16).save(tmp_path / "scan16.png")
     tifffile.imwrite(tmp_path / "scan16rgb.tif", np.stack([grey16] * 3, -1), photometric="rgb")
-    code, out, err = run([tmp_path / "scan16.png", tmp_path / "scan16rgb.tif", "-o", tmp_path / "out",
-                          "--run", run_dir], capsys)
+    code, out, err = run(
+        [
+            tmp_path / "scan16.png",
+            tmp_path / "scan16rgb.tif",
+            "-o",
+            tmp_path / "out",
+            "--run",
+            run_dir,
+        ],
+        capsys,
+    )
     assert code == 0, err
     true_l = rgb_to_lab(np.repeat(grey16[..., None], 3, -1) / 65535.0)[..., 0]
-    for name in ("scan16.tif", "scan16rgb.tif"):  # a 16-bit PNG comes out as 16-bit TIFF (Pillow writes 8 bits)
+    for name in (
+        "scan16.tif",
+        "scan16rgb.tif",
+    ):  # a 16-bit PNG comes out as 16-bit TIFF (Pillow writes 8 bits)
         data = tifffile.imread(tmp_path / "out" / name)
         assert data.dtype == np.uint16 and data.shape == (24, 61, 3)
         lab = rgb_to_lab(data / 65535.0)
-        np.testing.assert_allclose(lab[..., 0], true_l, atol=0.005)  # 8 bits would be off by up to ~0.2
+        np.testing.assert_allclose(
+            lab[..., 0], true_l, atol=0.005
+        )  # 8 bits would be off by up to ~0.2
         np.testing.assert_allclose(lab[..., 1:].reshape(-1, 2).mean(0), AB, atol=0.05)
 
 
@@ -160,8 +213,11 @@ def test_folders_are_searched_recursively_with_their_layout_kept(run_dir, tmp_pa
     (photos / "notes.txt").write_text("not a photo, not searched for")
     code, out, err = run([photos, "-o", tmp_path / "out", "--run", run_dir], capsys)
     assert code == 0, err
-    written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")
-                     if p.is_file() and p.name != ".colourise.lock")
+    written = sorted(
+        p.relative_to(tmp_path / "out").as_posix()
+        for p in (tmp_path / "out").rglob("*")
+        if p.is_file() and p.name != ".colourise.lock"
+    )
     assert written == ["scans/1950s/B.JPG", "scans/1950s/summer/c.tiff", "scans/a.png"]
     assert Image.open(tmp_path / "out" / "scans/1950s/summer/c.tiff").format == "TIFF"
     assert "3/3" in err  # a progress bar for more than one photo
@@ -175,14 +231,21 @@ def test_bad_files_are_reported_and_the_others_still_coloured(run_dir, tmp_path,
     (tmp_path / "empty.png").write_bytes(b"")
     (tmp_path / "notes.txt").write_text("hello")
     (tmp_path / "fake.webp").write_text("not really a webp")
-    inputs = [tmp_path / n for n in ("truncated.jpg", "empty.png", "notes.txt", "fake.webp", "missing.png")]
+    inputs = [
+        tmp_path / n
+        for n in ("truncated.jpg", "empty.png", "notes.txt", "fake.webp", "missing.png")
+    ]
     code, out, err = run([*inputs, good, "-o", tmp_path / "out", "--run", run_dir], capsys)
     assert code == 1
     assert (tmp_path / "out" / "good.png").is_file() and "coloured 1 of 5" in out
     report = err.split("5 failed:")[1]
-    for path, reason in [("truncated.jpg", "truncated"), ("empty.png", "empty file"),
-                         ("notes.txt", "not an image"), ("fake.webp", "not an image"),
-                         ("missing.png", "no such file")]:
+    for path, reason in [
+        ("truncated.jpg", "truncated"),
+        ("empty.png", "empty file"),
+        ("notes.txt", "not an image"),
+        ("fake.webp", "not an image"),
+        ("missing.png", "no such file"),
+    ]:
         line = next(line for line in report.splitlines() if path in line)
         assert str(tmp_path / path) in line and reason in line, line
     assert not list((tmp_path / "out").glob(".*.partial*"))
@@ -199,14 +262,22 @@ def test_never_overwrites_inputs_and_outputs_only_when_asked(run_dir, tmp_path, 
     assert run([photo, "-o", out, "--run", run_dir], capsys)[0] == 0
     (out / "photo.png").write_bytes(b"an earlier output")
     code, _, err = run([photo, "-o", out, "--run", run_dir], capsys)
-    assert code == 1 and "--overwrite" in err and (out / "photo.png").read_bytes() == b"an earlier output"
+    assert (
+        code == 1
+        and "--overwrite" in err
+        and (out / "photo.png").read_bytes() == b"an earlier output"
+    )
     assert run([photo, "-o", out, "--run", run_dir, "--overwrite"], capsys)[0] == 0
     assert Image.open(out / "photo.png").size == (30, 20)
 
     other = tmp_path / "other"
     other.mkdir()
-    shutil.copy(photo, other / "photo.png")  # two inputs with one output name: the second is refused
-    code, _, err = run([photo, other / "photo.png", "-o", tmp_path / "out2", "--run", run_dir], capsys)
+    shutil.copy(
+        photo, other / "photo.png"
+    )  # two inputs with one output name: the second is refused
+    code, _, err = run(
+        [photo, other / "photo.png", "-o", tmp_path / "out2", "--run", run_dir], capsys
+    )
     assert code == 1 and "already written from" in err
 
 
@@ -219,14 +290,21 @@ def test_model_errors_come_before_any_work(run_dir, tmp_path, capsys):
     shutil.copy(run_dir / "config.json", unfinished / "config.json")
     garbage = tmp_path / "garbage.weights.h5"
     garbage.write_bytes(b"not an HDF5 file")
-    mismatched = tmp_path / "mismatched"  # VGG16 weights under a configuration naming another encoder
+    mismatched = (
+        tmp_path / "mismatched"
+    )  # VGG16 weights under a configuration naming another encoder
     mismatched.mkdir()
     shutil.copy(run_dir / runs.RunFolder.WEIGHTS, mismatched / runs.RunFolder.WEIGHTS)
     TrainConfig.preset_config("tiny", encoder="efficientnet-lite0").save(mismatched / "config.json")
-    cases = [([], "make study"), (["--run", tmp_path / "nowhere"], "no such folder"),
-             (["--run", tmp_path], "no config.json"), (["--run", unfinished], "has not finished"),
-             (["--weights", garbage], "does not fit"), (["--run", mismatched], "efficientnet-lite0"),
-             (["--weights", tmp_path / "none.h5"], "no such file")]
+    cases = [
+        ([], "make study"),
+        (["--run", tmp_path / "nowhere"], "no such folder"),
+        (["--run", tmp_path], "no config.json"),
+        (["--run", unfinished], "has not finished"),
+        (["--weights", garbage], "does not fit"),
+        (["--run", mismatched], "efficientnet-lite0"),
+        (["--weights", tmp_path / "none.h5"], "no such file"),
+    ]
     with environment_variable("COLOURLIB_RUNS", str(tmp_path / "empty-runs")):
         for model_args, message in cases:
             code, _, err = run([photo, "-o", out, *model_args], capsys)
@@ -243,19 +321,27 @@ def test_default_model_and_bare_weights_file(run_dir, tmp_path, capsys):
         code, out, _ = run([photo, "-o", tmp_path / "a"], capsys)
     assert code == 0 and str(run_dir / runs.RunFolder.WEIGHTS) in out and "vgg16 encoder" in out
     assert "1/1" not in capsys.readouterr().err  # no progress bar for one photo
-    bare = tmp_path / "bare" / "model.weights.h5"  # no config.json beside it: the encoder is found by trying
+    bare = (
+        tmp_path / "bare" / "model.weights.h5"
+    )  # no config.json beside it: the encoder is found by trying
     bare.parent.mkdir()
     shutil.copy(run_dir / runs.RunFolder.WEIGHTS, bare)
     code, out, _ = run([photo, "-o", tmp_path / "b", "--weights", bare], capsys)
     assert code == 0 and "vgg16 encoder" in out and "224 px" in out
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        np.testing.assert_allclose(read_u8(tmp_path / "b" / "photo.png"), read_u8(tmp_path / "a" / "photo.png"),
-                                   atol=1.01 / 255)
+        np.testing.assert_allclose(
+            read_u8(tmp_path / "b" / "photo.png"),
+            read_u8(tmp_path / "a" / "photo.png"),
+            atol=1.01 / 255,
+        )
 
 
 def test_help_shows_examples_and_the_command_is_installed(capsys):
-    for main in (colourise.main, lambda argv: __import__("colourlib.apps.cli").apps.cli.main(["colourise", *argv])):
+    for main in (
+        colourise.main,
+        lambda argv: __import__("colourlib.apps.cli").apps.cli.main(["colourise", *argv]),
+    ):
         with pytest.raises(SystemExit) as stop:
             main(["--help"])
         assert stop.value.code == 0
@@ -266,7 +352,9 @@ def test_help_shows_examples_and_the_command_is_installed(capsys):
     assert scripts.get("colourlib") == "colourlib.apps.cli:main"
 
 
-def test_a_colour_class_model_colours_by_its_annealed_mean_from_a_run_or_a_bare_file(tmp_path, capsys):
+def test_a_colour_class_model_colours_by_its_annealed_mean_from_a_run_or_a_bare_file(
+    tmp_path, capsys
+):
     from colourlib.colour import classes
 
     centre = [20.0, 30.0]
@@ -280,7 +368,9 @@ def test_a_colour_class_model_colours_by_its_annealed_mean_from_a_run_or_a_bare_
     class_run = tmp_path / "class-run"
     class_run.mkdir()
     model.save_weights(class_run / runs.RunFolder.WEIGHTS)
-    TrainConfig.preset_config("tiny", image_size=32, loss="classification").save(class_run / "config.json")
+    TrainConfig.preset_config("tiny", image_size=32, loss="classification").save(
+        class_run / "config.json"
+    )
     lightness = checkerboard_l(40, 60)
     Image.fromarray(grey_u8(lightness), "L").save(tmp_path / "grey.png")
     code, out, _ = run([tmp_path / "grey.png", "-o", tmp_path / "out", "--run", class_run], capsys)
@@ -289,8 +379,18 @@ def test_a_colour_class_model_colours_by_its_annealed_mean_from_a_run_or_a_bare_
     assert np.abs(lab[..., 1:].reshape(-1, 2).mean(0) - centre).max() < 1.5
     bare = tmp_path / "bare.weights.h5"
     shutil.copy(class_run / runs.RunFolder.WEIGHTS, bare)
-    code, out, _ = run([tmp_path / "grey.png", "-o", tmp_path / "bare-out", "--weights", bare,
-                        "--image-size", "32"], capsys)
+    code, out, _ = run(
+        [
+            tmp_path / "grey.png",
+            "-o",
+            tmp_path / "bare-out",
+            "--weights",
+            bare,
+            "--image-size",
+            "32",
+        ],
+        capsys,
+    )
     assert code == 0 and "vgg16 encoder" in out and "colour classes" in out
 
 
@@ -302,26 +402,44 @@ def colourise_process(args, kill_at: str | None = None):
     env = {k: v for k, v in os.environ.items() if k != "COLOURLIB_KILL_AT"}
     if kill_at:
         env["COLOURLIB_KILL_AT"] = kill_at
-    return subprocess.run([sys.executable, "-m", "colourlib", "colourise", *map(str, args)], env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "colourlib", "colourise", *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
-def test_a_killed_colourise_leaves_no_partial_photo_and_a_rerun_completes_the_folder(run_dir, tmp_path):
+def test_a_killed_colourise_leaves_no_partial_photo_and_a_rerun_completes_the_folder(
+    run_dir, tmp_path
+):
     import signal
 
     photos = tmp_path / "photos"
     photos.mkdir()
     for i in range(4):
-        Image.fromarray(grey_u8(np.full((20, 30), 30.0 + 10 * i, np.float32)), "L").save(photos / f"p{i}.png")
+        Image.fromarray(grey_u8(np.full((20, 30), 30.0 + 10 * i, np.float32)), "L").save(
+            photos / f"p{i}.png"
+        )
     out = tmp_path / "out"
     killed = colourise_process([photos, "-o", out, "--run", run_dir], kill_at="write:photo#3")
     assert killed.returncode == -signal.SIGKILL
     written = sorted(p.name for p in (out / "photos").glob("[!.]*.png"))
     assert written == ["p0.png", "p1.png"], "the two photos before the kill, whole"
-    assert len(list(out.rglob(".*.partial*"))) == 1  # the third, complete under its temporary name only
+    assert (
+        len(list(out.rglob(".*.partial*"))) == 1
+    )  # the third, complete under its temporary name only
     done = colourise_process([photos, "-o", out, "--run", run_dir])
-    assert done.returncode == 1 and "coloured 2 of 4" in done.stdout  # the first two exist: listed, kept
-    assert sorted(p.name for p in (out / "photos").glob("[!.]*.png")) == ["p0.png", "p1.png", "p2.png", "p3.png"]
+    assert (
+        done.returncode == 1 and "coloured 2 of 4" in done.stdout
+    )  # the first two exist: listed, kept
+    assert sorted(p.name for p in (out / "photos").glob("[!.]*.png")) == [
+        "p0.png",
+        "p1.png",
+        "p2.png",
+        "p3.png",
+    ]
     for name in ("p0.png", "p2.png"):
         assert Image.open(out / "photos" / name).size == (30, 20)
     assert not list(out.rglob(".*.partial*")), "the leftover of the killed writer is gone"
@@ -349,7 +467,9 @@ def test_bad_sizes_records_and_folders_get_a_clear_message(run_dir, tmp_path, ca
 
     photo = tmp_path / "photo.png"
     Image.fromarray(grey_u8(np.full((20, 30), 50.0, np.float32)), "L").save(photo)
-    code, _, err = run([photo, "-o", tmp_path / "o1", "--run", run_dir, "--image-size", "4096"], capsys)
+    code, _, err = run(
+        [photo, "-o", tmp_path / "o1", "--run", run_dir, "--image-size", "4096"], capsys
+    )
     assert code == 2 and "--image-size 4096 is above 1024" in err
     runs_dir = tmp_path / "runs"
     runs_dir.mkdir()

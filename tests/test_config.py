@@ -3,24 +3,31 @@ import pytest
 from colourlib.config import PRESETS, ConfigError, TrainConfig, colouring_config
 
 
-@pytest.mark.parametrize("name,value,allowed", [
-    ("image_size", 100, "multiple of 32"),
-    ("image_size", 16, "integer >= 32"),
-    ("batch_size", 0, "integer >= 1"),
-    ("batch_size", 2.5, "integer >= 1"),
-    ("epochs", 0, "integer >= 1"),
-    ("workers", 0, "integer >= 1"),
-    ("encoder", "inception", "one of efficientnet-lite0, vgg16"),
-    ("precision", "float16", "one of float32, mixed_bfloat16"),
-    ("learning_rate", 0, "between 0 and 1"),
-    ("encoder_weights", "/no/such/file.h5", "existing weights file"),
-    ("data_dir", "/no/such/folder", "existing folder"),
-    ("augment", "yes", "True or False"),
-    ("loss", "mse2", "one of mse, mae, classification"),
-    ("data_dir", "", "an empty string names no file or folder"),  # would be the current folder, recursively
-    ("encoder_weights", " ", "an empty string names no file or folder"),
-    ("max_photos", 1, "integer >= 2"),
-])
+@pytest.mark.parametrize(
+    "name,value,allowed",
+    [
+        ("image_size", 100, "multiple of 32"),
+        ("image_size", 16, "integer >= 32"),
+        ("batch_size", 0, "integer >= 1"),
+        ("batch_size", 2.5, "integer >= 1"),
+        ("epochs", 0, "integer >= 1"),
+        ("workers", 0, "integer >= 1"),
+        ("encoder", "inception", "one of efficientnet-lite0, vgg16"),
+        ("precision", "float16", "one of float32, mixed_bfloat16"),
+        ("learning_rate", 0, "between 0 and 1"),
+        ("encoder_weights", "/no/such/file.h5", "existing weights file"),
+        ("data_dir", "/no/such/folder", "existing folder"),
+        ("augment", "yes", "True or False"),
+        ("loss", "mse2", "one of mse, mae, classification"),
+        (
+            "data_dir",
+            "",
+            "an empty string names no file or folder",
+        ),  # would be the current folder, recursively
+        ("encoder_weights", " ", "an empty string names no file or folder"),
+        ("max_photos", 1, "integer >= 2"),
+    ],
+)
 def test_bad_values_are_rejected_naming_parameter_and_allowed_values(name, value, allowed):
     with pytest.raises(ConfigError, match=rf"{name}={value!r}.*{allowed}"):
         TrainConfig.from_dict({name: value})
@@ -35,7 +42,9 @@ def test_cached_features_need_a_frozen_encoder_and_fixed_crops():
     with pytest.raises(ConfigError, match="cache_features=True needs encoder_trainable=False"):
         TrainConfig.from_dict({"cache_features": True})
     TrainConfig.from_dict({"cache_features": True, "encoder_trainable": False, "augment": False})
-    TrainConfig.from_dict({"cache_features": True, "encoder_trainable": False})  # augmented crops drawn once
+    TrainConfig.from_dict(
+        {"cache_features": True, "encoder_trainable": False}
+    )  # augmented crops drawn once
     with pytest.raises(ConfigError, match="decoder='unet' is not allowed: one of paper, skips"):
         TrainConfig.from_dict({"decoder": "unet"})
 
@@ -46,21 +55,44 @@ def test_presets():
     paper = TrainConfig.preset_config("paper", epochs=2)
     assert (paper.image_size, paper.batch_size, paper.epochs) == (224, 64, 2)
     assert PRESETS["paper"]["epochs"] == 1000
-    with pytest.raises(ConfigError, match="preset='fast' is not known. Allowed: tiny, quick, paper"):
+    with pytest.raises(
+        ConfigError, match="preset='fast' is not known. Allowed: tiny, quick, paper"
+    ):
         TrainConfig.preset_config("fast")
 
 
 def test_colouring_models_share_photos_resolution_and_schedule_and_differ_in_their_recipe():
     vgg, lite = colouring_config("vgg16", "quick"), colouring_config("lite0", "quick")
-    shared = ("image_size", "max_photos", "crops_per_photo", "val_crops_per_photo", "epochs", "batch_size",
-              "learning_rate", "cache_features", "encoder_trainable", "augment", "val_fraction")
-    assert [getattr(vgg, k) for k in shared] == [getattr(lite, k) for k in shared]  # a fair comparison
+    shared = (
+        "image_size",
+        "max_photos",
+        "crops_per_photo",
+        "val_crops_per_photo",
+        "epochs",
+        "batch_size",
+        "learning_rate",
+        "cache_features",
+        "encoder_trainable",
+        "augment",
+        "val_fraction",
+    )
+    assert [getattr(vgg, k) for k in shared] == [
+        getattr(lite, k) for k in shared
+    ]  # a fair comparison
     assert (vgg.encoder, vgg.decoder, vgg.loss) == ("vgg16", "paper", "mse")  # the paper's model
-    assert (lite.encoder, lite.encoder_weights, lite.image_size, lite.max_photos) == \
-        ("efficientnet-lite0", "imagenet", 160, 0)
+    assert (lite.encoder, lite.encoder_weights, lite.image_size, lite.max_photos) == (
+        "efficientnet-lite0",
+        "imagenet",
+        160,
+        0,
+    )
     assert colouring_config("lite0", "quick", seed=2).seed == 2
-    assert colouring_config("lite0", "tiny").epochs == PRESETS["tiny"]["epochs"]  # the smoke test stays small
-    with pytest.raises(ConfigError, match="colouring model 'resnet' is not known. Allowed: vgg16, lite0"):
+    assert (
+        colouring_config("lite0", "tiny").epochs == PRESETS["tiny"]["epochs"]
+    )  # the smoke test stays small
+    with pytest.raises(
+        ConfigError, match="colouring model 'resnet' is not known. Allowed: vgg16, lite0"
+    ):
         colouring_config("resnet", "quick")
 
 
@@ -77,19 +109,29 @@ def test_the_default_colouring_model_is_the_recorded_recipe_searchs_winner():
     assert bool(winner.eligible)  # it keeps half of the validation photos' colourfulness
     chosen = candidate_config(winner.recipe, temperature=float(winner.temperature))
     default = colouring_config("lite0", "quick")
-    differ = {f.name for f in dataclasses.fields(default) if getattr(default, f.name) != getattr(chosen, f.name)}
-    assert differ == set(), f"the default colouring model differs from the search's winner in {sorted(differ)}"
+    differ = {
+        f.name
+        for f in dataclasses.fields(default)
+        if getattr(default, f.name) != getattr(chosen, f.name)
+    }
+    assert differ == set(), (
+        f"the default colouring model differs from the search's winner in {sorted(differ)}"
+    )
 
 
 def test_loader_counts_are_written_as_a_person_writes_them():
     from colourlib.report.words import count_loaders
 
-    assert count_loaders(1, "threads") == "1 thread" and count_loaders(4, "processes") == "4 processes"
+    assert (
+        count_loaders(1, "threads") == "1 thread" and count_loaders(4, "processes") == "4 processes"
+    )
     assert count_loaders(1, "processes", "loading") == "1 loading process"
     assert count_loaders(2, "threads", "loading") == "2 loading threads"
 
 
-def test_the_cli_prints_a_users_mistake_as_one_line_and_lets_a_bug_raise(monkeypatch, capsys, tmp_path):
+def test_the_cli_prints_a_users_mistake_as_one_line_and_lets_a_bug_raise(
+    monkeypatch, capsys, tmp_path
+):
     from colourlib import ColourlibError, ConfigError
     from colourlib.apps import cli
     from colourlib.data.photos import DataError
@@ -98,7 +140,8 @@ def test_the_cli_prints_a_users_mistake_as_one_line_and_lets_a_bug_raise(monkeyp
     assert all(issubclass(e, ColourlibError) for e in (ConfigError, DataError, RunFolderError))
     assert cli.main(["train", str(tmp_path / "run"), "--preset", "tiny", "-p", "epochs=0"]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        "error: preset 'tiny': epochs=0 is not allowed: an integer >= 1."]
+        "error: preset 'tiny': epochs=0 is not allowed: an integer >= 1."
+    ]
 
     def bug(args):
         raise ValueError("a bug in the library")

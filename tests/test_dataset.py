@@ -6,8 +6,8 @@ import pytest
 
 from colourlib.data.augment import Augmentation, sample_crop
 from colourlib.data.dataset import ColourBatches, EpochOrder, PhotoCrops
-from colourlib.encoders.vgg16 import preprocess as vgg16_preprocess
 from colourlib.data.photos import open_rgb8
+from colourlib.encoders.vgg16 import preprocess as vgg16_preprocess
 
 
 def test_epoch_order_serves_every_sample_once_per_epoch():
@@ -30,7 +30,9 @@ def test_batches_have_the_encoder_input_and_ab_target(coded_photos):
     ds = ColourBatches(crops(coded_photos), 4, vgg16_preprocess, seed=0)
     x, y = ds[0]
     assert x.shape == (4, 32, 32, 3) and y.shape == (4, 32, 32, 2)
-    np.testing.assert_allclose(x[..., 0] + 103.939, x[..., 2] + 123.68, atol=1e-4)  # grey: B == R before mean
+    np.testing.assert_allclose(
+        x[..., 0] + 103.939, x[..., 2] + 123.68, atol=1e-4
+    )  # grey: B == R before mean
     assert np.abs(y).max() <= 1.0
     assert ds.steps_per_epoch == 5 and ds[4][0].shape[0] == 2  # 18 samples: the last batch is short
 
@@ -68,17 +70,27 @@ class TracedBatches(ColourBatches):
 
 def fit_traced(coded_photos, trace_dir, workers, use_multiprocessing, epochs=3):
     keras.utils.set_random_seed(0)
-    ds = TracedBatches(crops(coded_photos), 4, vgg16_preprocess, seed=0, workers=workers,
-                       use_multiprocessing=use_multiprocessing)
+    ds = TracedBatches(
+        crops(coded_photos),
+        4,
+        vgg16_preprocess,
+        seed=0,
+        workers=workers,
+        use_multiprocessing=use_multiprocessing,
+    )
     ds.trace_dir = trace_dir
-    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(2, 1, activation="tanh")])
+    model = keras.Sequential(
+        [keras.Input((32, 32, 3)), keras.layers.Conv2D(2, 1, activation="tanh")]
+    )
     model.compile(optimizer="adam", loss="mse")
     model.fit(ds, epochs=epochs, steps_per_epoch=ds.steps_per_epoch, shuffle=False, verbose=0)
     return ds, [w.copy() for w in model.get_weights()]
 
 
 @pytest.mark.parametrize("workers,use_multiprocessing", [(1, False), (2, False), (3, True)])
-def test_fit_sees_every_sample_exactly_once_per_epoch(coded_photos, tmp_path, workers, use_multiprocessing):
+def test_fit_sees_every_sample_exactly_once_per_epoch(
+    coded_photos, tmp_path, workers, use_multiprocessing
+):
     ds, weights = fit_traced(coded_photos, tmp_path, workers, use_multiprocessing)
     steps = ds.steps_per_epoch
     for epoch in range(3):

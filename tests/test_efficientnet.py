@@ -1,5 +1,6 @@
 """EfficientNet-Lite0 from the packaged PyTorch file: the converted classifier names the ImageNet classes of photos
 that ship in installed packages, the reader refuses files that would run code, and the conversion is cached."""
+
 from __future__ import annotations
 
 import io
@@ -9,18 +10,21 @@ import sys
 import types
 import zipfile
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import pytest
-
-from pathlib import Path
-
-from colourlib.encoders import efficientnet
 from conftest import environment_variable
-from colourlib.encoders import EncoderWeightsError, encoder_spec
-from colourlib.model import build_network
+
 from colourlib.data.photos import read_rgb, wheel_test_photos
-from colourlib.encoders.torchfile import LEGACY_MAGIC, LEGACY_PROTOCOL, WeightsFileError, read_state_dict
+from colourlib.encoders import EncoderWeightsError, efficientnet, encoder_spec
+from colourlib.encoders.torchfile import (
+    LEGACY_MAGIC,
+    LEGACY_PROTOCOL,
+    WeightsFileError,
+    read_state_dict,
+)
+from colourlib.model import build_network
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +65,21 @@ def test_a_first_run_that_converts_the_weights_trains_as_a_later_one_that_finds_
         first = train(config, tmp_path / "first", print_progress=False).history
         assert (tmp_path / "fresh-cache" / efficientnet.CONVERTED_FILE).is_file()
         later = train(config, tmp_path / "later", print_progress=False).history
-    assert [(h["loss"], h["val_loss"]) for h in first] == [(h["loss"], h["val_loss"]) for h in later]
+    assert [(h["loss"], h["val_loss"]) for h in first] == [
+        (h["loss"], h["val_loss"]) for h in later
+    ]
 
 
 def test_the_packaged_file_reads_as_a_state_dict_with_strided_tensors():
     state = read_state_dict(efficientnet.packaged_weights_file())
     assert len(state) == 296
-    assert state["_conv_stem.weight"].shape == (32, 3, 3, 3) and state["_fc.weight"].shape == (1000, 1280)
-    assert state["_conv_stem.weight"].flags["C_CONTIGUOUS"]  # stored with TensorFlow's strides, copied out
+    assert state["_conv_stem.weight"].shape == (32, 3, 3, 3) and state["_fc.weight"].shape == (
+        1000,
+        1280,
+    )
+    assert state["_conv_stem.weight"].flags[
+        "C_CONTIGUOUS"
+    ]  # stored with TensorFlow's strides, copied out
 
 
 def test_the_decoder_adapts_to_the_encoders_channels_and_vgg16_stays_as_it_was():
@@ -77,12 +88,18 @@ def test_the_decoder_adapts_to_the_encoders_channels_and_vgg16_stays_as_it_was()
     assert lite.get_layer("encoder").count_params() == encoder_spec("efficientnet-lite0").params
     assert lite.layers[-1].layers[0].kernel.shape == (3, 3, 1280, 256)
     vgg = build_network(224, "vgg16", None)
-    assert vgg.get_layer("encoder").count_params() == 14_714_688 and vgg.layers[-1].count_params() == 1_572_114
+    assert (
+        vgg.get_layer("encoder").count_params() == 14_714_688
+        and vgg.layers[-1].count_params() == 1_572_114
+    )
     grey = np.full((1, 8, 8, 1), 0.5, np.float32)  # network L 0.5 = L* 50, grey 119 of 255
-    assert encoder_spec("efficientnet-lite0").preprocess(grey) == pytest.approx((119 - 127) / 128, abs=0.01)
+    assert encoder_spec("efficientnet-lite0").preprocess(grey) == pytest.approx(
+        (119 - 127) / 128, abs=0.01
+    )
 
 
 # --- the reader refuses what is not a weights file, and never runs what a file asks ---------------------------
+
 
 class _RunsCode:
     def __init__(self, marker):
@@ -96,7 +113,11 @@ class _RunsCode:
 
 def _legacy_file(path, main_object):
     with open(path, "wb") as f:
-        for header in (LEGACY_MAGIC, LEGACY_PROTOCOL, {"protocol_version": LEGACY_PROTOCOL, "little_endian": True}):
+        for header in (
+            LEGACY_MAGIC,
+            LEGACY_PROTOCOL,
+            {"protocol_version": LEGACY_PROTOCOL, "little_endian": True},
+        ):
             pickle.dump(header, f, protocol=2)
         pickle.dump(main_object, f, protocol=2)
         pickle.dump([], f, protocol=2)
@@ -105,10 +126,14 @@ def _legacy_file(path, main_object):
 def test_a_malicious_pickle_is_refused_and_never_run(tmp_path):
     marker = tmp_path / "pwned"
     _legacy_file(tmp_path / "evil.pth", OrderedDict(weight=_RunsCode(marker)))
-    with pytest.raises(WeightsFileError, match=r"asks to call (posix|os|nt)\.system.*refusing to load it"):
+    with pytest.raises(
+        WeightsFileError, match=r"asks to call (posix|os|nt)\.system.*refusing to load it"
+    ):
         read_state_dict(tmp_path / "evil.pth")
     with zipfile.ZipFile(tmp_path / "evil.zip.pth", "w") as archive:
-        archive.writestr("archive/data.pkl", pickle.dumps({"weight": _RunsCode(marker)}, protocol=2))
+        archive.writestr(
+            "archive/data.pkl", pickle.dumps({"weight": _RunsCode(marker)}, protocol=2)
+        )
     with pytest.raises(WeightsFileError, match="system"):
         read_state_dict(tmp_path / "evil.zip.pth")
     assert not marker.exists()
@@ -116,11 +141,14 @@ def test_a_malicious_pickle_is_refused_and_never_run(tmp_path):
         efficientnet.converted_weights(tmp_path / "evil.pth", verbose=False)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"\xff\xd8\xff\xe0 a JPEG, not weights", "not a readable PyTorch weights file"),
-    (b"", "not a readable PyTorch weights file"),
-    (pickle.dumps(12345), "not a PyTorch weights file \\(wrong magic number\\)"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"\xff\xd8\xff\xe0 a JPEG, not weights", "not a readable PyTorch weights file"),
+        (b"", "not a readable PyTorch weights file"),
+        (pickle.dumps(12345), "not a PyTorch weights file \\(wrong magic number\\)"),
+    ],
+)
 def test_files_that_are_not_weights_get_a_clear_error(tmp_path, content, message):
     (tmp_path / "x.pth").write_bytes(content)
     with pytest.raises(WeightsFileError, match=message):
@@ -146,7 +174,10 @@ def _fake_torch_modules():
         pass
 
     FloatStorage.__module__, _rebuild_tensor_v2.__module__ = "torch", "torch._utils"
-    FloatStorage.__qualname__, _rebuild_tensor_v2.__qualname__ = "FloatStorage", "_rebuild_tensor_v2"
+    FloatStorage.__qualname__, _rebuild_tensor_v2.__qualname__ = (
+        "FloatStorage",
+        "_rebuild_tensor_v2",
+    )
     torch.FloatStorage, utils._rebuild_tensor_v2 = FloatStorage, _rebuild_tensor_v2
     return torch, utils
 
@@ -161,8 +192,10 @@ def test_the_zip_format_is_read_too(tmp_path, monkeypatch):
             self.args = (key, shape, stride)
 
         def __reduce__(self):
-            return (utils._rebuild_tensor_v2, (("STORAGE", self.args[0]), 0, self.args[1], self.args[2], False,
-                                               OrderedDict()))
+            return (
+                utils._rebuild_tensor_v2,
+                (("STORAGE", self.args[0]), 0, self.args[1], self.args[2], False, OrderedDict()),
+            )
 
     class Pickler(pickle.Pickler):
         def persistent_id(self, obj):
@@ -171,7 +204,9 @@ def test_the_zip_format_is_read_too(tmp_path, monkeypatch):
             return None
 
     buffer = io.BytesIO()
-    Pickler(buffer, protocol=2).dump(OrderedDict(w=Tensor("0", (2, 3), (1, 2))))  # a transposed (column) layout
+    Pickler(buffer, protocol=2).dump(
+        OrderedDict(w=Tensor("0", (2, 3), (1, 2)))
+    )  # a transposed (column) layout
     values = np.arange(6, dtype=np.float32)
     with zipfile.ZipFile(tmp_path / "new.pth", "w") as archive:
         archive.writestr("new/data.pkl", buffer.getvalue())
@@ -180,14 +215,16 @@ def test_the_zip_format_is_read_too(tmp_path, monkeypatch):
     np.testing.assert_array_equal(state["w"], values.reshape(3, 2).T)
 
 
-
 def _crafted_file(tmp_path, shape, stride, offset=0, legacy=False, count=6):
     """A state_dict file with one tensor of the given layout over 6 float32 values (zip or legacy format)."""
     torch, utils = _fake_torch_modules()
 
     class Tensor:
         def __reduce__(self):
-            return (utils._rebuild_tensor_v2, (("STORAGE", "0"), offset, shape, stride, False, OrderedDict()))
+            return (
+                utils._rebuild_tensor_v2,
+                (("STORAGE", "0"), offset, shape, stride, False, OrderedDict()),
+            )
 
     class Pickler(pickle.Pickler):
         def persistent_id(self, obj):
@@ -201,8 +238,11 @@ def _crafted_file(tmp_path, shape, stride, offset=0, legacy=False, count=6):
     try:
         buffer = io.BytesIO()
         if legacy:
-            for header in (LEGACY_MAGIC, LEGACY_PROTOCOL, {"protocol_version": LEGACY_PROTOCOL,
-                                                            "little_endian": True}):
+            for header in (
+                LEGACY_MAGIC,
+                LEGACY_PROTOCOL,
+                {"protocol_version": LEGACY_PROTOCOL, "little_endian": True},
+            ):
                 pickle.dump(header, buffer, protocol=2)
         Pickler(buffer, protocol=2).dump(OrderedDict(w=Tensor()))
     finally:
@@ -221,26 +261,51 @@ def _crafted_file(tmp_path, shape, stride, offset=0, legacy=False, count=6):
 
 
 @pytest.mark.parametrize("legacy", [False, True])
-@pytest.mark.parametrize("shape, stride, offset, message", [
-    ((3,), (-1,), 2, "negative sizes, strides or offsets"),  # would read backwards, outside the file
-    ((2, 3), (3, -2), 0, "negative sizes, strides or offsets"),
-    ((3,), (1,), -4, "negative sizes, strides or offsets"),
-    ((10_000_000_000,), (0,), 0, "more than the 1073741824 this reader makes"),  # zero stride, a huge shape
-    ((4,), (2,), 0, "reaches past the end of its storage"),  # 0, 2, 4, 6: one past the 6 values
-    ((2,), (1,), 5, "reaches past the end of its storage"),
-    ((1,), (2 ** 62,), 0, "beyond its storage"),  # a size-1 dimension's stride, huge: an overflow, not a read
-    ((0,), (1,), 100, "beyond its storage"),
-])
-def test_a_tensor_that_would_read_outside_its_file_is_refused(tmp_path, legacy, shape, stride, offset, message):
+@pytest.mark.parametrize(
+    "shape, stride, offset, message",
+    [
+        (
+            (3,),
+            (-1,),
+            2,
+            "negative sizes, strides or offsets",
+        ),  # would read backwards, outside the file
+        ((2, 3), (3, -2), 0, "negative sizes, strides or offsets"),
+        ((3,), (1,), -4, "negative sizes, strides or offsets"),
+        (
+            (10_000_000_000,),
+            (0,),
+            0,
+            "more than the 1073741824 this reader makes",
+        ),  # zero stride, a huge shape
+        ((4,), (2,), 0, "reaches past the end of its storage"),  # 0, 2, 4, 6: one past the 6 values
+        ((2,), (1,), 5, "reaches past the end of its storage"),
+        (
+            (1,),
+            (2**62,),
+            0,
+            "beyond its storage",
+        ),  # a size-1 dimension's stride, huge: an overflow, not a read
+        ((0,), (1,), 100, "beyond its storage"),
+    ],
+)
+def test_a_tensor_that_would_read_outside_its_file_is_refused(
+    tmp_path, legacy, shape, stride, offset, message
+):
     with pytest.raises(WeightsFileError, match=message):
         read_state_dict(_crafted_file(tmp_path, shape, stride, offset, legacy))
 
 
 def test_well_formed_crafted_tensors_read_as_their_layout_says(tmp_path):
     for legacy in (False, True):
-        state = read_state_dict(_crafted_file(tmp_path, (3, 2), (1, 3), 0, legacy))  # a transposed layout
+        state = read_state_dict(
+            _crafted_file(tmp_path, (3, 2), (1, 3), 0, legacy)
+        )  # a transposed layout
         np.testing.assert_array_equal(state["w"], np.arange(6, dtype=np.float32).reshape(2, 3).T)
-        assert read_state_dict(_crafted_file(tmp_path, (0, 4), (4, 1), 0, legacy))["w"].shape == (0, 4)
+        assert read_state_dict(_crafted_file(tmp_path, (0, 4), (4, 1), 0, legacy))["w"].shape == (
+            0,
+            4,
+        )
 
 
 @pytest.mark.parametrize("count", [-5, 10**12])

@@ -1,6 +1,7 @@
 """Canaries for colourlib.backend.keras_internals: each workaround of a private Keras or JAX name has a test that fails
 when the name stops working, and one that fails when upstream has fixed what it works around (then delete the
 workaround and its canaries)."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,8 @@ import pytest
 
 from colourlib.backend import keras_internals
 
-
 # --- build_before_fit: Keras builds inside fit from a batch it pulls from the training iterator -------------
+
 
 class IndexedBatches(keras.utils.PyDataset):
     """Batch i has targets equal to i, so a zero model's loss says which batches a step trained on."""
@@ -45,7 +46,9 @@ def trained_on(workers: int, workaround: bool) -> list[float]:
 
     strategy = tf.distribute.MirroredStrategy(["/CPU:0"])
     with strategy.scope():
-        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="zeros")])
+        model = keras.Sequential(
+            [keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="zeros")]
+        )
         model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
     data = IndexedBatches(workers=workers)
     if workaround:
@@ -55,14 +58,19 @@ def trained_on(workers: int, workaround: bool) -> list[float]:
     return seen.losses
 
 
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the TensorFlow trainer's build")
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="the TensorFlow trainer's build"
+)
 def test_build_before_fit_keeps_worker_batches_in_order_and_is_still_needed():
     alone = trained_on(workers=1, workaround=False)
     assert alone == pytest.approx([0.0, 0.5, 5 / 3, 3.5]), "one worker trains on batches 0, 1, 2, 3"
-    assert trained_on(workers=2, workaround=True) == pytest.approx(alone), "the workaround stopped working"
+    assert trained_on(workers=2, workaround=True) == pytest.approx(alone), (
+        "the workaround stopped working"
+    )
     assert trained_on(workers=2, workaround=False) != pytest.approx(alone), (
         "Keras no longer loses batches served by workers when it builds inside fit: delete "
-        "keras_internals.build_before_fit's override of _maybe_symbolic_build")
+        "keras_internals.build_before_fit's override of _maybe_symbolic_build"
+    )
 
 
 # --- patch_multi_worker_reduction: keras-team/keras#20585 ---------------------------------------------------
@@ -96,10 +104,21 @@ def two_workers(mode: str) -> list[str]:
             s.bind(("127.0.0.1", 0))
             ports.append(f"127.0.0.1:{s.getsockname()[1]}")
     env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
-    processes = [subprocess.Popen([sys.executable, "-c", WORKER, ",".join(ports), str(i), mode], env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for i in range(2)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, ",".join(ports), str(i), mode],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in range(2)
+    ]
     outputs = [p.communicate(timeout=300)[0] for p in processes]
-    return [next((l for l in out.splitlines() if l.startswith("RESULT")), out[-500:]) for out in outputs]
+    return [
+        next((line for line in out.splitlines() if line.startswith("RESULT")), out[-500:])
+        for out in outputs
+    ]
 
 
 def test_the_multi_worker_reduction_patch_works_and_is_still_needed():
@@ -107,7 +126,8 @@ def test_the_multi_worker_reduction_patch_works_and_is_still_needed():
     unpatched = two_workers("unpatched")
     assert all("Invalid reduction dimension" in line for line in unpatched), (
         f"Keras now reduces scalar logs across machines itself ({unpatched}): delete "
-        "keras_internals.patch_multi_worker_reduction (keras-team/keras#20585)")
+        "keras_internals.patch_multi_worker_reduction (keras-team/keras#20585)"
+    )
 
 
 # --- jax_backends_started / request_jax_cpu_devices: jax-ml/jax#17188 --------------------------------------
@@ -131,16 +151,25 @@ print(json.dumps(report))
 def test_jax_devices_are_requested_before_the_backend_starts_and_the_check_is_still_needed():
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     env.pop("XLA_FLAGS", None)
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(JAX_SCRIPT)], env=env, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(JAX_SCRIPT)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert (report["before"], report["devices"], report["after"]) == (False, 2, True), "the check stopped working"
+    assert (report["before"], report["devices"], report["after"]) == (False, 2, True), (
+        "the check stopped working"
+    )
     assert report["late_update"] == "refused", (
         f"JAX now changes its CPU device count after it started ({report['late_update']}): "
-        "keras_internals.jax_backends_started is no longer needed")
+        "keras_internals.jax_backends_started is no longer needed"
+    )
 
 
 # --- py_dataset_batches: the loader benchmark reads a PyDataset as fit does ---------------------------------
+
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_py_dataset_batches_serve_the_dataset_in_order(workers):

@@ -1,8 +1,8 @@
 """The package's layers (core <- study <- report <- apps) import only downward and never in a circle, and a
 finished result's reuse depends on the code that computed it alone."""
+
 from __future__ import annotations
 
-import ast
 import json
 import shutil
 from pathlib import Path
@@ -32,9 +32,12 @@ import_graph = provenance.import_graph
 
 def upward_imports(graph: dict[str, set[str]]) -> list[str]:
     rank = {layer: i for i, layer in enumerate(LAYERS)}
-    return [f"{a} ({layer_of(a)}) imports {b} ({layer_of(b)})"
-            for a, targets in sorted(graph.items()) for b in sorted(targets)
-            if rank[layer_of(b)] > rank[layer_of(a)]]
+    return [
+        f"{a} ({layer_of(a)}) imports {b} ({layer_of(b)})"
+        for a, targets in sorted(graph.items())
+        for b in sorted(targets)
+        if rank[layer_of(b)] > rank[layer_of(a)]
+    ]
 
 
 def cycles(graph: dict[str, set[str]]) -> list[str]:
@@ -44,7 +47,7 @@ def cycles(graph: dict[str, set[str]]) -> list[str]:
         state[node] = "open"
         for target in sorted(graph.get(node, ())):
             if state.get(target) == "open":
-                found.append(" -> ".join(trail[trail.index(target):] + [target]))
+                found.append(" -> ".join(trail[trail.index(target) :] + [target]))
             elif target not in state:
                 visit(target, trail + [target])
         state[node] = "done"
@@ -58,8 +61,14 @@ def cycles(graph: dict[str, set[str]]) -> list[str]:
 def test_the_tree_shows_the_layers():
     names = set(import_graph())
     assert {layer_of(n) for n in names} == set(LAYERS)
-    assert {"colourlib.study.driver", "colourlib.report.book", "colourlib.apps.cli", "colourlib.runs",
-            "colourlib.encoders.efficientnet", "colourlib.data.dataset"} <= names
+    assert {
+        "colourlib.study.driver",
+        "colourlib.report.book",
+        "colourlib.apps.cli",
+        "colourlib.runs",
+        "colourlib.encoders.efficientnet",
+        "colourlib.data.dataset",
+    } <= names
 
 
 def test_every_import_points_down_or_sideways():
@@ -76,7 +85,9 @@ def test_the_checks_find_a_planted_upward_import_and_a_planted_cycle(tmp_path):
     (package / "apps").mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "train.py").write_text("from .apps import cli\nfrom . import model\n")
-    (package / "model.py").write_text("def build():\n    from .train import x  # inside a function\n")
+    (package / "model.py").write_text(
+        "def build():\n    from .train import x  # inside a function\n"
+    )
     (package / "apps" / "__init__.py").write_text("")
     (package / "apps" / "cli.py").write_text("import json\n")
     graph = import_graph(package)
@@ -86,13 +97,27 @@ def test_the_checks_find_a_planted_upward_import_and_a_planted_cycle(tmp_path):
 
 
 def test_each_result_is_keyed_on_the_code_that_computes_it():
-    training, features, timing = (set(provenance.closure(roots)) for roots in
-                                  (provenance.TRAINING_CODE, FEATURE_CODE, TIMING_CODE))
-    assert {"colourlib.train", "colourlib.model", "colourlib.data.augment", "colourlib.encoders.vgg16",
-            "colourlib.config", "colourlib.callbacks"} <= training
-    assert not {m for m in training if layer_of(m) != "core"}, "no sentence, figure or app decides a run's reuse"
+    training, features, timing = (
+        set(provenance.closure(roots))
+        for roots in (provenance.TRAINING_CODE, FEATURE_CODE, TIMING_CODE)
+    )
+    assert {
+        "colourlib.train",
+        "colourlib.model",
+        "colourlib.data.augment",
+        "colourlib.encoders.vgg16",
+        "colourlib.config",
+        "colourlib.callbacks",
+    } <= training
+    assert not {m for m in training if layer_of(m) != "core"}, (
+        "no sentence, figure or app decides a run's reuse"
+    )
     assert not training & {"colourlib.colouriser", "colourlib.colour.metrics", "colourlib.evaluate"}
-    assert {"colourlib.model", "colourlib.data.dataset", "colourlib.encoders.efficientnet"} <= features
+    assert {
+        "colourlib.model",
+        "colourlib.data.dataset",
+        "colourlib.encoders.efficientnet",
+    } <= features
     assert "colourlib.train" not in features and "colourlib.callbacks" not in features
     assert {"colourlib.study.timing", "colourlib.speed", "colourlib.train"} <= timing
     assert not {m for m in timing if layer_of(m) in ("report", "apps")}
@@ -112,8 +137,11 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 
 def test_a_wording_or_docstring_edit_keeps_a_finished_run_reusable_and_a_model_or_data_edit_does_not(
-        package_copy, tmp_path, monkeypatch):
-    monkeypatch.setattr(runs, "code_fingerprint", lambda: provenance.code_fingerprint(package_dir=package_copy))
+    package_copy, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(
+        runs, "code_fingerprint", lambda: provenance.code_fingerprint(package_dir=package_copy)
+    )
     config = TrainConfig.preset_config("tiny")
     run = runs.RunFolder(tmp_path / "run")
     run.path.mkdir()
@@ -121,26 +149,46 @@ def test_a_wording_or_docstring_edit_keeps_a_finished_run_reusable_and_a_model_o
     run.weights_file.write_bytes(b"w")
     run.write_json(run.TIMING, {})
     run.history_file.write_text("epoch,loss,val_loss\n0,1,1\n1,1,1\n")
-    run.write_json(run.ENVIRONMENT, {"code_fingerprint": provenance.code_fingerprint(package_dir=package_copy)})
+    run.write_json(
+        run.ENVIRONMENT, {"code_fingerprint": provenance.code_fingerprint(package_dir=package_copy)}
+    )
     assert run.is_finished() and run.is_reusable(config)
 
-    for edited in ("apps/cli.py", "apps/colourise.py", "report/figures.py", "report/words.py",
-                   "study/driver.py", "colouriser.py", "metrics.py"):
+    for edited in (
+        "apps/cli.py",
+        "apps/colourise.py",
+        "report/figures.py",
+        "report/words.py",
+        "study/driver.py",
+        "colouriser.py",
+        "metrics.py",
+    ):
         with (package_copy / edited).open("a") as f:
             f.write("\n# an edit\nX_ADDED = 1\n")
         assert run.is_reusable(config), f"editing {edited} must not retrain anything"
     _edit(package_copy / "report" / "words.py", "core of", "cores out of")  # a wording helper
-    _edit(package_copy / "train.py", '"""Training one configuration', '"""Training a configuration')  # docstring
-    _edit(package_copy / "model.py", "import keras\n", "import keras  # a comment\n\n\n")  # comment, layout
+    _edit(
+        package_copy / "train.py", '"""Training one configuration', '"""Training a configuration'
+    )  # docstring
+    _edit(
+        package_copy / "model.py", "import keras\n", "import keras  # a comment\n\n\n"
+    )  # comment, layout
     assert run.is_reusable(config), "a docstring, comment or layout edit must not retrain anything"
 
-    for edited, old, new in (("model.py", "def build_network(", "X = 1\n\n\ndef build_network("),
-                             ("data/augment.py", "from __future__ import annotations\n",
-                              "from __future__ import annotations\nX = 1\n")):
+    for edited, old, new in (
+        ("model.py", "def build_network(", "X = 1\n\n\ndef build_network("),
+        (
+            "data/augment.py",
+            "from __future__ import annotations\n",
+            "from __future__ import annotations\nX = 1\n",
+        ),
+    ):
         copy = package_copy / edited
         before = copy.read_text()
         _edit(copy, old, new)
-        assert not run.is_reusable(config), f"a run made before an edit of {edited}'s code is not reused"
+        assert not run.is_reusable(config), (
+            f"a run made before an edit of {edited}'s code is not reused"
+        )
         assert run.is_finished(), "it is still finished; only reuse is refused"
         copy.write_text(before)
         assert run.is_reusable(config)

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from colourlib.colour import metrics
-from colourlib.colour import lab_to_rgb, rgb_to_lab
+from colourlib.colour import lab_to_rgb, metrics, rgb_to_lab
 
 
 def image(seed=0, shape=(24, 32, 3)):
@@ -60,7 +59,9 @@ def test_auc_of_grey_prediction_on_a_known_chroma():
     big_rgb, big_grey = np.tile(rgb, (4, 4, 1)), np.tile(grey, (4, 4, 1))  # SSIM needs 7 x 7
     scores = metrics.all_metrics(big_rgb, big_grey, np.zeros((16, 16, 2)))
     assert scores["ab_error"] == pytest.approx(30.0, abs=0.3)  # the chroma that grey leaves out
-    assert scores["auc_ab"] == pytest.approx(1 - scores["ab_error"] / 150, abs=1e-6)  # every error below 150
+    assert scores["auc_ab"] == pytest.approx(
+        1 - scores["ab_error"] / 150, abs=1e-6
+    )  # every error below 150
 
 
 def test_keras2_accuracy_is_argmax_agreement_over_a_and_b():
@@ -75,6 +76,15 @@ def test_all_metrics_keys():
     a = image()
     result = metrics.all_metrics(a, a, rgb_to_lab(a)[..., 1:])
     assert result == metrics.all_metrics(a, a, rgb_to_lab(a)[..., 1:], true_lab=rgb_to_lab(a))
-    assert set(result) == {"psnr", "ssim", "ciede2000", "colourfulness", "colourfulness_true",
-                           "colourfulness_gap", "ab_error", "auc_ab", "keras2_accuracy"}
+    assert set(result) == {
+        "psnr",
+        "ssim",
+        "ciede2000",
+        "colourfulness",
+        "colourfulness_true",
+        "colourfulness_gap",
+        "ab_error",
+        "auc_ab",
+        "keras2_accuracy",
+    }
     assert result["colourfulness_gap"] == pytest.approx(0.0)

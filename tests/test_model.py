@@ -14,15 +14,28 @@ def test_paper_parameter_counts_and_output_shapes():
     assert m.output_shape == (None, 224, 224, 2)
     small = model.build_network(64)
     assert small.output_shape == (None, 64, 64, 2)
-    assert small.get_layer("encoder").count_params() == 14_714_688  # convolutions do not depend on size
+    assert (
+        small.get_layer("encoder").count_params() == 14_714_688
+    )  # convolutions do not depend on size
     out = keras.ops.convert_to_numpy(small(np.zeros((1, 64, 64, 3), np.float32)))
     assert out.shape == (1, 64, 64, 2) and np.abs(out).max() <= 1.0  # tanh
 
 
 def test_decoder_layers_match_figure_4():
     decoder = model.build_decoder(7)
-    expected = [(7, 7, 256), (7, 7, 128), (14, 14, 128), (14, 14, 64), (28, 28, 64), (28, 28, 32),
-                (56, 56, 32), (56, 56, 16), (112, 112, 16), (112, 112, 2), (224, 224, 2)]
+    expected = [
+        (7, 7, 256),
+        (7, 7, 128),
+        (14, 14, 128),
+        (14, 14, 64),
+        (28, 28, 64),
+        (28, 28, 32),
+        (56, 56, 32),
+        (56, 56, 16),
+        (112, 112, 16),
+        (112, 112, 2),
+        (224, 224, 2),
+    ]
     assert [tuple(layer.output.shape[1:]) for layer in decoder.layers] == expected
     assert decoder.layers[-2].activation.__name__ == "tanh"
 
@@ -57,7 +70,9 @@ def test_local_weights_file_loads_and_a_wrong_one_is_rejected(tmp_path):
     for a, b in zip(source.get_weights(), m.get_layer("encoder").get_weights()):
         np.testing.assert_array_equal(a, b)
     model.build_decoder(2).save_weights(tmp_path / "decoder.weights.h5")
-    with pytest.raises(EncoderWeightsError, match=r"encoder_weights=.*decoder.weights.h5.*does not fit"):
+    with pytest.raises(
+        EncoderWeightsError, match=r"encoder_weights=.*decoder.weights.h5.*does not fit"
+    ):
         model.build_network(64, encoder_weights=str(tmp_path / "decoder.weights.h5"))
     with pytest.raises(EncoderWeightsError, match="no such file"):
         model.build_network(64, encoder_weights=str(tmp_path / "missing.h5"))
@@ -71,10 +86,19 @@ def test_a_weights_file_keras_only_partly_loads_is_rejected(tmp_path, monkeypatc
     encoder = vgg16.build(32, None)
     (tmp_path / "part.weights.h5").write_bytes(b"")
 
-    def loads_part(path):  # what Keras 3.15 does when some sublayers have no group in the file: warn, go on
-        warnings.warn("Skipping nested container at '_operations_by_depth/container_1': no matching group found "
-                      "in the saved file. Affected layers will retain their freshly-initialized weights.")
+    def loads_part(
+        path,
+    ):  # what Keras 3.15 does when some sublayers have no group in the file: warn, go on
+        warnings.warn(
+            "Skipping nested container at '_operations_by_depth/container_1': no matching group found "
+            "in the saved file. Affected layers will retain their freshly-initialized weights.",
+            stacklevel=2,
+        )
 
     monkeypatch.setattr(encoder, "load_weights", loads_part)
-    with pytest.raises(EncoderWeightsError, match=r"encoder_weights=.*part.weights.h5.*does not fit.*Skipping"):
-        load_weights_checked(encoder, tmp_path / "part.weights.h5", "encoder_weights", "a VGG16 weights file")
+    with pytest.raises(
+        EncoderWeightsError, match=r"encoder_weights=.*part.weights.h5.*does not fit.*Skipping"
+    ):
+        load_weights_checked(
+            encoder, tmp_path / "part.weights.h5", "encoder_weights", "a VGG16 weights file"
+        )

@@ -1,6 +1,7 @@
 """The study notebooks: committed clean and thin, parameters that mirror the configuration, each one executed by
 papermill at the tiny preset with its glued numbers checked, bad parameters refused with the notebook's message,
 and the book checks (glue references, error outputs, the browser) against pages that are known to be broken."""
+
 from __future__ import annotations
 
 import ast
@@ -16,15 +17,21 @@ import nbformat
 import pandas as pd
 import papermill
 import pytest
+from conftest import environment_variable
 
 from colourlib import paths
 from colourlib.config import ConfigError, TrainConfig
 from colourlib.report.book import check_book, glued_keys, references
 from colourlib.runs import RunFolder
 from colourlib.study import driver
-from colourlib.study.notebooks import (NOTEBOOKS, TRAIN_EXTRA_PARAMETERS, NotebookFailed, declared_parameters, execute,
-                                       notebook_path)
-from conftest import environment_variable
+from colourlib.study.notebooks import (
+    NOTEBOOKS,
+    TRAIN_EXTRA_PARAMETERS,
+    NotebookFailed,
+    declared_parameters,
+    execute,
+    notebook_path,
+)
 
 PAPERMILL = str(Path(sys.executable).with_name("papermill"))
 
@@ -38,7 +45,9 @@ def glued_values(path: Path) -> dict:
         for output in cell.get("outputs", []):
             name = output.get("metadata", {}).get("scrapbook", {}).get("name")
             if name:
-                text = next((v for k, v in output["data"].items() if k.endswith("text/plain")), None)
+                text = next(
+                    (v for k, v in output["data"].items() if k.endswith("text/plain")), None
+                )
                 try:
                     values[name] = ast.literal_eval(text)
                 except (ValueError, SyntaxError, TypeError):
@@ -55,9 +64,15 @@ def test_notebooks_are_committed_thin_and_without_outputs(name):
     assert book.cells[tagged[0] + 1].cell_type == "code", "derived values follow the parameters"
     for cell in book.cells:
         if cell.cell_type == "code":
-            assert not cell.outputs and cell.execution_count is None, f"{name}: committed with outputs"
-            assert "def " not in cell.source and "class " not in cell.source, f"{name}: logic belongs in colourlib"
-    for statement in ast.parse(book.cells[tagged[0]].source).body:  # plain literals, nothing computed
+            assert not cell.outputs and cell.execution_count is None, (
+                f"{name}: committed with outputs"
+            )
+            assert "def " not in cell.source and "class " not in cell.source, (
+                f"{name}: logic belongs in colourlib"
+            )
+    for statement in ast.parse(
+        book.cells[tagged[0]].source
+    ).body:  # plain literals, nothing computed
         assert isinstance(statement, ast.Assign), ast.dump(statement)
         ast.literal_eval(statement.value)
 
@@ -66,8 +81,19 @@ def test_train_notebook_declares_every_configuration_parameter():
     declared = set(declared_parameters(notebook_path("train")))
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     assert declared == fields | TRAIN_EXTRA_PARAMETERS
-    assert {"gpus", "workers", "use_multiprocessing", "epochs", "batch_size", "image_size", "encoder",
-            "encoder_weights", "data_dir", "seed", "preset"} <= declared
+    assert {
+        "gpus",
+        "workers",
+        "use_multiprocessing",
+        "epochs",
+        "batch_size",
+        "image_size",
+        "encoder",
+        "encoder_weights",
+        "data_dir",
+        "seed",
+        "preset",
+    } <= declared
 
 
 @pytest.fixture(scope="module")
@@ -81,11 +107,29 @@ def runs(tmp_path_factory):
 def trained(runs):
     """The command of the README, with its output piped: papermill writes the notebook to stdout, and the run's
     artefacts still go to the run folder named from its configuration."""
-    result = subprocess.run([PAPERMILL, "notebooks/train.ipynb", "-p", "preset", "tiny", "-p", "gpus", "2",
-                             "-p", "workers", "2"], cwd=paths.REPO_ROOT, capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run(
+        [
+            PAPERMILL,
+            "notebooks/train.ipynb",
+            "-p",
+            "preset",
+            "tiny",
+            "-p",
+            "gpus",
+            "2",
+            "-p",
+            "workers",
+            "2",
+        ],
+        cwd=paths.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
-    notebook = nbformat.reads(result.stdout, as_version=4)  # stdout is the executed notebook and nothing else
+    notebook = nbformat.reads(
+        result.stdout, as_version=4
+    )  # stdout is the executed notebook and nothing else
     run_dir = RunFolder.default(TrainConfig.preset_config("tiny", gpus=2, workers=2)).path
     return notebook, run_dir
 
@@ -93,8 +137,16 @@ def trained(runs):
 @pytest.mark.slow  # `make test` skips it; `make test-all` (CI) runs it
 def test_train_notebook_runs_as_typed_and_writes_to_its_run_folder(trained, runs):
     notebook, run_dir = trained
-    assert run_dir.parent == runs / "train" and run_dir.name.startswith("tiny-gpus2-workers2-threads-")
-    for name in ("config.json", "environment.json", "history.csv", "timing.json", "colouriser.weights.h5"):
+    assert run_dir.parent == runs / "train" and run_dir.name.startswith(
+        "tiny-gpus2-workers2-threads-"
+    )
+    for name in (
+        "config.json",
+        "environment.json",
+        "history.csv",
+        "timing.json",
+        "colouriser.weights.h5",
+    ):
         assert (run_dir / name).is_file(), name
     path = run_dir.parent / "executed.ipynb"
     nbformat.write(notebook, path)
@@ -109,8 +161,12 @@ def test_train_notebook_runs_as_typed_and_writes_to_its_run_folder(trained, runs
 
 def test_a_bad_parameter_fails_with_the_notebooks_own_message(tmp_path):
     with pytest.raises(papermill.PapermillExecutionError) as failure:
-        papermill.execute_notebook(str(notebook_path("train")), str(tmp_path / "out.ipynb"),
-                                   parameters={"preset": "tiny", "gpus": 0}, progress_bar=False)
+        papermill.execute_notebook(
+            str(notebook_path("train")),
+            str(tmp_path / "out.ipynb"),
+            parameters={"preset": "tiny", "gpus": 0},
+            progress_bar=False,
+        )
     assert failure.value.ename == "ConfigError"
     assert "train.ipynb parameters: gpus=0 is not allowed: an integer >= 1" in failure.value.evalue
 
@@ -123,16 +179,23 @@ def test_the_driver_runs_a_notebook_without_the_kernels_plain_tcp_warning(tmp_pa
 
 
 def test_the_driver_refuses_a_parameter_the_notebook_does_not_declare(tmp_path):
-    with pytest.raises(ConfigError, match=r"train.ipynb: unknown parameter\(s\) gpu\b.*declares: preset, gpus"):
+    with pytest.raises(
+        ConfigError, match=r"train.ipynb: unknown parameter\(s\) gpu\b.*declares: preset, gpus"
+    ):
         execute("train", tmp_path / "out.ipynb", {"gpu": 2})
     assert not (tmp_path / "out.ipynb").exists(), "refused before anything ran"
 
 
 def test_data_and_model_notebooks_glue_their_numbers(tmp_path):
-    execute("data", tmp_path / "data.ipynb", {"preset": "tiny", "matrix_preset": "tiny", "examples": 4})
+    execute(
+        "data", tmp_path / "data.ipynb", {"preset": "tiny", "matrix_preset": "tiny", "examples": 4}
+    )
     data = glued_values(tmp_path / "data.ipynb")
     assert (data["n_train"], data["n_val"], data["n_test"], data["n_bw"]) == (374, 66, 55, 2)
-    assert (data["image_size"], data["crops_per_epoch"]) == (32, 374 * 2)  # the tiny preset's 2 crops per photo
+    assert (data["image_size"], data["crops_per_epoch"]) == (
+        32,
+        374 * 2,
+    )  # the tiny preset's 2 crops per photo
     assert {"example_photos", "lab_channels"} <= set(data)
 
     execute("model", tmp_path / "model.ipynb", {})
@@ -144,8 +207,9 @@ def test_data_and_model_notebooks_glue_their_numbers(tmp_path):
 
 
 @pytest.mark.slow  # `make test` skips it; `make test-all` (CI) runs it
-def test_evaluate_notebook_compares_both_models_over_seeds_with_the_baselines_on_both_splits(trained, runs,
-                                                                                             tmp_path):
+def test_evaluate_notebook_compares_both_models_over_seeds_with_the_baselines_on_both_splits(
+    trained, runs, tmp_path
+):
     from colourlib.config import colouring_config
     from colourlib.train import train
 
@@ -154,32 +218,60 @@ def test_evaluate_notebook_compares_both_models_over_seeds_with_the_baselines_on
     for seed, run_dir in enumerate(lite0_runs):
         train(colouring_config("lite0", "tiny", seed), run_dir, print_progress=False)
     out = tmp_path / "evaluation"
-    execute("evaluate", tmp_path / "evaluate.ipynb",
-            {"vgg16_runs": [str(vgg_run)], "lite0_runs": [str(r) for r in lite0_runs], "out_dir": str(out)})
+    execute(
+        "evaluate",
+        tmp_path / "evaluate.ipynb",
+        {
+            "vgg16_runs": [str(vgg_run)],
+            "lite0_runs": [str(r) for r in lite0_runs],
+            "out_dir": str(out),
+        },
+    )
     values = glued_values(tmp_path / "evaluate.ipynb")
-    assert (values["n_test_photos"], values["n_packages_photos"], values["n_wheels_photos"]) == (55, 47, 8)
-    assert (values["vgg16_seeds"], values["lite0_seeds"]) == (1, 2) and values["lite0_shown_seed"] in (0, 1)
+    assert (values["n_test_photos"], values["n_packages_photos"], values["n_wheels_photos"]) == (
+        55,
+        47,
+        8,
+    )
+    assert (values["vgg16_seeds"], values["lite0_seeds"]) == (1, 2) and values[
+        "lite0_shown_seed"
+    ] in (0, 1)
     assert values["vgg16_epochs"] == values["lite0_epochs"] == 2
     assert values["vgg16_label"] == "VGG16 (random init)"
     assert values["lite0_label"] == "EfficientNet-Lite0 (ImageNet weights, encoder frozen)"
     assert values["grey_colourfulness"] < 0.05  # no colour (rounding to sRGB leaves a trace)
     assert values["truth_colourfulness"] > 20
-    assert values["vgg16_ciede2000_spread"] == 0.0 < values["lite0_ciede2000_spread"]  # 1 seed has no spread
+    assert (
+        values["vgg16_ciede2000_spread"] == 0.0 < values["lite0_ciede2000_spread"]
+    )  # 1 seed has no spread
     for key in ("vgg16", "lite0", "grey", "mean_ab"):
-        assert values[f"{key}_auc_ab"] == pytest.approx(1 - values[f"{key}_ab_error"] / 150, abs=0.01)
+        assert values[f"{key}_auc_ab"] == pytest.approx(
+            1 - values[f"{key}_ab_error"] / 150, abs=0.01
+        )
         n = {"packages": 47, "wheels": 8}
         mixed = sum(values[f"{split}_{key}_ab_error"] * n[split] for split in n) / 55
-        assert values[f"{key}_ab_error"] == pytest.approx(mixed, rel=1e-6)  # every seed scores every photo
-    assert values["lite0_goal_plain"].startswith("EfficientNet-Lite0 (ImageNet weights, encoder frozen) ")
-    assert values["lite0_wins_plain"].startswith("Its colours beat grey's on ") and " of 55 test photos" in \
-        values["lite0_wins_plain"]
+        assert values[f"{key}_ab_error"] == pytest.approx(
+            mixed, rel=1e-6
+        )  # every seed scores every photo
+    assert values["lite0_goal_plain"].startswith(
+        "EfficientNet-Lite0 (ImageNet weights, encoder frozen) "
+    )
+    assert (
+        values["lite0_wins_plain"].startswith("Its colours beat grey's on ")
+        and " of 55 test photos" in values["lite0_wins_plain"]
+    )
     assert values["lite0_recipe"].startswith("313 colour classes, without class rebalancing")
-    assert {"curves_vgg16", "curves_lite0", "metric_bars", "gallery_test", "gallery_bw"} <= set(values)
+    assert {"curves_vgg16", "curves_lite0", "metric_bars", "gallery_test", "gallery_bw"} <= set(
+        values
+    )
     summary = pd.read_csv(out / "metrics_summary.csv", index_col=[0, 1])
     assert list(summary.index.get_level_values(0).unique()) == ["all", "packages", "wheels"]
-    assert list(summary.loc["all"].index) == ["VGG16 (random init)",
-                                              "EfficientNet-Lite0 (ImageNet weights, encoder frozen)",
-                                              "grey (a = b = 0)", "mean ab of the training photos"]
+    assert list(summary.loc["all"].index) == [
+        "VGG16 (random init)",
+        "EfficientNet-Lite0 (ImageNet weights, encoder frozen)",
+        "grey (a = b = 0)",
+        "mean ab of the training photos",
+    ]
     per_image = pd.read_csv(out / "metrics_per_image.csv")
     assert len(per_image) == (1 + 2 + 2) * 55 and (out / "gallery_test.png").is_file()
     assert sorted(per_image[per_image.method.str.startswith("Efficient")].seed.unique()) == [0, 1]
@@ -191,20 +283,37 @@ def test_parallel_and_reproducibility_notebooks_tabulate_what_ran(runs, tmp_path
     from colourlib.study.timing import time_matrix
 
     matrix_file = tmp_path / "matrix.yaml"
-    matrix_file.write_text("timing: {steps: 1, warmup_steps: 1, repeats: 3}\nregimes:\n  cached-features:\n"
-                           "    params: {preset: tiny, encoder_trainable: false, augment: false, cache_features: true}"
-                           "\nconfigurations:\n  - {gpus: 1, workers: 1}\n  - {gpus: 1, workers: 2}\n"
-                           "  - {gpus: 1, workers: 2, processes: true}\n")
+    matrix_file.write_text(
+        "timing: {steps: 1, warmup_steps: 1, repeats: 3}\nregimes:\n  cached-features:\n"
+        "    params: {preset: tiny, encoder_trainable: false, augment: false, cache_features: true}"
+        "\nconfigurations:\n  - {gpus: 1, workers: 1}\n  - {gpus: 1, workers: 2}\n"
+        "  - {gpus: 1, workers: 2, processes: true}\n"
+    )
     assert time_matrix(load_matrix(matrix_file), runs / "p") == []
-    execute("parallel", tmp_path / "parallel.ipynb", {"matrix": str(matrix_file), "runs": str(runs / "p")})
+    execute(
+        "parallel",
+        tmp_path / "parallel.ipynb",
+        {"matrix": str(matrix_file), "runs": str(runs / "p")},
+    )
     values = glued_values(tmp_path / "parallel.ipynb")
     assert values["n_failed"] == 0 and values["paper_seconds_1x1"] == 11351.0
-    assert values["failed_sentence"] == "Every configuration was timed." and values["replica_loss_rtol"] == 1e-4
+    assert (
+        values["failed_sentence"] == "Every configuration was timed."
+        and values["replica_loss_rtol"] == 1e-4
+    )
     assert values["paper_speedup_2x1"] == pytest.approx(11351.0 / 4860.35)
-    assert values["findings_plain"].startswith("cached-features: one device and one loading thread ran")
-    assert "over 3 repeats" in values["findings_plain"] and "% of this machine's sgemm" in values["findings_plain"]
+    assert values["findings_plain"].startswith(
+        "cached-features: one device and one loading thread ran"
+    )
+    assert (
+        "over 3 repeats" in values["findings_plain"]
+        and "% of this machine's sgemm" in values["findings_plain"]
+    )
     assert (values["repeats"], values["timed_steps"], values["warmup_steps"]) == (3, 1, 1)
-    assert "cached-features: 1 timed steps after 1 warm-up steps, 3 repeats" in values["timing_sentence_plain"]
+    assert (
+        "cached-features: 1 timed steps after 1 warm-up steps, 3 repeats"
+        in values["timing_sentence_plain"]
+    )
     assert values["projected_hours_cached"] > 0 and "cores" in values["hardware"]
 
     record = driver.StudyRecord("tiny", str(matrix_file), seconds=12.0)
@@ -219,11 +328,21 @@ def test_parallel_and_reproducibility_notebooks_tabulate_what_ran(runs, tmp_path
 
 # --- the book checks, on books known to be broken ------------------------------------------------------------
 
+
 def test_glue_references_are_parsed_as_myst_nb_parses_them():
-    text = ("{glue:text}`a:.2f` {glue:text}`b` {glue:text}`runs/x.ipynb::c:d` {glue:text}`runs/x.ipynb::d` "
-            "{glue:md}`e` {glue}`runs/y.ipynb::f`\n```{glue:figure} g\n```")
-    assert references(text) == [(None, "a"), (None, "b"), ("runs/x.ipynb", "c"), (None, "runs/x.ipynb:"),
-                                (None, "e"), ("runs/y.ipynb", "f"), (None, "g")]
+    text = (
+        "{glue:text}`a:.2f` {glue:text}`b` {glue:text}`runs/x.ipynb::c:d` {glue:text}`runs/x.ipynb::d` "
+        "{glue:md}`e` {glue}`runs/y.ipynb::f`\n```{glue:figure} g\n```"
+    )
+    assert references(text) == [
+        (None, "a"),
+        (None, "b"),
+        ("runs/x.ipynb", "c"),
+        (None, "runs/x.ipynb:"),
+        (None, "e"),
+        ("runs/y.ipynb", "f"),
+        (None, "g"),
+    ]
 
 
 def _notebook_with(cells_outputs):
@@ -236,28 +355,38 @@ def _notebook_with(cells_outputs):
 
 
 def test_book_check_finds_missing_glue_and_error_outputs(tmp_path):
-    glued = nbformat.v4.new_output("display_data", data={"text/plain": "3"},
-                                   metadata={"scrapbook": {"name": "count", "mime_prefix": ""}})
+    glued = nbformat.v4.new_output(
+        "display_data",
+        data={"text/plain": "3"},
+        metadata={"scrapbook": {"name": "count", "mime_prefix": ""}},
+    )
     (tmp_path / "runs").mkdir()
-    nbformat.write(_notebook_with([("glue('count', 3)", [glued])]), tmp_path / "runs" / "good.ipynb")
+    nbformat.write(
+        _notebook_with([("glue('count', 3)", [glued])]), tmp_path / "runs" / "good.ipynb"
+    )
     (tmp_path / "page.md").write_text("# Page\n\n{glue:text}`runs/good.ipynb::count:d` is fine.\n")
     assert check_book(tmp_path) == []
 
-    (tmp_path / "page.md").write_text("# Page\n{glue:text}`runs/good.ipynb::total:d` and "
-                                      "{glue:text}`runs/good.ipynb::count`\n")
+    (tmp_path / "page.md").write_text(
+        "# Page\n{glue:text}`runs/good.ipynb::total:d` and {glue:text}`runs/good.ipynb::count`\n"
+    )
     error = nbformat.v4.new_output("error", ename="ValueError", evalue="boom", traceback=[])
     nbformat.write(_notebook_with([("1/0", [error])]), tmp_path / "runs" / "bad.ipynb")
     problems = check_book(tmp_path)
     assert any("'total' is missing" in p for p in problems)
-    assert any("'runs/good.ipynb:'" in p for p in problems), "a cross-document text glue needs a format"
+    assert any("'runs/good.ipynb:'" in p for p in problems), (
+        "a cross-document text glue needs a format"
+    )
     assert any("bad.ipynb: cell 0 holds an error output: ValueError: boom" in p for p in problems)
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("COLOURLIB_REQUIRE_CHROMIUM"),
-                    reason="Chromium is not installed (CI installs it and sets COLOURLIB_REQUIRE_CHROMIUM=1)")
+@pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("COLOURLIB_REQUIRE_CHROMIUM"),
+    reason="Chromium is not installed (CI installs it and sets COLOURLIB_REQUIRE_CHROMIUM=1)",
+)
 def test_browser_check_catches_what_a_reader_would_trip_over(tmp_path):
     from PIL import Image
 
@@ -267,35 +396,56 @@ def test_browser_check_catches_what_a_reader_would_trip_over(tmp_path):
     html.mkdir()
     Image.new("RGB", (40, 30), "red").save(html / "ok.png")
     words = "<p>" + "A page with enough words to read. " * 10 + "</p>"
-    (html / "good.html").write_text(f"<html><body><main>{words}<figure><img src='ok.png'><figcaption>Fig. 1 "
-                                    "A red square.</figcaption></figure><table><tr><td>1</td></tr></table>"
-                                    "<div class='admonition'><p class='admonition-title'>Warning</p><p>No GPU."
-                                    "</p></div><span class='pasted-text'>0.42</span></main></body></html>")
-    (html / "bad.html").write_text(f"<html><body><main>{words}<img src='missing.png'><table><tr><td> </td>"
-                                   "</tr></table><span class='pasted-text'></span><table><tr><td>papermill "
-                                   "notebooks/data.ipynb book/runs/data....</td></tr><tr><td>...</td></tr></table>"
-                                   "</main></body></html>")
+    (html / "good.html").write_text(
+        f"<html><body><main>{words}<figure><img src='ok.png'><figcaption>Fig. 1 "
+        "A red square.</figcaption></figure><table><tr><td>1</td></tr></table>"
+        "<div class='admonition'><p class='admonition-title'>Warning</p><p>No GPU."
+        "</p></div><span class='pasted-text'>0.42</span></main></body></html>"
+    )
+    (html / "bad.html").write_text(
+        f"<html><body><main>{words}<img src='missing.png'><table><tr><td> </td>"
+        "</tr></table><span class='pasted-text'></span><table><tr><td>papermill "
+        "notebooks/data.ipynb book/runs/data....</td></tr><tr><td>...</td></tr></table>"
+        "</main></body></html>"
+    )
     column = "<main style='width: 600px'>"
     wide_table = "<table><tr>" + "<td>a-long-column-value</td>" * 60 + "</tr></table>"
-    (html / "wide.html").write_text(f"<html><body>{column}{words}<div class='cell_output' style='overflow: auto'>"
-                                    f"{wide_table}</div><figure><img src='ok.png' style='width: 900px'>"
-                                    "<figcaption>Too wide.</figcaption></figure></main></body></html>")
-    (html / "noise.html").write_text(f"<html><body><main>{words}<pre>/x/y.py:3: UserWarning: negative Z values"
-                                     "</pre><pre>Traceback (most recent call last):</pre><p>speedup NaN</p>"
-                                     "<pre>WARNING:tensorflow:5 out of the last 15 calls</pre>"
-                                     "<img src='ok.png'><figure><img src='ok.png'></figure></main></body></html>")
-    reports = check_pages(html, tmp_path / "shots", CHROMIUM, pages=("good.html", "bad.html", "wide.html",
-                                                                     "noise.html"))
+    (html / "wide.html").write_text(
+        f"<html><body>{column}{words}<div class='cell_output' style='overflow: auto'>"
+        f"{wide_table}</div><figure><img src='ok.png' style='width: 900px'>"
+        "<figcaption>Too wide.</figcaption></figure></main></body></html>"
+    )
+    (html / "noise.html").write_text(
+        f"<html><body><main>{words}<pre>/x/y.py:3: UserWarning: negative Z values"
+        "</pre><pre>Traceback (most recent call last):</pre><p>speedup NaN</p>"
+        "<pre>WARNING:tensorflow:5 out of the last 15 calls</pre>"
+        "<img src='ok.png'><figure><img src='ok.png'></figure></main></body></html>"
+    )
+    reports = check_pages(
+        html,
+        tmp_path / "shots",
+        CHROMIUM,
+        pages=("good.html", "bad.html", "wide.html", "noise.html"),
+    )
     good, bad, wide, noise = reports
-    assert good.problems == [] and good.found["pasted"] == 1 and good.screenshot.stat().st_size > 1000
+    assert (
+        good.problems == [] and good.found["pasted"] == 1 and good.screenshot.stat().st_size > 1000
+    )
     assert any("broken image(s): missing.png" in p for p in bad.problems)
     assert any("1 empty table(s)" in p for p in bad.problems)
     assert any("glued values missing" in p for p in bad.problems)
     assert any("2 table cell(s) cut short with '...'" in p for p in bad.problems), bad.problems
     assert not any("cut short" in p for p in good.problems + wide.problems + noise.problems)
-    assert any("2 table(s)/figure(s) wider than the content column: table" in p for p in wide.problems), wide.problems
+    assert any(
+        "2 table(s)/figure(s) wider than the content column: table" in p for p in wide.problems
+    ), wide.problems
     assert not any("caption" in p for p in wide.problems)
-    assert any("warning or traceback text" in p and "UserWarning" in p and "Traceback" in p and "WARNING:tensorflow"
-               in p for p in noise.problems), noise.problems
+    assert any(
+        "warning or traceback text" in p
+        and "UserWarning" in p
+        and "Traceback" in p
+        and "WARNING:tensorflow" in p
+        for p in noise.problems
+    ), noise.problems
     assert any("raw NaN on the page" in p for p in noise.problems)
     assert any("2 figure(s) without a caption" in p for p in noise.problems), noise.problems

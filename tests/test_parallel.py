@@ -1,6 +1,7 @@
 """Parallel configurations: the matrix file, device plans, training on 1 vs 2 replicas (TensorFlow and JAX,
 each in a fresh process because devices are laid out once per process), multi-machine training on 127.0.0.1,
 and the driver's failure report."""
+
 from __future__ import annotations
 
 import json
@@ -16,17 +17,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from colourlib import paper
 from colourlib.backend import replicas
 from colourlib.callbacks import read_history
 from colourlib.config import ConfigError, TrainConfig
-from colourlib.runs import RunFolder
 from colourlib.report import words
 from colourlib.study import parallel
-from colourlib.study.matrix import Configuration, Regime, check_machine, load_matrix
+from colourlib.study.matrix import check_machine, load_matrix
 from colourlib.train import check_even_split
 
-TINY = dict(image_size=32, batch_size=8, crops_per_photo=2, val_crops_per_photo=2, epochs=2, max_photos=23)
+TINY = dict(
+    image_size=32, batch_size=8, crops_per_photo=2, val_crops_per_photo=2, epochs=2, max_photos=23
+)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -47,37 +48,69 @@ GOOD = """
 def test_the_default_matrix_has_the_papers_rows_plus_process_workers_and_is_timed_with_repeats():
     matrix = load_matrix()
     assert [(c.gpus, c.workers, c.processes) for c in matrix.configurations] == [
-        (1, 1, False), (1, 2, False), (1, 4, False), (1, 2, True), (1, 4, True), (2, 1, False), (2, 2, False),
-        (2, 4, False)]
+        (1, 1, False),
+        (1, 2, False),
+        (1, 4, False),
+        (1, 2, True),
+        (1, 4, True),
+        (2, 1, False),
+        (2, 2, False),
+        (2, 4, False),
+    ]
     assert {r.name for r in matrix.regimes} == {"whole-network", "cached-features"}
     configs = [config for _, _, config in matrix.runs()]
-    assert len(configs) == 16 and {c.batch_size for c in configs} == {16}  # one global batch for all
+    assert len(configs) == 16 and {c.batch_size for c in configs} == {
+        16
+    }  # one global batch for all
     assert matrix.timing.repeats >= 3 and matrix.timing.warmup_steps >= 1
     check_machine(matrix)  # 2 logical CPU devices are possible on any machine CI uses
 
 
 def test_a_good_matrix_file_loads(tmp_path):
     matrix = load_matrix(write(tmp_path, GOOD))
-    (_, row, config), = [r for r in matrix.runs() if r[1].processes]
-    assert config.use_multiprocessing and config.workers == 2 and config.epochs == 1 and row.name.endswith("processes")
+    ((_, row, config),) = [r for r in matrix.runs() if r[1].processes]
+    assert (
+        config.use_multiprocessing
+        and config.workers == 2
+        and config.epochs == 1
+        and row.name.endswith("processes")
+    )
 
 
-@pytest.mark.parametrize("text, message", [
-    (GOOD.replace("processes: true", "procs: true"), r"unknown key\(s\) procs"),
-    (GOOD.replace("epochs: 1", "epoch: 1"), r"unknown key\(s\) epoch"),
-    (GOOD.replace("epochs: 1", "gpus: 2"), r"unknown key\(s\) gpus"),  # set per row, not per regime
-    (GOOD.replace("workers: 2, processes: true", "workers: 1"), r"configuration 2 duplicates configuration 1"),
-    (GOOD.replace("{gpus: 1, workers: 1}", "{gpus: 0, workers: 1}"), r"gpus=0 is not allowed"),
-    (GOOD.replace("{gpus: 1, workers: 1}", "{gpus: 1.5, workers: 1}"), r"gpus=1.5 is not allowed"),
-    (GOOD.replace("{gpus: 1, workers: 1}", "{gpus: 1, workers: '2'}"), r"workers='2' is not allowed"),
-    (GOOD.replace("{gpus: 1, workers: 1}", "{gpus: 1}"), r"missing workers"),
-    (GOOD.replace("image_size: 32", "image_size: 30"), r"image_size=30"),
-    (GOOD.replace("{gpus: 1, workers: 1}", "{gpus: 3, workers: 1}"), r"batch_size=16 .* multiple of gpus=3"),
-    (GOOD + "    regimes: {}\n", r"key 'regimes' appears twice"),
-    (GOOD + "    timing: {repeats: 2}\n", r"repeats=2 is not allowed: an integer >= 3"),
-    (GOOD + "    timing: {steps: '10'}\n", r"steps='10' is not allowed"),
-    (GOOD + "    timing: {step: 10}\n", r"timing: unknown key\(s\) step"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (GOOD.replace("processes: true", "procs: true"), r"unknown key\(s\) procs"),
+        (GOOD.replace("epochs: 1", "epoch: 1"), r"unknown key\(s\) epoch"),
+        (
+            GOOD.replace("epochs: 1", "gpus: 2"),
+            r"unknown key\(s\) gpus",
+        ),  # set per row, not per regime
+        (
+            GOOD.replace("workers: 2, processes: true", "workers: 1"),
+            r"configuration 2 duplicates configuration 1",
+        ),
+        (GOOD.replace("{gpus: 1, workers: 1}", "{gpus: 0, workers: 1}"), r"gpus=0 is not allowed"),
+        (
+            GOOD.replace("{gpus: 1, workers: 1}", "{gpus: 1.5, workers: 1}"),
+            r"gpus=1.5 is not allowed",
+        ),
+        (
+            GOOD.replace("{gpus: 1, workers: 1}", "{gpus: 1, workers: '2'}"),
+            r"workers='2' is not allowed",
+        ),
+        (GOOD.replace("{gpus: 1, workers: 1}", "{gpus: 1}"), r"missing workers"),
+        (GOOD.replace("image_size: 32", "image_size: 30"), r"image_size=30"),
+        (
+            GOOD.replace("{gpus: 1, workers: 1}", "{gpus: 3, workers: 1}"),
+            r"batch_size=16 .* multiple of gpus=3",
+        ),
+        (GOOD + "    regimes: {}\n", r"key 'regimes' appears twice"),
+        (GOOD + "    timing: {repeats: 2}\n", r"repeats=2 is not allowed: an integer >= 3"),
+        (GOOD + "    timing: {steps: '10'}\n", r"steps='10' is not allowed"),
+        (GOOD + "    timing: {step: 10}\n", r"timing: unknown key\(s\) step"),
+    ],
+)
 def test_bad_matrix_files_are_rejected_naming_the_value(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
         load_matrix(write(tmp_path, text))
@@ -86,11 +119,17 @@ def test_bad_matrix_files_are_rejected_naming_the_value(tmp_path, text, message)
 def test_more_gpus_than_the_machine_can_provide_is_rejected_before_training(tmp_path):
     most, _ = replicas.capacity()
     text = GOOD.replace("{gpus: 1, workers: 1}", f"{{gpus: {most * 2}, workers: 1}}").replace(
-        "image_size: 32", f"image_size: 32, batch_size: {most * 2}")
+        "image_size: 32", f"image_size: 32, batch_size: {most * 2}"
+    )
     matrix = load_matrix(write(tmp_path, text))
-    with pytest.raises(ConfigError, match=rf"gpus{most * 2}-workers1 cannot run on this machine.*at most gpus={most}"):
+    with pytest.raises(
+        ConfigError,
+        match=rf"gpus{most * 2}-workers1 cannot run on this machine.*at most gpus={most}",
+    ):
         check_machine(matrix)
-    with pytest.raises(ConfigError, match=rf"gpus={most * 2} cannot be provided.*at most gpus={most}"):
+    with pytest.raises(
+        ConfigError, match=rf"gpus={most * 2} cannot be provided.*at most gpus={most}"
+    ):
         replicas.provide(most * 2)
 
 
@@ -139,8 +178,13 @@ result = train(config, sys.argv[1], print_progress=False)
 
 def train_in_process(run_dir: Path, env: dict | None = None, **params) -> subprocess.Popen:
     environment = {**os.environ, **(env or {})}
-    return subprocess.Popen([sys.executable, "-c", TRAIN_SCRIPT, str(run_dir), json.dumps({**TINY, **params})],
-                            env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", TRAIN_SCRIPT, str(run_dir), json.dumps({**TINY, **params})],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def finish(process: subprocess.Popen) -> None:
@@ -155,7 +199,11 @@ def losses(run_dir: Path, key="loss") -> np.ndarray:
 def weights(path: Path) -> dict[str, np.ndarray]:
     found = {}
     with h5py.File(path) as f:
-        f.visititems(lambda name, obj: found.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+        f.visititems(
+            lambda name, obj: (
+                found.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None
+            )
+        )
     return found
 
 
@@ -165,15 +213,24 @@ def test_two_replicas_with_workers_train_the_same_model_on_the_same_batches(tmp_
     env = {"KERAS_BACKEND": backend}
     runs = {name: tmp_path / name for name in ("g1w1", "g1w2", "g2w2")}
     # JAX gets its second CPU device the documented way; colourlib asks for it itself when XLA_FLAGS is unset.
-    two = {**env, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"} if backend == "jax" else env
-    processes = [train_in_process(runs["g1w1"], env), train_in_process(runs["g1w2"], env, workers=2),
-                 train_in_process(runs["g2w2"], two, gpus=2, workers=2)]
+    two = (
+        {**env, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+        if backend == "jax"
+        else env
+    )
+    processes = [
+        train_in_process(runs["g1w1"], env),
+        train_in_process(runs["g1w2"], env, workers=2),
+        train_in_process(runs["g2w2"], two, gpus=2, workers=2),
+    ]
     for process in processes:  # concurrently: only their results are compared, not their speed
         finish(process)
     # Workers change who loads, not what is loaded: bit-identical.
     np.testing.assert_array_equal(losses(runs["g1w1"]), losses(runs["g1w2"]))
     # Two replicas sum the same gradients in another order: equal to float noise, not a shifted batch.
-    np.testing.assert_allclose(losses(runs["g2w2"]), losses(runs["g1w1"]), rtol=replicas.REPLICA_LOSS_RTOL)
+    np.testing.assert_allclose(
+        losses(runs["g2w2"]), losses(runs["g1w1"]), rtol=replicas.REPLICA_LOSS_RTOL
+    )
     plan = json.loads((runs["g2w2"] / "environment.json").read_text())["replicas"]
     assert plan["backend"] == backend and plan["replicas"] == 2 and plan["device_kind"] == "CPU"
     assert plan["physical"] is False and "logical" in plan["label"]
@@ -190,41 +247,91 @@ def free_port() -> int:
 @pytest.mark.slow  # `make test` skips it; `make test-all` (CI) runs it
 def test_two_machines_on_localhost_end_with_identical_weights(tmp_path):
     cluster = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
-    workers = [train_in_process(tmp_path / "run", {"KERAS_BACKEND": "tensorflow", "TF_CONFIG": json.dumps(
-        {"cluster": {"worker": cluster}, "task": {"type": "worker", "index": i}})}, epochs=1) for i in range(2)]
-    one_machine = train_in_process(tmp_path / "one-machine", {"KERAS_BACKEND": "tensorflow"}, gpus=2, epochs=1)
+    workers = [
+        train_in_process(
+            tmp_path / "run",
+            {
+                "KERAS_BACKEND": "tensorflow",
+                "TF_CONFIG": json.dumps(
+                    {"cluster": {"worker": cluster}, "task": {"type": "worker", "index": i}}
+                ),
+            },
+            epochs=1,
+        )
+        for i in range(2)
+    ]
+    one_machine = train_in_process(
+        tmp_path / "one-machine", {"KERAS_BACKEND": "tensorflow"}, gpus=2, epochs=1
+    )
     for process in [*workers, one_machine]:
         finish(process)
-    chief, other = weights(tmp_path / "run" / "colouriser.weights.h5"), \
-        weights(tmp_path / "run" / "worker-1" / "colouriser.weights.h5")
+    chief, other = (
+        weights(tmp_path / "run" / "colouriser.weights.h5"),
+        weights(tmp_path / "run" / "worker-1" / "colouriser.weights.h5"),
+    )
     assert chief.keys() == other.keys() and len(chief) > 50
     assert all(np.array_equal(chief[k], other[k]) for k in chief)
     plan = json.loads((tmp_path / "run" / "environment.json").read_text())["replicas"]
     assert plan["hosts"] == 2 and plan["total_replicas"] == 2
     # The two machines split each global batch as two replicas on one machine do.
-    np.testing.assert_allclose(losses(tmp_path / "run"), losses(tmp_path / "one-machine"), rtol=1e-5)
+    np.testing.assert_allclose(
+        losses(tmp_path / "run"), losses(tmp_path / "one-machine"), rtol=1e-5
+    )
 
 
 # --- the driver ------------------------------------------------------------------------------------------
+
 
 def speed_timings(ips: dict) -> pd.DataFrame:
     """Timings as colourlib.study.timing.timings gives them: images/s per repeat for each (gpus, workers)."""
     rows = []
     for (gpus, workers, loaders), values in ips.items():
         for k, v in enumerate(values, start=1):
-            rows.append(dict(regime="r", gpus=gpus, workers=workers, loaders=loaders, repeat=k, status="ok",
-                             seconds_per_step=16 / v, images_per_s=v, user_seconds=8.0, sys_seconds=2.0,
-                             page_faults=1000, steps=10, warmup_steps=3, gflop_per_step=1.0, gflop_per_s=v / 16,
-                             devices=f"{gpus} CPU", sgemm_gflops=100.0, image_size=64, batch_size=16))
+            rows.append(
+                dict(
+                    regime="r",
+                    gpus=gpus,
+                    workers=workers,
+                    loaders=loaders,
+                    repeat=k,
+                    status="ok",
+                    seconds_per_step=16 / v,
+                    images_per_s=v,
+                    user_seconds=8.0,
+                    sys_seconds=2.0,
+                    page_faults=1000,
+                    steps=10,
+                    warmup_steps=3,
+                    gflop_per_step=1.0,
+                    gflop_per_s=v / 16,
+                    devices=f"{gpus} CPU",
+                    sgemm_gflops=100.0,
+                    image_size=64,
+                    batch_size=16,
+                )
+            )
     return pd.DataFrame(rows)
 
 
 def test_speed_table_gives_medians_ranges_and_calls_a_gain_only_where_the_repeats_do_not_overlap():
-    timings = speed_timings({(1, 1, "threads"): [40, 42, 38], (1, 2, "threads"): [50, 48, 52],
-                             (1, 4, "threads"): [41, 45, 39], (1, 2, "processes"): [30, 31, 29],
-                             (2, 1, "threads"): [80, 85, 90]})
-    timings = pd.concat([timings, pd.DataFrame([dict(regime="r", gpus=2, workers=2, loaders="threads",
-                                                     status="missing")])], ignore_index=True)
+    timings = speed_timings(
+        {
+            (1, 1, "threads"): [40, 42, 38],
+            (1, 2, "threads"): [50, 48, 52],
+            (1, 4, "threads"): [41, 45, 39],
+            (1, 2, "processes"): [30, 31, 29],
+            (2, 1, "threads"): [80, 85, 90],
+        }
+    )
+    timings = pd.concat(
+        [
+            timings,
+            pd.DataFrame(
+                [dict(regime="r", gpus=2, workers=2, loaders="threads", status="missing")]
+            ),
+        ],
+        ignore_index=True,
+    )
     table = parallel.speed_table(timings).set_index(["gpus", "workers", "loaders"])
     base = table.loc[(1, 1, "threads")]
     assert (base.images_per_s, base.images_per_s_low, base.images_per_s_high) == (40, 38, 42)
@@ -236,17 +343,29 @@ def test_speed_table_gives_medians_ranges_and_calls_a_gain_only_where_the_repeat
     assert table.loc[(1, 4, "threads")].verdict == "no difference"  # 39-45 overlaps 38-42
     assert table.loc[(1, 2, "processes")].verdict == "loss"
     assert table.loc[(2, 1, "threads"), "paper_speedup"] == pytest.approx(11351.00 / 4860.35)
-    assert pd.isna(table.loc[(1, 2, "processes"), "paper_speedup"])  # the paper measured threads only
-    assert base.kernel_share == pytest.approx(0.2) and base.share_of_sgemm == pytest.approx(2.5 / 100)
+    assert pd.isna(
+        table.loc[(1, 2, "processes"), "paper_speedup"]
+    )  # the paper measured threads only
+    assert base.kernel_share == pytest.approx(0.2) and base.share_of_sgemm == pytest.approx(
+        2.5 / 100
+    )
     assert base.cpu_cores_busy == pytest.approx(10 / (16 / 40 * 10))
     assert table.loc[(2, 2, "threads"), "status"] == "failed"
     no_base = parallel.speed_table(timings[~((timings.gpus == 1) & (timings.workers == 1))])
-    assert no_base.speedup.isna().all() and set(no_base[no_base.status == "ok"].verdict) == {"baseline not timed"}
-    assert words.speed_findings(no_base) == [] and "could not be compared" in words.headline(no_base)
+    assert no_base.speedup.isna().all() and set(no_base[no_base.status == "ok"].verdict) == {
+        "baseline not timed"
+    }
+    assert words.speed_findings(no_base) == [] and "could not be compared" in words.headline(
+        no_base
+    )
     text = " ".join(words.speed_findings(table.reset_index()))
-    assert "2: 1.25x (range 1.14-1.37), gain" in text and "4: 1.02x (range 0.93-1.18), no difference" in text
+    assert (
+        "2: 1.25x (range 1.14-1.37), gain" in text
+        and "4: 1.02x (range 0.93-1.18), no difference" in text
+    )
     assert "Largest measured gain: 2 devices with 1 loading thread, 2.12x" in text
     from colourlib.report.values import parallel_values
+
     failed = parallel_values(parallel.speed_table(timings), timings)["failed_sentence"]
     assert failed == "1 configuration could not be timed: r, 2 devices with 2 threads."
 
@@ -255,19 +374,26 @@ def test_a_speedup_range_shows_the_digit_that_separates_it_from_one():
     assert words.speedup_range(0.96, 0.998) == "0.96-0.998"  # a loss: its high bound is below 1
     assert words.speedup_range(0.96, 1.003) == "0.96-1.003"  # no difference
     assert words.speedup_range(0.9996, 1.0) == "0.9996-1.00"
-    assert words.speedup_range(0.8, 1.0) == "0.80-1.00" and words.speedup_range(1.14, 1.37) == "1.14-1.37"
+    assert (
+        words.speedup_range(0.8, 1.0) == "0.80-1.00"
+        and words.speedup_range(1.14, 1.37) == "1.14-1.37"
+    )
 
 
 def test_timing_jobs_rotate_the_rows_and_a_timing_of_the_same_code_is_reused(tmp_path, monkeypatch):
     from colourlib.study import timing
 
-    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)  # the first setup, even where the suite runs under the cap
+    monkeypatch.delenv(
+        "ONEDNN_MAX_CPU_ISA", raising=False
+    )  # the first setup, even where the suite runs under the cap
     matrix = load_matrix().at_scale("tiny")
     jobs = timing.jobs(matrix)
     assert len(jobs) == matrix.timing.repeats * 2 * 2  # repeats x regimes x replica counts
     first = [j for j in jobs if j.regime.name == "whole-network" and j.gpus == 1]
     assert [row.name for row in first[0].rows][:2] == ["gpus1-workers1", "gpus1-workers2"]
-    assert [row.name for row in first[1].rows][0] == "gpus1-workers2"  # repeat 2 starts one row later
+    assert [row.name for row in first[1].rows][
+        0
+    ] == "gpus1-workers2"  # repeat 2 starts one row later
     assert {row.name for row in first[0].rows} == {row.name for row in first[1].rows}
 
     started = []
@@ -278,10 +404,20 @@ def test_timing_jobs_rotate_the_rows_and_a_timing_of_the_same_code_is_reused(tmp
             started.append(len(request["runs"]))
             for run in request["runs"]:
                 Path(run["file"]).parent.mkdir(parents=True, exist_ok=True)
-                Path(run["file"]).write_text(json.dumps({
-                    "config": run["config"], "timing": request["timing"], "setup": request["setup"],
-                    "code_fingerprint": request["code_fingerprint"], "repeat": request["repeat"],
-                    "result": {"images_per_s": 1.0}, "sgemm_gflops": 1.0, "environment": {}}))
+                Path(run["file"]).write_text(
+                    json.dumps(
+                        {
+                            "config": run["config"],
+                            "timing": request["timing"],
+                            "setup": request["setup"],
+                            "code_fingerprint": request["code_fingerprint"],
+                            "repeat": request["repeat"],
+                            "result": {"images_per_s": 1.0},
+                            "sgemm_gflops": 1.0,
+                            "environment": {},
+                        }
+                    )
+                )
             self.stdout = iter(["timed\n"])
 
         def wait(self):
@@ -293,10 +429,14 @@ def test_timing_jobs_rotate_the_rows_and_a_timing_of_the_same_code_is_reused(tmp
     reused = []
     assert timing.time_matrix(matrix, tmp_path, on_job=lambda job, done: reused.append(done)) == []
     assert len(started) == len(jobs) and all(reused)  # nothing timed twice
-    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # another setup: timed again, not mixed with the first
+    monkeypatch.setenv(
+        "ONEDNN_MAX_CPU_ISA", "AVX2"
+    )  # another setup: timed again, not mixed with the first
     assert timing.time_matrix(matrix, tmp_path) == [] and len(started) == 2 * len(jobs)
     cores = timing.setup()["usable_cores"]
-    other = {0} if cores > 1 else {0, 1}  # `taskset -c 0` on a 2-core machine, or the other way round
+    other = (
+        {0} if cores > 1 else {0, 1}
+    )  # `taskset -c 0` on a 2-core machine, or the other way round
     monkeypatch.setattr(timing.os, "sched_getaffinity", lambda pid: other, raising=False)
     assert timing.time_matrix(matrix, tmp_path) == [] and len(started) == 3 * len(jobs)
     frame = timing.timings(matrix, tmp_path)
@@ -346,12 +486,16 @@ def test_the_time_left_printed_as_a_step_starts_includes_that_step(capsys, monke
     progress.start("colouring a, seed 1")
     last = capsys.readouterr().out.strip().splitlines()[-1]
     # still to do as seed 1 starts: seed 1 itself (120 s, as seed 0) and the book (not seen yet: counted)
-    assert last.startswith("[3/4] colouring a, seed 1") and \
-        "about 2 min left, not counting 1 step of kinds not run yet" in last, last
+    assert (
+        last.startswith("[3/4] colouring a, seed 1")
+        and "about 2 min left, not counting 1 step of kinds not run yet" in last
+    ), last
     now[0] = 250.0
     progress.start("book")
     now[0] = 310.0  # the book took 60 s
-    progress.kinds.append("book")  # as if a second book step were planned: every kind to come has been seen
+    progress.kinds.append(
+        "book"
+    )  # as if a second book step were planned: every kind to come has been seen
     progress.start("book again")
     assert capsys.readouterr().out.strip().splitlines()[-1].endswith("about 1 min left)")
 
@@ -362,30 +506,39 @@ def test_the_matrix_at_another_scale_keeps_each_regimes_nature():
     cached = configs[("cached-features", "gpus2-workers4")]
     whole = configs[("whole-network", "gpus1-workers2")]
     assert (cached.image_size, cached.epochs, cached.preset) == (32, 2, "tiny")
-    assert cached.cache_features and not cached.encoder_trainable and (cached.gpus, cached.workers) == (2, 4)
+    assert (
+        cached.cache_features
+        and not cached.encoder_trainable
+        and (cached.gpus, cached.workers) == (2, 4)
+    )
     assert not whole.in_memory and whole.epochs == 2
     with pytest.raises(ConfigError, match="preset='huge' is not known"):
         load_matrix().at_scale("huge")
 
 
-def test_the_study_refuses_a_matrix_beyond_the_machine_before_any_notebook_runs(tmp_path, monkeypatch):
+def test_the_study_refuses_a_matrix_beyond_the_machine_before_any_notebook_runs(
+    tmp_path, monkeypatch
+):
     from colourlib.study import driver
 
     ran = []
     monkeypatch.setattr(driver, "execute", lambda *args, **kwargs: ran.append(args))
     most, _ = replicas.capacity()
     text = GOOD.replace("{gpus: 1, workers: 1}", f"{{gpus: {most * 2}, workers: 1}}").replace(
-        "image_size: 32", f"image_size: 32, batch_size: {most * 2}")
+        "image_size: 32", f"image_size: 32, batch_size: {most * 2}"
+    )
     with pytest.raises(ConfigError, match=rf"gpus{most * 2}-workers1 cannot run on this machine"):
         driver.Study(matrix=write(tmp_path, text)).run()
     assert ran == [], "refused before the data notebook"
 
 
 def test_a_regime_may_time_its_own_steps_and_the_tiny_scale_shortens_both(tmp_path):
-    text = GOOD.replace("tiny: {description: x, params: {epochs: 1, image_size: 32}}",
-                        "tiny: {description: x, params: {epochs: 1, image_size: 32}, timing: {steps: 50}}")
+    text = GOOD.replace(
+        "tiny: {description: x, params: {epochs: 1, image_size: 32}}",
+        "tiny: {description: x, params: {epochs: 1, image_size: 32}, timing: {steps: 50}}",
+    )
     matrix = load_matrix(write(tmp_path, text + "    timing: {steps: 7, repeats: 4}\n"))
-    regime, = matrix.regimes
+    (regime,) = matrix.regimes
     assert matrix.timing_of(regime).__dict__ == {"steps": 50, "warmup_steps": 3, "repeats": 4}
     tiny = matrix.at_scale("tiny")
     assert tiny.timing_of(tiny.regimes[0]).steps == tiny.timing.steps == 2
@@ -394,18 +547,35 @@ def test_a_regime_may_time_its_own_steps_and_the_tiny_scale_shortens_both(tmp_pa
 
 
 def test_the_headline_says_which_of_the_papers_speedups_were_reproduced_from_the_ranges():
-    timings = speed_timings({(1, 1, "threads"): [40, 42, 38], (1, 2, "threads"): [52, 56, 54],
-                             (1, 4, "threads"): [41, 45, 39], (2, 1, "threads"): [30, 31, 29]})
+    timings = speed_timings(
+        {
+            (1, 1, "threads"): [40, 42, 38],
+            (1, 2, "threads"): [52, 56, 54],
+            (1, 4, "threads"): [41, 45, 39],
+            (2, 1, "threads"): [30, 31, 29],
+        }
+    )
     table = parallel.speed_table(timings.assign(regime="whole-network"))
     claims = {(c["gpus"], c["workers"]): c for c in parallel.paper_claims(table)}
-    assert claims[(1, 2)]["reproduced"] and claims[(1, 2)]["verdict"] == "gain"  # 1.34 inside 1.24-1.47
-    overlapping = parallel.speed_table(speed_timings({(1, 1, "threads"): [40, 42, 38],
-                                                      (1, 2, "threads"): [38, 56, 47]}).assign(regime="whole-network"))
-    claim, = [c for c in parallel.paper_claims(overlapping) if "speedup" in c]
-    assert claim["verdict"] == "no difference" and not claim["reproduced"]  # reaching 1.34 is not enough
+    assert (
+        claims[(1, 2)]["reproduced"] and claims[(1, 2)]["verdict"] == "gain"
+    )  # 1.34 inside 1.24-1.47
+    overlapping = parallel.speed_table(
+        speed_timings({(1, 1, "threads"): [40, 42, 38], (1, 2, "threads"): [38, 56, 47]}).assign(
+            regime="whole-network"
+        )
+    )
+    (claim,) = [c for c in parallel.paper_claims(overlapping) if "speedup" in c]
+    assert (
+        claim["verdict"] == "no difference" and not claim["reproduced"]
+    )  # reaching 1.34 is not enough
     assert not claims[(1, 4)]["reproduced"] and not claims[(2, 1)]["reproduced"]
     text = words.headline(table)
-    assert text.startswith("1 of the paper's 3 speedups was reproduced on this machine (whole-network regime): "
-                           "2 loading threads: paper 1.34x, here 1.35x (range 1.24-1.47, gain)")
+    assert text.startswith(
+        "1 of the paper's 3 speedups was reproduced on this machine (whole-network regime): "
+        "2 loading threads: paper 1.34x, here 1.35x (range 1.24-1.47, gain)"
+    )
     assert "2 devices: paper 2.34x, here 0.75x (range 0.69-0.82, loss)." in text
-    assert words.headline(table.assign(status="failed")).startswith("The paper's speedups could not be compared")
+    assert words.headline(table.assign(status="failed")).startswith(
+        "The paper's speedups could not be compared"
+    )

@@ -3,11 +3,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import save_rgb
 from PIL import Image
 
 from colourlib import paths
 from colourlib.data import photos
-from conftest import save_rgb
 
 
 def test_reads_every_mode_as_float_rgb(tmp_path):
@@ -67,13 +67,19 @@ def test_embedded_set_is_complete_and_licensed():
     manifest = photos.embedded_manifest()
     uses = [r["use"] for r in manifest]
     assert (uses.count("train"), uses.count("test"), uses.count("bw")) == (440, 47, 2)
-    assert len({r["file"] for r in manifest}) == len({r["original_path"] for r in manifest}) == len(manifest)
+    assert (
+        len({r["file"] for r in manifest})
+        == len({r["original_path"] for r in manifest})
+        == len(manifest)
+    )
     for row in manifest:
         assert (paths.PHOTOS_DIR / row["file"]).is_file(), row["file"]
         for field in ("author", "licence", "source_package", "version", "original_path"):
             assert row[field] and row[field] != "none", (row["file"], field)
         short = min(int(row["width"]), int(row["height"]))
-        assert short == 512 if "wallpapers" in row["source_package"] else 200 <= short <= 320, row["file"]
+        assert short == 512 if "wallpapers" in row["source_package"] else 200 <= short <= 320, row[
+            "file"
+        ]
     licences = paths.PHOTOS_DIR / "LICENSES"
     for package in {r["source_package"] for r in manifest}:
         assert (licences / f"{package.replace('-16.04', '')}.copyright").is_file(), package
@@ -147,8 +153,14 @@ def test_missing_folder_names_it_and_the_fix(tmp_path):
 def test_folder_without_usable_images_says_what_was_found(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     save_rgb(tmp_path / "tiny.png", size=(20, 20))
-    with pytest.raises(photos.DataError, match=r"2 file\(s\) in .*none usable.*notes.txt: not an image.*"
-                                                r"tiny.png: smaller than image_size=64"), warnings.catch_warnings():
+    with (
+        pytest.raises(
+            photos.DataError,
+            match=r"2 file\(s\) in .*none usable.*notes.txt: not an image.*"
+            r"tiny.png: smaller than image_size=64",
+        ),
+        warnings.catch_warnings(),
+    ):
         warnings.simplefilter("ignore")
         photos.load_photo_set(tmp_path, 64)
     empty = tmp_path / "empty"

@@ -1,4 +1,5 @@
 """The arithmetic count that the speed figures' GFLOP/s rest on, against hand counts and VGG16's published one."""
+
 from __future__ import annotations
 
 import keras
@@ -10,13 +11,17 @@ from colourlib.speed import forward_flops
 
 def test_forward_flops_counts_a_multiply_add_as_two_per_output_position():
     inputs = keras.Input((5, 5, 2))
-    x = keras.layers.Conv2D(4, 3, padding="same")(inputs)  # 25 positions x (3 x 3 x 2) x 4 multiply-adds
+    x = keras.layers.Conv2D(4, 3, padding="same")(
+        inputs
+    )  # 25 positions x (3 x 3 x 2) x 4 multiply-adds
     x = keras.layers.DepthwiseConv2D(3, padding="valid")(x)  # 9 positions x (3 x 3 x 4 x 1)
     x = keras.layers.ReLU()(keras.layers.Flatten()(x))  # not counted
     outputs = keras.layers.Dense(3)(x)  # 36 x 3
     model = keras.Model(inputs, outputs)
     assert forward_flops(model) == 2 * (25 * 3 * 3 * 2 * 4 + 9 * 3 * 3 * 4 + 36 * 3)
-    assert forward_flops(keras.Sequential([keras.Input((5, 5, 2)), model])) == forward_flops(model)  # nested
+    assert forward_flops(keras.Sequential([keras.Input((5, 5, 2)), model])) == forward_flops(
+        model
+    )  # nested
 
 
 def test_vgg16s_convolutional_base_is_its_published_15_3_giga_multiply_adds_at_224_px():

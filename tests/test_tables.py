@@ -1,4 +1,5 @@
 """The tables the book shows beside the prose: a run's parameters and the departures from the paper's scale."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -12,12 +13,18 @@ from colourlib.study.matrix import load_matrix
 def test_a_runs_parameters_are_shown_once_side_by_side_with_paths_relative_to_the_repository():
     config = TrainConfig.from_dict({"data_dir": str(paths.PHOTOS_DIR / "train"), "epochs": 5})
     shown_table = config_table(config, columns=3)
-    assert "colourlib/photos/train" in shown_table.to_html()  # renders, though its column names repeat
+    assert (
+        "colourlib/photos/train" in shown_table.to_html()
+    )  # renders, though its column names repeat
     table = shown_table.data
     assert list(table.columns) == ["parameter", "value"] * 3
     names = [n for c in range(3) for n in table.iloc[:, 2 * c] if n]
-    assert names == list(config.to_dict())  # each parameter exactly once, in the configuration's order
-    shown = {n: v for c in range(3) for n, v in zip(table.iloc[:, 2 * c], table.iloc[:, 2 * c + 1]) if n}
+    assert names == list(
+        config.to_dict()
+    )  # each parameter exactly once, in the configuration's order
+    shown = {
+        n: v for c in range(3) for n, v in zip(table.iloc[:, 2 * c], table.iloc[:, 2 * c + 1]) if n
+    }
     assert shown["data_dir"] == "colourlib/photos/train" and shown["epochs"] == "5"
     assert shown["encoder_weights"] == "random" and shown["decoder"] == "paper"
     assert len(table) == -(-len(names) // 3)
@@ -25,21 +32,39 @@ def test_a_runs_parameters_are_shown_once_side_by_side_with_paths_relative_to_th
 
 def test_the_departures_table_states_the_papers_scale_and_this_studys_from_their_sources():
     photos = SimpleNamespace(train=[0] * 374, val=[0] * 66, test=[0] * 55)
-    shown = scale_departures(photos, colouring_config("lite0", "quick"), 3, load_matrix(), "a 2-core CPU")
+    shown = scale_departures(
+        photos, colouring_config("lite0", "quick"), 3, load_matrix(), "a 2-core CPU"
+    )
     table = shown.data
-    assert "..." not in shown.to_html() and table.loc["augmentation", "this study"] in shown.to_html()  # whole
+    assert (
+        "..." not in shown.to_html() and table.loc["augmentation", "this study"] in shown.to_html()
+    )  # whole
     assert list(table.columns) == ["the paper", "this study"]
     assert table.loc["training photos", "the paper"].startswith("7,000")
     assert table.loc["training photos", "this study"].startswith("374 training and 66 validation")
-    assert table.loc["image size"].tolist() == ["224 px", "160 px for the colouring models, 64 px for the speed timings"]
-    assert table.loc["one epoch", "the paper"] == "109 steps of 64: 6,976 of its 7,000 photos, each once"
-    assert table.loc["one epoch", "this study"] == "2,992 crops (8 of each training photo), 187 steps of 16"
+    assert table.loc["image size"].tolist() == [
+        "224 px",
+        "160 px for the colouring models, 64 px for the speed timings",
+    ]
+    assert (
+        table.loc["one epoch", "the paper"]
+        == "109 steps of 64: 6,976 of its 7,000 photos, each once"
+    )
+    assert (
+        table.loc["one epoch", "this study"]
+        == "2,992 crops (8 of each training photo), 187 steps of 16"
+    )
     assert "whole network: 8 steps after 2 warm-up steps" in table.loc["epochs", "this study"]
     assert "cached features: 60 steps after 5" in table.loc["epochs", "this study"]
-    assert "35%-100%" in table.loc["augmentation", "this study"] and "drawn once" in table.loc["augmentation",
-                                                                                                 "this study"]
-    assert table.loc["repeats", "this study"] == "3 seeds per colouring model; each speed timing 3 times, in " \
-                                                 "fresh processes"
+    assert (
+        "35%-100%" in table.loc["augmentation", "this study"]
+        and "drawn once" in table.loc["augmentation", "this study"]
+    )
+    assert (
+        table.loc["repeats", "this study"]
+        == "3 seeds per colouring model; each speed timing 3 times, in "
+        "fresh processes"
+    )
     assert table.loc["hardware", "this study"] == "a 2-core CPU"
 
 
@@ -49,7 +74,9 @@ def test_the_licence_table_attributes_every_photo_not_just_the_first_and_last_ro
 
     photos = load_photo_set(None, 32)
     shown = licences(photos)
-    assert len(shown.data) == len(photos.train) + len(photos.val) + len(photos.test) + 2  # + the 2 b/w photos
+    assert (
+        len(shown.data) == len(photos.train) + len(photos.val) + len(photos.test) + 2
+    )  # + the 2 b/w photos
     html = shown.to_html()
     assert all(name in html for name in shown.data.photo) and "..." not in html
 
@@ -61,6 +88,12 @@ def test_the_reproducibility_table_says_when_a_run_could_use_fewer_cores_than_th
     env = {**environment_record(), "cpu_cores": 1, "machine_cores": 2}  # as under `taskset -c 0`
     table = environment_table({"environment": env, "started": "2026-11-26T12:00:00+00:00"}).data
     assert table.set_index("what").loc["cores", "value"] == "1 core of 2"
-    older = {k: v for k, v in env.items() if k != "machine_cores"}  # a record written before machine_cores
-    assert environment_table({"environment": older, "started": "x"}).data.set_index("what").loc["cores", "value"] \
+    older = {
+        k: v for k, v in env.items() if k != "machine_cores"
+    }  # a record written before machine_cores
+    assert (
+        environment_table({"environment": older, "started": "x"})
+        .data.set_index("what")
+        .loc["cores", "value"]
         == "1 core"
+    )

@@ -5,6 +5,7 @@ resizes the embedded training photos to ``--size`` px on their long side (JPEG),
 predict, recombine with the full-resolution L, write) ``--repeats`` times and prints the median photos/s, then
 the median seconds per photo of each stage. Results and provenance go to ``runs/bench/``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,9 @@ def make_photos(folder: Path, size: int, count: int) -> list[Path]:
     for source in sources:
         with Image.open(source) as im:
             scale = size / max(im.size)
-            im.convert("RGB").resize((round(im.width * scale), round(im.height * scale)),
-                                     Image.Resampling.LANCZOS).save(folder / source.name, quality=92)
+            im.convert("RGB").resize(
+                (round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS
+            ).save(folder / source.name, quality=92)
         made.append(folder / source.name)
     return made
 
@@ -41,8 +43,12 @@ def stage_seconds(colouriser, files: list[Path], out: Path) -> dict[str, float]:
     from ..data.photos import read_photo
     from .colourise import write_photo
 
-    times: dict[str, list[float]] = {"read": [], "predict ab (model + upsampling)": [], "recombine (LAB)": [],
-                                     "write": []}
+    times: dict[str, list[float]] = {
+        "read": [],
+        "predict ab (model + upsampling)": [],
+        "recombine (LAB)": [],
+        "write": [],
+    }
     for path in files:
         t0 = time.perf_counter()
         photo = read_photo(path)
@@ -59,19 +65,25 @@ def stage_seconds(colouriser, files: list[Path], out: Path) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="colourlib bench colourise", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="colourlib bench colourise", description=__doc__.split("\n")[0]
+    )
     model = parser.add_mutually_exclusive_group()
-    model.add_argument("--run", type=path_argument, help="a finished training run (default: colourise's default model)")
+    model.add_argument(
+        "--run",
+        type=path_argument,
+        help="a finished training run (default: colourise's default model)",
+    )
     model.add_argument("--weights", type=path_argument, help="a colouriser weights file")
     parser.add_argument("--size", type=int, default=1024, help="long side of the photos in px")
     parser.add_argument("--photos", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
 
-    from .bench import save_record
-    from .colourise import ModelError, load_colouriser, plan_jobs, run_jobs
     from ..provenance import environment_record
     from ..report.words import recorded_cores
+    from .bench import save_record
+    from .colourise import ModelError, load_colouriser, plan_jobs, run_jobs
 
     try:
         colouriser = load_colouriser(args.run, args.weights)
@@ -85,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         jobs, _ = plan_jobs(files, out)
         colouriser.colour(np.zeros((64, 64, 3), np.float32))  # the first call builds the graph
         rates = []
-        for repeat in range(args.repeats):
+        for _ in range(args.repeats):
             started = time.perf_counter()
             if run_jobs(colouriser, jobs, [], out, overwrite=True):
                 return 1
@@ -93,14 +105,23 @@ def main(argv: list[str] | None = None) -> int:
         stages = stage_seconds(colouriser, files, out)
     environment = environment_record()
     print(f"\n{colouriser.description}")
-    print(f"{len(files)} photos, {args.size} px on the long side, {args.repeats} repeats, on {environment['cpu']} "
-          f"({recorded_cores(environment)}, accelerators: {', '.join(environment.get('accelerators') or []) or 'none'})")
-    print(f"end to end: median {statistics.median(rates):.2f} photos/s (each repeat: "
-          f"{', '.join(f'{r:.2f}' for r in rates)})")
+    print(
+        f"{len(files)} photos, {args.size} px on the long side, {args.repeats} repeats, on {environment['cpu']} "
+        f"({recorded_cores(environment)}, accelerators: {', '.join(environment.get('accelerators') or []) or 'none'})"
+    )
+    print(
+        f"end to end: median {statistics.median(rates):.2f} photos/s (each repeat: "
+        f"{', '.join(f'{r:.2f}' for r in rates)})"
+    )
     for stage, seconds in stages.items():
         print(f"  {stage:32s} {seconds * 1000:7.0f} ms per photo")
-    record = {"environment": environment, "arguments": {k: str(v) for k, v in vars(args).items()},
-              "model": colouriser.description, "photos_per_s": rates,
-              "median_photos_per_s": statistics.median(rates), "stage_seconds_per_photo": stages}
+    record = {
+        "environment": environment,
+        "arguments": {k: str(v) for k, v in vars(args).items()},
+        "model": colouriser.description,
+        "photos_per_s": rates,
+        "median_photos_per_s": statistics.median(rates),
+        "stage_seconds_per_photo": stages,
+    }
     print(f"written to {save_record('colourise', record)}")
     return 0

@@ -1,12 +1,13 @@
 """``colourlib``: the one command tree of the project.
 
-  colourlib study       the whole study as executed notebooks, then the book (the README's main job)
-  colourlib train       train one configuration into a run folder
-  colourlib recipes     choose the default colouring recipe on the validation photos (or --fine-tune a run)
-  colourlib colourise   colour your own photos (the same as the ``colourise`` command)
-  colourlib bench       training | colourise | colouring | runtime: where the time goes, with provenance
-  colourlib check       book | browser: check the built book's sources, or read it in headless Chromium
+colourlib study       the whole study as executed notebooks, then the book (the README's main job)
+colourlib train       train one configuration into a run folder
+colourlib recipes     choose the default colouring recipe on the validation photos (or --fine-tune a run)
+colourlib colourise   colour your own photos (the same as the ``colourise`` command)
+colourlib bench       training | colourise | colouring | runtime: where the time goes, with provenance
+colourlib check       book | browser: check the built book's sources, or read it in headless Chromium
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,12 @@ from . import path_argument
 #: Commands whose own parser reads the rest of the command line: name -> (subcommand -> "module:function").
 PASS_THROUGH = {
     "colourise": {"": "colourlib.apps.colourise:main"},
-    "bench": {"training": "colourlib.apps.bench:main", "colourise": "colourlib.apps.bench_colourise:main",
-              "colouring": "colourlib.apps.bench_colouring:main", "runtime": "colourlib.apps.bench_runtime:main"},
+    "bench": {
+        "training": "colourlib.apps.bench:main",
+        "colourise": "colourlib.apps.bench_colourise:main",
+        "colouring": "colourlib.apps.bench_colouring:main",
+        "runtime": "colourlib.apps.bench_runtime:main",
+    },
     "check": {"browser": "colourlib.report.browser:main", "book": "colourlib.apps.cli:check_book"},
 }
 
@@ -72,7 +77,9 @@ def check_book(argv: list[str]) -> int:
     from ..report.book import main
 
     parser = argparse.ArgumentParser(prog="colourlib check book", description=check_book.__doc__)
-    parser.add_argument("book_dir", nargs="?", type=path_argument, default=None, help="default: book/")
+    parser.add_argument(
+        "book_dir", nargs="?", type=path_argument, default=None, help="default: book/"
+    )
     return main(parser.parse_args(argv).book_dir)
 
 
@@ -94,44 +101,99 @@ def _pass_through(argv: list[str]) -> int | None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="colourlib", description=__doc__.split("\n")[0],
-                                epilog="\n".join(__doc__.split("\n")[2:]),
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="colourlib",
+        description=__doc__.split("\n")[0],
+        epilog="\n".join(__doc__.split("\n")[2:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="command", required=True)
-    study = sub.add_parser("study", help="the whole study as executed notebooks, then the book (the main job)",
-                           description="Execute every study notebook with papermill into book/runs/ (data, model, "
-                                       "the colouring runs, every configuration of the matrix, parallel, evaluate, "
-                                       "reproducibility), then build the book with jupyter-book -W -n and check it.")
-    study.add_argument("--force", action="store_true", help="retrain even if a finished identical run exists")
-    study.add_argument("--matrix", type=path_argument, default=None, help="parallel study matrix (default: the study's)")
-    study.add_argument("--preset", default=None, choices=["quick", "tiny", "paper"],
-                       help="scale of every run (default: quick, and the matrix as written; tiny: a smoke test)")
-    study.add_argument("--no-book", action="store_true", help="execute the notebooks but do not build the book")
+    study = sub.add_parser(
+        "study",
+        help="the whole study as executed notebooks, then the book (the main job)",
+        description="Execute every study notebook with papermill into book/runs/ (data, model, "
+        "the colouring runs, every configuration of the matrix, parallel, evaluate, "
+        "reproducibility), then build the book with jupyter-book -W -n and check it.",
+    )
+    study.add_argument(
+        "--force", action="store_true", help="retrain even if a finished identical run exists"
+    )
+    study.add_argument(
+        "--matrix",
+        type=path_argument,
+        default=None,
+        help="parallel study matrix (default: the study's)",
+    )
+    study.add_argument(
+        "--preset",
+        default=None,
+        choices=["quick", "tiny", "paper"],
+        help="scale of every run (default: quick, and the matrix as written; tiny: a smoke test)",
+    )
+    study.add_argument(
+        "--no-book", action="store_true", help="execute the notebooks but do not build the book"
+    )
     tr = sub.add_parser("train", help="train one configuration into a run folder")
     tr.add_argument("run_dir", type=path_argument)
     tr.add_argument("--preset", default="quick")
-    tr.add_argument("--config", type=path_argument, default=None, help="a config.json to start from instead of a preset")
+    tr.add_argument(
+        "--config",
+        type=path_argument,
+        default=None,
+        help="a config.json to start from instead of a preset",
+    )
     tr.add_argument("-p", dest="params", action="append", default=[], metavar="NAME=VALUE")
-    tr.add_argument("--force", action="store_true", help="replace what the run folder holds (a finished run, or "
-                                                         "one of other parameters) instead of refusing")
-    rec = sub.add_parser("recipes", help="choose the default colouring recipe on the validation photos (trains "
-                                         "every candidate once; the book shows the recorded search)")
-    rec.add_argument("--out", type=path_argument, default=None,
-                     help="where the candidates' runs and recipes.csv go (default: runs/recipe-search)")
-    rec.add_argument("--only", nargs="+", default=None, metavar="NAME", help="train only these candidates")
-    rec.add_argument("--fine-tune", type=path_argument, default=None, metavar="RUN_DIR",
-                     help="instead of searching: measure what fine-tuning the encoder adds to this finished run "
-                          "(scored on the validation photos; written to --out/fine-tune.json)")
-    rec.add_argument("--temperature", type=float, default=None,
-                     help="with --fine-tune: the annealed-mean T to read colour classes back at (default: the run's)")
-    sub.add_parser("colourise", help="colour your own photos (the same as the `colourise` command; see its --help)",
-                   add_help=False)
-    bench = sub.add_parser("bench", help="benchmarks: `bench training` (loader, step, replicas, precision), "
-                                         "`bench colourise` (photos/s at 1024 px) or `bench colouring` (the "
-                                         "default colouring model's training time); each has --help")
+    tr.add_argument(
+        "--force",
+        action="store_true",
+        help="replace what the run folder holds (a finished run, or "
+        "one of other parameters) instead of refusing",
+    )
+    rec = sub.add_parser(
+        "recipes",
+        help="choose the default colouring recipe on the validation photos (trains "
+        "every candidate once; the book shows the recorded search)",
+    )
+    rec.add_argument(
+        "--out",
+        type=path_argument,
+        default=None,
+        help="where the candidates' runs and recipes.csv go (default: runs/recipe-search)",
+    )
+    rec.add_argument(
+        "--only", nargs="+", default=None, metavar="NAME", help="train only these candidates"
+    )
+    rec.add_argument(
+        "--fine-tune",
+        type=path_argument,
+        default=None,
+        metavar="RUN_DIR",
+        help="instead of searching: measure what fine-tuning the encoder adds to this finished run "
+        "(scored on the validation photos; written to --out/fine-tune.json)",
+    )
+    rec.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="with --fine-tune: the annealed-mean T to read colour classes back at (default: the run's)",
+    )
+    sub.add_parser(
+        "colourise",
+        help="colour your own photos (the same as the `colourise` command; see its --help)",
+        add_help=False,
+    )
+    bench = sub.add_parser(
+        "bench",
+        help="benchmarks: `bench training` (loader, step, replicas, precision), "
+        "`bench colourise` (photos/s at 1024 px) or `bench colouring` (the "
+        "default colouring model's training time); each has --help",
+    )
     bench.add_argument("which", choices=sorted(PASS_THROUGH["bench"]))
-    check = sub.add_parser("check", help="`check book` (error outputs, glue references) or `check browser` (the "
-                                         "built book in headless Chromium, with screenshots); each has --help")
+    check = sub.add_parser(
+        "check",
+        help="`check book` (error outputs, glue references) or `check browser` (the "
+        "built book in headless Chromium, with screenshots); each has --help",
+    )
     check.add_argument("which", choices=sorted(PASS_THROUGH["check"]))
     return p
 
@@ -151,14 +213,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "recipes":
             return _run_recipes(args, runs)
         code = _run_study(args)
-    except ColourlibError as exc:  # what the user can fix: one line; anything else is a bug, with its traceback
+    except (
+        ColourlibError
+    ) as exc:  # what the user can fix: one line; anything else is a bug, with its traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted: run the same command to go on (finished runs are reused, an interrupted one "
-              "resumes at its last finished epoch)", file=sys.stderr)
+        print(
+            "\ninterrupted: run the same command to go on (finished runs are reused, an interrupted one "
+            "resumes at its last finished epoch)",
+            file=sys.stderr,
+        )
         return 130
-    print(f"\nStudy {'finished' if code == 0 else 'FAILED'} in {(time.perf_counter() - started) / 60:.1f} min.")
+    print(
+        f"\nStudy {'finished' if code == 0 else 'FAILED'} in {(time.perf_counter() - started) / 60:.1f} min."
+    )
     return code
 
 
@@ -166,23 +235,31 @@ def _run_recipes(args, runs: Path) -> int:
     from ..study.recipes import CANDIDATES, search
 
     if args.temperature is not None and (not args.fine_tune or not 0 < args.temperature <= 1):
-        raise ConfigError(f"--temperature {args.temperature}: allowed only with --fine-tune, a number in (0, 1].")
+        raise ConfigError(
+            f"--temperature {args.temperature}: allowed only with --fine-tune, a number in (0, 1]."
+        )
     unknown = sorted(set(args.only or []) - set(CANDIDATES))
     if unknown:
-        raise ConfigError(f"--only {' '.join(unknown)}: no such candidate. Allowed: {', '.join(CANDIDATES)}.")
+        raise ConfigError(
+            f"--only {' '.join(unknown)}: no such candidate. Allowed: {', '.join(CANDIDATES)}."
+        )
     out = args.out or runs / "recipe-search"
     if args.fine_tune:
         from .. import atomic
         from ..study.recipes import fine_tune
 
         result = fine_tune(args.fine_tune, out / "fine-tuned", temperature=args.temperature)
-        atomic.write_json(out / "fine-tune.json", {"run": str(args.fine_tune), **result}, kind="fine-tune")
+        atomic.write_json(
+            out / "fine-tune.json", {"run": str(args.fine_tune), **result}, kind="fine-tune"
+        )
         print(json.dumps(result, indent=2))
         return 0
     table = search(out, args.only)
     print(table.to_string())
-    print(f"\nrecipe search written to {out / 'recipes.csv'}; to record it for the book, copy recipes.csv, "
-          f"baselines.csv and environment.json to {paths.RECIPE_SEARCH}")
+    print(
+        f"\nrecipe search written to {out / 'recipes.csv'}; to record it for the book, copy recipes.csv, "
+        f"baselines.csv and environment.json to {paths.RECIPE_SEARCH}"
+    )
     return 0
 
 
@@ -197,8 +274,11 @@ def _run_train(args) -> int:
         train(config, run.path, force=args.force)
     except KeyboardInterrupt:
         done, _ = read_backup(run.backup_dir)
-        print(f"\ninterrupted during epoch {done + 1} of {config.epochs}; run the same command to resume at epoch "
-              f"{done + 1}", file=sys.stderr)
+        print(
+            f"\ninterrupted during epoch {done + 1} of {config.epochs}; run the same command to resume at epoch "
+            f"{done + 1}",
+            file=sys.stderr,
+        )
         return 130
     print(f"run written to {run.path}")
     return 0

@@ -9,6 +9,7 @@ A file that cannot be coloured is reported with its path and why, and the others
 if any failed. Inputs are never overwritten, and existing outputs only with ``--overwrite``. The model is
 loaded and checked before any photo is touched.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,14 @@ from . import path_argument
 
 #: What folders are searched for (case-insensitive); a file named on the command line is always tried.
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp")
-_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
+_FORMATS = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".webp": "WEBP",
+}
 
 EXAMPLES = """\
 examples:
@@ -56,8 +64,9 @@ class ModelError(ColourlibError, ValueError):
     """A model that cannot be used; the message names the option, the path and the fix."""
 
 
-def load_colouriser(run: Path | None = None, weights: Path | None = None,
-                    image_size: int | None = None) -> Colouriser:
+def load_colouriser(
+    run: Path | None = None, weights: Path | None = None, image_size: int | None = None
+) -> Colouriser:
     """The model of ``run`` (a finished training run), of ``weights`` (a weights file), or the default one."""
     from ..backend import runtime
 
@@ -67,37 +76,49 @@ def load_colouriser(run: Path | None = None, weights: Path | None = None,
     if weights is not None:
         weights = Path(weights).expanduser()
         if not weights.is_file():
-            raise ModelError(f"--weights {weights}: no such file. Fix: pass a colouriser weights file "
-                             "(colouriser.weights.h5 of a training run) or --run RUN_DIR.")
+            raise ModelError(
+                f"--weights {weights}: no such file. Fix: pass a colouriser weights file "
+                "(colouriser.weights.h5 of a training run) or --run RUN_DIR."
+            )
         beside = RunFolder(weights.parent).config_file
         config = _read_config(beside, "--weights") if beside.is_file() else None
         return _build(weights, config, image_size, "--weights")
     if run is None:
         record = default_model_record()
         if not record.is_file():
-            raise ModelError(f"no model given and no default model yet ({record} does not exist). Fix: run "
-                             "`make study` once (it trains the default model), or pass --run RUN_DIR or "
-                             "--weights FILE.")
+            raise ModelError(
+                f"no model given and no default model yet ({record} does not exist). Fix: run "
+                "`make study` once (it trains the default model), or pass --run RUN_DIR or "
+                "--weights FILE."
+            )
         try:
             run = Path(json.loads(record.read_text())["run_dir"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelError(f"{record} is not a readable model record ({type(exc).__name__}: {exc}). Fix: run "
-                             "`make study` again (it rewrites it), or pass --run RUN_DIR or --weights FILE.") from None
+            raise ModelError(
+                f"{record} is not a readable model record ({type(exc).__name__}: {exc}). Fix: run "
+                "`make study` again (it rewrites it), or pass --run RUN_DIR or --weights FILE."
+            ) from None
         option = f"the default model (recorded in {record})"
     else:
         option = "--run"
     run = Path(run).expanduser()
     if not run.is_dir():
-        raise ModelError(f"{option} {run}: no such folder. Fix: pass the folder of a finished training run "
-                         "(it holds config.json and colouriser.weights.h5), or run `make study`.")
+        raise ModelError(
+            f"{option} {run}: no such folder. Fix: pass the folder of a finished training run "
+            "(it holds config.json and colouriser.weights.h5), or run `make study`."
+        )
     config_file = RunFolder(run).config_file
     if not config_file.is_file():
-        raise ModelError(f"{option} {run}: not a training run (no config.json). Fix: pass a run folder written "
-                         "by `python -m colourlib train` or the study.")
+        raise ModelError(
+            f"{option} {run}: not a training run (no config.json). Fix: pass a run folder written "
+            "by `python -m colourlib train` or the study."
+        )
     weights_file = RunFolder(run).weights_file
     if not weights_file.is_file():
-        raise ModelError(f"{option} {run}: no {weights_file.name}, so its training has not finished. Fix: run the "
-                         "training again (it resumes where it stopped) or pick a finished run.")
+        raise ModelError(
+            f"{option} {run}: no {weights_file.name}, so its training has not finished. Fix: run the "
+            "training again (it resumes where it stopped) or pick a finished run."
+        )
     return _build(weights_file, _read_config(config_file, option), image_size, option)
 
 
@@ -122,13 +143,18 @@ def _build(weights: Path, config, image_size: int | None, option: str) -> Colour
     except ValueError as exc:
         raise ModelError(f"--image-size: {exc}") from None
     if size > MAX_IMAGE_SIZE:
-        raise ModelError(f"--image-size {size} is above {MAX_IMAGE_SIZE}: the network's activations would not fit "
-                         f"in memory (the photo's full resolution is kept whatever this is). Fix: --image-size "
-                         f"{MAX_IMAGE_SIZE} or less; the size it was trained at is best.")
+        raise ModelError(
+            f"--image-size {size} is above {MAX_IMAGE_SIZE}: the network's activations would not fit "
+            f"in memory (the photo's full resolution is kept whatever this is). Fix: --image-size "
+            f"{MAX_IMAGE_SIZE} or less; the size it was trained at is best."
+        )
     from ..model import DECODERS
 
-    kinds = [(config.encoder, config.classes, config.decoder)] if config else \
-        [(e, c, d) for d in DECODERS for c in (False, True) for e in ENCODERS]
+    kinds = (
+        [(config.encoder, config.classes, config.decoder)]
+        if config
+        else [(e, c, d) for d in DECODERS for c in (False, True) for e in ENCODERS]
+    )
     problems = []
     for encoder, classes, decoder in kinds:
         model = build_network(size, encoder, None, classes=classes, decoder=decoder)
@@ -137,17 +163,27 @@ def _build(weights: Path, config, image_size: int | None, option: str) -> Colour
                 warnings.simplefilter("ignore", UserWarning)
                 load_weights_checked(model, weights, option, "the weights of a trained colouriser")
         except EncoderWeightsError as exc:
-            problems.append(f"{encoder}{' (colour classes)' if classes else ''}, {decoder} decoder: {exc}")
+            problems.append(
+                f"{encoder}{' (colour classes)' if classes else ''}, {decoder} decoder: {exc}"
+            )
             continue
         how = f"{config.preset} preset, " if config else ""
         output = ", colour classes" if classes else ""
-        return Colouriser(model, size, encoder, f"{weights} ({encoder} encoder, {decoder} decoder, {how}{size} px "
-                                                f"input{output})", classes=classes, config=config)
+        return Colouriser(
+            model,
+            size,
+            encoder,
+            f"{weights} ({encoder} encoder, {decoder} decoder, {how}{size} px input{output})",
+            classes=classes,
+            config=config,
+        )
     encoders = list(dict.fromkeys(encoder for encoder, _, _ in kinds))
     said = f" (its config.json says encoder={config.encoder!r})" if config else ""
-    raise ModelError(f"{option}: {weights} does not fit a colouriser with the {' or '.join(encoders)} "
-                     f"encoder{said}. Fix: pass the run folder these weights were trained in, or its own "
-                     f"colouriser.weights.h5. Details: " + " | ".join(problems))
+    raise ModelError(
+        f"{option}: {weights} does not fit a colouriser with the {' or '.join(encoders)} "
+        f"encoder{said}. Fix: pass the run folder these weights were trained in, or its own "
+        f"colouriser.weights.h5. Details: " + " | ".join(problems)
+    )
 
 
 @dataclass(frozen=True)
@@ -166,17 +202,33 @@ def plan_jobs(inputs: list[Path], out_dir: Path) -> tuple[list[Job], list[tuple[
     out_resolved = out_dir.resolve()
     for arg in inputs:
         if arg.is_dir() and arg.resolve() == out_resolved:
-            problems.append((arg, "is the output folder (-o): its photos would be coloured into themselves. Fix: "
-                                  "pass another -o OUT_DIR"))
+            problems.append(
+                (
+                    arg,
+                    "is the output folder (-o): its photos would be coloured into themselves. Fix: "
+                    "pass another -o OUT_DIR",
+                )
+            )
         elif arg.is_dir():
             files, loops = _walk(arg)
-            problems += [(loop, f"a symbolic link back to {target}, which is already being searched: skipped")
-                         for loop, target in loops]
-            found = sorted(p for p in files if p.suffix.lower() in PHOTO_SUFFIXES
-                           and not any(part.startswith(".") for part in p.relative_to(arg).parts)
-                           and out_resolved not in p.resolve().parents)
+            problems += [
+                (
+                    loop,
+                    f"a symbolic link back to {target}, which is already being searched: skipped",
+                )
+                for loop, target in loops
+            ]
+            found = sorted(
+                p
+                for p in files
+                if p.suffix.lower() in PHOTO_SUFFIXES
+                and not any(part.startswith(".") for part in p.relative_to(arg).parts)
+                and out_resolved not in p.resolve().parents
+            )
             if not found:
-                problems.append((arg, f"a folder with no photo in it (searched for {' '.join(PHOTO_SUFFIXES)})"))
+                problems.append(
+                    (arg, f"a folder with no photo in it (searched for {' '.join(PHOTO_SUFFIXES)})")
+                )
             name = arg.resolve().name or "photos"
             jobs += [Job(p, out_dir / name / p.relative_to(arg)) for p in found]
         elif arg.is_file():
@@ -209,31 +261,45 @@ def output_path(job: Job, bit_depth: int) -> Path:
     return job.output if suffix in _FORMATS else job.output.with_suffix(".png")
 
 
-def write_photo(path: Path, rgb: np.ndarray, alpha: np.ndarray | None, bit_depth: int, exif) -> None:
+def write_photo(
+    path: Path, rgb: np.ndarray, alpha: np.ndarray | None, bit_depth: int, exif
+) -> None:
     """Write sRGB (and alpha) in [0, 1] as ``path``'s format, atomically: under a temporary name unique to this
     process, then renamed (a partial or spliced file is never left)."""
-    planes = np.clip(rgb if alpha is None else np.concatenate([rgb, alpha[..., None]], axis=-1), 0, 1)
+    planes = np.clip(
+        rgb if alpha is None else np.concatenate([rgb, alpha[..., None]], axis=-1), 0, 1
+    )
     with atomic.replacing(path, kind="photo") as tmp:
         if bit_depth == 16:
             import tifffile
 
             data = np.round(planes * 65535).astype(np.uint16)
-            tifffile.imwrite(tmp, data, photometric="rgb", compression="zlib",
-                             extrasamples=("unassalpha",) if alpha is not None else None)
+            tifffile.imwrite(
+                tmp,
+                data,
+                photometric="rgb",
+                compression="zlib",
+                extrasamples=("unassalpha",) if alpha is not None else None,
+            )
         else:
             from PIL import Image
 
             image = Image.fromarray(np.round(planes * 255).astype(np.uint8))
             fmt = _FORMATS[path.suffix.lower()]
-            options = {"JPEG": dict(quality=95), "WEBP": dict(quality=95), "PNG": {},
-                       "TIFF": dict(compression="tiff_deflate")}[fmt]
+            options = {
+                "JPEG": dict(quality=95),
+                "WEBP": dict(quality=95),
+                "PNG": {},
+                "TIFF": dict(compression="tiff_deflate"),
+            }[fmt]
             if exif is not None and fmt != "TIFF":
                 options["exif"] = exif
             image.save(tmp, format=fmt, **options)
 
 
-def colour_file(colouriser: Colouriser, job: Job, overwrite: bool, inputs: set[Path], written: dict[Path, Path]
-                ) -> Path:
+def colour_file(
+    colouriser: Colouriser, job: Job, overwrite: bool, inputs: set[Path], written: dict[Path, Path]
+) -> Path:
     """Colour one photo; returns the output written. Raises ``ValueError``/``OSError`` with the reason."""
     from ..data.photos import read_photo
 
@@ -242,17 +308,25 @@ def colour_file(colouriser: Colouriser, job: Job, overwrite: bool, inputs: set[P
     photo = read_photo(job.source)
     out = output_path(job, photo.bit_depth)
     if out.is_dir():
-        raise ValueError(f"its output {out} is a folder, which is never replaced. Fix: move that folder away, or "
-                         "choose another -o OUT_DIR")
+        raise ValueError(
+            f"its output {out} is a folder, which is never replaced. Fix: move that folder away, or "
+            "choose another -o OUT_DIR"
+        )
     resolved = out.resolve()
     if resolved in inputs:
-        raise ValueError(f"its output {out} is an input photo, which is never overwritten. Fix: choose another "
-                         "-o OUT_DIR")
+        raise ValueError(
+            f"its output {out} is an input photo, which is never overwritten. Fix: choose another "
+            "-o OUT_DIR"
+        )
     if resolved in written:
-        raise ValueError(f"its output {out} was already written from {written[resolved]} in this run. Fix: "
-                         "colour the two into different -o folders")
+        raise ValueError(
+            f"its output {out} was already written from {written[resolved]} in this run. Fix: "
+            "colour the two into different -o folders"
+        )
     if out.exists() and not overwrite:
-        raise ValueError(f"{out} exists. Fix: pass --overwrite to replace it, or choose another -o OUT_DIR")
+        raise ValueError(
+            f"{out} exists. Fix: pass --overwrite to replace it, or choose another -o OUT_DIR"
+        )
     coloured = colouriser.colour(photo.rgb)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_photo(out, coloured, photo.alpha, photo.bit_depth, photo.exif)
@@ -273,25 +347,52 @@ def _reason(exc: BaseException) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="colourise", description=__doc__.split("\n")[0],
-                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="colourise",
+        description=__doc__.split("\n")[0],
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("inputs", nargs="+", type=path_argument, metavar="PHOTO_OR_FOLDER")
-    p.add_argument("-o", "--out", dest="out_dir", type=path_argument, required=True, metavar="OUT_DIR",
-                   help="where the coloured photos go (created if missing)")
+    p.add_argument(
+        "-o",
+        "--out",
+        dest="out_dir",
+        type=path_argument,
+        required=True,
+        metavar="OUT_DIR",
+        help="where the coloured photos go (created if missing)",
+    )
     model = p.add_mutually_exclusive_group()
-    model.add_argument("--run", type=path_argument, metavar="RUN_DIR", help="a finished training run (default: the model "
-                       "`make study` trained)")
-    model.add_argument("--weights", type=path_argument, metavar="FILE", help="a colouriser weights file")
-    p.add_argument("--image-size", type=int, default=None, metavar="N",
-                   help="the model's input size (default: the size it was trained at; 224 for a bare weights file)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing outputs (inputs never are)")
+    model.add_argument(
+        "--run",
+        type=path_argument,
+        metavar="RUN_DIR",
+        help="a finished training run (default: the model `make study` trained)",
+    )
+    model.add_argument(
+        "--weights", type=path_argument, metavar="FILE", help="a colouriser weights file"
+    )
+    p.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the model's input size (default: the size it was trained at; 224 for a bare weights file)",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace existing outputs (inputs never are)"
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.out_dir.exists() and not args.out_dir.is_dir():
-        print(f"colourise: error: -o {args.out_dir} is a file. Fix: pass a folder for the outputs.", file=sys.stderr)
+        print(
+            f"colourise: error: -o {args.out_dir} is a file. Fix: pass a folder for the outputs.",
+            file=sys.stderr,
+        )
         return 2
     jobs, problems = plan_jobs(args.inputs, args.out_dir)
     try:
@@ -303,24 +404,37 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.out_dir.mkdir(parents=True, exist_ok=True)
         with exclusive_lock(args.out_dir / LOCK_FILE, f"the output folder {args.out_dir}"):
-            for leftover in atomic.stale_partials(args.out_dir, recursive=True):  # killed writers' only
+            for leftover in atomic.stale_partials(
+                args.out_dir, recursive=True
+            ):  # killed writers' only
                 leftover.unlink(missing_ok=True)
             return run_jobs(colouriser, jobs, problems, args.out_dir, args.overwrite)
     except OSError as exc:
-        print(f"colourise: error: -o {args.out_dir}: cannot write there ({exc.strerror or exc}). Fix: pass a "
-              "folder you can write to.", file=sys.stderr)
+        print(
+            f"colourise: error: -o {args.out_dir}: cannot write there ({exc.strerror or exc}). Fix: pass a "
+            "folder you can write to.",
+            file=sys.stderr,
+        )
         return 2
     except RunFolderError as exc:
         print(f"colourise: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ncolourise: interrupted; every photo written so far is complete. Run the same command again to "
-              "colour the rest (those written are left as they are, listed as existing).", file=sys.stderr)
+        print(
+            "\ncolourise: interrupted; every photo written so far is complete. Run the same command again to "
+            "colour the rest (those written are left as they are, listed as existing).",
+            file=sys.stderr,
+        )
         return 130
 
 
-def run_jobs(colouriser: Colouriser, jobs: list[Job], problems: list[tuple[Path, str]], out_dir: Path,
-             overwrite: bool) -> int:
+def run_jobs(
+    colouriser: Colouriser,
+    jobs: list[Job],
+    problems: list[tuple[Path, str]],
+    out_dir: Path,
+    overwrite: bool,
+) -> int:
     """Colour every job with a progress bar (for more than one), report each failure as it happens and all of
     them at the end; returns the exit status."""
     from tqdm import tqdm
@@ -340,11 +454,18 @@ def run_jobs(colouriser: Colouriser, jobs: list[Job], problems: list[tuple[Path,
                 bar.write(f"colourise: {job.source}: {failed[-1][1]}", file=sys.stderr)
             bar.update()
     seconds = time.perf_counter() - started
-    rate = f" ({seconds:.1f} s, {len(written) / seconds:.2f} photos/s)" if written and seconds > 0 else ""
+    rate = (
+        f" ({seconds:.1f} s, {len(written) / seconds:.2f} photos/s)"
+        if written and seconds > 0
+        else ""
+    )
     print(f"coloured {len(written)} of {len(jobs)} photo(s) into {out_dir}{rate}", flush=True)
     if failed:
-        print(f"{len(failed)} failed:\n" + "\n".join(f"  {path}: {reason}" for path, reason in failed),
-              file=sys.stderr)
+        print(
+            f"{len(failed)} failed:\n"
+            + "\n".join(f"  {path}: {reason}" for path, reason in failed),
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -3,6 +3,7 @@
 Each workaround has a canary in ``tests/test_keras_internals.py``: one test fails when the private name it uses
 moves or stops working, another when upstream has fixed what it works around (then delete the workaround).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -37,17 +38,24 @@ def patch_multi_worker_reduction() -> None:
     keras-team/keras#20585). Scalars are averaged with ``axis=None`` instead; everything else is unchanged.
     Applied only when a multi-machine strategy is created.
     """
-    from keras.src.backend.tensorflow import trainer as tf_trainer
     from keras.src import tree
+    from keras.src.backend.tensorflow import trainer as tf_trainer
 
     original = tf_trainer.reduce_per_replica
     if getattr(original, "_colourlib_patched", False):
         return
 
     def reduce_per_replica(values, strategy, reduction):
-        if reduction in ("auto", "mean") and tf_trainer._collective_all_reduce_multi_worker(strategy):
+        if reduction in ("auto", "mean") and tf_trainer._collective_all_reduce_multi_worker(
+            strategy
+        ):
+
             def mean(v):
-                local = strategy.experimental_local_results(v)[0] if tf_trainer._is_per_replica_instance(v) else v
+                local = (
+                    strategy.experimental_local_results(v)[0]
+                    if tf_trainer._is_per_replica_instance(v)
+                    else v
+                )
                 return strategy.reduce("MEAN", v, axis=None if local.shape.rank == 0 else 0)
 
             return tree.map_structure(mean, values)
@@ -70,8 +78,11 @@ def request_jax_cpu_devices(count: int) -> None:
     user set ``--xla_force_host_platform_device_count`` in ``XLA_FLAGS`` themselves)."""
     import jax
 
-    if count > 1 and not jax_backends_started() \
-            and "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+    if (
+        count > 1
+        and not jax_backends_started()
+        and "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", "")
+    ):
         jax.config.update("jax_num_cpu_devices", count)
 
 

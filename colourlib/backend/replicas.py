@@ -10,6 +10,7 @@ Devices must be laid out before the backend creates its first tensor, so :func:`
 of a fresh process (the study runs each configuration in its own process). Multi-machine training uses
 TensorFlow's ``MultiWorkerMirroredStrategy``, configured by the standard ``TF_CONFIG`` variable.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -73,10 +74,12 @@ def tf_config() -> dict | None:
         assert isinstance(workers, list) and 0 <= index < len(workers)
         return value
     except (ValueError, KeyError, TypeError, AssertionError) as exc:
-        raise ConfigError(f"TF_CONFIG={raw!r} is not a usable cluster description ({exc}). Fix: set it to e.g. "
-                          '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
-                          '"task": {"type": "worker", "index": 0}} on host1 (index 1 on host2), '
-                          "or unset it to train on one machine.") from None
+        raise ConfigError(
+            f"TF_CONFIG={raw!r} is not a usable cluster description ({exc}). Fix: set it to e.g. "
+            '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+            '"task": {"type": "worker", "index": 0}} on host1 (index 1 on host2), '
+            "or unset it to train on one machine."
+        ) from None
 
 
 def capacity() -> tuple[int, str]:
@@ -86,10 +89,15 @@ def capacity() -> tuple[int, str]:
     gpus = _physical_gpus(backend)
     if backend == "tensorflow" and gpus:
         most = max(len(gpus), MAX_LOGICAL_PER_GPU)
-        return most, (f"{len(gpus)} physical GPU(s); up to {MAX_LOGICAL_PER_GPU} logical GPUs can be carved from "
-                      "one")
+        return most, (
+            f"{len(gpus)} physical GPU(s); up to {MAX_LOGICAL_PER_GPU} logical GPUs can be carved from "
+            "one"
+        )
     if gpus:
-        return len(gpus), f"{len(gpus)} physical GPU(s); the {backend} backend cannot split one GPU into logical ones"
+        return (
+            len(gpus),
+            f"{len(gpus)} physical GPU(s); the {backend} backend cannot split one GPU into logical ones",
+        )
     return cores, f"no GPU; up to one logical CPU device per core ({cores} cores)"
 
 
@@ -124,21 +132,27 @@ def provide(gpus: int) -> ReplicaPlan:
         request_jax_cpu_devices(gpus)  # before capacity() starts the backend
     most, why = capacity()
     if gpus > most:
-        raise ConfigError(f"gpus={gpus} cannot be provided on this machine: {why}, so at most gpus={most}. "
-                          f"Fix: use gpus <= {most}, or a machine with {gpus} GPUs.")
+        raise ConfigError(
+            f"gpus={gpus} cannot be provided on this machine: {why}, so at most gpus={most}. "
+            f"Fix: use gpus <= {most}, or a machine with {gpus} GPUs."
+        )
     if backend == "tensorflow":
         return _provide_tensorflow(gpus)
     if backend == "jax":
         return _provide_jax(gpus)
     if gpus > 1:
-        raise ConfigError(f"gpus={gpus} needs the tensorflow or jax backend (KERAS_BACKEND={backend!r}).")
+        raise ConfigError(
+            f"gpus={gpus} needs the tensorflow or jax backend (KERAS_BACKEND={backend!r})."
+        )
     return ReplicaPlan(backend, 1, "GPU" if _physical_gpus(backend) else "CPU", True, ["default"])
 
 
 def _too_late(gpus: int, have: int, kind: str) -> ConfigError:
-    return ConfigError(f"gpus={gpus} needs {gpus} {kind} devices, but the backend already started in this process "
-                       f"with {have}. Devices can only be laid out before the first tensor exists. Fix: start a "
-                       "fresh process (restart the notebook kernel, or run `python -m colourlib train ...`).")
+    return ConfigError(
+        f"gpus={gpus} needs {gpus} {kind} devices, but the backend already started in this process "
+        f"with {have}. Devices can only be laid out before the first tensor exists. Fix: start a "
+        "fresh process (restart the notebook kernel, or run `python -m colourlib train ...`)."
+    )
 
 
 def _provide_tensorflow(gpus: int) -> ReplicaPlan:
@@ -148,10 +162,16 @@ def _provide_tensorflow(gpus: int) -> ReplicaPlan:
     if len(physical) >= gpus:
         names = [f"/GPU:{i}" for i in range(gpus)]
         return ReplicaPlan("tensorflow", gpus, "GPU", True, names)
-    kind, device = ("GPU", physical[0]) if physical else ("CPU", tf.config.list_physical_devices("CPU")[0])
+    kind, device = (
+        ("GPU", physical[0]) if physical else ("CPU", tf.config.list_physical_devices("CPU")[0])
+    )
     if gpus > 1:
-        layout = [tf.config.LogicalDeviceConfiguration(memory_limit=LOGICAL_GPU_MEMORY_MB if kind == "GPU" else None)
-                  for _ in range(gpus)]
+        layout = [
+            tf.config.LogicalDeviceConfiguration(
+                memory_limit=LOGICAL_GPU_MEMORY_MB if kind == "GPU" else None
+            )
+            for _ in range(gpus)
+        ]
         try:
             tf.config.set_logical_device_configuration(device, layout)
         except RuntimeError:  # TensorFlow already initialised: use what exists if it is enough
@@ -159,8 +179,14 @@ def _provide_tensorflow(gpus: int) -> ReplicaPlan:
             if have < gpus:
                 raise _too_late(gpus, have, kind) from None
     names = [d.name for d in tf.config.list_logical_devices(kind)][:gpus]
-    notes = [] if gpus == 1 else [f"{gpus} logical {kind} devices share one physical {kind}: this measures the "
-                                  "cost of data-parallel training, not a speedup from more hardware."]
+    notes = (
+        []
+        if gpus == 1
+        else [
+            f"{gpus} logical {kind} devices share one physical {kind}: this measures the "
+            "cost of data-parallel training, not a speedup from more hardware."
+        ]
+    )
     return ReplicaPlan("tensorflow", gpus, kind, gpus == 1, names, notes=notes)
 
 
@@ -173,28 +199,44 @@ def _provide_jax(gpus: int) -> ReplicaPlan:
     cpus = jax.devices("cpu")
     if len(cpus) < gpus:
         raise _too_late(gpus, len(cpus), "CPU")
-    notes = [] if gpus == 1 else [f"{gpus} logical CPU devices (XLA host platform) share one CPU: this measures "
-                                  "the cost of data-parallel training, not a speedup from more hardware."]
+    notes = (
+        []
+        if gpus == 1
+        else [
+            f"{gpus} logical CPU devices (XLA host platform) share one CPU: this measures "
+            "the cost of data-parallel training, not a speedup from more hardware."
+        ]
+    )
     return ReplicaPlan("jax", gpus, "CPU", gpus == 1, [str(d) for d in cpus[:gpus]], notes=notes)
 
 
 def _provide_multi_worker(gpus: int, backend: str, cluster: dict) -> ReplicaPlan:
     if backend != "tensorflow":
-        raise ConfigError(f"TF_CONFIG is set but KERAS_BACKEND={backend!r}: multi-machine training uses "
-                          "TensorFlow's MultiWorkerMirroredStrategy. Fix: KERAS_BACKEND=tensorflow, or unset TF_CONFIG.")
+        raise ConfigError(
+            f"TF_CONFIG is set but KERAS_BACKEND={backend!r}: multi-machine training uses "
+            "TensorFlow's MultiWorkerMirroredStrategy. Fix: KERAS_BACKEND=tensorflow, or unset TF_CONFIG."
+        )
     import tensorflow as tf
 
     physical = tf.config.list_physical_devices("GPU")
     if gpus > max(len(physical), 1):
-        raise ConfigError(f"gpus={gpus} per machine under TF_CONFIG, but this machine has {len(physical)} GPU(s); "
-                          "multi-machine training uses physical devices only. Fix: gpus <= "
-                          f"{max(len(physical), 1)}.")
+        raise ConfigError(
+            f"gpus={gpus} per machine under TF_CONFIG, but this machine has {len(physical)} GPU(s); "
+            "multi-machine training uses physical devices only. Fix: gpus <= "
+            f"{max(len(physical), 1)}."
+        )
     if physical:
         tf.config.set_visible_devices(physical[:gpus], "GPU")
     hosts = len(cluster["cluster"]["worker"])
-    return ReplicaPlan("tensorflow", gpus, "GPU" if physical else "CPU", True,
-                       [f"/GPU:{i}" for i in range(gpus)] if physical else ["/CPU:0"], hosts=hosts,
-                       task_index=int(cluster["task"]["index"]))
+    return ReplicaPlan(
+        "tensorflow",
+        gpus,
+        "GPU" if physical else "CPU",
+        True,
+        [f"/GPU:{i}" for i in range(gpus)] if physical else ["/CPU:0"],
+        hosts=hosts,
+        task_index=int(cluster["task"]["index"]),
+    )
 
 
 @contextlib.contextmanager
@@ -215,7 +257,9 @@ def replica_scope(plan: ReplicaPlan):
     elif plan.backend == "jax" and plan.replicas > 1:
         import jax
 
-        devices = [d for d in jax.devices() if str(d) in plan.devices] or jax.devices("cpu")[:plan.replicas]
+        devices = [d for d in jax.devices() if str(d) in plan.devices] or jax.devices("cpu")[
+            : plan.replicas
+        ]
         previous = keras.distribution.distribution()
         keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
         try:

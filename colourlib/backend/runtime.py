@@ -15,6 +15,7 @@ Two settings matter on a small CPU machine:
 ``configure()`` is called by training, ``colourise`` and the benchmarks before their first tensor; setting
 ``COLOURLIB_RUNTIME=default`` leaves both at the libraries' defaults (the benchmark's "before").
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -24,11 +25,22 @@ import os
 #: glibc mallopt parameters and the values set: mmap only above 32 MiB (glibc's maximum threshold), keep up to
 #: 512 MiB of freed heap instead of trimming it, and grow the heap 64 MiB at a time.
 M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
-MALLOC_SETTINGS = {"M_MMAP_THRESHOLD": (M_MMAP_THRESHOLD, 32 << 20), "M_TRIM_THRESHOLD": (M_TRIM_THRESHOLD, 512 << 20),
-                   "M_TOP_PAD": (M_TOP_PAD, 64 << 20)}
+MALLOC_SETTINGS = {
+    "M_MMAP_THRESHOLD": (M_MMAP_THRESHOLD, 32 << 20),
+    "M_TRIM_THRESHOLD": (M_TRIM_THRESHOLD, 512 << 20),
+    "M_TOP_PAD": (M_TOP_PAD, 64 << 20),
+}
 #: Environment variables that change how the CPU runtime behaves; their values are recorded.
-RECORDED_ENV = ("ONEDNN_MAX_CPU_ISA", "TF_ENABLE_ONEDNN_OPTS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
-                "OMP_NUM_THREADS", "XLA_FLAGS", "MALLOC_ARENA_MAX", "COLOURLIB_RUNTIME")
+RECORDED_ENV = (
+    "ONEDNN_MAX_CPU_ISA",
+    "TF_ENABLE_ONEDNN_OPTS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+    "OMP_NUM_THREADS",
+    "XLA_FLAGS",
+    "MALLOC_ARENA_MAX",
+    "COLOURLIB_RUNTIME",
+)
 
 _state: dict | None = None
 
@@ -50,7 +62,9 @@ def _set_malloc() -> dict:
         mallopt = None
     if mallopt is None:
         return {"allocator": "unchanged (no glibc mallopt here)"}
-    done = {key: value for key, (param, value) in MALLOC_SETTINGS.items() if mallopt(param, value) == 1}
+    done = {
+        key: value for key, (param, value) in MALLOC_SETTINGS.items() if mallopt(param, value) == 1
+    }
     if not done:  # e.g. a C library whose mallopt is a stub
         return {"allocator": "unchanged (mallopt accepted none of the settings)"}
     return {"allocator": "glibc malloc, thresholds raised", **done}
@@ -70,10 +84,15 @@ def _set_threads(cores: int) -> dict:
             threading.set_intra_op_parallelism_threads(cores)
         if not os.environ.get("TF_NUM_INTEROP_THREADS"):
             threading.set_inter_op_parallelism_threads(cores)
-    except RuntimeError:  # TensorFlow already started in this process (e.g. a notebook that ran something first)
+    except (
+        RuntimeError
+    ):  # TensorFlow already started in this process (e.g. a notebook that ran something first)
         note = "already running when configured: left as they were"
-    return {"threads": note, "intra_op_threads": threading.get_intra_op_parallelism_threads() or "default (cores)",
-            "inter_op_threads": threading.get_inter_op_parallelism_threads() or "default (cores)"}
+    return {
+        "threads": note,
+        "intra_op_threads": threading.get_intra_op_parallelism_threads() or "default (cores)",
+        "inter_op_threads": threading.get_inter_op_parallelism_threads() or "default (cores)",
+    }
 
 
 def configure() -> dict:
@@ -82,15 +101,25 @@ def configure() -> dict:
     if _state is None:
         cores = usable_cores()
         if os.environ.get("COLOURLIB_RUNTIME", "") == "default":
-            _state = {"settings": "libraries' defaults (COLOURLIB_RUNTIME=default)", "usable_cores": cores}
+            _state = {
+                "settings": "libraries' defaults (COLOURLIB_RUNTIME=default)",
+                "usable_cores": cores,
+            }
         else:
-            _state = {"settings": "colourlib.backend.runtime", "usable_cores": cores, **_set_malloc(), **_set_threads(cores)}
+            _state = {
+                "settings": "colourlib.backend.runtime",
+                "usable_cores": cores,
+                **_set_malloc(),
+                **_set_threads(cores),
+            }
     return {**_state, "env": {k: os.environ[k] for k in RECORDED_ENV if k in os.environ}}
 
 
 def record() -> dict:
     """What :func:`configure` set in this process (or that it has not run), for ``environment.json``."""
     if _state is None:
-        return {"settings": "not configured by colourlib in this process",
-                "env": {k: os.environ[k] for k in RECORDED_ENV if k in os.environ}}
+        return {
+            "settings": "not configured by colourlib in this process",
+            "env": {k: os.environ[k] for k in RECORDED_ENV if k in os.environ},
+        }
     return configure()

@@ -3,6 +3,7 @@
 The model sees lightness L (0..100) scaled to 0..1 and predicts ab (about -128..127) scaled to -1..1 so that a
 tanh output can reach every colour. Every other module goes through these functions, never through constants.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,9 +14,9 @@ AB_SCALE = 128.0  # |a|, |b| of sRGB colours stay below this
 
 #: sRGB (D65) -> CIE XYZ, and the D65 white point: scikit-image's constants, so the closed forms below agree with
 #: ``skimage.color.rgb2lab`` / ``lab2rgb`` (tests/test_colour.py checks it to LAB_TOLERANCE and RGB_TOLERANCE).
-XYZ_FROM_RGB = np.array([[0.412453, 0.357580, 0.180423],
-                         [0.212671, 0.715160, 0.072169],
-                         [0.019334, 0.119193, 0.950227]])
+XYZ_FROM_RGB = np.array(
+    [[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]]
+)
 RGB_FROM_XYZ = np.linalg.inv(XYZ_FROM_RGB)
 WHITE_D65 = np.array([0.95047, 1.0, 1.08883])
 #: The largest differences from scikit-image's float64 conversion (LAB units; sRGB in [0, 1]) that the float32
@@ -38,9 +39,14 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     A closed form in float32 (about 5x faster than scikit-image's float64 path, and it runs for every training
     crop and every coloured photo), equal to ``skimage.color.rgb2lab`` within :data:`LAB_TOLERANCE`."""
     rgb = _unit_float(rgb)
-    linear = np.where(rgb > 0.04045, np.power((rgb + np.float32(0.055)) / np.float32(1.055), np.float32(2.4)),
-                      rgb / np.float32(12.92))
-    xyz = linear @ (XYZ_FROM_RGB.T / WHITE_D65[None, :]).astype(np.float32)  # already divided by the white
+    linear = np.where(
+        rgb > 0.04045,
+        np.power((rgb + np.float32(0.055)) / np.float32(1.055), np.float32(2.4)),
+        rgb / np.float32(12.92),
+    )
+    xyz = linear @ (XYZ_FROM_RGB.T / WHITE_D65[None, :]).astype(
+        np.float32
+    )  # already divided by the white
     f = np.where(xyz > _EPSILON, np.cbrt(xyz), np.float32(_KAPPA) * xyz + np.float32(16 / 116))
     fx, fy, fz = f[..., 0], f[..., 1], f[..., 2]
     return np.stack([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)], axis=-1).astype(np.float32)
@@ -50,10 +56,15 @@ def rgb_to_lightness(rgb: np.ndarray) -> np.ndarray:
     """sRGB in [0, 1], shape (..., 3) -> CIE L* (0..100), float32: :func:`rgb_to_lab`'s first channel alone, for
     colouring, which keeps a photo's own L and needs nothing else of it."""
     rgb = _unit_float(rgb)
-    linear = np.where(rgb > 0.04045, np.power((rgb + np.float32(0.055)) / np.float32(1.055), np.float32(2.4)),
-                      rgb / np.float32(12.92))
+    linear = np.where(
+        rgb > 0.04045,
+        np.power((rgb + np.float32(0.055)) / np.float32(1.055), np.float32(2.4)),
+        rgb / np.float32(12.92),
+    )
     y = linear @ XYZ_FROM_RGB[1].astype(np.float32)
-    return np.where(y > _EPSILON, 116 * np.cbrt(y) - 16, np.float32(116 * _KAPPA) * y).astype(np.float32)
+    return np.where(y > _EPSILON, 116 * np.cbrt(y) - 16, np.float32(116 * _KAPPA) * y).astype(
+        np.float32
+    )
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
@@ -63,11 +74,19 @@ def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     "negative Z values" warning)."""
     lab = np.asarray(lab, dtype=np.float32)
     fy = (lab[..., 0] + 16) / np.float32(116)
-    f = np.stack([fy + lab[..., 1] / np.float32(500), fy, np.maximum(fy - lab[..., 2] / np.float32(200), 0)], -1)
-    xyz = np.where(f > np.float32(0.2068966), f * f * f, (f - np.float32(16 / 116)) / np.float32(_KAPPA))
+    f = np.stack(
+        [fy + lab[..., 1] / np.float32(500), fy, np.maximum(fy - lab[..., 2] / np.float32(200), 0)],
+        -1,
+    )
+    xyz = np.where(
+        f > np.float32(0.2068966), f * f * f, (f - np.float32(16 / 116)) / np.float32(_KAPPA)
+    )
     linear = np.clip(xyz @ (RGB_FROM_XYZ.T * WHITE_D65[:, None]).astype(np.float32), 0, 1)
-    srgb = np.where(linear > 0.0031308, np.float32(1.055) * np.power(linear, np.float32(1 / 2.4)) - np.float32(0.055),
-                    np.float32(12.92) * linear)
+    srgb = np.where(
+        linear > 0.0031308,
+        np.float32(1.055) * np.power(linear, np.float32(1 / 2.4)) - np.float32(0.055),
+        np.float32(12.92) * linear,
+    )
     return np.clip(srgb, 0, 1).astype(np.float32, copy=False)
 
 
@@ -113,5 +132,7 @@ def l_to_grey_rgb(l_net: np.ndarray) -> np.ndarray:
     lightness = np.asarray(l_net, dtype=np.float64) * L_MAX
     fy = (lightness + 16.0) / 116.0
     y = np.where(fy**3 > 216.0 / 24389.0, fy**3, lightness * 27.0 / 24389.0)
-    srgb = np.where(y <= 0.0031308, 12.92 * y, 1.055 * np.power(np.maximum(y, 0.0031308), 1 / 2.4) - 0.055)
+    srgb = np.where(
+        y <= 0.0031308, 12.92 * y, 1.055 * np.power(np.maximum(y, 0.0031308), 1 / 2.4) - 0.055
+    )
     return np.clip(srgb, 0.0, 1.0).astype(np.float32)

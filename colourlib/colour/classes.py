@@ -10,10 +10,11 @@ T = 1, and the mode, T -> 0).
 The numpy functions here prepare and check; :class:`ClassificationLoss` and :func:`annealed_mean_ops` run inside
 the network on any Keras backend.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import keras
 import numpy as np
@@ -27,16 +28,36 @@ LAMBDA = 0.5  # the uniform distribution's share in the rebalancing prior
 TEMPERATURE = 0.38
 #: Zhang et al.'s 313 in-gamut bins (their released ``pts_in_hull.npy``), row by row: a -> (lowest b, highest b),
 #: every multiple of 10 between them. They cover every sRGB colour (tests/test_classes.py checks it).
-B_RANGES = {-90: (50, 90), -80: (20, 90), -70: (0, 90), -60: (-20, 90), -50: (-30, 100), -40: (-40, 100),
-            -30: (-50, 100), -20: (-50, 100), -10: (-60, 100), 0: (-70, 100), 10: (-80, 90), 20: (-80, 90),
-            30: (-90, 90), 40: (-100, 90), 50: (-100, 80), 60: (-110, 80), 70: (-110, 80), 80: (-110, 70),
-            90: (-110, 70), 100: (-90, 0)}
+B_RANGES = {
+    -90: (50, 90),
+    -80: (20, 90),
+    -70: (0, 90),
+    -60: (-20, 90),
+    -50: (-30, 100),
+    -40: (-40, 100),
+    -30: (-50, 100),
+    -20: (-50, 100),
+    -10: (-60, 100),
+    0: (-70, 100),
+    10: (-80, 90),
+    20: (-80, 90),
+    30: (-90, 90),
+    40: (-100, 90),
+    50: (-100, 80),
+    60: (-110, 80),
+    70: (-110, 80),
+    80: (-110, 70),
+    90: (-110, 70),
+    100: (-90, 0),
+}
 
 
 def bin_centres() -> np.ndarray:
     """The (313, 2) ab centres of the bins, float32, in CIE units."""
-    return np.array([(a, b) for a, (low, high) in B_RANGES.items() for b in range(low, high + 1, GRID)],
-                    dtype=np.float32)
+    return np.array(
+        [(a, b) for a, (low, high) in B_RANGES.items() for b in range(low, high + 1, GRID)],
+        dtype=np.float32,
+    )
 
 
 BINS = len(bin_centres())
@@ -55,7 +76,7 @@ def soft_encode(ab: np.ndarray, sigma: float = SIGMA, neighbours: int = NEIGHBOU
     nearest = np.argsort(d2, axis=1)[:, :neighbours]
     weights = np.zeros_like(d2)
     rows = np.arange(len(d2))[:, None]
-    weights[rows, nearest] = np.exp(-d2[rows, nearest] / (2 * sigma ** 2))
+    weights[rows, nearest] = np.exp(-d2[rows, nearest] / (2 * sigma**2))
     return (weights / weights.sum(1, keepdims=True)).reshape(*np.shape(ab)[:-1], len(centres))
 
 
@@ -75,12 +96,14 @@ def colour_histogram(photos: Iterable[np.ndarray]) -> np.ndarray:
 def smooth(distribution: np.ndarray, sigma: float = SIGMA) -> np.ndarray:
     """The distribution blurred over the ab plane with a Gaussian of ``sigma`` (Zhang et al.'s p-tilde)."""
     centres = bin_centres()
-    kernel = np.exp(-_squared_distances(centres, centres) / (2 * sigma ** 2))
+    kernel = np.exp(-_squared_distances(centres, centres) / (2 * sigma**2))
     smoothed = kernel @ distribution
     return smoothed / smoothed.sum()
 
 
-def rebalancing_weights(distribution: np.ndarray, lam: float = LAMBDA, sigma: float = SIGMA) -> np.ndarray:
+def rebalancing_weights(
+    distribution: np.ndarray, lam: float = LAMBDA, sigma: float = SIGMA
+) -> np.ndarray:
     """Per-bin loss weights w proportional to ((1 - lam) p~ + lam / Q)^-1, scaled so that E_p~[w] = 1: rare
     colours count more, and with lam = 0.5 the weights stay within a factor of 2 / lam of each other."""
     prior = smooth(np.asarray(distribution, dtype=np.float64), sigma)
@@ -88,7 +111,9 @@ def rebalancing_weights(distribution: np.ndarray, lam: float = LAMBDA, sigma: fl
     return (weights / (prior * weights).sum()).astype(np.float32)
 
 
-def training_weights(files: Iterable[Path], max_side: int = 64, lam: float = LAMBDA) -> tuple[np.ndarray, np.ndarray]:
+def training_weights(
+    files: Iterable[Path], max_side: int = 64, lam: float = LAMBDA
+) -> tuple[np.ndarray, np.ndarray]:
     """(histogram, rebalancing weights with ``lam``) of the training photos, each reduced to ``max_side`` px for
     speed; ``lam=1`` weights every bin the same (no rebalancing)."""
     from ..data.photos import read_rgb
@@ -128,20 +153,27 @@ class ClassificationLoss(keras.losses.Loss):
     each pixel's cross-entropy is weighted by the rebalancing weight of its nearest bin.
     """
 
-    def __init__(self, weights: np.ndarray | list | None = None, name: str = "classification", **kwargs):
+    def __init__(
+        self, weights: np.ndarray | list | None = None, name: str = "classification", **kwargs
+    ):
         super().__init__(name=name, **kwargs)
-        self.weights = np.asarray(weights if weights is not None else np.ones(BINS), dtype=np.float32)
+        self.weights = np.asarray(
+            weights if weights is not None else np.ones(BINS), dtype=np.float32
+        )
 
     def call(self, y_true, y_pred):
         ops = keras.ops
         y_pred = ops.cast(y_pred, "float32")
         factor = ops.shape(y_true)[1] // ops.shape(y_pred)[1]
-        ab = ops.average_pool(ops.cast(y_true, "float32"), factor, factor) * AB_SCALE if factor > 1 \
+        ab = (
+            ops.average_pool(ops.cast(y_true, "float32"), factor, factor) * AB_SCALE
+            if factor > 1
             else ops.cast(y_true, "float32") * AB_SCALE
+        )
         centres = ops.convert_to_tensor(bin_centres())
         d2 = ops.sum((ops.expand_dims(ab, -2) - centres) ** 2, axis=-1)  # (B, h, w, 313)
         kth = -ops.top_k(-d2, NEIGHBOURS, sorted=True)[0][..., -1:]
-        gauss = ops.where(d2 <= kth, ops.exp(-d2 / (2 * SIGMA ** 2)), 0.0)
+        gauss = ops.where(d2 <= kth, ops.exp(-d2 / (2 * SIGMA**2)), 0.0)
         target = gauss / ops.sum(gauss, axis=-1, keepdims=True)
         pixel_weight = ops.take(ops.convert_to_tensor(self.weights), ops.argmin(d2, axis=-1))
         cross_entropy = -ops.sum(target * ops.log_softmax(y_pred, axis=-1), axis=-1)

@@ -2,6 +2,7 @@
 
 All but :func:`keras2_accuracy` compare what a person sees: sRGB images in [0, 1] (H, W, 3).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,7 +18,8 @@ KERAS2_ACCURACY_NOTE = (
     "Keras 2 turned 'accuracy' with an MSE loss and a 2-channel output into categorical accuracy, i.e. the "
     "share of pixels where the larger of a and b is the same channel in prediction and truth: it says whether "
     "a colour leans more red-magenta than yellow or the reverse, not how close the colour is, so a constant "
-    "guess can score well on photos dominated by one hue.")
+    "guess can score well on photos dominated by one hue."
+)
 
 
 def psnr(true_rgb: np.ndarray, pred_rgb: np.ndarray) -> float:
@@ -76,8 +78,12 @@ def keras2_accuracy(true_ab: np.ndarray, pred_ab: np.ndarray) -> float:
     return float(np.mean(np.argmax(true_ab, axis=-1) == np.argmax(pred_ab, axis=-1)))
 
 
-def all_metrics(true_rgb: np.ndarray, pred_rgb: np.ndarray, pred_ab: np.ndarray,
-                true_lab: np.ndarray | None = None) -> dict:
+def all_metrics(
+    true_rgb: np.ndarray,
+    pred_rgb: np.ndarray,
+    pred_ab: np.ndarray,
+    true_lab: np.ndarray | None = None,
+) -> dict:
     """Every metric of one image. ``pred_ab`` is the raw predicted ab plane (for the Keras 2 accuracy only);
     pass ``true_lab`` when the caller already has it, so each image is converted to LAB once."""
     true_lab = rgb_to_lab(true_rgb) if true_lab is None else true_lab

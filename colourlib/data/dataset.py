@@ -6,19 +6,20 @@ is a pure function of ``(seed, epoch, sample)``. So any number of thread or proc
 batches, every sample appears exactly once per epoch, no epoch-end hook is needed (which workers would not
 see), and a resumed run continues from the right epoch by setting ``start_epoch``.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import keras
 import numpy as np
 from PIL import Image
 
-from .augment import Augmentation, sample_crop
 from ..colour import split_lab
+from .augment import Augmentation, sample_crop
 from .photos import open_rgb8
 
 #: Crops without augmentation: random zoom and position, drawn once per sample; no flip, no rotation.
@@ -46,7 +47,7 @@ class EpochOrder:
     def batch(self, global_batch: int) -> tuple[int, np.ndarray]:
         """(epoch, sample ids) of global batch ``global_batch``."""
         epoch, k = divmod(global_batch, self.batches_per_epoch)
-        return epoch, self.permutation(epoch)[k * self.batch_size:(k + 1) * self.batch_size]
+        return epoch, self.permutation(epoch)[k * self.batch_size : (k + 1) * self.batch_size]
 
 
 def sample_rng(seed: int, epoch: int, sample: int) -> np.random.Generator:
@@ -64,8 +65,16 @@ class PhotoCrops:
     same in every epoch; this is what validation uses.
     """
 
-    def __init__(self, files: list[Path], image_size: int, crops_per_photo: int, seed: int,
-                 augment: bool, in_memory: bool = True, vary_by_epoch: bool | None = None):
+    def __init__(
+        self,
+        files: list[Path],
+        image_size: int,
+        crops_per_photo: int,
+        seed: int,
+        augment: bool,
+        in_memory: bool = True,
+        vary_by_epoch: bool | None = None,
+    ):
         self.files = [Path(f) for f in files]
         self.image_size = image_size
         self.crops_per_photo = crops_per_photo
@@ -98,10 +107,21 @@ class ColourBatches(keras.utils.PyDataset):
     ``workers`` and ``use_multiprocessing`` are the paper's ``fit_generator`` parameters.
     """
 
-    def __init__(self, crops: PhotoCrops, batch_size: int, preprocess: Callable[[np.ndarray], np.ndarray],
-                 seed: int, shuffle: bool = True, start_epoch: int = 0, workers: int = 1,
-                 use_multiprocessing: bool = False, max_queue_size: int = 10):
-        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
+    def __init__(
+        self,
+        crops: PhotoCrops,
+        batch_size: int,
+        preprocess: Callable[[np.ndarray], np.ndarray],
+        seed: int,
+        shuffle: bool = True,
+        start_epoch: int = 0,
+        workers: int = 1,
+        use_multiprocessing: bool = False,
+        max_queue_size: int = 10,
+    ):
+        super().__init__(
+            workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size
+        )
         self.crops = crops
         self.order = EpochOrder(len(crops), batch_size, seed, shuffle)
         self.preprocess = preprocess
@@ -121,7 +141,9 @@ class ColourBatches(keras.utils.PyDataset):
 
     def rgb_batch(self, index: int) -> np.ndarray:
         epoch, ids = self.samples(index)
-        return np.stack([np.asarray(self.crops.crop(int(s), epoch), dtype=np.float32) / 255.0 for s in ids])
+        return np.stack(
+            [np.asarray(self.crops.crop(int(s), epoch), dtype=np.float32) / 255.0 for s in ids]
+        )
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         l_net, ab_net = split_lab(self.rgb_batch(index))
@@ -132,8 +154,17 @@ class ArrayBatches(keras.utils.PyDataset):
     """Batches from arrays already in memory (cached encoder features), in the same order as ColourBatches.
     ``x`` is one array or a tuple of arrays (a model with several inputs, e.g. the skip decoder's three)."""
 
-    def __init__(self, x: np.ndarray | tuple[np.ndarray, ...], y: np.ndarray, batch_size: int, seed: int,
-                 shuffle: bool = True, start_epoch: int = 0, workers: int = 1, use_multiprocessing: bool = False):
+    def __init__(
+        self,
+        x: np.ndarray | tuple[np.ndarray, ...],
+        y: np.ndarray,
+        batch_size: int,
+        seed: int,
+        shuffle: bool = True,
+        start_epoch: int = 0,
+        workers: int = 1,
+        use_multiprocessing: bool = False,
+    ):
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing)
         self.x, self.y = x, y
         self.order = EpochOrder(len(y), batch_size, seed, shuffle)

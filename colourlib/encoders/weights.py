@@ -1,4 +1,5 @@
 """Loading encoder weights with errors a person can act on: each names the parameter, the file and the fix."""
+
 from __future__ import annotations
 
 import warnings
@@ -13,20 +14,29 @@ class EncoderWeightsError(ColourlibError, ValueError):
     """Encoder weights that cannot be had or do not fit; the message names ``encoder_weights`` and the fix."""
 
 
-def load_weights_checked(model: keras.Model, path: str | Path, parameter: str, expected: str) -> None:
+def load_weights_checked(
+    model: keras.Model, path: str | Path, parameter: str, expected: str
+) -> None:
     """``model.load_weights(path)``, with errors that name the parameter, the file and what was expected."""
     path = Path(path).expanduser()
     if not path.is_file():
-        raise EncoderWeightsError(f"{parameter}={str(path)!r}: no such file. Fix: pass {expected}, or None.")
+        raise EncoderWeightsError(
+            f"{parameter}={str(path)!r}: no such file. Fix: pass {expected}, or None."
+        )
     try:
         with warnings.catch_warnings():
             # Keras only warns when part of the file does not match ("Affected layers will retain their
             # freshly-initialized weights"): a half-loaded encoder must fail here, not train silently
-            warnings.filterwarnings("error", message=r"(?s).*(Skipping|freshly-initialized weights)")
+            warnings.filterwarnings(
+                "error", message=r"(?s).*(Skipping|freshly-initialized weights)"
+            )
             model.load_weights(str(path))
-    except Exception as exc:  # Keras raises ValueError, KeyError or OSError depending on the mismatch
+    except (
+        Exception
+    ) as exc:  # Keras raises ValueError, KeyError or OSError depending on the mismatch
         detail = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
         detail = detail if len(detail) < 240 else detail[:240] + " ..."
         raise EncoderWeightsError(
             f"{parameter}={str(path)!r} does not fit {model.name} ({type(exc).__name__}: {detail}). "
-            f"Fix: pass {expected}.") from exc
+            f"Fix: pass {expected}."
+        ) from exc

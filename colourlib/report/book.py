@@ -4,6 +4,7 @@ notebook really glued.
 
 ``colourlib check book [book/]`` prints each problem with its file and exits 1 if there is any.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,12 @@ DIRECTIVE = re.compile(r"^[`:]{3,}\{glue(?::\w+)?\}[ \t]+(?P<content>\S+)", re.M
 
 def glued_keys(notebook: nbformat.NotebookNode) -> set[str]:
     """The keys a notebook glued (myst-nb stores them in each output's ``scrapbook`` metadata)."""
-    return {output.get("metadata", {}).get("scrapbook", {}).get("name")
-            for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])} - {None}
+    return {
+        output.get("metadata", {}).get("scrapbook", {}).get("name")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    } - {None}
 
 
 def references(text: str) -> list[tuple[str | None, str]]:
@@ -46,7 +51,11 @@ def references(text: str) -> list[tuple[str | None, str]]:
 def _pages(book_dir: Path):
     """(page path, its markdown text, the keys glued on it, its notebook or None) for every .md and .ipynb page."""
     for path in sorted(book_dir.rglob("*")):
-        if "_build" in path.parts or path.name.startswith(".") or ".ipynb_checkpoints" in path.parts:
+        if (
+            "_build" in path.parts
+            or path.name.startswith(".")
+            or ".ipynb_checkpoints" in path.parts
+        ):
             continue
         if path.suffix == ".md":
             yield path, path.read_text(encoding="utf-8"), set(), None
@@ -63,17 +72,23 @@ def check_book(book_dir: str | Path) -> list[str]:
     pages = list(_pages(book_dir))
     keys = {path.resolve(): glued for path, _, glued, _ in pages}
     if not any(notebook is not None for *_, notebook in pages):
-        problems.append(f"{book_dir}: no executed notebook found. Fix: run the study first (make study).")
+        problems.append(
+            f"{book_dir}: no executed notebook found. Fix: run the study first (make study)."
+        )
     for path, text, _, notebook in pages:
         if notebook is not None:
             problems += [f"{path}: {error}" for error in error_outputs(notebook)]
         for doc, key in references(text):
             target = (path.parent / doc).resolve() if doc else path.resolve()
             if target not in keys:
-                problems.append(f"{path}: glue reference {key!r} points at {doc or path.name}, which is not a "
-                                "notebook of the book")
+                problems.append(
+                    f"{path}: glue reference {key!r} points at {doc or path.name}, which is not a "
+                    "notebook of the book"
+                )
             elif key not in keys[target]:
-                problems.append(f"{path}: glue reference {key!r} is missing: {target.name} glues no such key")
+                problems.append(
+                    f"{path}: glue reference {key!r} is missing: {target.name} glues no such key"
+                )
     return problems
 
 
@@ -81,13 +96,22 @@ def build_book() -> int:
     """``jupyter-book build book/ -W -n --keep-going`` from the repository root, then the book check; returns
     the exit status."""
     root = paths.REPO_ROOT or Path.cwd()
-    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", "book/", "-W", "-n", "--keep-going"]
+    command = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        "book/",
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
     if not Path(command[0]).exists():
         command[0] = "jupyter-book"
     result = subprocess.run(command, cwd=root)
     if result.returncode:
-        print(f"\nBOOK BUILD FAILED (exit {result.returncode}): {' '.join(command[1:])}; its warnings are above.",
-              file=sys.stderr)
+        print(
+            f"\nBOOK BUILD FAILED (exit {result.returncode}): {' '.join(command[1:])}; its warnings are above.",
+            file=sys.stderr,
+        )
         return result.returncode
     problems = check_book(paths.BOOK_DIR)
     if problems:

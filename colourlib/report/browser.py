@@ -8,6 +8,7 @@ caption. It saves a full-page screenshot of every page, to look at before callin
 Chromium is driven over its DevTools protocol (a websocket), so nothing is downloaded and any Chromium works:
 Debian's ``chromium`` package in CI (started ``--headless --no-sandbox --disable-gpu``, pointed at the files).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,14 +26,34 @@ from .. import paths
 from .book import ROLE
 
 #: The pages the reader must find whole: the front page and every chapter built from a notebook or with glue.
-PAGES = ("index.html", "intro.html", "state-of-the-art.html", "runs/data.html", "runs/model.html",
-         "runs/parallel.html", "runs/train/colouring-vgg16-seed0.html", "runs/train/colouring-lite0-seed0.html",
-         "runs/evaluate.html", "conclusions.html", "runs/reproducibility.html", "bibliography.html")
+PAGES = (
+    "index.html",
+    "intro.html",
+    "state-of-the-art.html",
+    "runs/data.html",
+    "runs/model.html",
+    "runs/parallel.html",
+    "runs/train/colouring-vgg16-seed0.html",
+    "runs/train/colouring-lite0-seed0.html",
+    "runs/evaluate.html",
+    "conclusions.html",
+    "runs/reproducibility.html",
+    "bibliography.html",
+)
 #: The window width the pages are read at: a laptop's, where the theme shows the sidebar beside the content.
 READER_WIDTH = 1280
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars", "--allow-file-access-from-files"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--allow-file-access-from-files",
+]
 
 #: Runs in the page once it has loaded: waits for every image, then reports what a reader would miss.
 PAGE_PROBE = """
@@ -97,9 +118,17 @@ class Chromium:
         import websocket
 
         self.profile = tempfile.mkdtemp(prefix="colourlib-chromium-")
-        self.process = subprocess.Popen([executable, *CHROMIUM_FLAGS, "--remote-debugging-port=0",
-                                         f"--user-data-dir={self.profile}", "about:blank"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [
+                executable,
+                *CHROMIUM_FLAGS,
+                "--remote-debugging-port=0",
+                f"--user-data-dir={self.profile}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         port_file = Path(self.profile) / "DevToolsActivePort"
         deadline = time.time() + 30
         while not port_file.is_file() or not port_file.read_text().strip():
@@ -108,10 +137,13 @@ class Chromium:
                 raise RuntimeError(f"{executable} did not start its DevTools endpoint within 30 s")
             time.sleep(0.1)
         port = port_file.read_text().split()[0]
-        targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10))
+        targets = json.load(
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10)
+        )
         page = next(t for t in targets if t["type"] == "page")
-        self.socket = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60,
-                                                  suppress_origin=True)
+        self.socket = websocket.create_connection(
+            page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True
+        )
         self.next_id = 0
         self.call("Page.enable")
 
@@ -133,19 +165,38 @@ class Chromium:
         self.call("Page.navigate", wait_event="Page.loadEventFired", url=url)
 
     def evaluate(self, script: str):
-        answer = self.call("Runtime.evaluate", expression=script, awaitPromise=True, returnByValue=True)
+        answer = self.call(
+            "Runtime.evaluate", expression=script, awaitPromise=True, returnByValue=True
+        )
         if "exceptionDetails" in answer:
             raise RuntimeError(f"page script failed: {answer['exceptionDetails']}")
         return answer["result"]["value"]
 
     def set_width(self, width: int) -> None:
-        self.call("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1, mobile=False)
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=900,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
 
     def screenshot(self, path: Path, width: int = 1280) -> None:
-        self.call("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1, mobile=False)
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=900,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
         height = int(self.call("Page.getLayoutMetrics")["cssContentSize"]["height"])
-        self.call("Emulation.setDeviceMetricsOverride", width=width, height=min(max(height, 900), 16000),
-                  deviceScaleFactor=1, mobile=False)
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=min(max(height, 900), 16000),
+            deviceScaleFactor=1,
+            mobile=False,
+        )
         shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
         path.write_bytes(base64.b64decode(shot["data"]))
 
@@ -163,7 +214,9 @@ class Chromium:
 def expected_glue(html_dir: Path, page: str) -> int:
     """How many glue roles the page's source holds (each must arrive as a pasted value)."""
 
-    source_dir = html_dir.parent.parent / "book" if (html_dir.parent.parent / "book").is_dir() else None
+    source_dir = (
+        html_dir.parent.parent / "book" if (html_dir.parent.parent / "book").is_dir() else None
+    )
     if source_dir is None:
         return 0
     stem = source_dir / Path(page).with_suffix("")
@@ -172,8 +225,11 @@ def expected_glue(html_dir: Path, page: str) -> int:
         if path.is_file():
             text = path.read_text(encoding="utf-8")
             if suffix == ".ipynb":
-                text = "\n".join(c["source"] if isinstance(c["source"], str) else "".join(c["source"])
-                                 for c in json.loads(text)["cells"] if c["cell_type"] == "markdown")
+                text = "\n".join(
+                    c["source"] if isinstance(c["source"], str) else "".join(c["source"])
+                    for c in json.loads(text)["cells"]
+                    if c["cell_type"] == "markdown"
+                )
             return sum(1 for m in ROLE.finditer(text) if m["kind"] in ("text", None, "any"))
     return 0
 
@@ -185,29 +241,39 @@ def judge(page: str, found: dict, expected: int) -> list[str]:
     if found["emptyTables"]:
         problems.append(f"{page}: {found['emptyTables']} empty table(s) of {found['tables']}")
     if found["emptyPasted"] or found["pasted"] < expected:
-        problems.append(f"{page}: glued values missing: {found['pasted'] - found['emptyPasted']} of {expected} "
-                        "arrived")
+        problems.append(
+            f"{page}: glued values missing: {found['pasted'] - found['emptyPasted']} of {expected} "
+            "arrived"
+        )
     if found["rawGlue"]:
         problems.append(f"{page}: unrendered glue markup: {found['rawGlue']}")
     if found.get("nCut"):
-        problems.append(f"{page}: {found['nCut']} table cell(s) cut short with '...' (show the table whole): "
-                        f"{found['cut']}")
+        problems.append(
+            f"{page}: {found['nCut']} table cell(s) cut short with '...' (show the table whole): "
+            f"{found['cut']}"
+        )
     if found.get("nWide"):
-        problems.append(f"{page}: {found['nWide']} table(s)/figure(s) wider than the content column: "
-                        f"{', '.join(found['wide'])}")
+        problems.append(
+            f"{page}: {found['nWide']} table(s)/figure(s) wider than the content column: "
+            f"{', '.join(found['wide'])}"
+        )
     if found.get("warnings"):
         problems.append(f"{page}: warning or traceback text on the page: {found['warnings']}")
     if found.get("nans"):
         problems.append(f"{page}: raw NaN on the page: {found['nans']}")
     if found.get("nUncaptioned"):
-        problems.append(f"{page}: {found['nUncaptioned']} figure(s) without a caption: "
-                        f"{', '.join(map(str, found['uncaptioned']))}")
+        problems.append(
+            f"{page}: {found['nUncaptioned']} figure(s) without a caption: "
+            f"{', '.join(map(str, found['uncaptioned']))}"
+        )
     if found["text"] < 200:
         problems.append(f"{page}: almost no text ({found['text']} characters)")
     return problems
 
 
-def check_pages(html_dir: Path, screenshots: Path | None, chromium: str, pages=PAGES) -> list[PageReport]:
+def check_pages(
+    html_dir: Path, screenshots: Path | None, chromium: str, pages=PAGES
+) -> list[PageReport]:
     html_dir = Path(html_dir).resolve()
     if screenshots:
         screenshots.mkdir(parents=True, exist_ok=True)
@@ -217,7 +283,9 @@ def check_pages(html_dir: Path, screenshots: Path | None, chromium: str, pages=P
         for page in pages:
             path = html_dir / page
             if not path.is_file():
-                reports.append(PageReport(page, {}, 0, None, [f"{page}: not built ({path} is missing)"]))
+                reports.append(
+                    PageReport(page, {}, 0, None, [f"{page}: not built ({path} is missing)"])
+                )
                 continue
             browser.set_width(READER_WIDTH)
             browser.open(path.as_uri())
@@ -228,8 +296,9 @@ def check_pages(html_dir: Path, screenshots: Path | None, chromium: str, pages=P
             if screenshots:
                 shot = screenshots / (page.replace("/", "_").removesuffix(".html") + ".png")
                 browser.screenshot(shot)
-            expected = expected_glue(html_dir, found["url"].split("/html/", 1)[-1] if "/html/" in found["url"]
-                                     else page)
+            expected = expected_glue(
+                html_dir, found["url"].split("/html/", 1)[-1] if "/html/" in found["url"] else page
+            )
             reports.append(PageReport(page, found, expected, shot, judge(page, found, expected)))
     finally:
         browser.close()
@@ -237,23 +306,37 @@ def check_pages(html_dir: Path, screenshots: Path | None, chromium: str, pages=P
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="colourlib check browser", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--html", type=Path, default=paths.BOOK_HTML.parent, help="the built book's html folder")
-    parser.add_argument("--screenshots", type=Path, default=paths.BOOK_HTML.parent.parent / "screenshots")
-    parser.add_argument("--chromium", default=shutil.which("chromium") or shutil.which("chromium-browser")
-                        or "chromium", help="the Chromium executable (Debian: apt-get install chromium)")
+    parser = argparse.ArgumentParser(
+        prog="colourlib check browser",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--html", type=Path, default=paths.BOOK_HTML.parent, help="the built book's html folder"
+    )
+    parser.add_argument(
+        "--screenshots", type=Path, default=paths.BOOK_HTML.parent.parent / "screenshots"
+    )
+    parser.add_argument(
+        "--chromium",
+        default=shutil.which("chromium") or shutil.which("chromium-browser") or "chromium",
+        help="the Chromium executable (Debian: apt-get install chromium)",
+    )
     args = parser.parse_args(argv)
     if not shutil.which(args.chromium) and not Path(args.chromium).is_file():
-        print(f"error: --chromium {args.chromium}: not found. Fix: apt-get install chromium, or pass its path.")
+        print(
+            f"error: --chromium {args.chromium}: not found. Fix: apt-get install chromium, or pass its path."
+        )
         return 2
     reports = check_pages(args.html, args.screenshots, args.chromium)
     problems = [p for r in reports for p in r.problems]
     for r in reports:
         f = r.found
         status = "ok" if not r.problems else "PROBLEM"
-        print(f"{status:7} {r.page}: {f.get('images', 0)} images, {f.get('tables', 0)} tables, "
-              f"{f.get('pasted', 0)}/{r.expected_glue} glued values; screenshot {r.screenshot}")
+        print(
+            f"{status:7} {r.page}: {f.get('images', 0)} images, {f.get('tables', 0)} tables, "
+            f"{f.get('pasted', 0)}/{r.expected_glue} glued values; screenshot {r.screenshot}"
+        )
     for problem in problems:
         print("  " + problem)
     print(f"browser check: {len(reports)} page(s), {len(problems)} problem(s)")

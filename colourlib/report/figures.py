@@ -3,6 +3,7 @@
 Each builder returns a closed matplotlib ``Figure``: a notebook displays (or glues) it, and ``save`` writes it
 beside the run's results. Closing it keeps notebook backends from drawing it a second time.
 """
+
 from __future__ import annotations
 
 import sys
@@ -12,7 +13,9 @@ from pathlib import Path
 import matplotlib
 
 if "ipykernel" not in sys.modules:
-    matplotlib.use("Agg")  # a command line or a test writes files; a notebook keeps its inline backend
+    matplotlib.use(
+        "Agg"
+    )  # a command line or a test writes files; a notebook keeps its inline backend
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
@@ -45,8 +48,12 @@ def grey_of(rgb: np.ndarray) -> np.ndarray:
 
 def gallery(rows: list[tuple[str, list[np.ndarray]]], columns: list[str], width: float = 3.0):
     """A grid: one row per photo (its label, its images), one titled column per image kind."""
-    fig, axes = plt.subplots(len(rows), len(columns), figsize=(width * len(columns), width * 0.75 * len(rows)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows),
+        len(columns),
+        figsize=(width * len(columns), width * 0.75 * len(rows)),
+        squeeze=False,
+    )
     for r, (label, images) in enumerate(rows):
         for c, image in enumerate(images):
             ax = axes[r][c]
@@ -63,7 +70,9 @@ def gallery(rows: list[tuple[str, list[np.ndarray]]], columns: list[str], width:
 def photo_grid(images: list[tuple[str, np.ndarray]], columns: int = 4, width: float = 3.0):
     """Photos side by side with their names (the paper's Figure 2)."""
     rows = -(-len(images) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, width * 0.7 * rows), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(width * columns, width * 0.7 * rows), squeeze=False
+    )
     for ax in axes.flat:
         ax.axis("off")
     for ax, (name, image) in zip(axes.flat, images):
@@ -79,9 +88,11 @@ def lab_channels(rgb: np.ndarray, name: str):
     axes = axes.ravel()
     axes[0].imshow(np.clip(rgb, 0, 1))
     axes[0].set_title(f"{name} (RGB)")
-    planes = [(lab[..., 0], "gray", 0, 100, "L* (lightness, 0-100): the network's input"),
-              (lab[..., 1], "PiYG_r", -80, 80, "a* (green - / red +): predicted"),
-              (lab[..., 2], "cividis", -80, 80, "b* (blue - / yellow +): predicted")]
+    planes = [
+        (lab[..., 0], "gray", 0, 100, "L* (lightness, 0-100): the network's input"),
+        (lab[..., 1], "PiYG_r", -80, 80, "a* (green - / red +): predicted"),
+        (lab[..., 2], "cividis", -80, 80, "b* (blue - / yellow +): predicted"),
+    ]
     for ax, (plane, cmap, low, high, title) in zip(axes[1:], planes):
         shown = ax.imshow(plane, cmap=cmap, vmin=low, vmax=high)
         ax.set_title(title, fontsize=9)
@@ -93,8 +104,11 @@ def lab_channels(rgb: np.ndarray, name: str):
 
 
 #: The y axis of the training curves, per loss.
-LOSS_LABELS = {"mse": "MSE of ab (network scale, -1..1)", "mae": "mean absolute error of ab (network scale)",
-               "classification": "cross-entropy over 313 colour classes"}
+LOSS_LABELS = {
+    "mse": "MSE of ab (network scale, -1..1)",
+    "mae": "mean absolute error of ab (network scale)",
+    "classification": "cross-entropy over 313 colour classes",
+}
 
 
 def training_curves(history: list[dict], best_epoch: int | None = None, loss: str = "mse"):
@@ -105,7 +119,12 @@ def training_curves(history: list[dict], best_epoch: int | None = None, loss: st
     ax.plot(epochs, [float(h["loss"]) for h in history], marker="o", label="training")
     ax.plot(epochs, [float(h["val_loss"]) for h in history], marker="o", label="validation")
     if best_epoch is not None:
-        ax.axvline(best_epoch, color="grey", linestyle="--", label=f"lowest validation loss (epoch {best_epoch})")
+        ax.axvline(
+            best_epoch,
+            color="grey",
+            linestyle="--",
+            label=f"lowest validation loss (epoch {best_epoch})",
+        )
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel(LOSS_LABELS.get(loss, loss))
@@ -117,8 +136,12 @@ def method_bars(summary, spread=None):
     """Each method's mean CIEDE2000, AuC, mean ab error and colourfulness side by side, with each model's
     standard deviation over seeds as an error bar (the ground truth's colourfulness and half of it dashed):
     which model wins, at a glance, and by more than its seeds vary or not."""
-    panels = [("ciede2000", "CIEDE2000\n(lower is better)"), ("auc_ab", "AuC of ab error\n(higher is better)"),
-              ("ab_error", "mean ab error\n(lower is better)"), ("colourfulness", "colourfulness\n(truth dashed)")]
+    panels = [
+        ("ciede2000", "CIEDE2000\n(lower is better)"),
+        ("auc_ab", "AuC of ab error\n(higher is better)"),
+        ("ab_error", "mean ab error\n(lower is better)"),
+        ("colourfulness", "colourfulness\n(truth dashed)"),
+    ]
     fig, axes = plt.subplots(2, 2, figsize=(9, 1.2 + 0.9 * len(summary)), sharey=True)
     colours = sns.color_palette("colorblind", len(summary))
     for ax, (column, title) in zip(axes.flat, panels):
@@ -144,19 +167,38 @@ def speedup_bars(table):
     ok = table[table.status == "ok"]
     regimes = list(dict.fromkeys(ok.regime))
     series = [(regime, ok[ok.regime == regime]) for regime in regimes]
-    paper_rows = table.dropna(subset=["paper_speedup"]).drop_duplicates(["gpus", "workers", "loaders"])
+    paper_rows = table.dropna(subset=["paper_speedup"]).drop_duplicates(
+        ["gpus", "workers", "loaders"]
+    )
     if not paper_rows.empty:
-        series.append(("paper (2019, GPUs)", paper_rows.assign(speedup_low=paper_rows.paper_speedup,
-                                                                speedup_high=paper_rows.paper_speedup,
-                                                                speedup=paper_rows.paper_speedup)))
+        series.append(
+            (
+                "paper (2019, GPUs)",
+                paper_rows.assign(
+                    speedup_low=paper_rows.paper_speedup,
+                    speedup_high=paper_rows.paper_speedup,
+                    speedup=paper_rows.paper_speedup,
+                ),
+            )
+        )
     labels = list(dict.fromkeys(label for _, part in series for label in _config_labels(part)))
     fig, ax = plt.subplots(figsize=(8, 3.8))
     width = 0.8 / len(series)
     for i, (name, part) in enumerate(series):
-        x = np.array([labels.index(label) for label in _config_labels(part)]) + (i - (len(series) - 1) / 2) * width
+        x = (
+            np.array([labels.index(label) for label in _config_labels(part)])
+            + (i - (len(series) - 1) / 2) * width
+        )
         ax.bar(x, part.speedup, width, label=name)
-        ax.errorbar(x, part.speedup, yerr=[part.speedup - part.speedup_low, part.speedup_high - part.speedup],
-                    fmt="none", ecolor="black", elinewidth=1, capsize=2)
+        ax.errorbar(
+            x,
+            part.speedup,
+            yerr=[part.speedup - part.speedup_low, part.speedup_high - part.speedup],
+            fmt="none",
+            ecolor="black",
+            elinewidth=1,
+            capsize=2,
+        )
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_xticks(range(len(labels)), [textwrap.fill(label, 10) for label in labels], fontsize=8)
     ax.set_xlabel("configuration (gpus x workers)")
@@ -166,8 +208,12 @@ def speedup_bars(table):
 
 
 def _config_labels(table):
-    return [f"{g} x {w}" + (" (processes)" if loaders == "processes" else "")
-            for g, w, loaders in zip(table.gpus, table.workers, table.get("loaders", ["threads"] * len(table)))]
+    return [
+        f"{g} x {w}" + (" (processes)" if loaders == "processes" else "")
+        for g, w, loaders in zip(
+            table.gpus, table.workers, table.get("loaders", ["threads"] * len(table))
+        )
+    ]
 
 
 #: How many held-out photos the test gallery shows (spread over the whole list; every photo is in the tables).
@@ -180,24 +226,52 @@ def comparison_figures(comparison, out_dir: Path | None = None) -> dict:
     black-and-white photos coloured by each model), ``metric_bars`` and ``curves_<key>``; each also written to
     ``out_dir`` when given."""
     c, models = comparison, comparison.models
-    shown = np.unique(np.linspace(0, len(c.test_names) - 1, min(GALLERY_PHOTOS, len(c.test_names))).round()
-                      .astype(int)) if c.test_names else []
+    shown = (
+        np.unique(
+            np.linspace(0, len(c.test_names) - 1, min(GALLERY_PHOTOS, len(c.test_names)))
+            .round()
+            .astype(int)
+        )
+        if c.test_names
+        else []
+    )
     found = {
         "gallery_test": gallery(
-            [(c.test_names[i], [grey_of(c.test_photos[i]),
-                                *(recombine(c.test_photos[i], c.predictions[k][i]) for k in models),
-                                c.test_photos[i]]) for i in shown],
-            ["grey input", *(c.labels[k] for k in models), "ground truth"]),
-        "gallery_bw": gallery([(name, [o, *(c.bw_coloured[k][i] for k in models)])
-                               for i, (name, o) in enumerate(zip(c.bw_names, c.bw_photos))],
-                              ["black-and-white original", *(c.labels[k] for k in models)]),
+            [
+                (
+                    c.test_names[i],
+                    [
+                        grey_of(c.test_photos[i]),
+                        *(recombine(c.test_photos[i], c.predictions[k][i]) for k in models),
+                        c.test_photos[i],
+                    ],
+                )
+                for i in shown
+            ],
+            ["grey input", *(c.labels[k] for k in models), "ground truth"],
+        ),
+        "gallery_bw": gallery(
+            [
+                (name, [o, *(c.bw_coloured[k][i] for k in models)])
+                for i, (name, o) in enumerate(zip(c.bw_names, c.bw_photos))
+            ],
+            ["black-and-white original", *(c.labels[k] for k in models)],
+        ),
         "metric_bars": method_bars(*c.split("all")),
-        **{f"curves_{key}": training_curves(h, best_epoch(h), RunFolder(c.shown[key]).config().loss)
-           for key, h in c.histories.items()},
+        **{
+            f"curves_{key}": training_curves(
+                h, best_epoch(h), RunFolder(c.shown[key]).config().loss
+            )
+            for key, h in c.histories.items()
+        },
     }
     if out_dir is not None:
-        files = {"gallery_test": "gallery_test.png", "gallery_bw": "gallery_bw.png", "metric_bars": "metric_bars.png",
-                 **{f"curves_{key}": f"training_curves_{key}.png" for key in c.histories}}
+        files = {
+            "gallery_test": "gallery_test.png",
+            "gallery_bw": "gallery_bw.png",
+            "metric_bars": "metric_bars.png",
+            **{f"curves_{key}": f"training_curves_{key}.png" for key in c.histories},
+        }
         for key, fig in found.items():
             save(fig, Path(out_dir) / files[key])
     return found

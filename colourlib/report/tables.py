@@ -1,6 +1,7 @@
 """Tables the book shows: what the photos are (counts, sizes, licences), what the network is (layer by layer, as
 the paper's Figures 3-4), a run's parameters, the parallel results as a reader compares them, and the machine and
 commands of the study. Built from the library's own objects and records, never typed by hand."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,23 +14,38 @@ from PIL import Image
 from .. import ConfigError, paper
 from ..config import TrainConfig
 from ..data.augment import Augmentation
+from ..data.photos import (
+    WHEEL_PHOTO_LICENCES,
+    PhotoSet,
+    black_and_white_photos,
+    embedded_manifest,
+    open_upright,
+)
 from ..runs import RunFolder
 from ..study.comparison import method_label
 from ..study.matrix import Matrix
 from .words import count_loaders, recorded_cores, shown_value, speedup_range
-from ..data.photos import WHEEL_PHOTO_LICENCES, PhotoSet, black_and_white_photos, embedded_manifest, open_upright
 
 
 def whole(frame: pd.DataFrame, index: bool = True):
     """``frame`` styled to be shown whole: every row and every character (a plain DataFrame's HTML cuts long text
     at 50 characters and long tables to their first and last rows), text left-aligned. ``.data`` is the frame."""
-    longest_word = [frame.iloc[:, i].astype(str).str.split().map(lambda words: max(map(len, words), default=0)).max()
-                    for i in range(frame.shape[1])]
+    longest_word = [
+        frame.iloc[:, i]
+        .astype(str)
+        .str.split()
+        .map(lambda words: max(map(len, words), default=0))
+        .max()
+        for i in range(frame.shape[1])
+    ]
     # by the cells' column classes (col0, col1, ...), which work with repeated column names: only a column holding
     # long unbroken words (file names) may wrap them anywhere, rather than widen the table past the page
     styles = [{"selector": "td, th", "props": "text-align: left;"}]
-    styles += [{"selector": f"td.col{i}", "props": "overflow-wrap: anywhere;"}
-               for i, n in enumerate(longest_word) if n > 24]
+    styles += [
+        {"selector": f"td.col{i}", "props": "overflow-wrap: anywhere;"}
+        for i, n in enumerate(longest_word)
+        if n > 24
+    ]
     styled = frame.style.set_table_styles(styles)
     return styled if index else styled.hide(axis="index")
 
@@ -42,21 +58,35 @@ def _size(path: Path) -> tuple[int, int]:
 def photo_splits(photos: PhotoSet) -> pd.DataFrame:
     """One row per split: how many photos, their sizes, where they come from."""
     bw = black_and_white_photos() if photos.source == "embedded" else []
-    origin = {"train": "embedded set" if photos.source == "embedded" else photos.source,
-              "validation": "embedded set" if photos.source == "embedded" else photos.source,
-              "test (held out)": "photos inside installed wheels" if photos.source == "embedded" else photos.source,
-              "black-and-white gallery": "embedded set"}
+    origin = {
+        "train": "embedded set" if photos.source == "embedded" else photos.source,
+        "validation": "embedded set" if photos.source == "embedded" else photos.source,
+        "test (held out)": "photos inside installed wheels"
+        if photos.source == "embedded"
+        else photos.source,
+        "black-and-white gallery": "embedded set",
+    }
     rows = []
-    for split, files in (("train", photos.train), ("validation", photos.val), ("test (held out)", photos.test),
-                         ("black-and-white gallery", bw)):
+    for split, files in (
+        ("train", photos.train),
+        ("validation", photos.val),
+        ("test (held out)", photos.test),
+        ("black-and-white gallery", bw),
+    ):
         if not files:
             continue
         sizes = [_size(p) for p in files]
         pixels = [w * h for w, h in sizes]
-        rows.append({"split": split, "photos": len(files),
-                     "smallest (w x h)": "%d x %d" % sizes[int(np.argmin(pixels))],
-                     "largest (w x h)": "%d x %d" % sizes[int(np.argmax(pixels))],
-                     "median megapixels": round(float(np.median(pixels)) / 1e6, 2), "source": origin[split]})
+        rows.append(
+            {
+                "split": split,
+                "photos": len(files),
+                "smallest (w x h)": "{} x {}".format(*sizes[int(np.argmin(pixels))]),
+                "largest (w x h)": "{} x {}".format(*sizes[int(np.argmax(pixels))]),
+                "median megapixels": round(float(np.median(pixels)) / 1e6, 2),
+                "source": origin[split],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -65,18 +95,38 @@ def licences(photos: PhotoSet):
     row of it (``.data`` is the frame)."""
     manifest = {Path(row["file"]).name: row for row in embedded_manifest()}
     rows = []
-    for split, files in (("train", photos.train), ("validation", photos.val), ("test", photos.test),
-                         ("black-and-white", black_and_white_photos() if photos.source == "embedded" else [])):
+    for split, files in (
+        ("train", photos.train),
+        ("validation", photos.val),
+        ("test", photos.test),
+        ("black-and-white", black_and_white_photos() if photos.source == "embedded" else []),
+    ):
         for path in files:
             if path.name in manifest:
                 m = manifest[path.name]
-                rows.append({"split": split, "photo": path.name, "author": m["author"],
-                             "licence": m["licence"], "from": f"Debian {m['source_package']}"})
+                rows.append(
+                    {
+                        "split": split,
+                        "photo": path.name,
+                        "author": m["author"],
+                        "licence": m["licence"],
+                        "from": f"Debian {m['source_package']}",
+                    }
+                )
             else:
-                package = next((part for part in path.parts if part in ("skimage", "sklearn", "matplotlib")), "")
-                rows.append({"split": split, "photo": path.name, "author": "",
-                             "licence": WHEEL_PHOTO_LICENCES.get(path.name, "see its source"),
-                             "from": f"Python package {package}" if package else str(path.parent)})
+                package = next(
+                    (part for part in path.parts if part in ("skimage", "sklearn", "matplotlib")),
+                    "",
+                )
+                rows.append(
+                    {
+                        "split": split,
+                        "photo": path.name,
+                        "author": "",
+                        "licence": WHEEL_PHOTO_LICENCES.get(path.name, "see its source"),
+                        "from": f"Python package {package}" if package else str(path.parent),
+                    }
+                )
     return whole(pd.DataFrame(rows), index=False)
 
 
@@ -86,20 +136,32 @@ def layer_table(model: keras.Model) -> pd.DataFrame:
     for layer in model.layers:
         shape = getattr(layer, "output", None)
         shape = tuple(shape.shape) if shape is not None else ()
-        rows.append({"layer": layer.name, "type": type(layer).__name__,
-                     "output shape": str(shape).replace("None", "batch"), "parameters": layer.count_params()})
+        rows.append(
+            {
+                "layer": layer.name,
+                "type": type(layer).__name__,
+                "output shape": str(shape).replace("None", "batch"),
+                "parameters": layer.count_params(),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def parameter_counts(model: keras.Model) -> dict[str, int]:
     """Encoder and decoder parameters of a colouriser, ours beside the paper's."""
     encoder, decoder = model.get_layer("encoder"), model.layers[-1]
-    return {"encoder_params": encoder.count_params(), "decoder_params": decoder.count_params(),
-            "paper_encoder_params": paper.ENCODER_PARAMS, "paper_decoder_params": paper.DECODER_PARAMS,
-            "total_params": model.count_params()}
+    return {
+        "encoder_params": encoder.count_params(),
+        "decoder_params": decoder.count_params(),
+        "paper_encoder_params": paper.ENCODER_PARAMS,
+        "paper_decoder_params": paper.DECODER_PARAMS,
+        "total_params": model.count_params(),
+    }
 
 
-def example_images(files: list[Path], count: int, max_side: int = 400) -> list[tuple[str, np.ndarray]]:
+def example_images(
+    files: list[Path], count: int, max_side: int = 400
+) -> list[tuple[str, np.ndarray]]:
     """Up to ``count`` photos, spread over the list, reduced for display."""
     chosen = files[:: max(1, len(files) // max(count, 1))][:count]
     shown = []
@@ -116,8 +178,10 @@ def pick(photos: PhotoSet, name: str) -> Path:
     for path in everything:
         if name.lower() in str(path).lower():
             return path
-    raise ConfigError(f"lab_example={name!r}: no photo of the study has that in its name. Fix: one of "
-                     f"{', '.join(p.stem for p in everything[:8])}, ...")
+    raise ConfigError(
+        f"lab_example={name!r}: no photo of the study has that in its name. Fix: one of "
+        f"{', '.join(p.stem for p in everything[:8])}, ..."
+    )
 
 
 def config_table(config: TrainConfig, columns: int = 2):
@@ -127,47 +191,81 @@ def config_table(config: TrainConfig, columns: int = 2):
     items = [(name, shown_value(name, value)) for name, value in config.to_dict().items()]
     rows = -(-len(items) // columns)
     items += [("", "")] * (rows * columns - len(items))
-    frame = pd.DataFrame([[cell for c in range(columns) for cell in items[c * rows + r]] for r in range(rows)],
-                         columns=[name for _ in range(columns) for name in ("parameter", "value")])
+    frame = pd.DataFrame(
+        [[cell for c in range(columns) for cell in items[c * rows + r]] for r in range(rows)],
+        columns=[name for _ in range(columns) for name in ("parameter", "value")],
+    )
     return whole(frame, index=False)
 
 
-def scale_departures(photos: PhotoSet, colouring: TrainConfig, seeds: int, matrix: Matrix, hardware: str):
+def scale_departures(
+    photos: PhotoSet, colouring: TrainConfig, seeds: int, matrix: Matrix, hardware: str
+):
     """Where this study departs from the paper's scale, in one place: photos, size, epochs and what one epoch is,
     augmentation, encoder, output, repeats and hardware; shown whole (``.data`` is the frame)."""
     work = paper.WORKLOAD
     timed = {regime.name: (matrix.timing_of(regime), config) for regime, _, config in matrix.runs()}
     timing_size = ", ".join(sorted({f"{config.image_size} px" for _, config in timed.values()}))
-    timing_steps = "; ".join(f"{name.replace('-', ' ')}: {t.steps} steps after {t.warmup_steps} warm-up steps"
-                             for name, (t, _) in timed.items())
+    timing_steps = "; ".join(
+        f"{name.replace('-', ' ')}: {t.steps} steps after {t.warmup_steps} warm-up steps"
+        for name, (t, _) in timed.items()
+    )
     repeats = min(t.repeats for t, _ in timed.values())
     paper_steps = work["images"] // work["batch_size"]
     crops = len(photos.train) * colouring.crops_per_photo
     aug = Augmentation()
-    augmentation = (f"a random square crop of {aug.min_scale:.0%}-{aug.max_scale:.0%} of the photo's short side, "
-                    f"rotated by up to {aug.max_rotation_deg:.0f} degrees and flipped left-right half of the time; "
-                    + ("drawn once per crop, since the frozen encoder's features are computed once"
-                       if colouring.cache_features else "drawn anew every epoch"))
+    augmentation = (
+        f"a random square crop of {aug.min_scale:.0%}-{aug.max_scale:.0%} of the photo's short side, "
+        f"rotated by up to {aug.max_rotation_deg:.0f} degrees and flipped left-right half of the time; "
+        + (
+            "drawn once per crop, since the frozen encoder's features are computed once"
+            if colouring.cache_features
+            else "drawn anew every epoch"
+        )
+    )
     rows = [
-        ("training photos", f"{work['images']:,} (Unsplash, the colornet set)",
-         f"{len(photos.train)} training and {len(photos.val)} validation photos from Debian packages, "
-         f"{len(photos.test)} test photos"),
-        ("image size", f"{work['image_size']} px",
-         f"{colouring.image_size} px for the colouring models, {timing_size} for the speed timings"),
+        (
+            "training photos",
+            f"{work['images']:,} (Unsplash, the colornet set)",
+            f"{len(photos.train)} training and {len(photos.val)} validation photos from Debian packages, "
+            f"{len(photos.test)} test photos",
+        ),
+        (
+            "image size",
+            f"{work['image_size']} px",
+            f"{colouring.image_size} px for the colouring models, {timing_size} for the speed timings",
+        ),
         ("batch", f"{work['batch_size']}", f"{colouring.batch_size}"),
-        ("epochs", f"{work['epochs']:,}", f"{colouring.epochs} for the colouring models; the speed timings count "
-                                          f"steps instead ({timing_steps})"),
-        ("one epoch", f"{paper_steps} steps of {work['batch_size']}: {paper_steps * work['batch_size']:,} of its "
-                      f"{work['images']:,} photos, each once",
-         f"{crops:,} crops ({colouring.crops_per_photo} of each training photo), "
-         f"{-(-crops // colouring.batch_size)} steps of {colouring.batch_size}"),
-        ("augmentation", "\"transformations\", not listed", augmentation),
-        ("encoder", "VGG16 with ImageNet weights, features precomputed (its Figure 9)",
-         "VGG16 from random weights (ImageNet's cannot be downloaded offline) and EfficientNet-Lite0 with "
-         "ImageNet weights; both frozen, their features computed once"),
-        ("output", "a and b; the last activation is not named",
-         "the paper's model: a and b through tanh; the default model: 313 colour classes (Zhang et al.)"),
-        ("repeats", "one run", f"{seeds} seeds per colouring model; each speed timing {repeats} times, in fresh processes"),
+        (
+            "epochs",
+            f"{work['epochs']:,}",
+            f"{colouring.epochs} for the colouring models; the speed timings count "
+            f"steps instead ({timing_steps})",
+        ),
+        (
+            "one epoch",
+            f"{paper_steps} steps of {work['batch_size']}: {paper_steps * work['batch_size']:,} of its "
+            f"{work['images']:,} photos, each once",
+            f"{crops:,} crops ({colouring.crops_per_photo} of each training photo), "
+            f"{-(-crops // colouring.batch_size)} steps of {colouring.batch_size}",
+        ),
+        ("augmentation", '"transformations", not listed', augmentation),
+        (
+            "encoder",
+            "VGG16 with ImageNet weights, features precomputed (its Figure 9)",
+            "VGG16 from random weights (ImageNet's cannot be downloaded offline) and EfficientNet-Lite0 with "
+            "ImageNet weights; both frozen, their features computed once",
+        ),
+        (
+            "output",
+            "a and b; the last activation is not named",
+            "the paper's model: a and b through tanh; the default model: 313 colour classes (Zhang et al.)",
+        ),
+        (
+            "repeats",
+            "one run",
+            f"{seeds} seeds per colouring model; each speed timing {repeats} times, in fresh processes",
+        ),
         ("hardware", "GPUs (2019)", hardware),
     ]
     return whole(pd.DataFrame(rows, columns=["what", "the paper", "this study"]).set_index("what"))
@@ -175,9 +273,13 @@ def scale_departures(photos: PhotoSet, colouring: TrainConfig, seeds: int, matri
 
 def configuration_names(table: pd.DataFrame) -> list[str]:
     """'2 logical devices, 4 threads'-style names of a table's configurations."""
-    kinds = ["logical " if "logical" in str(d) else "" for d in table.get("devices", [""] * len(table))]
-    return [f"{g} {kind}device{'s' if g > 1 else ''}, {count_loaders(w, loaders)}"
-            for g, w, loaders, kind in zip(table.gpus, table.workers, table.loaders, kinds)]
+    kinds = [
+        "logical " if "logical" in str(d) else "" for d in table.get("devices", [""] * len(table))
+    ]
+    return [
+        f"{g} {kind}device{'s' if g > 1 else ''}, {count_loaders(w, loaders)}"
+        for g, w, loaders, kind in zip(table.gpus, table.workers, table.loaders, kinds)
+    ]
 
 
 def _range(low, high, digits: int) -> list[str]:
@@ -188,15 +290,31 @@ def speed_table(table: pd.DataFrame) -> pd.DataFrame:
     """The timings a reader compares: per configuration the median images/s and its range over repeats, the
     speedup over the regime's baseline with its range, and what that range supports."""
     ok = table[table.status == "ok"]
-    return pd.DataFrame({
-        "regime": ok.regime, "configuration": configuration_names(ok), "repeats": ok.repeats,
-        "s/step": ok.seconds_per_step.round(3),
-        "images/s (range)": [f"{v:.1f} ({r})" for v, r in zip(ok.images_per_s, _range(ok.images_per_s_low,
-                                                                                      ok.images_per_s_high, 1))],
-        "speedup (range)": [f"{v:.2f} ({r})" if pd.notna(v) else "n/a"
-                            for v, r in zip(ok.speedup, [speedup_range(lo, hi) if pd.notna(lo) else ""
-                                                             for lo, hi in zip(ok.speedup_low, ok.speedup_high)])],
-        "verdict": ok.verdict}).set_index(["regime", "configuration"])
+    return pd.DataFrame(
+        {
+            "regime": ok.regime,
+            "configuration": configuration_names(ok),
+            "repeats": ok.repeats,
+            "s/step": ok.seconds_per_step.round(3),
+            "images/s (range)": [
+                f"{v:.1f} ({r})"
+                for v, r in zip(
+                    ok.images_per_s, _range(ok.images_per_s_low, ok.images_per_s_high, 1)
+                )
+            ],
+            "speedup (range)": [
+                f"{v:.2f} ({r})" if pd.notna(v) else "n/a"
+                for v, r in zip(
+                    ok.speedup,
+                    [
+                        speedup_range(lo, hi) if pd.notna(lo) else ""
+                        for lo, hi in zip(ok.speedup_low, ok.speedup_high)
+                    ],
+                )
+            ],
+            "verdict": ok.verdict,
+        }
+    ).set_index(["regime", "configuration"])
 
 
 def cost_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -204,49 +322,81 @@ def cost_table(table: pd.DataFrame) -> pd.DataFrame:
     step's arithmetic rate against this machine's sgemm (medians over repeats)."""
     ok = table[table.status == "ok"]
 
-    def fmt(values, pattern):  # n/a where not measured (process loaders' CPU, a regime without a baseline)
+    def fmt(
+        values, pattern
+    ):  # n/a where not measured (process loaders' CPU, a regime without a baseline)
         return [pattern.format(v) if pd.notna(v) else "n/a" for v in values]
 
-    return pd.DataFrame({
-        "regime": ok.regime, "configuration": configuration_names(ok),
-        "cores busy": fmt(ok.cpu_cores_busy, "{:.2f}"), "kernel": fmt(100 * ok.kernel_share, "{:.0f} %"),
-        "faults/step": fmt(ok.page_faults_per_step, "{:,.0f}"), "GFLOP/s": fmt(ok.gflop_per_s, "{:.0f}"),
-        "of sgemm": fmt(100 * ok.share_of_sgemm, "{:.0f} %"), "efficiency": fmt(ok.efficiency, "{:.2f}"),
-    }).set_index(["regime", "configuration"])
+    return pd.DataFrame(
+        {
+            "regime": ok.regime,
+            "configuration": configuration_names(ok),
+            "cores busy": fmt(ok.cpu_cores_busy, "{:.2f}"),
+            "kernel": fmt(100 * ok.kernel_share, "{:.0f} %"),
+            "faults/step": fmt(ok.page_faults_per_step, "{:,.0f}"),
+            "GFLOP/s": fmt(ok.gflop_per_s, "{:.0f}"),
+            "of sgemm": fmt(100 * ok.share_of_sgemm, "{:.0f} %"),
+            "efficiency": fmt(ok.efficiency, "{:.2f}"),
+        }
+    ).set_index(["regime", "configuration"])
 
 
 def projection_table(table: pd.DataFrame) -> pd.DataFrame:
     """Hours the paper's whole workload would take at each configuration's measured speed, beside the paper's."""
     ok = table[(table.status == "ok") & (table.loaders == "threads")]
-    shown = pd.DataFrame({"regime": ok.regime, "configuration": configuration_names(ok),
-                          "images/s measured": ok.images_per_s.round(1),
-                          "hours for the paper's workload": ok.projected_paper_hours.round(1),
-                          "paper's hours": [paper.SECONDS.get((g, w), float("nan")) / 3600
-                                            for g, w in zip(ok.gpus, ok.workers)]})
-    shown["paper's hours"] = [f"{h:.2f}" if pd.notna(h) else "not measured" for h in shown["paper's hours"]]
+    shown = pd.DataFrame(
+        {
+            "regime": ok.regime,
+            "configuration": configuration_names(ok),
+            "images/s measured": ok.images_per_s.round(1),
+            "hours for the paper's workload": ok.projected_paper_hours.round(1),
+            "paper's hours": [
+                paper.SECONDS.get((g, w), float("nan")) / 3600 for g, w in zip(ok.gpus, ok.workers)
+            ],
+        }
+    )
+    shown["paper's hours"] = [
+        f"{h:.2f}" if pd.notna(h) else "not measured" for h in shown["paper's hours"]
+    ]
     return shown.set_index(["regime", "configuration"])
 
 
 def environment_table(record: dict) -> pd.DataFrame:
     env = record["environment"]
-    rows = [("date (UTC)", record["started"]), ("CPU", env["cpu"]), ("cores", recorded_cores(env)),
-            ("memory (GiB)", env["memory_gib"]), ("accelerators", ", ".join(env.get("accelerators") or []) or "none"),
-            ("platform", env["platform"]), ("Python", env["python"]), ("Keras backend", env["keras_backend"]),
-            ("git commit", (env.get("git") or {}).get("commit")), ("code fingerprint", env.get("code_fingerprint")),
-            *((f"version: {k}", v) for k, v in env["versions"].items())]
+    rows = [
+        ("date (UTC)", record["started"]),
+        ("CPU", env["cpu"]),
+        ("cores", recorded_cores(env)),
+        ("memory (GiB)", env["memory_gib"]),
+        ("accelerators", ", ".join(env.get("accelerators") or []) or "none"),
+        ("platform", env["platform"]),
+        ("Python", env["python"]),
+        ("Keras backend", env["keras_backend"]),
+        ("git commit", (env.get("git") or {}).get("commit")),
+        ("code fingerprint", env.get("code_fingerprint")),
+        *((f"version: {k}", v) for k, v in env["versions"].items()),
+    ]
     return whole(pd.DataFrame(rows, columns=["what", "value"]).astype(str), index=False)
 
 
 def commands_table(record: dict):
     """Every command the study ran, whole (a reader copies them), with its seconds and status."""
     frame = pd.DataFrame(record["steps"], columns=["step", "command", "seconds", "status"])
-    return whole(frame.assign(seconds=[f"{s:.1f}" for s in frame.seconds]), index=False)  # a Styler prints 6 decimals
+    return whole(
+        frame.assign(seconds=[f"{s:.1f}" for s in frame.seconds]), index=False
+    )  # a Styler prints 6 decimals
 
 
 #: The evaluation's columns as a reader compares them: name with unit and direction, and decimals.
-METRIC_COLUMNS = {"ciede2000": ("CIEDE2000 ↓", 2), "auc_ab": ("AuC ↑", 3), "ab_error": ("ab error ↓", 2),
-                  "colourfulness": ("colourfulness", 1), "psnr": ("PSNR (dB) ↑", 2), "ssim": ("SSIM ↑", 3),
-                  "keras2_accuracy": ("paper's accuracy ↑", 2)}
+METRIC_COLUMNS = {
+    "ciede2000": ("CIEDE2000 ↓", 2),
+    "auc_ab": ("AuC ↑", 3),
+    "ab_error": ("ab error ↓", 2),
+    "colourfulness": ("colourfulness", 1),
+    "psnr": ("PSNR (dB) ↑", 2),
+    "ssim": ("SSIM ↑", 3),
+    "keras2_accuracy": ("paper's accuracy ↑", 2),
+}
 
 
 def metric_table(means: pd.DataFrame, spread: pd.DataFrame, models: list[str]) -> pd.DataFrame:
@@ -254,8 +404,11 @@ def metric_table(means: pd.DataFrame, spread: pd.DataFrame, models: list[str]) -
     plain value for the baselines, columns named with their direction (↓ lower is better)."""
     table = {}
     for column, (name, decimals) in METRIC_COLUMNS.items():
-        table[name] = [f"{means.loc[m, column]:.{decimals}f}" + (f" ± {spread.loc[m, column]:.{decimals}f}"
-                                                                 if m in models else "") for m in means.index]
+        table[name] = [
+            f"{means.loc[m, column]:.{decimals}f}"
+            + (f" ± {spread.loc[m, column]:.{decimals}f}" if m in models else "")
+            for m in means.index
+        ]
     return pd.DataFrame(table, index=means.index.rename("method"))
 
 
@@ -272,8 +425,14 @@ SPLIT_COLUMNS = ("CIEDE2000 ↓", "AuC ↑", "ab error ↓", "colourfulness")
 def split_tables(comparison, models: list[str]) -> pd.DataFrame:
     """:func:`metric_table`'s :data:`SPLIT_COLUMNS` for every test split the photos fall into (e.g. the packages'
     and the wheels'), stacked: one table a reader scans split by split, methods by their short names."""
-    table = pd.concat({split: metric_table(*comparison.split(split), models)[list(SPLIT_COLUMNS)]
-                       for split in comparison.splits if split != "all"}, names=["test photos"])
+    table = pd.concat(
+        {
+            split: metric_table(*comparison.split(split), models)[list(SPLIT_COLUMNS)]
+            for split in comparison.splits
+            if split != "all"
+        },
+        names=["test photos"],
+    )
     return table.rename(index=short_label, level="method")
 
 
@@ -283,13 +442,20 @@ def per_photo_table(comparison) -> pd.DataFrame:
     from ..study.comparison import per_image_table
 
     table = per_image_table(comparison, ("ciede2000",))["ciede2000"].round(2)
-    table = table.rename(index=lambda name: Path(name).stem.replace("--", ": ").replace("_", " "), level="photo")
+    table = table.rename(
+        index=lambda name: Path(name).stem.replace("--", ": ").replace("_", " "), level="photo"
+    )
     return table.rename(columns=short_label).rename_axis(columns="CIEDE2000 ↓")
 
 
 #: The per-epoch record as a run page shows it: column -> (header, decimals).
-HISTORY_COLUMNS = {"loss": ("loss", 4), "val_loss": ("val loss", 4), "epoch_seconds": ("seconds", 1),
-                   "images_per_s": ("images/s", 1), "input_wait_share": ("input wait", 2)}
+HISTORY_COLUMNS = {
+    "loss": ("loss", 4),
+    "val_loss": ("val loss", 4),
+    "epoch_seconds": ("seconds", 1),
+    "images_per_s": ("images/s", 1),
+    "input_wait_share": ("input wait", 2),
+}
 
 
 def history_table(history: pd.DataFrame) -> pd.DataFrame:
@@ -303,20 +469,38 @@ def recipe_search_table(search: pd.DataFrame, baselines: pd.DataFrame) -> pd.Dat
     """The recorded recipe search on the validation photos, chosen recipe first: each candidate (and, for colour
     classes, the annealed-mean temperature it was read back at), its validation metrics, whether it keeps half
     the photos' colourfulness, with the baselines for reference."""
+
     def row(name, r, epochs=""):
-        return {"recipe": name, "CIEDE2000 ↓": f"{r.ciede2000:.2f}", "AuC ↑": f"{r.auc_ab:.3f}",
-                "colourfulness": f"{r.colourfulness:.1f} ({r.colourfulness / r.colourfulness_true:.0%})",
-                "best epoch": epochs}
-    rows = [row(r.recipe + (f", T = {r.temperature:g}" if pd.notna(r.temperature) else ""), r,
-                f"{int(r.best_epoch)} of {int(r.epochs)}") for r in search.itertuples()]
-    rows += [row(f"baseline: {name}", r) for name, r in zip(baselines.index, baselines.itertuples())]
+        return {
+            "recipe": name,
+            "CIEDE2000 ↓": f"{r.ciede2000:.2f}",
+            "AuC ↑": f"{r.auc_ab:.3f}",
+            "colourfulness": f"{r.colourfulness:.1f} ({r.colourfulness / r.colourfulness_true:.0%})",
+            "best epoch": epochs,
+        }
+
+    rows = [
+        row(
+            r.recipe + (f", T = {r.temperature:g}" if pd.notna(r.temperature) else ""),
+            r,
+            f"{int(r.best_epoch)} of {int(r.epochs)}",
+        )
+        for r in search.itertuples()
+    ]
+    rows += [
+        row(f"baseline: {name}", r) for name, r in zip(baselines.index, baselines.itertuples())
+    ]
     return pd.DataFrame(rows).set_index("recipe")
 
 
 def recipe_table(runs: dict[str, Path]) -> pd.DataFrame:
     """The compared models' configurations side by side, parameters that differ first."""
     configs = {key: RunFolder(run_dir).read_json(RunFolder.CONFIG) for key, run_dir in runs.items()}
-    table = pd.DataFrame({method_label(TrainConfig.from_dict(c)): {k: shown_value(k, v) for k, v in c.items()}
-                          for c in configs.values()})
+    table = pd.DataFrame(
+        {
+            method_label(TrainConfig.from_dict(c)): {k: shown_value(k, v) for k, v in c.items()}
+            for c in configs.values()
+        }
+    )
     differs = table.nunique(axis=1) > 1
     return pd.concat([table[differs], table[~differs]]).rename_axis("parameter")

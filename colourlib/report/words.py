@@ -1,6 +1,7 @@
 """How the book and the benchmarks write a few recurring things: counts of loading workers, cores, parameter
 values. Words live here, above the core, so that changing one never changes what decides whether a run,
 a timing or a feature cache is reused (:func:`colourlib.provenance.code_fingerprint`)."""
+
 from __future__ import annotations
 
 import os
@@ -58,11 +59,13 @@ def machine_summary() -> str:
 def speedup_range(low: float, high: float) -> str:
     """'0.96-1.03': a speedup range to 2 decimals, or more where a bound would otherwise print as 1.00 without
     being 1, so that the range a reader sees tells gain, loss and no difference apart as the verdict does."""
+
     def bound(x: float) -> str:
         digits = 2
         while x != 1 and float(f"{x:.{digits}f}") == 1 and digits < 6:
             digits += 1
         return f"{x:.{digits}f}"
+
     return f"{bound(low)}-{bound(high)}"
 
 
@@ -80,27 +83,40 @@ def speed_findings(table: pd.DataFrame) -> list[str]:
         if base.empty:
             continue
         b = base.iloc[0]
-        text = (f"**{regime}**: one device and one loading thread ran {b.images_per_s:.1f} images/s "
-                f"(range {b.images_per_s_low:.1f}-{b.images_per_s_high:.1f} over {int(b.repeats)} repeats), "
-                f"{b.gflop_per_s:.0f} GFLOP/s, {b.share_of_sgemm:.0%} of this machine's sgemm; "
-                f"the kernel took {b.kernel_share:.0%} of its CPU time.")
+        text = (
+            f"**{regime}**: one device and one loading thread ran {b.images_per_s:.1f} images/s "
+            f"(range {b.images_per_s_low:.1f}-{b.images_per_s_high:.1f} over {int(b.repeats)} repeats), "
+            f"{b.gflop_per_s:.0f} GFLOP/s, {b.share_of_sgemm:.0%} of this machine's sgemm; "
+            f"the kernel took {b.kernel_share:.0%} of its CPU time."
+        )
         for loaders in ("threads", "processes"):
             more = part[(part.gpus == 1) & (part.workers > 1) & (part.loaders == loaders)]
             if not more.empty:
-                text += " More loading " + loaders + ": " + "; ".join(
-                    f"{int(r.workers)}: {_range(r)}, {r.verdict}" for r in more.itertuples()) + "."
+                text += (
+                    " More loading "
+                    + loaders
+                    + ": "
+                    + "; ".join(
+                        f"{int(r.workers)}: {_range(r)}, {r.verdict}" for r in more.itertuples()
+                    )
+                    + "."
+                )
         two = part[(part.gpus == 2) & (part.workers == 1)]
         if not two.empty:
             r = two.iloc[0]
             text += f" Two devices ({r.devices}): {_range(r)}, {r.verdict}."
         gains = part[part.verdict == "gain"]
         if gains.empty:
-            text += " No configuration was faster than the baseline beyond the spread of the repeats."
+            text += (
+                " No configuration was faster than the baseline beyond the spread of the repeats."
+            )
         else:
             best = gains.loc[gains.speedup.idxmax()]
-            text += (f" Largest measured gain: {int(best.gpus)} device{'s' if best.gpus > 1 else ''} with "
-                     f"{count_loaders(int(best.workers), best.loaders, 'loading')}, "
-                     f"{_range(best)}.")
+            text += (
+                f" Largest measured gain: {int(best.gpus)} device{'s' if best.gpus > 1 else ''} with "
+                f"{count_loaders(int(best.workers), best.loaders, 'loading')}, "
+                f"{_range(best)}."
+            )
         sentences.append(text)
     return sentences
 
@@ -110,7 +126,10 @@ def headline(table: pd.DataFrame) -> str:
     ranges."""
     regimes = list(dict.fromkeys(table[table.status == "ok"].regime))
     sentences = [_headline(table, regime) for regime in regimes]
-    return " ".join(s for s in sentences if s) or "The paper's speedups could not be compared: nothing was timed."
+    return (
+        " ".join(s for s in sentences if s)
+        or "The paper's speedups could not be compared: nothing was timed."
+    )
 
 
 def _headline(table: pd.DataFrame, regime: str) -> str:
@@ -118,14 +137,20 @@ def _headline(table: pd.DataFrame, regime: str) -> str:
     if not claims:
         return ""
     reproduced = [c for c in claims if c["reproduced"]]
-    lead = ("None of the paper's speedups was reproduced on this machine" if not reproduced else
-            "All of the paper's speedups were reproduced on this machine" if len(reproduced) == len(claims) else
-            f"{len(reproduced)} of the paper's {len(claims)} speedups "
-            f"{'was' if len(reproduced) == 1 else 'were'} reproduced on this machine")
+    lead = (
+        "None of the paper's speedups was reproduced on this machine"
+        if not reproduced
+        else "All of the paper's speedups were reproduced on this machine"
+        if len(reproduced) == len(claims)
+        else f"{len(reproduced)} of the paper's {len(claims)} speedups "
+        f"{'was' if len(reproduced) == 1 else 'were'} reproduced on this machine"
+    )
 
     def what(c):
         unit = f"{c['gpus']} devices" if c["gpus"] > 1 else f"{c['workers']} loading threads"
-        return (f"{unit}: paper {c['paper_speedup']:.2f}x, here {c['speedup']:.2f}x "
-                f"(range {speedup_range(c['low'], c['high'])}, {c['verdict']})")
+        return (
+            f"{unit}: paper {c['paper_speedup']:.2f}x, here {c['speedup']:.2f}x "
+            f"(range {speedup_range(c['low'], c['high'])}, {c['verdict']})"
+        )
 
     return f"{lead} ({regime} regime): " + "; ".join(what(c) for c in claims) + "."

@@ -1,6 +1,7 @@
 """The colouring models compared: every trained model and the two baselines scored on the same held-out photos,
 the goal checked, and the recipes side by side. Returns data (tables, images, plain sentences); the report
 draws the figures and formats what the book shows."""
+
 from __future__ import annotations
 
 import json
@@ -11,16 +12,18 @@ import numpy as np
 import pandas as pd
 
 from .. import ColourlibError, evaluate, paths
+from ..colour.metrics import AUC_MAX_ERROR
 from ..colouriser import Colouriser
 from ..config import TrainConfig
 from ..data.photos import black_and_white_photos, load_photo_set, read_rgb, wheel_test_photos
-from ..colour.metrics import AUC_MAX_ERROR
 from ..runs import RunFolder, best_epoch
 
 
 def method_label(config: TrainConfig) -> str:
     """How a run's model is named in the comparison: its encoder and the weights it started from."""
-    encoder = {"vgg16": "VGG16", "efficientnet-lite0": "EfficientNet-Lite0"}.get(config.encoder, config.encoder)
+    encoder = {"vgg16": "VGG16", "efficientnet-lite0": "EfficientNet-Lite0"}.get(
+        config.encoder, config.encoder
+    )
     weights = {None: "random init", "imagenet": "ImageNet weights"}.get(config.encoder_weights)
     weights = weights or f"weights from {Path(config.encoder_weights).name}"
     how = ", encoder frozen" if config.cache_features or not config.encoder_trainable else ""
@@ -28,12 +31,22 @@ def method_label(config: TrainConfig) -> str:
 
 
 #: The metrics the summary tables show, with the direction that is better.
-HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "ciede2000": False, "colourfulness": None, "ab_error": False,
-                    "auc_ab": True, "keras2_accuracy": True}
+HIGHER_IS_BETTER = {
+    "psnr": True,
+    "ssim": True,
+    "ciede2000": False,
+    "colourfulness": None,
+    "ab_error": False,
+    "auc_ab": True,
+    "keras2_accuracy": True,
+}
 #: Where the test photos come from; each is summarised on its own as well as together ("all").
-SPLITS = {"all": "all held-out photos", "packages": "held-out photos of the Debian packages (photos/test/)",
-          "wheels": "photos that ship inside installed wheels (scikit-image, scikit-learn, matplotlib)",
-          "data_dir": "the test photos of the run's own data_dir"}
+SPLITS = {
+    "all": "all held-out photos",
+    "packages": "held-out photos of the Debian packages (photos/test/)",
+    "wheels": "photos that ship inside installed wheels (scikit-image, scikit-learn, matplotlib)",
+    "data_dir": "the test photos of the run's own data_dir",
+}
 
 
 def test_split(path: Path) -> str:
@@ -50,16 +63,24 @@ def test_split(path: Path) -> str:
 def recipe_words(config: TrainConfig) -> str:
     """A run's recipe in a phrase: loss, decoder, input size, data and schedule."""
     if config.classes:
-        rebalance = "without class rebalancing" if config.rebalance_lambda == 1 else \
-            f"class-rebalanced (lambda {config.rebalance_lambda:g})"
+        rebalance = (
+            "without class rebalancing"
+            if config.rebalance_lambda == 1
+            else f"class-rebalanced (lambda {config.rebalance_lambda:g})"
+        )
         loss = f"313 colour classes, {rebalance}, read back by the annealed mean at T = {config.temperature:g}"
     else:
         loss = {"mse": "MSE on ab (the paper's loss)", "mae": "L1 on ab"}[config.loss]
-    decoder = "a decoder with stride-8 and stride-16 skips" if config.decoder == "skips" else \
-        "the paper's decoder (Figure 4)"
+    decoder = (
+        "a decoder with stride-8 and stride-16 skips"
+        if config.decoder == "skips"
+        else "the paper's decoder (Figure 4)"
+    )
     photos = "every photo" if not config.max_photos else f"{config.max_photos} photos"
-    return (f"{loss}; {decoder}; {config.image_size} px; {photos}, {config.crops_per_photo} crops each; "
-            f"{config.epochs} epochs at learning rate {config.learning_rate:g}")
+    return (
+        f"{loss}; {decoder}; {config.image_size} px; {photos}, {config.crops_per_photo} crops each; "
+        f"{config.epochs} epochs at learning rate {config.learning_rate:g}"
+    )
 
 
 @dataclass
@@ -81,7 +102,9 @@ class Comparison:
     shown: dict[str, Path] = field(default_factory=dict)
     test_names: list[str] = field(default_factory=list)
     test_photos: list[np.ndarray] = field(default_factory=list)
-    predictions: dict[str, list[np.ndarray]] = field(default_factory=dict)  # ab planes of the shown runs
+    predictions: dict[str, list[np.ndarray]] = field(
+        default_factory=dict
+    )  # ab planes of the shown runs
     bw_names: list[str] = field(default_factory=list)
     bw_photos: list[np.ndarray] = field(default_factory=list)
     bw_coloured: dict[str, list[np.ndarray]] = field(default_factory=dict)  # sRGB, per model key
@@ -93,8 +116,11 @@ class Comparison:
     @property
     def splits(self) -> list[str]:
         """The splits the test photos fall into, "all" first."""
-        return list(self.summary.index.get_level_values(0).unique()) if isinstance(self.summary.index,
-                                                                                  pd.MultiIndex) else ["all"]
+        return (
+            list(self.summary.index.get_level_values(0).unique())
+            if isinstance(self.summary.index, pd.MultiIndex)
+            else ["all"]
+        )
 
     def split(self, split: str = "all") -> tuple[pd.DataFrame, pd.DataFrame]:
         """(means, spreads) of one split, indexed by method label."""
@@ -113,8 +139,10 @@ def _as_runs(value: Path | str | list) -> list[Path]:
 
 def best_run(run_dirs: list[Path]) -> Path:
     """The run with the lowest best validation loss: chosen on the validation photos only."""
+
     def best_val(run_dir: Path) -> float:
         return min(float(h["val_loss"]) for h in RunFolder(run_dir).history())
+
     return min(run_dirs, key=best_val)
 
 
@@ -142,26 +170,44 @@ def compare_runs(runs: dict[str, Path | list[Path]], out_dir: Path) -> Compariso
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     runs = {key: _as_runs(value) for key, value in runs.items()}
-    colourisers = {key: [Colouriser.from_run(r) for r in run_dirs] for key, run_dirs in runs.items()}
-    for key, cs in colourisers.items():  # one model = one recipe, its runs told apart by their seeds only
+    colourisers = {
+        key: [Colouriser.from_run(r) for r in run_dirs] for key, run_dirs in runs.items()
+    }
+    for (
+        key,
+        cs,
+    ) in colourisers.items():  # one model = one recipe, its runs told apart by their seeds only
         recipes = {json.dumps({**c.config.to_dict(), "seed": 0}, sort_keys=True) for c in cs}
         seeds = [c.config.seed for c in cs]
         if len(recipes) > 1 or len(set(seeds)) < len(seeds):
-            raise ColourlibError(f"{key}: runs {[str(r) for r in runs[key]]} are not one recipe with distinct seeds "
-                             f"(seeds {seeds}). Fix: pass one folder per seed of the same configuration.")
+            raise ColourlibError(
+                f"{key}: runs {[str(r) for r in runs[key]]} are not one recipe with distinct seeds "
+                f"(seeds {seeds}). Fix: pass one folder per seed of the same configuration."
+            )
     configs = {key: c[0].config for key, c in colourisers.items()}
-    sources = {(key, i): (c.config.data_dir, c.config.val_fraction, c.config.max_photos)
-               for key, cs in colourisers.items() for i, c in enumerate(cs)}
+    sources = {
+        (key, i): (c.config.data_dir, c.config.val_fraction, c.config.max_photos)
+        for key, cs in colourisers.items()
+        for i, c in enumerate(cs)
+    }
     if len(set(sources.values())) > 1:
-        raise ColourlibError(f"runs {sorted(runs)} were trained on different photos ({sources}); a comparison needs "
-                         "the same photos. Fix: compare runs with the same data_dir, val_fraction and max_photos.")
+        raise ColourlibError(
+            f"runs {sorted(runs)} were trained on different photos ({sources}); a comparison needs "
+            "the same photos. Fix: compare runs with the same data_dir, val_fraction and max_photos."
+        )
     first = next(iter(configs.values()))
-    photos = load_photo_set(first.data_dir, min(c.image_size for c in configs.values()), first.val_fraction,
-                            first.max_photos)
+    photos = load_photo_set(
+        first.data_dir,
+        min(c.image_size for c in configs.values()),
+        first.val_fraction,
+        first.max_photos,
+    )
     originals = [read_rgb(p) for p in photos.test]
     names = [p.name for p in photos.test]
     labels = {key: method_label(config) for key, config in configs.items()}
-    if len(set(labels.values())) < len(labels):  # two models of one recipe: tell them apart by their keys
+    if len(set(labels.values())) < len(
+        labels
+    ):  # two models of one recipe: tell them apart by their keys
         labels = {key: f"{label} [{key}]" for key, label in labels.items()}
     labels |= BASELINE_LABELS
     shown = {key: best_run(run_dirs) for key, run_dirs in runs.items()}
@@ -174,11 +220,16 @@ def compare_runs(runs: dict[str, Path | list[Path]], out_dir: Path) -> Compariso
             if run_dir == shown[key]:
                 predictions[key] = planes
             seed = colouriser.config.seed
-            tables.append(evaluate.evaluate_photos(names, originals, {labels[key]: planes}).assign(seed=seed))
+            tables.append(
+                evaluate.evaluate_photos(names, originals, {labels[key]: planes}).assign(seed=seed)
+            )
     baselines = evaluate.baseline_ab(originals, evaluate.mean_ab(photos.train))
     predictions |= baselines
-    tables.append(evaluate.evaluate_photos(names, originals, {labels[k]: v for k, v in baselines.items()})
-                  .assign(seed=0))
+    tables.append(
+        evaluate.evaluate_photos(
+            names, originals, {labels[k]: v for k, v in baselines.items()}
+        ).assign(seed=0)
+    )
     per_image = pd.concat(tables, ignore_index=True)
     per_image.insert(1, "split", per_image["photo"].map(splits))
     summary, spread = summarise_seeds(per_image)
@@ -189,11 +240,20 @@ def compare_runs(runs: dict[str, Path | list[Path]], out_dir: Path) -> Compariso
     bw = [read_rgb(p) for p in bw_paths]
     shown_colourisers = {key: cs[runs[key].index(shown[key])] for key, cs in colourisers.items()}
     return Comparison(
-        runs, labels, summary, per_image, spread=spread, shown=shown,
+        runs,
+        labels,
+        summary,
+        per_image,
+        spread=spread,
+        shown=shown,
         histories={key: RunFolder(run_dir).history() for key, run_dir in shown.items()},
-        test_names=names, test_photos=originals, predictions=predictions,
-        bw_names=[p.name for p in bw_paths], bw_photos=bw,
-        bw_coloured={key: c.colour_all(bw) for key, c in shown_colourisers.items()})
+        test_names=names,
+        test_photos=originals,
+        predictions=predictions,
+        bw_names=[p.name for p in bw_paths],
+        bw_photos=bw,
+        bw_coloured={key: c.colour_all(bw) for key, c in shown_colourisers.items()},
+    )
 
 
 #: The issue's goal for the default colouring model, checked on the measured means and seed spreads.
@@ -210,9 +270,13 @@ def goal_check(comparison: Comparison, key: str, split: str = "all") -> dict[str
     met = {}
     for metric in GOAL_METRICS:
         sign = 1 if HIGHER_IS_BETTER[metric] else -1
-        met[metric] = all(sign * (ours[metric] - means.loc[comparison.labels[b], metric]) > margin[metric]
-                          for b in ("grey", "mean_ab"))
-    met["colourfulness"] = bool(ours.colourfulness >= GOAL_COLOURFULNESS_SHARE * ours.colourfulness_true)
+        met[metric] = all(
+            sign * (ours[metric] - means.loc[comparison.labels[b], metric]) > margin[metric]
+            for b in ("grey", "mean_ab")
+        )
+    met["colourfulness"] = bool(
+        ours.colourfulness >= GOAL_COLOURFULNESS_SHARE * ours.colourfulness_true
+    )
     return {k: bool(v) for k, v in met.items()}
 
 
@@ -223,25 +287,38 @@ def goal_sentence(comparison: Comparison, key: str, split: str = "all") -> str:
     ours, margin = means.loc[labels[key]], spread.loc[labels[key]]
     grey, mean = means.loc[labels["grey"]], means.loc[labels["mean_ab"]]
     met = goal_check(comparison, key, split)
-    word = lambda ok: "better by more than the spread" if ok else "not better by more than the spread"  # noqa: E731
+
+    def word(ok: bool) -> str:
+        return "better by more than the spread" if ok else "not better by more than the spread"
+
     parts = [
         f"CIEDE2000 {ours.ciede2000:.2f} ± {margin.ciede2000:.2f} against grey's {grey.ciede2000:.2f} and mean "
         f"ab's {mean.ciede2000:.2f} ({word(met['ciede2000'])})",
         f"AuC {ours.auc_ab:.4f} ± {margin.auc_ab:.4f} against {grey.auc_ab:.4f} and {mean.auc_ab:.4f} "
         f"({word(met['auc_ab'])})",
         f"colourfulness {ours.colourfulness:.1f}, {ours.colourfulness / ours.colourfulness_true:.1%} of the "
-        f"ground truth's {ours.colourfulness_true:.1f} ({'at least' if met['colourfulness'] else 'below'} half)"]
-    verdict = "meets every part of the goal" if all(met.values()) else \
-        f"misses {sum(not v for v in met.values())} of the goal's 3 parts"
+        f"ground truth's {ours.colourfulness_true:.1f} ({'at least' if met['colourfulness'] else 'below'} half)",
+    ]
+    verdict = (
+        "meets every part of the goal"
+        if all(met.values())
+        else f"misses {sum(not v for v in met.values())} of the goal's 3 parts"
+    )
     return f"{labels[key]} {verdict}: " + "; ".join(parts) + "."
 
 
-def per_image_table(comparison: Comparison, metrics=("ciede2000", "auc_ab", "colourfulness")) -> pd.DataFrame:
+def per_image_table(
+    comparison: Comparison, metrics=("ciede2000", "auc_ab", "colourfulness")
+) -> pd.DataFrame:
     """One row per photo (its split first), one column per (metric, method), each model's shown run: where
     each model wins and loses."""
-    shown_seeds = {comparison.labels[k]: RunFolder(r).config().seed for k, r in comparison.shown.items()}
+    shown_seeds = {
+        comparison.labels[k]: RunFolder(r).config().seed for k, r in comparison.shown.items()
+    }
     data = comparison.per_image
-    keep = data.apply(lambda row: row["seed"] == shown_seeds.get(row["method"], row["seed"]), axis=1)
+    keep = data.apply(
+        lambda row: row["seed"] == shown_seeds.get(row["method"], row["seed"]), axis=1
+    )
     table = data[keep].pivot(index=["split", "photo"], columns="method", values=list(metrics))
     order = list(dict.fromkeys(data["method"]))
     return table.reindex(columns=pd.MultiIndex.from_product([list(metrics), order]))
@@ -252,12 +329,22 @@ def wins_and_losses(comparison: Comparison, key: str, worst: int = 5) -> str:
     and the photos where it loses most."""
     data = comparison.per_image
     shown_seed = RunFolder(comparison.shown[key]).config().seed
-    ours = data[(data.method == comparison.labels[key]) & (data.seed == shown_seed)].set_index("photo").ciede2000
+    ours = (
+        data[(data.method == comparison.labels[key]) & (data.seed == shown_seed)]
+        .set_index("photo")
+        .ciede2000
+    )
     grey = data[data.method == comparison.labels["grey"]].set_index("photo").ciede2000
     gain = (grey - ours).sort_values()
     losses = ", ".join(f"{name} ({-g:+.1f})" for name, g in gain.head(worst).items() if g < 0)
-    return (f"Its colours beat grey's on {int((gain > 0).sum())} of {len(gain)} test photos (CIEDE2000). "
-            + (f"It loses most on {losses} (CIEDE2000 above grey's)." if losses else "It never loses to grey."))
+    return (
+        f"Its colours beat grey's on {int((gain > 0).sum())} of {len(gain)} test photos (CIEDE2000). "
+        + (
+            f"It loses most on {losses} (CIEDE2000 above grey's)."
+            if losses
+            else "It never loses to grey."
+        )
+    )
 
 
 def comparison_values(comparison: Comparison) -> dict:
@@ -274,22 +361,36 @@ def comparison_values(comparison: Comparison) -> dict:
                 values[f"{prefix}{key}_{metric}_spread"] = float(spread.loc[label, metric])
 
     for split in SPLITS:
-        values[f"n_{split}_photos"] = int(comparison.per_image[
-            comparison.per_image.split.eq(split) | (split == "all")].photo.nunique())
+        values[f"n_{split}_photos"] = int(
+            comparison.per_image[
+                comparison.per_image.split.eq(split) | (split == "all")
+            ].photo.nunique()
+        )
     values |= {f"{key}_label": label for key, label in comparison.labels.items()}
-    values |= {f"{key}_recipe": recipe_words(RunFolder(run).config()) for key, run in comparison.shown.items()}
+    values |= {
+        f"{key}_recipe": recipe_words(RunFolder(run).config())
+        for key, run in comparison.shown.items()
+    }
     for key, history in comparison.histories.items():
         best = best_epoch(history)
-        values |= {f"{key}_best_epoch": best, f"{key}_epochs": len(history),
-                   f"{key}_best_val_loss": float(history[best - 1]["val_loss"]),
-                   f"{key}_final_loss": float(history[-1]["loss"]), f"{key}_seeds": len(comparison.runs[key]),
-                   f"{key}_shown_seed": RunFolder(comparison.shown[key]).config().seed,
-                   f"{key}_image_size": RunFolder(comparison.shown[key]).config().image_size}
+        values |= {
+            f"{key}_best_epoch": best,
+            f"{key}_epochs": len(history),
+            f"{key}_best_val_loss": float(history[best - 1]["val_loss"]),
+            f"{key}_final_loss": float(history[-1]["loss"]),
+            f"{key}_seeds": len(comparison.runs[key]),
+            f"{key}_shown_seed": RunFolder(comparison.shown[key]).config().seed,
+            f"{key}_image_size": RunFolder(comparison.shown[key]).config().image_size,
+        }
     for key in comparison.runs:
         values[f"{key}_wins_plain"] = wins_and_losses(comparison, key)
         values[f"{key}_goal_plain"] = goal_sentence(comparison, key)
         values[f"{key}_goal_met"] = all(goal_check(comparison, key).values())
     means, _ = comparison.split("all")
-    return {**values, "truth_colourfulness": float(means["colourfulness_true"].iloc[0]),
-            "n_test_photos": int(comparison.per_image.photo.nunique()), "auc_max_error": AUC_MAX_ERROR,
-            "goal_colourfulness_share": GOAL_COLOURFULNESS_SHARE}
+    return {
+        **values,
+        "truth_colourfulness": float(means["colourfulness_true"].iloc[0]),
+        "n_test_photos": int(comparison.per_image.photo.nunique()),
+        "auc_max_error": AUC_MAX_ERROR,
+        "goal_colourfulness_share": GOAL_COLOURFULNESS_SHARE,
+    }

@@ -9,6 +9,7 @@ code are unchanged, and whose run is finished, is not executed again unless ``fo
 configuration, settings and code is reused likewise. After each step the driver prints the time left, estimated
 from the steps done so far.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,13 +21,14 @@ from pathlib import Path
 
 from .. import ColourlibError, ConfigError, paths
 from ..config import COLOURING_MODELS, TrainConfig, colouring_config, colouring_seeds
+from ..paths import relative
 from ..provenance import environment_record
 from ..runs import RunFolder, remember_default
 from .comparison import best_run, method_label
 from .matrix import check_machine, load_matrix
-from ..paths import relative
 from .notebooks import NotebookFailed, execute, is_current, papermill_command
-from .timing import jobs as timing_jobs, time_matrix
+from .timing import jobs as timing_jobs
+from .timing import time_matrix
 
 STUDY_RECORD = "study.json"
 TRAIN_DIR = "train"
@@ -38,12 +40,16 @@ class StudyRecord:
 
     preset: str
     matrix: str
-    started: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    started: str = field(
+        default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    )
     steps: list[dict] = field(default_factory=list)
     seconds: float = 0.0
 
     def add(self, step: str, command: str, seconds: float, status: str) -> None:
-        self.steps.append({"step": step, "command": command, "seconds": round(seconds, 1), "status": status})
+        self.steps.append(
+            {"step": step, "command": command, "seconds": round(seconds, 1), "status": status}
+        )
 
     def save(self, path: Path, environment: dict) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,16 +61,21 @@ def read_record(path: str | Path | None = None) -> dict:
     try:
         return json.loads(path.read_text())
     except OSError:
-        raise ConfigError(f"record={str(path)!r}: no study record there. Fix: run the study driver "
-                                "(python -m colourlib study), which writes it.") from None
+        raise ConfigError(
+            f"record={str(path)!r}: no study record there. Fix: run the study driver "
+            "(python -m colourlib study), which writes it."
+        ) from None
 
 
 def colouring_kinds(models: list[str], seeds: tuple[int, ...]) -> list[str]:
     """The progress kinds of the colouring runs: a model's first seed is a kind of its own, because it encodes
     the frozen encoder's features that its other seeds reuse (on a slow machine 552 s against 94 s for VGG16):
     its time would make a poor guess of theirs."""
-    return [f"colouring {model}" + (", first seed (encodes the features)" if i == 0 else "")
-            for model in models for i, _ in enumerate(seeds)]
+    return [
+        f"colouring {model}" + (", first seed (encodes the features)" if i == 0 else "")
+        for model in models
+        for i, _ in enumerate(seeds)
+    ]
 
 
 class Progress:
@@ -97,8 +108,10 @@ class Progress:
             return None
         start = self.done if first is None else first
         to_come = self.kinds[start:]
-        return (sum(self.durations[k][-1] for k in to_come if k in self.durations),
-                sum(k not in self.durations for k in to_come))
+        return (
+            sum(self.durations[k][-1] for k in to_come if k in self.durations),
+            sum(k not in self.durations for k in to_come),
+        )
 
     def start(self, what: str) -> None:
         """Announce step ``done + 1`` (and end the step before it)."""
@@ -109,9 +122,16 @@ class Progress:
         left = self.remaining_seconds(first=self.done - 1)  # the step starting now is still to do
         estimate = ""
         if left is not None and left[0] >= 30:
-            unseen = f", not counting {left[1]} step{'s' if left[1] > 1 else ''} of kinds not run yet" if left[1] else ""
+            unseen = (
+                f", not counting {left[1]} step{'s' if left[1] > 1 else ''} of kinds not run yet"
+                if left[1]
+                else ""
+            )
             estimate = f", about {left[0] / 60:.0f} min left{unseen}"
-        print(f"[{self.done}/{self.total}] {what}  (study time so far {elapsed / 60:.1f} min{estimate})", flush=True)
+        print(
+            f"[{self.done}/{self.total}] {what}  (study time so far {elapsed / 60:.1f} min{estimate})",
+            flush=True,
+        )
         self._current = (kind, time.perf_counter())
 
     def reuse(self) -> None:
@@ -127,24 +147,44 @@ def train_parameters(config: TrainConfig, run: RunFolder) -> dict:
 class Study:
     """One execution of the study: its notebooks in order, progress, reuse and the record of what ran."""
 
-    def __init__(self, preset: str | None = None, matrix: str | Path | None = None, force: bool = False,
-                 later_steps: int = 0):
+    def __init__(
+        self,
+        preset: str | None = None,
+        matrix: str | Path | None = None,
+        force: bool = False,
+        later_steps: int = 0,
+    ):
         if paths.REPO_ROOT is None:
-            raise ColourlibError("the study driver runs from a source checkout (notebooks/ and book/ are not "
-                                    "installed with the package). Fix: git clone the project and run it there.")
+            raise ColourlibError(
+                "the study driver runs from a source checkout (notebooks/ and book/ are not "
+                "installed with the package). Fix: git clone the project and run it there."
+            )
         self.preset, self.force = preset, force
         self.colour_preset = preset or "quick"
-        self.matrix = load_matrix(matrix) if preset is None else load_matrix(matrix).at_scale(preset)
+        self.matrix = (
+            load_matrix(matrix) if preset is None else load_matrix(matrix).at_scale(preset)
+        )
         check_machine(self.matrix)  # every row's gpus, before anything trains
         self.out = paths.BOOK_RUNS_DIR
         self.record = StudyRecord(self.colour_preset, str(self.matrix.path))
         seeds = colouring_seeds(self.colour_preset)
-        self.progress = Progress(["data", "model", *colouring_kinds(list(COLOURING_MODELS), seeds),
-                                  *(f"timing {job.regime.name} gpus={job.gpus}" for job in timing_jobs(self.matrix)),
-                                  "parallel", "evaluate", "reproducibility", *["book"] * later_steps])
+        self.progress = Progress(
+            [
+                "data",
+                "model",
+                *colouring_kinds(list(COLOURING_MODELS), seeds),
+                *(f"timing {job.regime.name} gpus={job.gpus}" for job in timing_jobs(self.matrix)),
+                "parallel",
+                "evaluate",
+                "reproducibility",
+                *["book"] * later_steps,
+            ]
+        )
         self.started = time.perf_counter()
 
-    def step(self, name: str, output: Path, parameters: dict, label: str, title: str | None = None) -> None:
+    def step(
+        self, name: str, output: Path, parameters: dict, label: str, title: str | None = None
+    ) -> None:
         """Execute one notebook, with progress and its line in the record."""
         self.progress.start(label)
         command = papermill_command(name, output, parameters)
@@ -172,8 +212,11 @@ class Study:
 
     def colouring_pages(self) -> dict[tuple[str, int], Path]:
         """The executed notebook of each (colouring model, seed)."""
-        return {(model, seed): self.out / TRAIN_DIR / f"colouring-{model}-seed{seed}.ipynb"
-                for model in COLOURING_MODELS for seed in colouring_seeds(self.colour_preset)}
+        return {
+            (model, seed): self.out / TRAIN_DIR / f"colouring-{model}-seed{seed}.ipynb"
+            for model in COLOURING_MODELS
+            for seed in colouring_seeds(self.colour_preset)
+        }
 
     def train_colouring_models(self) -> dict[str, list[Path]]:
         """The paper's model, then the pretrained encoder's, each with every seed; the pretrained encoder's seed
@@ -185,12 +228,20 @@ class Study:
             runs.setdefault(model, []).append(run.path)
             label = f"train: colouring model {model}, seed {seed} ({self.colour_preset})"
             if not self.reused(config, run, output, label):
-                self.step("train", output, train_parameters(config, run), label,
-                          title=f"Training run: the colouring model, {method_label(config)}, seed {seed} "
-                                f"({self.colour_preset} preset)")
+                self.step(
+                    "train",
+                    output,
+                    train_parameters(config, run),
+                    label,
+                    title=f"Training run: the colouring model, {method_label(config)}, seed {seed} "
+                    f"({self.colour_preset} preset)",
+                )
         default = best_run(runs["lite0"])
-        print(f"      colourise's default model (lowest validation loss of {len(runs['lite0'])} seeds): "
-              f"{relative(default)} -> {relative(remember_default(default))}", flush=True)
+        print(
+            f"      colourise's default model (lowest validation loss of {len(runs['lite0'])} seeds): "
+            f"{relative(default)} -> {relative(remember_default(default))}",
+            flush=True,
+        )
         return runs
 
     def time_matrix(self) -> Path:
@@ -199,41 +250,75 @@ class Study:
         parallel_dir = paths.runs_dir() / "parallel"
 
         def announce(job, reused: bool) -> None:
-            self.progress.start(f"{job.label}: {', '.join(row.name for row in job.rows)}"
-                                + (" (reusing the timings of the same code)" if reused else ""))
+            self.progress.start(
+                f"{job.label}: {', '.join(row.name for row in job.rows)}"
+                + (" (reusing the timings of the same code)" if reused else "")
+            )
             if reused:
                 self.progress.reuse()
 
         started = time.perf_counter()
         failures = time_matrix(self.matrix, parallel_dir, force=self.force, on_job=announce)
-        self.record.add("timing: every configuration of the matrix", f"python -m colourlib.study.timing (from "
-                        f"{relative(self.matrix.path)})", time.perf_counter() - started,
-                        "failed" if failures else "ok")
-        for stale in set((self.out / TRAIN_DIR).glob("*.ipynb")) - set(self.colouring_pages().values()):
+        self.record.add(
+            "timing: every configuration of the matrix",
+            f"python -m colourlib.study.timing (from {relative(self.matrix.path)})",
+            time.perf_counter() - started,
+            "failed" if failures else "ok",
+        )
+        for stale in set((self.out / TRAIN_DIR).glob("*.ipynb")) - set(
+            self.colouring_pages().values()
+        ):
             stale.unlink()
         if failures:
-            raise NotebookFailed(f"{len(failures)} timing process(es) failed:\n  " + "\n  ".join(failures))
+            raise NotebookFailed(
+                f"{len(failures)} timing process(es) failed:\n  " + "\n  ".join(failures)
+            )
         return parallel_dir
 
     def run(self) -> int:
         """Every notebook in order; returns the exit status (0: every notebook ran)."""
         out = self.out
         try:
-            self.step("data", out / "data.ipynb", {"preset": self.colour_preset, "matrix": relative(self.matrix.path),
-                                                   "matrix_preset": self.preset}, "data")
+            self.step(
+                "data",
+                out / "data.ipynb",
+                {
+                    "preset": self.colour_preset,
+                    "matrix": relative(self.matrix.path),
+                    "matrix_preset": self.preset,
+                },
+                "data",
+            )
             self.step("model", out / "model.ipynb", {}, "model")
             colour_runs = self.train_colouring_models()
             parallel_dir = self.time_matrix()
-            self.step("parallel", out / "parallel.ipynb",
-                      {"matrix": relative(self.matrix.path), "preset": self.preset, "runs": relative(parallel_dir)},
-                      "parallel")
-            self.step("evaluate", out / "evaluate.ipynb",
-                      {f"{model}_runs": [str(r) for r in run_dirs] for model, run_dirs in colour_runs.items()},
-                      "evaluate")
+            self.step(
+                "parallel",
+                out / "parallel.ipynb",
+                {
+                    "matrix": relative(self.matrix.path),
+                    "preset": self.preset,
+                    "runs": relative(parallel_dir),
+                },
+                "parallel",
+            )
+            self.step(
+                "evaluate",
+                out / "evaluate.ipynb",
+                {
+                    f"{model}_runs": [str(r) for r in run_dirs]
+                    for model, run_dirs in colour_runs.items()
+                },
+                "evaluate",
+            )
             self.record.seconds = time.perf_counter() - self.started
             self.record.save(out / STUDY_RECORD, environment_record())
-            self.step("reproducibility", out / "reproducibility.ipynb", {"record": str(out / STUDY_RECORD)},
-                      "reproducibility")
+            self.step(
+                "reproducibility",
+                out / "reproducibility.ipynb",
+                {"record": str(out / STUDY_RECORD)},
+                "reproducibility",
+            )
         except NotebookFailed as exc:
             print(f"\nSTUDY FAILED: {exc}", file=sys.stderr, flush=True)
             return 1

@@ -1,5 +1,6 @@
 """The parallel study's matrix (regimes x (gpus, workers) configurations): one YAML file, validated whole
 before anything runs, so a typo in row 6 is found before rows 1-5 have trained for an hour."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,8 +10,8 @@ from typing import Any
 import yaml
 
 from .. import paths
-from ..config import PRESETS, ConfigError, TrainConfig, check_int
 from ..backend.replicas import capacity
+from ..config import PRESETS, ConfigError, TrainConfig, check_int
 
 ROW_KEYS = ("gpus", "workers", "processes")
 #: Set per configuration row, so a regime may not set them.
@@ -74,19 +75,31 @@ class Matrix:
         return regime.timing or self.timing
 
     def runs(self) -> list[tuple[Regime, Configuration, TrainConfig]]:
-        return [(regime, row, regime.config(row)) for regime in self.regimes for row in self.configurations]
+        return [
+            (regime, row, regime.config(row))
+            for regime in self.regimes
+            for row in self.configurations
+        ]
 
-    def at_scale(self, preset: str) -> "Matrix":
+    def at_scale(self, preset: str) -> Matrix:
         """The same study at another preset's scale: each regime keeps what makes it a regime (frozen encoder,
         cached features, reading from disk) and takes the preset's sizes (image size, batch, epochs, crops),
         which win over the regime's own. ``tiny`` turns the whole study into a smoke test."""
         if preset not in PRESETS:
             raise ConfigError(f"preset={preset!r} is not known. Allowed: {', '.join(PRESETS)}.")
+
         def scaled(timing: Timing | None) -> Timing | None:
             return timing and Timing(**{**timing.__dict__, **TIMING_AT_PRESET.get(preset, {})})
 
-        regimes = [Regime(r.name, r.description, {**r.params, **PRESETS[preset], "preset": preset}, scaled(r.timing))
-                   for r in self.regimes]
+        regimes = [
+            Regime(
+                r.name,
+                r.description,
+                {**r.params, **PRESETS[preset], "preset": preset},
+                scaled(r.timing),
+            )
+            for r in self.regimes
+        ]
         timing = scaled(self.timing)
         return _validated(Matrix(self.path, regimes, self.configurations, timing))
 
@@ -99,7 +112,9 @@ class _StrictLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                raise ConfigError(f"key {key!r} appears twice (line {key_node.start_mark.line + 1})")
+                raise ConfigError(
+                    f"key {key!r} appears twice (line {key_node.start_mark.line + 1})"
+                )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -123,8 +138,10 @@ def _keys(mapping: Any, allowed: set[str], required: set[str], where: str) -> di
         raise ConfigError(f"{where} must be a mapping, got {type(mapping).__name__} ({mapping!r}).")
     unknown = sorted(set(mapping) - allowed)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}. Allowed: "
-                          f"{', '.join(sorted(allowed))}.")
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(map(str, unknown))}. Allowed: "
+            f"{', '.join(sorted(allowed))}."
+        )
     missing = sorted(required - set(mapping))
     if missing:
         raise ConfigError(f"{where}: missing {', '.join(missing)}.")
@@ -139,7 +156,9 @@ def _timing(raw: Any, where: str) -> dict:
 
 
 def parse_matrix(raw: Any, path: Path) -> Matrix:
-    top = _keys(raw, {"regimes", "configurations", "timing"}, {"regimes", "configurations"}, str(path))
+    top = _keys(
+        raw, {"regimes", "configurations", "timing"}, {"regimes", "configurations"}, str(path)
+    )
     timing = _timing(top.get("timing", {}), f"{path}: timing")
     if not isinstance(top["regimes"], dict) or not top["regimes"]:
         raise ConfigError(f"{path}: regimes must map at least one name to {{description, params}}.")
@@ -147,9 +166,17 @@ def parse_matrix(raw: Any, path: Path) -> Matrix:
     for name, body in top["regimes"].items():
         where = f"{path}: regime {name!r}"
         body = _keys(body, {"description", "params", "timing"}, {"params"}, where)
-        params = _keys(body["params"], set(TrainConfig.__dataclass_fields__) - ROW_PARAMS,
-                       set(), f"{where} params")
-        own = Timing(**{**timing, **_timing(body["timing"], f"{where} timing")}) if "timing" in body else None
+        params = _keys(
+            body["params"],
+            set(TrainConfig.__dataclass_fields__) - ROW_PARAMS,
+            set(),
+            f"{where} params",
+        )
+        own = (
+            Timing(**{**timing, **_timing(body["timing"], f"{where} timing")})
+            if "timing" in body
+            else None
+        )
         regimes.append(Regime(str(name), str(body.get("description", "")), dict(params), own))
 
     if not isinstance(top["configurations"], list) or not top["configurations"]:
@@ -161,11 +188,15 @@ def parse_matrix(raw: Any, path: Path) -> Matrix:
         check_int("gpus", row["gpus"], 1, where)
         check_int("workers", row["workers"], 1, where)
         if not isinstance(row.get("processes", False), bool):
-            raise ConfigError(f"{where}: processes={row['processes']!r} is not allowed: true or false.")
+            raise ConfigError(
+                f"{where}: processes={row['processes']!r} is not allowed: true or false."
+            )
         config_row = Configuration(row["gpus"], row["workers"], row.get("processes", False))
         if config_row in seen:
-            raise ConfigError(f"{where} duplicates configuration {seen[config_row]} ({config_row.name}). "
-                              "Fix: remove one of them.")
+            raise ConfigError(
+                f"{where} duplicates configuration {seen[config_row]} ({config_row.name}). "
+                "Fix: remove one of them."
+            )
         seen[config_row] = i
         rows.append(config_row)
     return _validated(Matrix(path, regimes, rows, Timing(**timing)))
@@ -177,7 +208,9 @@ def _validated(matrix: Matrix) -> Matrix:
         try:
             regime.config(row)
         except ConfigError as exc:
-            raise ConfigError(f"{matrix.path}: regime {regime.name!r} with {row.name}: {exc}") from None
+            raise ConfigError(
+                f"{matrix.path}: regime {regime.name!r} with {row.name}: {exc}"
+            ) from None
     return matrix
 
 
@@ -187,5 +220,7 @@ def check_machine(matrix: Matrix) -> None:
     too_many = [row for row in matrix.configurations if row.gpus > most]
     if too_many:
         rows = ", ".join(row.name for row in too_many)
-        raise ConfigError(f"{matrix.path}: {rows} cannot run on this machine: {why}, so at most gpus={most}. "
-                          f"Fix: remove those rows or use a machine with more devices.")
+        raise ConfigError(
+            f"{matrix.path}: {rows} cannot run on this machine: {why}, so at most gpus={most}. "
+            f"Fix: remove those rows or use a machine with more devices."
+        )

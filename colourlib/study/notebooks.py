@@ -1,6 +1,7 @@
 """The study's notebooks as papermill executes them: where they are, the parameters each declares (papermill
 only warns about an unknown one; we refuse it), executing one with its output streamed, and whether an executed
 copy is still current (same source, same parameters, no error)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -26,8 +27,10 @@ class NotebookFailed(ColourlibError, RuntimeError):
 def notebook_path(name: str) -> Path:
     path = paths.NOTEBOOKS_DIR / f"{name}.ipynb"
     if not path.is_file():
-        raise ColourlibError(f"{path}: the study notebook {name!r} is missing (the notebooks live in the "
-                                "source checkout, not in an installed package).")
+        raise ColourlibError(
+            f"{path}: the study notebook {name!r} is missing (the notebooks live in the "
+            "source checkout, not in an installed package)."
+        )
     return path
 
 
@@ -43,7 +46,9 @@ def declared_parameters(path: Path) -> dict[str, Any]:
         except (ValueError, SyntaxError):
             return source
 
-    return {name: value(spec["default"]) for name, spec in papermill.inspect_notebook(str(path)).items()}
+    return {
+        name: value(spec["default"]) for name, spec in papermill.inspect_notebook(str(path)).items()
+    }
 
 
 def check_parameters(path: Path, parameters: dict[str, Any]) -> None:
@@ -51,8 +56,10 @@ def check_parameters(path: Path, parameters: dict[str, Any]) -> None:
     declared = declared_parameters(path)
     unknown = sorted(set(parameters) - set(declared))
     if unknown:
-        raise ConfigError(f"{path.name}: unknown parameter(s) {', '.join(unknown)}. It declares: "
-                          f"{', '.join(declared)}.")
+        raise ConfigError(
+            f"{path.name}: unknown parameter(s) {', '.join(unknown)}. It declares: "
+            f"{', '.join(declared)}."
+        )
 
 
 def source_digest(path: Path) -> str:
@@ -67,14 +74,20 @@ def source_digest(path: Path) -> str:
 def papermill_command(name: str, output: Path, parameters: dict[str, Any]) -> str:
     """The papermill command line that reproduces one execution (parameters left at their defaults omitted)."""
     defaults = declared_parameters(notebook_path(name))
-    changed = [f"-p {k} {v!s}" if not isinstance(v, str) or " " not in v else f"-p {k} '{v}'"
-               for k, v in parameters.items() if defaults.get(k, object()) != v]
+    changed = [
+        f"-p {k} {v!s}" if not isinstance(v, str) or " " not in v else f"-p {k} '{v}'"
+        for k, v in parameters.items()
+        if defaults.get(k, object()) != v
+    ]
     return " ".join([f"papermill notebooks/{name}.ipynb {paths.relative(output)}", *changed])
 
 
 def is_backend_noise(line: str) -> bool:
     """TensorFlow/XLA start-up lines, printed by C++ before any setting can silence them (logs keep them)."""
-    return line.startswith(("WARNING: All log messages", "W0000", "I0000", "E0000")) or "rebuild TensorFlow" in line
+    return (
+        line.startswith(("WARNING: All log messages", "W0000", "I0000", "E0000"))
+        or "rebuild TensorFlow" in line
+    )
 
 
 class _Indented:
@@ -91,9 +104,12 @@ class _Indented:
 
 def error_outputs(notebook) -> list[str]:
     """The errors an executed notebook holds, one line each (empty when it ran clean)."""
-    return [f"cell {index} holds an error output: {output.get('ename')}: {output.get('evalue')}"
-            for index, cell in enumerate(notebook.cells) for output in cell.get("outputs", [])
-            if output.get("output_type") == "error"]
+    return [
+        f"cell {index} holds an error output: {output.get('ename')}: {output.get('evalue')}"
+        for index, cell in enumerate(notebook.cells)
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "error"
+    ]
 
 
 def _kernel_manager_class():
@@ -107,7 +123,9 @@ def _kernel_manager_class():
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
             if self.has_trait("transport_encryption") and zmq.has("curve"):
-                self.transport_encryption = "auto"  # provisions keys when the kernel declares support
+                self.transport_encryption = (
+                    "auto"  # provisions keys when the kernel declares support
+                )
 
     return EncryptedKernelManager
 
@@ -123,12 +141,22 @@ def execute(name: str, output: Path, parameters: dict[str, Any], title: str | No
     output.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     try:
-        papermill.execute_notebook(str(source), str(output), parameters=parameters, kernel_name="python3",
-                                   progress_bar=False, stdout_file=_Indented(), stderr_file=_Indented(),
-                                   cwd=str(paths.REPO_ROOT or Path.cwd()), kernel_manager_class=_kernel_manager_class())
+        papermill.execute_notebook(
+            str(source),
+            str(output),
+            parameters=parameters,
+            kernel_name="python3",
+            progress_bar=False,
+            stdout_file=_Indented(),
+            stderr_file=_Indented(),
+            cwd=str(paths.REPO_ROOT or Path.cwd()),
+            kernel_manager_class=_kernel_manager_class(),
+        )
     except papermill.PapermillExecutionError as exc:
-        raise NotebookFailed(f"{name}.ipynb failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
-                             f"(executed notebook: {output})") from None
+        raise NotebookFailed(
+            f"{name}.ipynb failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
+            f"(executed notebook: {output})"
+        ) from None
     book = nbformat.read(output, as_version=4)
     book.metadata["colourlib"] = {"source_digest": source_digest(source), "parameters": parameters}
     _drop_backend_noise(book)
@@ -157,8 +185,11 @@ def _drop_backend_noise(book) -> None:
         kept = []
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream" and output.get("name") == "stderr":
-                output["text"] = "".join(line for line in output["text"].splitlines(keepends=True)
-                                         if not is_backend_noise(line))
+                output["text"] = "".join(
+                    line
+                    for line in output["text"].splitlines(keepends=True)
+                    if not is_backend_noise(line)
+                )
                 if not output["text"].strip():
                     continue
             kept.append(output)
@@ -175,5 +206,8 @@ def is_current(name: str, output: Path, parameters: dict[str, Any]) -> bool:
     except (OSError, ValueError):
         return False
     meta = book.metadata.get("colourlib", {})
-    return (meta.get("source_digest") == source_digest(notebook_path(name))
-            and meta.get("parameters") == parameters and not error_outputs(book))
+    return (
+        meta.get("source_digest") == source_digest(notebook_path(name))
+        and meta.get("parameters") == parameters
+        and not error_outputs(book)
+    )

@@ -3,6 +3,7 @@
 :func:`speed_table` reads the study's timings (:mod:`colourlib.study.timing`: fixed steps, repeated; medians with
 min-max ranges, and a gain only where the ranges do not overlap); :func:`paper_claims` sets them beside the
 paper's. The sentences the book prints from them are :mod:`colourlib.report.words`'."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -19,7 +20,7 @@ def speed_table(timings: pd.DataFrame) -> pd.DataFrame:
     keys = ["regime", "gpus", "workers", "loaders"]
     ok = timings[timings.status == "ok"] if "status" in timings else timings.iloc[0:0]
     rows = []
-    for key, part in timings.groupby(keys, sort=False):
+    for key, _ in timings.groupby(keys, sort=False):
         done = ok.merge(pd.DataFrame([dict(zip(keys, key))]), on=keys)
         row = dict(zip(keys, key))
         if done.empty:
@@ -27,26 +28,48 @@ def speed_table(timings: pd.DataFrame) -> pd.DataFrame:
             continue
         # CPU time and page faults are the training process's own; None (NaN) for process loaders, whose work
         # happens in other processes (colourlib.speed.SpeedProbe.time)
-        user, kernel, faults = (pd.to_numeric(done[c], errors="coerce")
-                                for c in ("user_seconds", "sys_seconds", "page_faults"))
+        user, kernel, faults = (
+            pd.to_numeric(done[c], errors="coerce")
+            for c in ("user_seconds", "sys_seconds", "page_faults")
+        )
         cpu = user + kernel
-        rows.append({**row, "status": "ok", "repeats": len(done), "devices": done.devices.iloc[0],
-                     "image_size": int(done.image_size.iloc[0]), "batch_size": int(done.batch_size.iloc[0]),
-                     "seconds_per_step": done.seconds_per_step.median(),
-                     "images_per_s": done.images_per_s.median(), "images_per_s_low": done.images_per_s.min(),
-                     "images_per_s_high": done.images_per_s.max(),
-                     "kernel_share": float((kernel / cpu).median()),
-                     "cpu_cores_busy": float((cpu / (done.seconds_per_step * done.steps)).median()),
-                     "page_faults_per_step": float((faults / done.steps).median()),
-                     "gflop_per_s": done.gflop_per_s.median(), "sgemm_gflops": done.sgemm_gflops.median()})
+        rows.append(
+            {
+                **row,
+                "status": "ok",
+                "repeats": len(done),
+                "devices": done.devices.iloc[0],
+                "image_size": int(done.image_size.iloc[0]),
+                "batch_size": int(done.batch_size.iloc[0]),
+                "seconds_per_step": done.seconds_per_step.median(),
+                "images_per_s": done.images_per_s.median(),
+                "images_per_s_low": done.images_per_s.min(),
+                "images_per_s_high": done.images_per_s.max(),
+                "kernel_share": float((kernel / cpu).median()),
+                "cpu_cores_busy": float((cpu / (done.seconds_per_step * done.steps)).median()),
+                "page_faults_per_step": float((faults / done.steps).median()),
+                "gflop_per_s": done.gflop_per_s.median(),
+                "sgemm_gflops": done.sgemm_gflops.median(),
+            }
+        )
     table = pd.DataFrame(rows)
     if "images_per_s" not in table:
         return table
     table["share_of_sgemm"] = table.gflop_per_s / table.sgemm_gflops
-    for column in ("speedup", "speedup_low", "speedup_high", "efficiency"):  # NaN where a regime has no baseline
+    for column in (
+        "speedup",
+        "speedup_low",
+        "speedup_high",
+        "efficiency",
+    ):  # NaN where a regime has no baseline
         table[column] = float("nan")
-    for regime, part in table.groupby("regime", sort=False):
-        base = part[(part.gpus == 1) & (part.workers == 1) & (part.loaders == "threads") & (part.status == "ok")]
+    for _, part in table.groupby("regime", sort=False):
+        base = part[
+            (part.gpus == 1)
+            & (part.workers == 1)
+            & (part.loaders == "threads")
+            & (part.status == "ok")
+        ]
         if base.empty:
             continue
         b = base.iloc[0]
@@ -56,15 +79,19 @@ def speed_table(timings: pd.DataFrame) -> pd.DataFrame:
         table.loc[index, "speedup_high"] = part.images_per_s_high / b.images_per_s_low
         table.loc[index, "efficiency"] = table.loc[index, "speedup"] / (part.gpus * part.workers)
     if "speedup" in table:
-        table["verdict"] = [verdict(lo, hi) if pd.notna(lo) else "baseline not timed" for lo, hi in
-                            zip(table.speedup_low, table.speedup_high)]
+        table["verdict"] = [
+            verdict(lo, hi) if pd.notna(lo) else "baseline not timed"
+            for lo, hi in zip(table.speedup_low, table.speedup_high)
+        ]
         base_rows = (table.gpus == 1) & (table.workers == 1) & (table.loaders == "threads")
         table.loc[base_rows, "verdict"] = "baseline"
     w = paper.WORKLOAD
     pixels = (w["image_size"] / table.image_size) ** 2
     table["projected_paper_hours"] = w["images"] * w["epochs"] * pixels / table.images_per_s / 3600
-    table["paper_seconds"] = [paper.SECONDS.get((g, k)) if loaders == "threads" else None
-                              for g, k, loaders in zip(table.gpus, table.workers, table.loaders)]
+    table["paper_seconds"] = [
+        paper.SECONDS.get((g, k)) if loaders == "threads" else None
+        for g, k, loaders in zip(table.gpus, table.workers, table.loaders)
+    ]
     table["paper_speedup"] = paper.SECONDS[(1, 1)] / table.paper_seconds.astype(float)
     return table
 
@@ -83,12 +110,18 @@ def paper_comparison(table: pd.DataFrame) -> pd.DataFrame:
     """The paper's Figure 11 rows beside our speedup for the same (gpus, workers) in each regime."""
     rows = []
     for (gpus, workers), seconds in paper.SECONDS.items():
-        row = {"gpus": gpus, "workers": workers, "paper seconds": seconds,
-               "paper speedup": paper.SECONDS[(1, 1)] / seconds}
+        row = {
+            "gpus": gpus,
+            "workers": workers,
+            "paper seconds": seconds,
+            "paper speedup": paper.SECONDS[(1, 1)] / seconds,
+        }
         threads = table[(table.status == "ok") & (table.get("loaders", "threads") == "threads")]
         for regime, part in threads.groupby("regime", sort=False):
             match = part[(part.gpus == gpus) & (part.workers == workers)]
-            row[f"ours: {regime}"] = float(match.speedup.iloc[0]) if not match.empty else float("nan")
+            row[f"ours: {regime}"] = (
+                float(match.speedup.iloc[0]) if not match.empty else float("nan")
+            )
         rows.append(row)
     return pd.DataFrame(rows).set_index(["gpus", "workers"])
 
@@ -110,8 +143,13 @@ def paper_claims(table: pd.DataFrame, regime: str = "whole-network") -> list[dic
                 rows.append(claim)
                 continue
             # reproduced: a measured gain whose range reaches the paper's speedup
-            claim.update(speedup=float(r.speedup), low=float(r.speedup_low), high=float(r.speedup_high),
-                         verdict=r.verdict, devices=r.devices,
-                         reproduced=bool(r.verdict == "gain" and r.speedup_high >= claim["paper_speedup"]))
+            claim.update(
+                speedup=float(r.speedup),
+                low=float(r.speedup_low),
+                high=float(r.speedup_high),
+                verdict=r.verdict,
+                devices=r.devices,
+                reproduced=bool(r.verdict == "gain" and r.speedup_high >= claim["paper_speedup"]),
+            )
         rows.append(claim)
     return rows

@@ -9,6 +9,7 @@ Each timing is written to ``<out>/<regime>/<configuration>/repeat-<k>.json`` wit
 settings, the code's fingerprint and the setup (CPU, ISA cap, backend, runtime settings); a timing of the same four
 is reused, so an interrupted study goes on where it stopped. ``python -m colourlib.study.timing REQUEST`` is the child.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,26 +62,43 @@ def jobs(matrix: Matrix) -> list[TimingJob]:
 #: and :mod:`colourlib.speed` among them).
 TIMING_CODE = ("colourlib.study.timing",)
 #: Environment variables that change what a timing measures: one taken under another is not reused.
-SETUP_ENV = ("ONEDNN_MAX_CPU_ISA", "KERAS_BACKEND", "COLOURLIB_RUNTIME", "TF_ENABLE_ONEDNN_OPTS",
-             "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
+SETUP_ENV = (
+    "ONEDNN_MAX_CPU_ISA",
+    "KERAS_BACKEND",
+    "COLOURLIB_RUNTIME",
+    "TF_ENABLE_ONEDNN_OPTS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+    "OMP_NUM_THREADS",
+)
 
 
 def setup() -> dict:
     """What besides the code decides a timing: the CPU, the cores the process may use (a ``taskset -c 0`` timing
     is not a 2-core one) and the variables of :data:`SETUP_ENV`."""
-    from ..provenance import cpu_model
     from ..backend.runtime import usable_cores
+    from ..provenance import cpu_model
 
-    return {"cpu": cpu_model(), "usable_cores": usable_cores(), **{k: os.environ.get(k, "") for k in SETUP_ENV}}
+    return {
+        "cpu": cpu_model(),
+        "usable_cores": usable_cores(),
+        **{k: os.environ.get(k, "") for k in SETUP_ENV},
+    }
 
 
-def _is_current(path: Path, config: TrainConfig, timing: Timing, fingerprint: str, here: dict) -> bool:
+def _is_current(
+    path: Path, config: TrainConfig, timing: Timing, fingerprint: str, here: dict
+) -> bool:
     try:
         saved = json.loads(path.read_text())
     except (OSError, ValueError):
         return False
-    return (saved.get("config") == config.to_dict() and saved.get("timing") == asdict(timing)
-            and saved.get("code_fingerprint") == fingerprint and saved.get("setup") == here)
+    return (
+        saved.get("config") == config.to_dict()
+        and saved.get("timing") == asdict(timing)
+        and saved.get("code_fingerprint") == fingerprint
+        and saved.get("setup") == here
+    )
 
 
 def child_env() -> dict:
@@ -101,26 +119,54 @@ def time_matrix(matrix: Matrix, out_dir: Path, force: bool = False, on_job=None)
     fingerprint, here = code_fingerprint(TIMING_CODE), setup()
     failures = []
     for job in jobs(matrix):
-        pending = [row for row in job.rows
-                   if force or not _is_current(result_file(out_dir, job.regime, row, job.repeat),
-                                               job.regime.config(row), matrix.timing_of(job.regime),
-                                               fingerprint, here)]
+        pending = [
+            row
+            for row in job.rows
+            if force
+            or not _is_current(
+                result_file(out_dir, job.regime, row, job.repeat),
+                job.regime.config(row),
+                matrix.timing_of(job.regime),
+                fingerprint,
+                here,
+            )
+        ]
         if on_job is not None:
             on_job(job, not pending)
         if not pending:
             continue
-        request = Path(out_dir) / job.regime.name / f"request-repeat{job.repeat + 1}-gpus{job.gpus}.json"
+        request = (
+            Path(out_dir) / job.regime.name / f"request-repeat{job.repeat + 1}-gpus{job.gpus}.json"
+        )
         request.parent.mkdir(parents=True, exist_ok=True)
-        atomic.write_json(request, {
-            "repeat": job.repeat, "timing": asdict(matrix.timing_of(job.regime)), "code_fingerprint": fingerprint,
-            "setup": here,
-            "runs": [{"config": job.regime.config(row).to_dict(), "regime": job.regime.name, "row": asdict(row),
-                      "file": str(result_file(out_dir, job.regime, row, job.repeat))} for row in pending]},
-            kind="timing-request")
+        atomic.write_json(
+            request,
+            {
+                "repeat": job.repeat,
+                "timing": asdict(matrix.timing_of(job.regime)),
+                "code_fingerprint": fingerprint,
+                "setup": here,
+                "runs": [
+                    {
+                        "config": job.regime.config(row).to_dict(),
+                        "regime": job.regime.name,
+                        "row": asdict(row),
+                        "file": str(result_file(out_dir, job.regime, row, job.repeat)),
+                    }
+                    for row in pending
+                ],
+            },
+            kind="timing-request",
+        )
         log = request.with_suffix(".log")
         with log.open("w") as sink:
-            process = subprocess.Popen([sys.executable, "-u", "-m", "colourlib.study.timing", str(request)],
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=child_env())
+            process = subprocess.Popen(
+                [sys.executable, "-u", "-m", "colourlib.study.timing", str(request)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=child_env(),
+            )
             for line in process.stdout:
                 sink.write(line)
                 if not is_backend_noise(line):
@@ -137,15 +183,29 @@ def timings(matrix: Matrix, out_dir: Path) -> pd.DataFrame:
     rows = []
     for regime in matrix.regimes:
         for row in matrix.configurations:
-            base = {"regime": regime.name, "gpus": row.gpus, "workers": row.workers, "loaders": row.loaders}
+            base = {
+                "regime": regime.name,
+                "gpus": row.gpus,
+                "workers": row.workers,
+                "loaders": row.loaders,
+            }
             found = 0
             for repeat in range(matrix.timing_of(regime).repeats):
                 path = result_file(out_dir, regime, row, repeat)
                 if path.is_file():
                     saved = json.loads(path.read_text())
-                    rows.append({**base, "repeat": repeat + 1, "status": "ok", **saved["result"],
-                                 "sgemm_gflops": saved["sgemm_gflops"], "image_size": saved["config"]["image_size"],
-                                 "batch_size": saved["config"]["batch_size"], "environment": saved["environment"]})
+                    rows.append(
+                        {
+                            **base,
+                            "repeat": repeat + 1,
+                            "status": "ok",
+                            **saved["result"],
+                            "sgemm_gflops": saved["sgemm_gflops"],
+                            "image_size": saved["config"]["image_size"],
+                            "batch_size": saved["config"]["batch_size"],
+                            "environment": saved["environment"],
+                        }
+                    )
                     found += 1
             if not found:
                 rows.append({**base, "status": "missing"})
@@ -161,31 +221,55 @@ def _child(request_path: Path) -> int:
     timing = request["timing"]
     sgemm = matmul_gflops()
     print(f"sgemm (numpy float32, this process): {sgemm:.0f} GFLOP/s", flush=True)
-    configs = [TrainConfig.from_dict(run["config"], source=str(request_path)) for run in request["runs"]]
+    configs = [
+        TrainConfig.from_dict(run["config"], source=str(request_path)) for run in request["runs"]
+    ]
     loaders = ("workers", "use_multiprocessing")
     shared = [{k: v for k, v in c.to_dict().items() if k not in loaders} for c in configs]
     if any(s != shared[0] for s in shared):
-        raise ValueError(f"{request_path}: the runs of one timing process may differ only in their loaders")
+        raise ValueError(
+            f"{request_path}: the runs of one timing process may differ only in their loaders"
+        )
     probe = SpeedProbe(configs[0], timing["steps"] + timing["warmup_steps"])
     with probe:
         _time_each(request, configs, probe, sgemm, environment_record())
     return 0
 
 
-def _time_each(request: dict, configs: list[TrainConfig], probe, sgemm: float, environment: dict) -> None:
+def _time_each(
+    request: dict, configs: list[TrainConfig], probe, sgemm: float, environment: dict
+) -> None:
     timing = request["timing"]
     for run, config in zip(request["runs"], configs):
         started = time.perf_counter()
-        result = probe.time(config.workers, config.use_multiprocessing, timing["steps"], timing["warmup_steps"])
+        result = probe.time(
+            config.workers, config.use_multiprocessing, timing["steps"], timing["warmup_steps"]
+        )
         Path(run["file"]).parent.mkdir(parents=True, exist_ok=True)
-        atomic.write_json(Path(run["file"]), {
-            "config": run["config"], "timing": timing, "code_fingerprint": request["code_fingerprint"],
-            "setup": request["setup"], "repeat": request["repeat"], "result": result, "sgemm_gflops": sgemm,
-            "environment": environment}, kind="timing")
-        cpu = ("CPU of the loader processes not measured" if result["sys_seconds"] is None else
-               f"kernel {result['sys_seconds']:.1f} s of {result['user_seconds'] + result['sys_seconds']:.1f} s CPU")
-        print(f"{run['regime']} {Configuration(**run['row']).name}: {result['seconds_per_step']:.3f} s/step, "
-              f"{result['images_per_s']:.1f} images/s, {cpu} ({time.perf_counter() - started:.0f} s)", flush=True)
+        atomic.write_json(
+            Path(run["file"]),
+            {
+                "config": run["config"],
+                "timing": timing,
+                "code_fingerprint": request["code_fingerprint"],
+                "setup": request["setup"],
+                "repeat": request["repeat"],
+                "result": result,
+                "sgemm_gflops": sgemm,
+                "environment": environment,
+            },
+            kind="timing",
+        )
+        cpu = (
+            "CPU of the loader processes not measured"
+            if result["sys_seconds"] is None
+            else f"kernel {result['sys_seconds']:.1f} s of {result['user_seconds'] + result['sys_seconds']:.1f} s CPU"
+        )
+        print(
+            f"{run['regime']} {Configuration(**run['row']).name}: {result['seconds_per_step']:.3f} s/step, "
+            f"{result['images_per_s']:.1f} images/s, {cpu} ({time.perf_counter() - started:.0f} s)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
