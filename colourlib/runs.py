@@ -202,6 +202,22 @@ class RunFolder:
             )
         return "resume"
 
+    def prepare(self, config: TrainConfig, photos: dict, force: bool = False) -> str:
+        """Ready the folder to train ``config`` on ``photos`` (their ``PhotoSet.summary()``), under its lock,
+        and say what training means here (:meth:`state_for`): ``new`` (what was there is cleared), ``resume``
+        (the last backup is kept) or ``finished`` (nothing to do). ``force`` clears the folder first. Temporary
+        files of killed writers go; so does the backup of a finished run (a kill may have come just before its
+        removal)."""
+        if force:
+            self.clear_run_files()
+        state = self.state_for(config, photos)
+        if state == "finished":
+            shutil.rmtree(self.backup_dir, ignore_errors=True)
+        elif state == "new":
+            self.clear_run_files()
+        self.remove_partials()
+        return state
+
     def clear(self) -> None:
         """Delete what a training wrote here (``--force``), under the folder's lock, so a training still writing
         there is never pulled from under (the second writer is refused instead)."""

@@ -128,41 +128,143 @@ def train(
     :class:`colourlib.runs.RunFolderError` when the folder holds a run of other parameters, photos or code, or
     another process is writing it.
 
-    ``extra_callbacks`` are added after the run's own (NaN stop, epoch record, backup).
+    ``extra_callbacks`` are added after the run's own (NaN stop, epoch record, best weights, backup).
     """
+    started = time.perf_counter()
     config.validate()
     runtime.configure()  # allocator and thread pools, before the first tensor
     plan = replicas.provide(
         config.gpus
     )  # before any tensor exists: logical devices are laid out here
+    run_dir = Path(run_dir)
+    if plan.task_index:  # a non-chief machine of a multi-machine run keeps its own record
+        run_dir = run_dir / f"worker-{plan.task_index}"
+    run = RunFolder(run_dir)
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config.precision)
     try:
-        run_dir = Path(run_dir)
-        if plan.task_index:  # a non-chief machine of a multi-machine run keeps its own record
-            run_dir = run_dir / f"worker-{plan.task_index}"
-        return _train(config, plan, run_dir, photos, print_progress, extra_callbacks, force)
+        # 1. The photos, checked before the folder is touched.
+        encoder_spec(config.encoder).prepare(
+            config.encoder_weights
+        )  # may build a model: before seeding
+        keras.utils.set_random_seed(config.seed)
+        photos = photos or load_photo_set(
+            config.data_dir, config.image_size, config.val_fraction, config.max_photos
+        )
+        check_photos(config, photos, plan.total_replicas)
+
+        with run.lock():
+            # 2. The folder: new, an interrupted run of these parameters and code to resume, or finished.
+            if run.prepare(config, photos.summary(), force) == "finished":
+                if print_progress:
+                    print(
+                        f"{run.path} already holds this run, finished (same parameters and code); "
+                        "nothing to do. Pass --force to train it again.",
+                        flush=True,
+                    )
+                model, _ = run.load_model()
+                return TrainResult(run.path, run.history(), model, photos, 0.0)
+            config.save(run.config_file)
+            run.write_json(run.ENVIRONMENT, {**environment_record(), "replicas": plan.to_dict()})
+            run.write_json(run.DATA, photos.summary())
+            if print_progress:
+                print(
+                    f"training on {plan.label} ({plan.backend} backend), data loaded by "
+                    f"workers={config.workers} ({config.loaders})",
+                    flush=True,
+                )
+
+            with replicas.replica_scope(plan) as strategy:
+                # 3. The network and its data: the whole colouriser on photo crops, or only its decoder on
+                # encoder features computed once (cache_features); the optimizer state of the last backup.
+                model = build_for(config)
+                start_epoch, backup = read_backup(run.backup_dir)
+                fit_model, batches, validation = _training_data(config, model, photos, start_epoch)
+                fit_model.compile(
+                    optimizer=keras.optimizers.Adam(config.learning_rate),
+                    loss=_loss(config, photos, run),
+                )
+                replicas.build_before_fit(fit_model, strategy, batches[0])
+                if backup is not None:
+                    fit_model.load_weights(backup)  # weights and optimizer state after start_epoch
+
+                # 4. Training, one history row, best-weights check and backup per epoch.
+                earlier = (
+                    run.history()[:start_epoch] if start_epoch else []
+                )  # no history file yet when new
+                keep = KeepBest(model, run.backup_dir, earlier)
+                callbacks = [
+                    StopOnNaN(
+                        hint=f"Fix: lower learning_rate (now {config.learning_rate}) or use "
+                        f"precision='float32' (now {config.precision!r}); rerunning resumes from the "
+                        "last finished epoch."
+                    ),
+                    EpochRecorder(
+                        run.history_file,
+                        batches.order.n_samples,
+                        config.epochs,
+                        start_epoch,
+                        print_progress,
+                    ),
+                    keep,  # after the history row, before the backup: a kill between them redoes the epoch
+                    EpochBackup(run.backup_dir),
+                    FaultPoints(),
+                    *extra_callbacks,
+                ]
+                if start_epoch and print_progress:
+                    print(
+                        f"resuming {run.path} at epoch {start_epoch + 1}/{config.epochs}",
+                        flush=True,
+                    )
+                fit_model.fit(
+                    batches,
+                    epochs=config.epochs,
+                    initial_epoch=start_epoch,
+                    steps_per_epoch=batches.steps_per_epoch,
+                    validation_data=validation,
+                    validation_batch_size=config.batch_size,
+                    callbacks=callbacks,
+                    shuffle=False,
+                    verbose=0,
+                )
+
+                # 5. The best validation epoch's weights (not the last epoch's), then the step's compute-only
+                # time, against which each epoch's input-wait share is measured.
+                model.load_weights(keep.best_file)
+                with atomic.replacing(run.weights_file, kind="final-weights") as tmp:
+                    model.save_weights(tmp)
+                atomic.fault_point("probe")
+                step_seconds = compute_only_step_seconds(fit_model, batches, config.batch_size)
+                model.load_weights(
+                    run.weights_file
+                )  # the probe's extra steps are not part of the run
+
+            add_input_wait(run.history_file, batches.steps_per_epoch * step_seconds)
+            run.write_json(
+                run.TIMING,
+                {  # written last: with it the run is finished
+                    "compute_only_step_seconds": step_seconds,
+                    "steps_per_epoch": batches.steps_per_epoch,
+                    "probe_steps": PROBE_STEPS,
+                    "method": INPUT_WAIT_METHOD,
+                    "weights_epoch": keep.best_epoch,
+                    "weights_val_loss": keep.best_val_loss,
+                    "weights": WEIGHTS_KEPT,
+                },
+            )
+            atomic.fault_point("remove-backup")
+            shutil.rmtree(
+                run.backup_dir, ignore_errors=True
+            )  # only now: all the run needs is on disk
+            return TrainResult(
+                run.path, run.history(), model, photos, time.perf_counter() - started
+            )
     finally:  # the policy is global: leave it as the caller had it
         keras.config.set_dtype_policy(previous_policy)
 
 
-def _train(
-    config: TrainConfig,
-    plan: replicas.ReplicaPlan,
-    run_dir: Path,
-    photos: PhotoSet | None,
-    print_progress: bool,
-    extra_callbacks,
-    force: bool,
-) -> TrainResult:
-    started = time.perf_counter()
-    encoder_spec(config.encoder).prepare(
-        config.encoder_weights
-    )  # may build a model: before seeding
-    keras.utils.set_random_seed(config.seed)
-    photos = photos or load_photo_set(
-        config.data_dir, config.image_size, config.val_fraction, config.max_photos
-    )
+def check_photos(config: TrainConfig, photos: PhotoSet, replicas_total: int) -> None:
+    """Photos enough to validate on, and crops that split evenly over the replicas in every batch."""
     if not photos.val:
         raise DataError(
             f"data_dir={config.data_dir!r}: no photo left for validation "
@@ -171,104 +273,15 @@ def _train(
     check_even_split(
         len(photos.train) * config.crops_per_photo,
         config.batch_size,
-        plan.total_replicas,
+        replicas_total,
         "training crops",
     )
     check_even_split(
         len(photos.val) * config.val_crops_per_photo,
         config.batch_size,
-        plan.total_replicas,
+        replicas_total,
         "validation crops",
     )
-    run = RunFolder(run_dir)
-    with run.lock():
-        if force:
-            run.clear_run_files()
-        state = run.state_for(config, photos.summary())
-        if state == "finished":
-            shutil.rmtree(
-                run.backup_dir, ignore_errors=True
-            )  # a kill may have come just before its removal
-            run.remove_partials()
-            if print_progress:
-                print(
-                    f"{run.path} already holds this run, finished (same parameters and code); nothing to do. "
-                    "Pass --force to train it again.",
-                    flush=True,
-                )
-            model, _ = run.load_model()
-            return TrainResult(run.path, run.history(), model, photos, 0.0)
-        if state == "new":
-            run.clear_run_files()
-        run.remove_partials()
-        return _train_locked(config, plan, run, photos, print_progress, extra_callbacks, started)
-
-
-def _train_locked(
-    config: TrainConfig,
-    plan: replicas.ReplicaPlan,
-    run: RunFolder,
-    photos: PhotoSet,
-    print_progress: bool,
-    extra_callbacks,
-    started: float,
-) -> TrainResult:
-    config.save(run.config_file)
-    run.write_json(run.ENVIRONMENT, {**environment_record(), "replicas": plan.to_dict()})
-    run.write_json(run.DATA, photos.summary())
-    if print_progress:
-        print(
-            f"training on {plan.label} ({plan.backend} backend), data loaded by "
-            f"{config.workers} {config.loaders}",
-            flush=True,
-        )
-
-    with replicas.replica_scope(plan) as strategy:
-        model = build_for(config)
-        start_epoch, backup = read_backup(run.backup_dir)
-        fit_model, batches, validation = _training_data(config, model, photos, start_epoch)
-        fit_model.compile(
-            optimizer=keras.optimizers.Adam(config.learning_rate), loss=_loss(config, photos, run)
-        )
-        replicas.build_before_fit(fit_model, strategy, batches[0])
-        if backup is not None:
-            fit_model.load_weights(backup)  # weights and optimizer state after epoch start_epoch
-        keep = _fit(
-            config,
-            model,
-            fit_model,
-            batches,
-            validation,
-            run,
-            start_epoch,
-            print_progress,
-            extra_callbacks,
-        )
-        model.load_weights(keep.best_file)  # the best validation epoch's, not the last epoch's
-        with atomic.replacing(run.weights_file, kind="final-weights") as tmp:
-            model.save_weights(tmp)
-
-        atomic.fault_point("probe")
-        step_seconds = compute_only_step_seconds(fit_model, batches, config.batch_size)
-        model.load_weights(run.weights_file)  # the probe's extra steps are not part of the run
-    add_input_wait(run.history_file, batches.steps_per_epoch * step_seconds)
-    run.write_json(
-        run.TIMING,
-        {  # written last: with it the run is finished
-            "compute_only_step_seconds": step_seconds,
-            "steps_per_epoch": batches.steps_per_epoch,
-            "probe_steps": PROBE_STEPS,
-            "method": INPUT_WAIT_METHOD,
-            "weights_epoch": keep.best_epoch,
-            "weights_val_loss": keep.best_val_loss,
-            "weights": WEIGHTS_KEPT,
-        },
-    )
-    atomic.fault_point("remove-backup")
-    shutil.rmtree(
-        run.backup_dir, ignore_errors=True
-    )  # only now: everything the run needs is on disk
-    return TrainResult(run.path, run.history(), model, photos, time.perf_counter() - started)
 
 
 def _loss(config: TrainConfig, photos: PhotoSet, run: RunFolder):
@@ -412,46 +425,3 @@ WEIGHTS_KEPT = (
     "the weights of the epoch with the lowest validation loss (weights_epoch, counted from 1), not "
     "necessarily the last epoch's; chosen on the validation photos only"
 )
-
-
-def _fit(
-    config,
-    model,
-    fit_model,
-    batches,
-    validation,
-    run: RunFolder,
-    start_epoch: int,
-    print_progress: bool,
-    extra_callbacks,
-) -> KeepBest:
-    """Fit ``fit_model`` (the network, or its decoder on cached features); returns the callback that kept the
-    whole ``model``'s weights of the best validation epoch in ``run.backup_dir``."""
-    keep = KeepBest(model, run.backup_dir, run.history()[:start_epoch] if start_epoch else [])
-    callbacks = [
-        StopOnNaN(
-            hint=f"Fix: lower learning_rate (now {config.learning_rate}) or use precision='float32' "
-            f"(now {config.precision!r}); rerunning resumes from the last finished epoch."
-        ),
-        EpochRecorder(
-            run.history_file, batches.order.n_samples, config.epochs, start_epoch, print_progress
-        ),
-        keep,  # after the history row, before the backup: a kill between them redoes the epoch
-        EpochBackup(run.backup_dir),  # after the history row: a kill between them redoes the epoch
-        FaultPoints(),
-        *extra_callbacks,
-    ]
-    if start_epoch and print_progress:
-        print(f"resuming {run.path} at epoch {start_epoch + 1}/{config.epochs}", flush=True)
-    fit_model.fit(
-        batches,
-        epochs=config.epochs,
-        initial_epoch=start_epoch,
-        steps_per_epoch=batches.steps_per_epoch,
-        validation_data=validation,
-        validation_batch_size=config.batch_size,
-        callbacks=callbacks,
-        shuffle=False,
-        verbose=0,
-    )
-    return keep
