@@ -63,7 +63,7 @@ def read_u8(path) -> np.ndarray:
 
 
 def run(argv, capsys):
-    code = colourise.main([str(a) for a in argv])
+    code = colourise.colourise([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -339,7 +339,7 @@ def test_default_model_and_bare_weights_file(run_dir, tmp_path, capsys):
 
 def test_help_shows_examples_and_the_command_is_installed(capsys):
     for main in (
-        colourise.main,
+        colourise.colourise,
         lambda argv: __import__("colourlib.apps.cli").apps.cli.main(["colourise", *argv]),
     ):
         with pytest.raises(SystemExit) as stop:
@@ -348,7 +348,7 @@ def test_help_shows_examples_and_the_command_is_installed(capsys):
         text = capsys.readouterr().out
         assert "examples:" in text and "--overwrite" in text and "PHOTO_OR_FOLDER" in text
     scripts = {e.name: e.value for e in importlib.metadata.entry_points(group="console_scripts")}
-    assert scripts.get("colourise") == "colourlib.apps.colourise:main"
+    assert scripts.get("colourise") == "colourlib.apps.colourise:colourise"
     assert scripts.get("colourlib") == "colourlib.apps.cli:main"
 
 

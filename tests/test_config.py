@@ -149,3 +149,22 @@ def test_the_cli_prints_a_users_mistake_as_one_line_and_lets_a_bug_raise(
     monkeypatch.setattr(cli, "_run_train", bug)
     with pytest.raises(ValueError, match="a bug in the library"):
         cli.main(["train", str(tmp_path / "run")])
+
+
+def test_a_notebook_builds_its_configuration_from_its_parameters_cell():
+    from colourlib.config import TrainConfig
+
+    namespace = {
+        "preset": "tiny",
+        "gpus": 1,
+        "epochs": None,
+        "seed": 3,
+        "run_dir": "x",
+        "force": False,
+        "__name__": "__main__",
+        "TrainConfig": TrainConfig,
+    }  # what a notebook's globals() hold
+    config = TrainConfig.from_notebook(namespace, "train.ipynb parameters")
+    assert config == TrainConfig.preset_config("tiny", seed=3)  # None: the preset's value
+    with pytest.raises(ConfigError, match=r"^train.ipynb parameters: epochs=0 is not allowed"):
+        TrainConfig.from_notebook({**namespace, "epochs": 0}, "train.ipynb parameters")

@@ -1,24 +1,70 @@
-"""Benchmark: where training time goes, per parallel configuration and precision.
+"""Benchmarks: where the time goes, one command with four subcommands, each printing its numbers beside the
+machine they were measured on (CPU, cores) and writing them, with provenance, to ``runs/bench/``. The
+measurements themselves are :mod:`colourlib.speed`'s and the training code's.
 
-``colourlib bench training`` prints images/s of (1) the loader alone per workers setting (threads and
-processes), (2) the training step alone on batches already in memory, (3) both together, for each ``--gpus``
-value (each in a fresh process: devices are laid out once per process) and precision; the input-wait share
-that follows from (2) and (3); and the encoder's achieved GFLOP/s against the machine's matrix-multiply peak
-measured in the same run. Results are printed and written, with provenance, to ``runs/bench/``.
+``colourlib bench training``
+    images/s of the loader alone per workers setting, of the training step alone on batches in memory and of
+    both together, per ``--gpus`` value and precision, and the encoder's GFLOP/s against the matrix-multiply peak.
+``colourlib bench runtime``
+    the training step against the machine's sgemm, before and after colourlib's runtime settings, on
+    TensorFlow and on JAX.
+``colourlib bench colouring``
+    how long the default colouring model takes to train from scratch, against its 10-minute budget.
+``colourlib bench colourise``
+    photos per second ``colourise`` colours at 1024 px, and the seconds of each stage.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .. import paths
 from ..config import PRECISIONS
+from . import path_argument
+
+# --- shared ----------------------------------------------------------------------------------------
+
+
+def save_record(name: str, record: dict) -> Path:
+    """Write a benchmark's record (numbers and provenance) to ``runs/bench/<name>-<date-time>.json``."""
+    out = paths.runs_dir() / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    return path
+
+
+_ISA_PROBE = (
+    "import numpy as np, keras; keras.layers.Conv2D(8, 3)(np.zeros((1, 8, 8, 8), 'float32'))"
+)
+
+
+def onednn_isa() -> str:
+    """The instruction set oneDNN reports it dispatches to here (it honours ``ONEDNN_MAX_CPU_ISA``), read from a
+    one-convolution probe process run with ``ONEDNN_VERBOSE=1``; "unknown" when it prints none (e.g. another
+    backend than TensorFlow)."""
+    probe = subprocess.run(
+        [sys.executable, "-c", _ISA_PROBE],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ONEDNN_VERBOSE": "1"},
+    )
+    found = re.search(r"isa:([^,\n]+)", probe.stdout + probe.stderr)
+    return found.group(1).strip() if found else "unknown"
+
+
+# --- colourlib bench training ---------------------------------------------------------------------
 
 
 def _config(args, **extra):
@@ -166,18 +212,17 @@ def _parse_loaders(text: str) -> list[tuple[int, bool]]:
     return out
 
 
-def save_record(name: str, record: dict) -> Path:
-    """Write a benchmark's record (numbers and provenance) to ``runs/bench/<name>-<date-time>.json``."""
-    out = paths.runs_dir() / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(record, indent=2, default=str) + "\n")
-    return path
+def training(argv: list[str] | None = None) -> int:
+    """Benchmark: where training time goes, per parallel configuration and precision.
 
-
-def main(argv: list[str] | None = None) -> int:
+    ``colourlib bench training`` prints images/s of (1) the loader alone per workers setting (threads and
+    processes), (2) the training step alone on batches already in memory, (3) both together, for each ``--gpus``
+    value (each in a fresh process: devices are laid out once per process) and precision; the input-wait share
+    that follows from (2) and (3); and the encoder's achieved GFLOP/s against the machine's matrix-multiply peak
+    measured in the same run. Results are printed and written, with provenance, to ``runs/bench/``.
+    """
     parser = argparse.ArgumentParser(
-        prog="colourlib bench training", description=__doc__.split("\n")[0]
+        prog="colourlib bench training", description=training.__doc__.split("\n")[0]
     )
     parser.add_argument(
         "--gpus", type=int, nargs="+", default=[1, 2], help="replica counts to measure"
@@ -282,4 +327,330 @@ def main(argv: list[str] | None = None) -> int:
     }
     path = save_record("bench", record)
     print(f"\nwritten to {path} ({record['seconds']:.0f} s)")
+    return 0
+
+
+# --- colourlib bench runtime ----------------------------------------------------------------------
+
+#: (label, backend, runtime setting) of each measured variant, in the order printed.
+VARIANTS = (
+    ("tensorflow, library defaults (before)", "tensorflow", "default"),
+    ("tensorflow, colourlib.backend.runtime (after)", "tensorflow", "colourlib"),
+    ("jax, colourlib.backend.runtime", "jax", "colourlib"),
+)
+
+
+def _time_in_child(regime_name: str, steps: int, warmup: int) -> dict:
+    from ..speed import matmul_gflops, measure
+    from ..study.matrix import Configuration, load_matrix
+
+    regime = next(r for r in load_matrix().regimes if r.name == regime_name)
+    result = measure(regime.config(Configuration(1, 1)), steps, warmup)
+    return {**result, "sgemm_gflops": matmul_gflops()}
+
+
+def runtime(argv: list[str] | None = None) -> int:
+    """Benchmark: the training step against the machine's limit, before and after colourlib's runtime settings, on
+    TensorFlow and on JAX.
+
+    ``colourlib bench runtime`` times both regimes of the study matrix (1 device, 1 loading thread) in fresh
+    processes: on TensorFlow with the libraries' default allocator and thread pools (``COLOURLIB_RUNTIME=default``,
+    "before") and with :mod:`colourlib.backend.runtime`'s ("after"), and on JAX. For each it prints images/s, seconds per
+    step, the user and kernel CPU seconds and page faults of the timed steps, the step's GFLOP/s and its share of the
+    machine's sgemm (numpy float32), and which instruction set oneDNN used. Under ``ONEDNN_MAX_CPU_ISA=AVX2`` (a
+    machine without AVX-512, emulated) numpy's OpenBLAS is held to AVX2 too; XLA (JAX) compiles for the real CPU.
+    """
+    parser = argparse.ArgumentParser(
+        prog="colourlib bench runtime", description=runtime.__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--steps", type=int, default=10, help="timed training steps per measurement"
+    )
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps before them")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="fresh processes per variant and regime"
+    )
+    parser.add_argument("--regimes", nargs="+", default=["whole-network", "cached-features"])
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(_time_in_child(args.child, args.steps, args.warmup)))
+        return 0
+
+    import pandas as pd
+
+    from ..provenance import environment_record
+    from ..report.words import machine_summary
+    from ..study.timing import child_env
+
+    started = time.perf_counter()
+    isa = onednn_isa()
+    print(
+        f"{machine_summary()}; oneDNN ISA: {isa}; "
+        f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', '')!r}",
+        flush=True,
+    )
+    rows = []
+    for regime in args.regimes:
+        for label, backend, setting in VARIANTS:
+            results = []
+            for _ in range(args.repeats):
+                env = {**child_env(), "KERAS_BACKEND": backend, "COLOURLIB_RUNTIME": setting}
+                done = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "colourlib",
+                        "bench",
+                        "runtime",
+                        "--child",
+                        regime,
+                        "--steps",
+                        str(args.steps),
+                        "--warmup",
+                        str(args.warmup),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                )
+                if done.returncode:
+                    print(done.stderr[-3000:])
+                    print(f"{regime}, {label}: failed (exit {done.returncode})")
+                    return 1
+                results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            med = {
+                key: statistics.median(r[key] for r in results)
+                for key in (
+                    "images_per_s",
+                    "seconds_per_step",
+                    "user_seconds",
+                    "sys_seconds",
+                    "page_faults",
+                    "gflop_per_s",
+                    "sgemm_gflops",
+                )
+            }
+            rows.append(
+                {
+                    "regime": regime,
+                    "variant": label,
+                    **med,
+                    "images_per_s_range": f"{min(r['images_per_s'] for r in results):.1f}-"
+                    f"{max(r['images_per_s'] for r in results):.1f}",
+                    "share_of_sgemm": med["gflop_per_s"] / med["sgemm_gflops"],
+                    "gflop_per_step": results[0]["gflop_per_step"],
+                }
+            )
+            print(
+                f"{regime}, {label}: {med['images_per_s']:.1f} images/s, user {med['user_seconds']:.1f} s, "
+                f"kernel {med['sys_seconds']:.1f} s, {med['page_faults']:.0f} page faults, "
+                f"{med['gflop_per_s']:.0f} GFLOP/s = {med['gflop_per_s'] / med['sgemm_gflops']:.0%} of sgemm "
+                f"({med['sgemm_gflops']:.0f} GFLOP/s)",
+                flush=True,
+            )
+    table = pd.DataFrame(rows)
+    shown = table.rename(
+        columns={
+            "images_per_s": "images/s",
+            "images_per_s_range": "range",
+            "seconds_per_step": "s/step",
+            "user_seconds": "user s",
+            "sys_seconds": "kernel s",
+            "page_faults": "page faults",
+            "gflop_per_s": "GFLOP/s",
+            "sgemm_gflops": "sgemm GFLOP/s",
+            "share_of_sgemm": "of sgemm",
+        }
+    )
+    print(
+        f"\nmedians of {args.repeats} fresh processes, {args.steps} steps after {args.warmup} warm-up, "
+        f"CPU seconds and page faults of the timed steps; a step counted as 3 forward passes:\n"
+    )
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(shown.drop(columns=["gflop_per_step"]).round(3).to_string(index=False))
+    record = {
+        "environment": environment_record(),
+        "onednn_isa": isa,
+        "arguments": vars(args),
+        "rows": rows,
+        "seconds": time.perf_counter() - started,
+    }
+    print(f"\nwritten to {save_record('runtime', record)} ({record['seconds']:.0f} s)")
+    return 0
+
+
+# --- colourlib bench colouring --------------------------------------------------------------------
+
+BUDGET_SECONDS = 600
+
+
+def colouring(argv: list[str] | None = None) -> int:
+    """Benchmark: how long the default colouring model (``colourise``'s) takes to train on this machine.
+
+    ``colourlib bench colouring [--model lite0] [--preset quick] [--seed 0]`` trains the study's colouring model
+    from scratch into a temporary folder (a fresh process, the same code path as ``make study``) and prints the wall
+    time, the CPU, and the instruction set oneDNN dispatched to. The budget is 10 min on a 2-core CPU without
+    AVX-512; on a machine with AVX-512, ``ONEDNN_MAX_CPU_ISA=AVX2 colourlib bench colouring`` emulates one.
+    """
+    from .. import config as config_module
+    from ..report.words import machine_summary
+
+    p = argparse.ArgumentParser(
+        prog="colourlib bench colouring", description=colouring.__doc__.split("\n")[0]
+    )
+    p.add_argument("--model", default="lite0", choices=list(config_module.COLOURING_MODELS))
+    p.add_argument("--preset", default="quick", choices=list(config_module.PRESETS))
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    config = config_module.colouring_config(args.model, args.preset, args.seed)
+    isa = onednn_isa()
+    print(
+        f"training colouring model {args.model} ({args.preset}, seed {args.seed}) on {machine_summary()}; "
+        f"oneDNN ISA: {isa}; ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', '')!r}",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="colourlib-bench-") as tmp:
+        config_file = Path(tmp) / "config.json"
+        config_file.write_text(json.dumps(config.to_dict()))
+        started = time.perf_counter()
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "colourlib",
+                "train",
+                str(Path(tmp) / "run"),
+                "--config",
+                str(config_file),
+            ]
+        )
+        seconds = time.perf_counter() - started
+        if done.returncode:
+            print(f"training failed (exit {done.returncode})", file=sys.stderr)
+            return done.returncode
+        history = (Path(tmp) / "run" / "history.csv").read_text().splitlines()
+    verdict = "within" if seconds <= BUDGET_SECONDS else "OVER"
+    print(
+        f"\ncolouring model {args.model}: trained in {seconds:.0f} s ({seconds / 60:.1f} min; {len(history) - 1} "
+        f"epochs), {verdict} the {BUDGET_SECONDS // 60} min budget, on {machine_summary()} ("
+        f"oneDNN ISA: {isa})"
+    )
+    return 0
+
+
+# --- colourlib bench colourise --------------------------------------------------------------------
+
+
+def make_photos(folder: Path, size: int, count: int) -> list[Path]:
+    """``count`` embedded photos resized to ``size`` px on their long side, as JPEG files in ``folder``."""
+    from PIL import Image
+
+    from .. import paths
+
+    sources = sorted((paths.PHOTOS_DIR / "train").glob("*.jpg"))[:count]
+    made = []
+    for source in sources:
+        with Image.open(source) as im:
+            scale = size / max(im.size)
+            im.convert("RGB").resize(
+                (round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS
+            ).save(folder / source.name, quality=92)
+        made.append(folder / source.name)
+    return made
+
+
+def stage_seconds(colouriser, files: list[Path], out: Path) -> dict[str, float]:
+    """Median seconds per photo of each stage of colouring one photo."""
+    from ..colouriser import recombine
+    from ..data.photos import read_photo
+    from .colourise import write_photo
+
+    times: dict[str, list[float]] = {
+        "read": [],
+        "predict ab (model + upsampling)": [],
+        "recombine (LAB)": [],
+        "write": [],
+    }
+    for path in files:
+        t0 = time.perf_counter()
+        photo = read_photo(path)
+        t1 = time.perf_counter()
+        ab = colouriser.predict_ab([photo.rgb])[0]
+        t2 = time.perf_counter()
+        rgb = recombine(photo.rgb, ab)
+        t3 = time.perf_counter()
+        write_photo(out / path.name, rgb, photo.alpha, photo.bit_depth, photo.exif)
+        t4 = time.perf_counter()
+        for key, seconds in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            times[key].append(seconds)
+    return {key: statistics.median(values) for key, values in times.items()}
+
+
+def colourise(argv: list[str] | None = None) -> int:
+    """Benchmark: how many photos per second ``colourise`` colours at 1024 px on this machine, and where the time goes.
+
+    ``colourlib bench colourise [--run RUN_DIR | --weights FILE] [--size 1024] [--photos 8] [--repeats 3]``
+    resizes the embedded training photos to ``--size`` px on their long side (JPEG), colours them end to end (read,
+    predict, recombine with the full-resolution L, write) ``--repeats`` times and prints the median photos/s, then
+    the median seconds per photo of each stage. Results and provenance go to ``runs/bench/``.
+    """
+    parser = argparse.ArgumentParser(
+        prog="colourlib bench colourise", description=colourise.__doc__.split("\n")[0]
+    )
+    model = parser.add_mutually_exclusive_group()
+    model.add_argument(
+        "--run",
+        type=path_argument,
+        help="a finished training run (default: colourise's default model)",
+    )
+    model.add_argument("--weights", type=path_argument, help="a colouriser weights file")
+    parser.add_argument("--size", type=int, default=1024, help="long side of the photos in px")
+    parser.add_argument("--photos", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    from ..provenance import environment_record
+    from ..report.words import recorded_cores
+    from .colourise import ModelError, load_colouriser, plan_jobs, run_jobs
+
+    try:
+        colouriser = load_colouriser(args.run, args.weights)
+    except ModelError as exc:
+        print(f"error: {exc}")
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        photos_dir, out = Path(tmp) / "photos", Path(tmp) / "out"
+        photos_dir.mkdir()
+        files = make_photos(photos_dir, args.size, args.photos)
+        jobs, _ = plan_jobs(files, out)
+        colouriser.colour(np.zeros((64, 64, 3), np.float32))  # the first call builds the graph
+        rates = []
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            if run_jobs(colouriser, jobs, [], out, overwrite=True):
+                return 1
+            rates.append(len(jobs) / (time.perf_counter() - started))
+        stages = stage_seconds(colouriser, files, out)
+    environment = environment_record()
+    print(f"\n{colouriser.description}")
+    print(
+        f"{len(files)} photos, {args.size} px on the long side, {args.repeats} repeats, on {environment['cpu']} "
+        f"({recorded_cores(environment)}, accelerators: {', '.join(environment.get('accelerators') or []) or 'none'})"
+    )
+    print(
+        f"end to end: median {statistics.median(rates):.2f} photos/s (each repeat: "
+        f"{', '.join(f'{r:.2f}' for r in rates)})"
+    )
+    for stage, seconds in stages.items():
+        print(f"  {stage:32s} {seconds * 1000:7.0f} ms per photo")
+    record = {
+        "environment": environment,
+        "arguments": {k: str(v) for k, v in vars(args).items()},
+        "model": colouriser.description,
+        "photos_per_s": rates,
+        "median_photos_per_s": statistics.median(rates),
+        "stage_seconds_per_photo": stages,
+    }
+    print(f"written to {save_record('colourise', record)}")
     return 0

@@ -22,14 +22,17 @@ from . import path_argument
 
 #: Commands whose own parser reads the rest of the command line: name -> (subcommand -> "module:function").
 PASS_THROUGH = {
-    "colourise": {"": "colourlib.apps.colourise:main"},
+    "colourise": {"": "colourlib.apps.colourise:colourise"},
     "bench": {
-        "training": "colourlib.apps.bench:main",
-        "colourise": "colourlib.apps.bench_colourise:main",
-        "colouring": "colourlib.apps.bench_colouring:main",
-        "runtime": "colourlib.apps.bench_runtime:main",
+        "training": "colourlib.apps.bench:training",
+        "colourise": "colourlib.apps.bench:colourise",
+        "colouring": "colourlib.apps.bench:colouring",
+        "runtime": "colourlib.apps.bench:runtime",
     },
-    "check": {"browser": "colourlib.report.browser:main", "book": "colourlib.apps.cli:check_book"},
+    "check": {
+        "browser": "colourlib.report.browser:check_browser",
+        "book": "colourlib.apps.cli:check_book_command",
+    },
 }
 
 
@@ -72,15 +75,17 @@ def _run_study(args) -> int:
     return code
 
 
-def check_book(argv: list[str]) -> int:
+def check_book_command(argv: list[str]) -> int:
     """``colourlib check book [BOOK_DIR]``: error outputs and unresolved glue references in the book's pages."""
-    from ..report.book import main
+    from ..report.book import report_problems
 
-    parser = argparse.ArgumentParser(prog="colourlib check book", description=check_book.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="colourlib check book", description=check_book_command.__doc__
+    )
     parser.add_argument(
         "book_dir", nargs="?", type=path_argument, default=None, help="default: book/"
     )
-    return main(parser.parse_args(argv).book_dir)
+    return report_problems(parser.parse_args(argv).book_dir)
 
 
 def _pass_through(argv: list[str]) -> int | None:
@@ -100,7 +105,7 @@ def _pass_through(argv: list[str]) -> int | None:
     return getattr(importlib.import_module(module), function)(rest)
 
 
-def parser() -> argparse.ArgumentParser:
+def command_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="colourlib",
         description=__doc__.split("\n")[0],
@@ -203,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     passed = _pass_through(argv)
     if passed is not None:
         return passed
-    args = parser().parse_args(argv)
+    args = command_parser().parse_args(argv)
 
     started = time.perf_counter()
     runs = getattr(args, "runs", None) or paths.runs_dir()

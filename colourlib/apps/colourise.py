@@ -386,7 +386,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def colourise(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.out_dir.exists() and not args.out_dir.is_dir():
         print(
@@ -471,4 +471,4 @@ def run_jobs(
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(colourise())

@@ -121,7 +121,7 @@ def build_book() -> int:
     return 0
 
 
-def main(book_dir: Path | None = None) -> int:
+def report_problems(book_dir: Path | None = None) -> int:
     """Check a built book's sources; print each problem; 1 if there is any."""
     problems = check_book(book_dir or paths.BOOK_DIR)
     for problem in problems:

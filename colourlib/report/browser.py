@@ -305,7 +305,7 @@ def check_pages(
     return reports
 
 
-def main(argv: list[str] | None = None) -> int:
+def check_browser(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="colourlib check browser",
         description=__doc__,

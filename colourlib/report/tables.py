@@ -282,11 +282,11 @@ def configuration_names(table: pd.DataFrame) -> list[str]:
     ]
 
 
-def _range(low, high, digits: int) -> list[str]:
+def _range_texts(low, high, digits: int) -> list[str]:
     return [f"{lo:.{digits}f}-{hi:.{digits}f}" if pd.notna(lo) else "" for lo, hi in zip(low, high)]
 
 
-def speed_table(table: pd.DataFrame) -> pd.DataFrame:
+def speed_display(table: pd.DataFrame) -> pd.DataFrame:
     """The timings a reader compares: per configuration the median images/s and its range over repeats, the
     speedup over the regime's baseline with its range, and what that range supports."""
     ok = table[table.status == "ok"]
@@ -299,7 +299,7 @@ def speed_table(table: pd.DataFrame) -> pd.DataFrame:
             "images/s (range)": [
                 f"{v:.1f} ({r})"
                 for v, r in zip(
-                    ok.images_per_s, _range(ok.images_per_s_low, ok.images_per_s_high, 1)
+                    ok.images_per_s, _range_texts(ok.images_per_s_low, ok.images_per_s_high, 1)
                 )
             ],
             "speedup (range)": [

@@ -1,5 +1,5 @@
-"""The values the book's prose cites, glued by the notebooks (``{glue:text}`key```), and the display objects
-(Markdown) the study layer never builds."""
+"""The numbers, ranges and one-word verdicts the book's prose cites, glued by the notebooks
+(``{glue:text}`key```). The sentences are the notebooks' markdown; nothing here writes one."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ..backend.replicas import REPLICA_LOSS_RTOL
 from ..provenance import cpu_model
 from ..study.comparison import Comparison, comparison_values
 from ..study.parallel import paper_claims
-from .words import count_loaders, headline, recorded_cores, speed_findings, speedup_range
+from .words import recorded_cores, speedup_range
 
 
 def glue_all(values: dict[str, Any], display: bool = False) -> None:
@@ -23,13 +23,6 @@ def glue_all(values: dict[str, Any], display: bool = False) -> None:
         glue(key, value, display=display)
 
 
-def markdown(text: str):
-    """Text glued as Markdown, for ``{glue:md}`` in the same notebook (``{glue:text}`` would show its quotes)."""
-    from IPython.display import Markdown
-
-    return Markdown(text)
-
-
 def hardware(env: dict) -> str:
     """One line naming the machine a result was measured on."""
     return (
@@ -38,11 +31,37 @@ def hardware(env: dict) -> str:
     )
 
 
+#: The study matrix's regimes, by the short names the book's prose cites their values under.
+REGIMES = {"whole-network": "whole", "cached-features": "cached"}
+#: The configurations the prose cites in every regime, as (gpus, workers, loaders), beside the baseline.
+CITED_CONFIGURATIONS = [
+    (1, 2, "threads"),
+    (1, 4, "threads"),
+    (2, 1, "threads"),
+    (2, 2, "threads"),
+    (2, 4, "threads"),
+    (1, 2, "processes"),
+    (1, 4, "processes"),
+]
+#: What the prose reads where a regime or a configuration was not timed (another matrix, a failure).
+NOT_TIMED = "not timed"
+
+
+def speedup_text(row) -> str:
+    """'1.02x (0.93-1.18, no difference)': a speedup, its range over the repeats and its one-word verdict."""
+    return f"{row.speedup:.2f}x ({speedup_range(row.speedup_low, row.speedup_high)}, {row.verdict})"
+
+
 def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
-    """The numbers and sentences the training chapter cites (glued by its notebook), from the speed table and
-    the timings it summarises."""
+    """The numbers, ranges and one-word verdicts the training chapter's prose cites (glued by its notebook;
+    the sentences are the notebook's). Per regime of :data:`REGIMES` (``whole_...``, ``cached_...``): the
+    baseline's speed, range, GFLOP/s, share of sgemm and kernel share; every configuration's speedup text
+    (``speedup_whole_1x2``, ``..._1x2p`` for processes); how many configurations were gains; how many of the
+    paper's speedups were reproduced; the timing settings. Also the paper's own numbers, the devices of the
+    two-device rows and the hardware. What was not timed reads :data:`NOT_TIMED` (NaN for a number)."""
     w = paper.WORKLOAD
     ok = table[table.status == "ok"] if "status" in table else table.iloc[0:0]
+    failed = table[table.status != "ok"] if "status" in table else table.iloc[0:0]
     values = {
         "paper_images": w["images"],
         "paper_epochs": w["epochs"],
@@ -51,66 +70,60 @@ def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
         "paper_gpus_2": 2,
         "paper_images_per_s": paper.implied_images_per_s(),
         "paper_hours_1x1": paper.SECONDS[(1, 1)] / 3600,
-        "n_failed": int((table.status != "ok").sum()) if "status" in table else 0,
-        "replica_loss_rtol": REPLICA_LOSS_RTOL,
-        "findings": markdown(
-            "\n\n".join(speed_findings(table)) if not ok.empty else "No configuration was timed."
-        ),
-        "findings_plain": " ".join(speed_findings(table)).replace("**", "")
-        if not ok.empty
-        else "No configuration was timed.",
-    }
-    failed = table[table.status != "ok"] if "status" in table else table.iloc[0:0]
-    values["failed_sentence"] = (
-        "Every configuration was timed."
-        if failed.empty
-        else f"{len(failed)} configuration{'s' if len(failed) > 1 else ''} could not be timed: "
-        + "; ".join(
-            f"{r.regime}, {r.gpus} device{'s' if r.gpus > 1 else ''} with "
-            f"{count_loaders(r.workers, r.loaders)}"
+        "n_paper_claims": len(paper.SECONDS) - 1,
+        "n_failed": len(failed),
+        "failed_configurations": "; ".join(
+            f"{r.regime} gpus={r.gpus} workers={r.workers} ({r.loaders})"
             for r in failed.itertuples()
         )
-        + "."
-    )
-    values["headline_speed"] = headline(table) if not ok.empty else "No configuration was timed."
-    for regime, short in (("whole-network", "whole"), ("cached-features", "cached")):
-        for claim in paper_claims(table, regime) if not ok.empty else []:
-            key = f"{short}_{claim['gpus']}x{claim['workers']}"
-            if "speedup" in claim:  # e.g. speedup_whole_1x4 "1.02x (0.93-1.18, no difference)"
-                values[f"speedup_{key}"] = (
-                    f"{claim['speedup']:.2f}x ({speedup_range(claim['low'], claim['high'])}, "
-                    f"{claim['verdict']})"
-                )
-    values["timing_image_size"] = int(ok.image_size.iloc[0]) if not ok.empty else 0
-    two = ok[(ok.gpus == 2) & (ok.workers == 1)]
-    values["devices_2x1"] = str(two.devices.iloc[0]) if not two.empty else "not timed"
-    values["two_devices_sentence"] = (
-        "The two-device rows were not timed."
-        if two.empty
-        else f"The two-device rows ran on {values['devices_2x1']}: devices sharing one processor, so they measure what "
-        "data parallelism costs, not what a second GPU would buy."
-        if "logical" in values["devices_2x1"]
-        else f"The two-device rows ran on {values['devices_2x1']}."
-    )
+        or "none",
+        "replica_loss_rtol": REPLICA_LOSS_RTOL,
+    }
     for (g, k), seconds in paper.SECONDS.items():
         values[f"paper_seconds_{g}x{k}"] = seconds
         values[f"paper_speedup_{g}x{k}"] = paper.SECONDS[(1, 1)] / seconds
-    for regime, key in (("whole-network", "whole"), ("cached-features", "cached")):
-        base = ok[
-            (ok.regime == regime) & (ok.gpus == 1) & (ok.workers == 1) & (ok.loaders == "threads")
-        ]
-        values[f"projected_hours_{key}"] = (
-            float(base.projected_paper_hours.iloc[0]) if not base.empty else float("nan")
+    for regime, key in REGIMES.items():
+        part = ok[ok.regime == regime]
+        base = part[part.verdict == "baseline"] if "verdict" in part else part.iloc[0:0]
+        b = base.iloc[0] if not base.empty else None
+        nan = float("nan")
+        values |= {
+            f"{key}_base_ips": float(b.images_per_s) if b is not None else nan,
+            f"{key}_base_ips_range": f"{b.images_per_s_low:.1f}-{b.images_per_s_high:.1f}"
+            if b is not None
+            else NOT_TIMED,
+            f"{key}_base_gflops": float(b.gflop_per_s) if b is not None else nan,
+            f"{key}_base_sgemm_share": float(b.share_of_sgemm) if b is not None else nan,
+            f"{key}_base_kernel_share": float(b.kernel_share) if b is not None else nan,
+            f"projected_hours_{key}": float(b.projected_paper_hours) if b is not None else nan,
+            f"{key}_n_gains": int((part.verdict == "gain").sum()) if b is not None else 0,
+            f"{key}_n_compared": int(part.verdict.isin(["gain", "loss", "no difference"]).sum())
+            if b is not None
+            else 0,
+            f"{key}_reproduced": sum(
+                bool(c.get("reproduced")) for c in paper_claims(table, regime) if not ok.empty
+            ),
+        }
+        for gpus, workers, loaders in CITED_CONFIGURATIONS:
+            row = part[(part.gpus == gpus) & (part.workers == workers) & (part.loaders == loaders)]
+            cited = f"speedup_{key}_{gpus}x{workers}" + ("p" if loaders == "processes" else "")
+            timed = b is not None and not row.empty and pd.notna(row.speedup.iloc[0])
+            values[cited] = speedup_text(row.iloc[0]) if timed else NOT_TIMED
+        steps = (
+            timings[timings.regime == regime].dropna(subset=["steps"]) if "steps" in timings else []
         )
+        values[f"{key}_steps"] = int(steps.steps.iloc[0]) if len(steps) else 0
+        values[f"{key}_warmup"] = int(steps.warmup_steps.iloc[0]) if len(steps) else 0
+    values["timing_image_size"] = int(ok.image_size.iloc[0]) if not ok.empty else 0
+    two = ok[(ok.gpus == 2) & (ok.workers == 1)]
+    values["devices_2x1"] = str(two.devices.iloc[0]) if not two.empty else NOT_TIMED
+    values["devices_2x1_kind"] = (
+        NOT_TIMED if two.empty else "logical" if "logical" in values["devices_2x1"] else "physical"
+    )
     env = next(iter(timings.environment.dropna()), {}) if "environment" in timings else {}
-    first = timings.dropna(subset=["steps"]).iloc[0] if "steps" in timings else None
-    values["timed_steps"] = int(first.steps) if first is not None else 0
-    values["warmup_steps"] = int(first.warmup_steps) if first is not None else 0
     values["repeats"] = (
         int(timings.repeat.max()) if "repeat" in timings and timings.repeat.notna().any() else 0
     )
-    values["timing_sentence_plain"] = timing_sentence(timings)
-    values["timing_sentence"] = markdown(values["timing_sentence_plain"])
     values["hardware"] = (
         f"{hardware(env)}; Keras {env.get('versions', {}).get('keras', '?')} on "
         f"{env.get('keras_backend', '?')}"
@@ -118,36 +131,16 @@ def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
     return values
 
 
-def timing_sentence(timings: pd.DataFrame) -> str:
-    """How each regime was timed, from the timings themselves: "whole-network: 8 timed steps after 2 warm-up
-    steps, 3 repeats; ..."."""
-    if "steps" not in timings:
-        return "nothing was timed"
-    parts = []
-    for regime, part in timings.dropna(subset=["steps"]).groupby("regime", sort=False):
-        first = part.iloc[0]
-        parts.append(
-            f"{regime}: {int(first.steps)} timed steps after {int(first.warmup_steps)} warm-up steps, "
-            f"{int(part.repeat.max())} repeats"
-        )
-    return "; ".join(parts)
-
-
 def evaluation_values(comparison: Comparison) -> dict:
-    """The evaluation chapter's numbers, with the goal sentences and model names as Markdown too."""
-    values = comparison_values(comparison)
-    for key in comparison.runs:
-        values[f"{key}_goal"] = markdown(values[f"{key}_goal_plain"])
-        values[f"{key}_wins"] = markdown(values[f"{key}_wins_plain"])
-        values[f"{key}_name"] = markdown(comparison.labels[key])
-        values[f"{key}_recipe_md"] = markdown(values[f"{key}_recipe"])
-    return values
+    """The evaluation chapter's numbers and verdicts (:func:`colourlib.study.comparison.comparison_values`)."""
+    return comparison_values(comparison)
 
 
 def read_recipe_search(folder=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """The recorded recipe search (:mod:`colourlib.study.recipes`): its table, the baselines on the same
-    validation photos, and values for the prose: the machine and date it ran on and, when recorded, what
-    fine-tuning the encoder added (``fine_tune_sentence``)."""
+    validation photos, and values for the prose: the machine and date it ran on and what fine-tuning the
+    encoder added (``fine_tune_<what>``: its epochs, crops, learning rate, seconds, and the validation CIEDE2000
+    and AuC before and after)."""
     import json
     from pathlib import Path
 
@@ -171,18 +164,18 @@ def read_recipe_search(folder=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
             f"{(later.get('date') or '')[:10]}, commit {(later.get('git') or {}).get('commit', '?')[:7]}"
         )
     tuned = folder / "fine-tune.json"
-    if tuned.is_file():
-        t = json.loads(tuned.read_text())
-        values["fine_tune_sentence"] = (
-            f"Fine-tuning the whole network after the first round (encoder unfrozen, its batch-norm statistics "
-            f"kept, {t['epochs']} epoch of {t['images']} fresh crops at learning rate {t['learning_rate']:g}, "
-            f"{t['seconds']:.0f} s) moved its winner's validation CIEDE2000 from {t['ciede2000_before']:.2f} "
-            f"to {t['ciede2000_after']:.2f} and its AuC from {t['auc_ab_before']:.4f} to {t['auc_ab_after']:.4f}."
-        )
-    else:
-        values["fine_tune_sentence"] = (
-            "Fine-tuning the encoder after the frozen training was not measured."
-        )
+    t = json.loads(tuned.read_text()) if tuned.is_file() else {}
+    for key in (
+        "epochs",
+        "images",
+        "learning_rate",
+        "seconds",
+        "ciede2000_before",
+        "ciede2000_after",
+        "auc_ab_before",
+        "auc_ab_after",
+    ):  # NaN where fine-tuning was not measured
+        values[f"fine_tune_{key}"] = t.get(key, float("nan"))
     return search, baselines, values
 
 

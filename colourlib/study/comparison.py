@@ -280,33 +280,6 @@ def goal_check(comparison: Comparison, key: str, split: str = "all") -> dict[str
     return {k: bool(v) for k, v in met.items()}
 
 
-def goal_sentence(comparison: Comparison, key: str, split: str = "all") -> str:
-    """The goal's outcome in words, with the numbers, for the book's prose."""
-    means, spread = comparison.split(split)
-    labels = comparison.labels
-    ours, margin = means.loc[labels[key]], spread.loc[labels[key]]
-    grey, mean = means.loc[labels["grey"]], means.loc[labels["mean_ab"]]
-    met = goal_check(comparison, key, split)
-
-    def word(ok: bool) -> str:
-        return "better by more than the spread" if ok else "not better by more than the spread"
-
-    parts = [
-        f"CIEDE2000 {ours.ciede2000:.2f} ± {margin.ciede2000:.2f} against grey's {grey.ciede2000:.2f} and mean "
-        f"ab's {mean.ciede2000:.2f} ({word(met['ciede2000'])})",
-        f"AuC {ours.auc_ab:.4f} ± {margin.auc_ab:.4f} against {grey.auc_ab:.4f} and {mean.auc_ab:.4f} "
-        f"({word(met['auc_ab'])})",
-        f"colourfulness {ours.colourfulness:.1f}, {ours.colourfulness / ours.colourfulness_true:.1%} of the "
-        f"ground truth's {ours.colourfulness_true:.1f} ({'at least' if met['colourfulness'] else 'below'} half)",
-    ]
-    verdict = (
-        "meets every part of the goal"
-        if all(met.values())
-        else f"misses {sum(not v for v in met.values())} of the goal's 3 parts"
-    )
-    return f"{labels[key]} {verdict}: " + "; ".join(parts) + "."
-
-
 def per_image_table(
     comparison: Comparison, metrics=("ciede2000", "auc_ab", "colourfulness")
 ) -> pd.DataFrame:
@@ -324,9 +297,10 @@ def per_image_table(
     return table.reindex(columns=pd.MultiIndex.from_product([list(metrics), order]))
 
 
-def wins_and_losses(comparison: Comparison, key: str, worst: int = 5) -> str:
-    """Where model ``key`` (its shown run) still fails, in words: on how many photos its CIEDE2000 beats grey's,
-    and the photos where it loses most."""
+def wins_and_losses(comparison: Comparison, key: str, worst: int = 5) -> dict:
+    """Where model ``key`` (its shown run) still fails: on how many test photos its CIEDE2000 beats grey's
+    (``<key>_n_beats_grey``), and the photos where it loses to grey most, with the margin
+    (``<key>_worst_photos``: "a.jpg (+1.2), b.jpg (+0.9)", or "none")."""
     data = comparison.per_image
     shown_seed = RunFolder(comparison.shown[key]).config().seed
     ours = (
@@ -337,20 +311,15 @@ def wins_and_losses(comparison: Comparison, key: str, worst: int = 5) -> str:
     grey = data[data.method == comparison.labels["grey"]].set_index("photo").ciede2000
     gain = (grey - ours).sort_values()
     losses = ", ".join(f"{name} ({-g:+.1f})" for name, g in gain.head(worst).items() if g < 0)
-    return (
-        f"Its colours beat grey's on {int((gain > 0).sum())} of {len(gain)} test photos (CIEDE2000). "
-        + (
-            f"It loses most on {losses} (CIEDE2000 above grey's)."
-            if losses
-            else "It never loses to grey."
-        )
-    )
+    return {f"{key}_n_beats_grey": int((gain > 0).sum()), f"{key}_worst_photos": losses or "none"}
 
 
 def comparison_values(comparison: Comparison) -> dict:
-    """The numbers and sentences the book cites: ``<key>_<metric>`` (all photos) and ``<key>_<metric>_spread``,
-    ``<split>_<key>_<metric>`` per split, each model's label, seeds, shown run's best epoch, epochs and losses,
-    the goal's outcome in words, and the ground truth's colourfulness."""
+    """The numbers and one-word verdicts the book's prose cites: ``<key>_<metric>`` (all photos) and
+    ``<key>_<metric>_spread``, ``<split>_<key>_<metric>`` per split, each model's label, recipe, seeds, shown
+    run's best epoch, epochs and losses, each part of the goal met ("yes"/"no": ``<key>_goal_ciede2000``,
+    ``_auc_ab``, ``_colourfulness``, ``_met``) and how many, the share of the ground truth's colourfulness kept,
+    the photos it beats grey on and loses most on, and the ground truth's colourfulness."""
     values = {}
     for split in comparison.summary.index.get_level_values(0).unique():
         means, spread = comparison.split(split)
@@ -382,11 +351,15 @@ def comparison_values(comparison: Comparison) -> dict:
             f"{key}_shown_seed": RunFolder(comparison.shown[key]).config().seed,
             f"{key}_image_size": RunFolder(comparison.shown[key]).config().image_size,
         }
-    for key in comparison.runs:
-        values[f"{key}_wins_plain"] = wins_and_losses(comparison, key)
-        values[f"{key}_goal_plain"] = goal_sentence(comparison, key)
-        values[f"{key}_goal_met"] = all(goal_check(comparison, key).values())
     means, _ = comparison.split("all")
+    for key in comparison.runs:
+        met = goal_check(comparison, key)
+        ours = means.loc[comparison.labels[key]]
+        values |= wins_and_losses(comparison, key)
+        values |= {f"{key}_goal_{part}": "yes" if ok else "no" for part, ok in met.items()}
+        values[f"{key}_goal_parts_met"] = sum(met.values())
+        values[f"{key}_goal_met"] = "yes" if all(met.values()) else "no"
+        values[f"{key}_colourfulness_share"] = float(ours.colourfulness / ours.colourfulness_true)
     return {
         **values,
         "truth_colourfulness": float(means["colourfulness_true"].iloc[0]),

@@ -13,7 +13,7 @@ from .. import paths
 from ..backend.replicas import capacity
 from ..config import PRESETS, ConfigError, TrainConfig, check_int
 
-ROW_KEYS = ("gpus", "workers", "processes")
+ROW_KEYS = ("gpus", "workers", "use_multiprocessing")
 #: Set per configuration row, so a regime may not set them.
 ROW_PARAMS = {"gpus", "workers", "use_multiprocessing"}
 
@@ -22,15 +22,17 @@ ROW_PARAMS = {"gpus", "workers", "use_multiprocessing"}
 class Configuration:
     gpus: int
     workers: int
-    processes: bool = False
+    use_multiprocessing: bool = False
 
     @property
     def name(self) -> str:
-        return f"gpus{self.gpus}-workers{self.workers}" + ("-processes" if self.processes else "")
+        return f"gpus{self.gpus}-workers{self.workers}" + (
+            "-processes" if self.use_multiprocessing else ""
+        )
 
     @property
     def loaders(self) -> str:
-        return "processes" if self.processes else "threads"
+        return "processes" if self.use_multiprocessing else "threads"
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,9 @@ class Regime:
     def config(self, row: Configuration) -> TrainConfig:
         params = dict(self.params)
         preset = params.pop("preset", None)
-        row_params = dict(gpus=row.gpus, workers=row.workers, use_multiprocessing=row.processes)
+        row_params = dict(
+            gpus=row.gpus, workers=row.workers, use_multiprocessing=row.use_multiprocessing
+        )
         if preset is None:
             return TrainConfig.from_dict({**params, **row_params}, source=f"regime {self.name!r}")
         return TrainConfig.preset_config(preset, **params, **row_params)
@@ -187,11 +191,13 @@ def parse_matrix(raw: Any, path: Path) -> Matrix:
         row = _keys(row, set(ROW_KEYS), {"gpus", "workers"}, where)
         check_int("gpus", row["gpus"], 1, where)
         check_int("workers", row["workers"], 1, where)
-        if not isinstance(row.get("processes", False), bool):
+        if not isinstance(row.get("use_multiprocessing", False), bool):
             raise ConfigError(
-                f"{where}: processes={row['processes']!r} is not allowed: true or false."
+                f"{where}: use_multiprocessing={row['use_multiprocessing']!r} is not allowed: true or false."
             )
-        config_row = Configuration(row["gpus"], row["workers"], row.get("processes", False))
+        config_row = Configuration(
+            row["gpus"], row["workers"], row.get("use_multiprocessing", False)
+        )
         if config_row in seen:
             raise ConfigError(
                 f"{where} duplicates configuration {seen[config_row]} ({config_row.name}). "
