@@ -38,6 +38,7 @@ PAGES = (
     "runs/evaluate.html",
     "conclusions.html",
     "runs/reproducibility.html",
+    "guide.html",
     "bibliography.html",
 )
 #: The window width the pages are read at: a laptop's, where the theme shows the sidebar beside the content.
