@@ -102,6 +102,13 @@ class TrainConfig:
         every parameter of this class found in ``namespace`` (the notebook's ``globals()``) and not left at
         ``None``, which means "the preset's value". Errors name ``source``, the parameter and the fix."""
         names = {f.name for f in dataclasses.fields(cls)} - {"preset"}
+        undeclared = _undeclared_parameters(namespace.get("In") or [])
+        if undeclared:
+            raise ConfigError(
+                f"{source}: unknown parameter(s) {', '.join(undeclared)} (papermill only warns about a "
+                f"parameter the notebook does not declare). Allowed: the names of the notebook's "
+                f"parameters cell, e.g. {', '.join(sorted(names)[:6])}, ... Fix: check the spelling of -p."
+            )
         given = {k: v for k, v in namespace.items() if k in names and v is not None}
         return cls.preset_config(namespace.get("preset", "quick"), source=source, **given)
 
@@ -207,6 +214,31 @@ class TrainConfig:
                 f"{source}: cache_features=True needs encoder_trainable=False (the features of an "
                 "encoder that is being trained change every step and cannot be cached)."
             )
+
+
+def _undeclared_parameters(history: list[str]) -> list[str]:
+    """The parameters papermill injected that the notebook's ``parameters`` cell does not declare, read from the
+    kernel's input history (IPython's ``In``): papermill runs its injected cell, which starts with
+    ``# Parameters``, right after the cell it parameterises."""
+    import ast
+
+    def assigned(source: str) -> set[str]:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            return set()
+        return {
+            t.id
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for t in node.targets
+            if isinstance(t, ast.Name)
+        }
+
+    for i, source in enumerate(history):
+        if i and source.lstrip().startswith("# Parameters"):
+            return sorted(assigned(source) - assigned(history[i - 1]))
+    return []
 
 
 #: Named starting points. ``quick`` trains on 23 photos of the embedded set in minutes on a 2-core CPU; ``paper``

@@ -10,10 +10,12 @@ the configuration it was asked for (``requested_config.json``) and its output (`
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import statistics
 from dataclasses import dataclass
@@ -28,6 +30,8 @@ from .config import COLOURING_MODELS, TrainConfig, colouring_config, colouring_s
 from .model import build_network
 from .provenance import code_fingerprint
 
+#: The errors of a folder that cannot take a write: a full disk or quota, no permission, a read-only mount.
+CANNOT_WRITE = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
 #: The record of the model ``colourise`` uses when given no other (the study writes it).
 DEFAULT_MODEL_RECORD = "colourise-model.json"
 
@@ -253,10 +257,50 @@ class RunFolder:
     @contextlib.contextmanager
     def lock(self):
         """One writer at a time: an exclusive lock on ``.lock``, released when the block ends or the process
-        dies. A second writer is refused with the holder's PID."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        with exclusive_lock(self.path / self.LOCK, f"the run folder {self.path}"):
-            yield self
+        dies. A second writer is refused with the holder's PID. A folder that cannot be written (read-only, no
+        permission, a full disk) is refused in one line naming it, the cause and the fix, whenever writing
+        fails inside the block: nothing complete is lost, since every file is written to a temporary name and
+        renamed into place (:mod:`colourlib.atomic`), so the last complete backup survives."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            with exclusive_lock(self.path / self.LOCK, f"the run folder {self.path}"):
+                yield self
+        except OSError as exc:
+            if exc.errno not in CANNOT_WRITE:
+                raise
+            message = self.cannot_write(exc)
+            release_failed_writes(exc, self.path)
+            raise RunFolderError(message) from None
+
+    def cannot_write(self, exc: OSError) -> str:
+        """What a failed write in this folder means for the person running it, in one line (HDF5's own
+        multi-line report of a failed write is read for its file name and cause)."""
+        text = str(exc.strerror or exc)
+        named = re.search(r"filename = '([^']+)'", text)
+        cause = re.search(r"error message = '([^']+)'", text)
+        what = f" {named.group(1) if named else exc.filename}" if named or exc.filename else ""
+        text = cause.group(1) if cause else text
+        if exc.errno == errno.ENOSPC:
+            fix = "free space on that disk, or train into another folder"
+        elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            fix = "train into a folder you can write to, or make this one writable"
+        else:
+            fix = "check the disk and the folder, or train into another folder"
+        return (
+            f"{self.path}: cannot write{what} ({text}). The last finished epoch's backup, if "
+            f"any, is intact: the same command resumes from it. Fix: {fix}."
+        )
+
+    def check_space(self, needed: int) -> None:
+        """Refuse before training when the folder's disk has less than ``needed`` bytes free."""
+        free = shutil.disk_usage(self.path).free
+        if free < needed:
+            raise RunFolderError(
+                f"{self.path}: this run needs about {needed / 2**20:.0f} MB (weights, best weights and a "
+                f"backup with the optimizer state, each written beside the last before it replaces it) and "
+                f"its disk has {free / 2**20:.0f} MB free. Fix: free space on that disk, or train into "
+                "another folder."
+            )
 
     # --- results ---------------------------------------------------------------------------------------------
     def config(self) -> TrainConfig:
@@ -301,6 +345,48 @@ class RunFolder:
     def environment(self) -> dict:
         path = self.file(self.ENVIRONMENT)
         return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def release_failed_writes(exc: BaseException, folder: Path) -> None:
+    """Close now what a failed write left open. Keras does not close an HDF5 file whose write failed (a full
+    disk): the file stays open, and HDF5, failing again to flush it when the interpreter exits, segfaults. Its
+    temporary file in ``folder`` is emptied (it is being discarded: :func:`colourlib.atomic.replacing` removes
+    it) so that the close can complete, then closed; the exception's frames are cleared and collected while the
+    library is alive. The errors of those closes, already reported as the run's one line, are not printed."""
+    import gc
+    import sys
+    import traceback
+
+    seen = set()
+    while (
+        exc is not None and id(exc) not in seen
+    ):  # the exception and those it was raised while handling
+        seen.add(id(exc))
+        traceback.clear_frames(exc.__traceback__)
+        exc.__traceback__ = None
+        exc = exc.__cause__ or exc.__context__
+    previous, sys.unraisablehook = sys.unraisablehook, lambda unraisable: None
+    try:
+        gc.collect()
+        if (
+            "h5py" in sys.modules
+        ):  # any HDF5 file still open (held elsewhere): closed now, its error dropped
+            import h5py
+
+            for file_id in h5py.h5f.get_obj_ids(types=h5py.h5f.OBJ_FILE):
+                name = Path(file_id.name.decode(errors="replace"))
+                if (
+                    folder in name.parents and f".{os.getpid()}.partial" in name.name
+                ):  # ours, discarded
+                    with contextlib.suppress(Exception):
+                        os.ftruncate(
+                            file_id.get_vfd_handle(), 0
+                        )  # the disk's room back, for the close
+                    with contextlib.suppress(Exception):
+                        file_id.close()
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous
 
 
 @contextlib.contextmanager

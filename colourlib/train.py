@@ -185,6 +185,7 @@ def train(
                     loss=_loss(config, photos, run),
                 )
                 replicas.build_before_fit(fit_model, strategy, batches[0])
+                run.check_space(bytes_needed(model, fit_model))
                 if backup is not None:
                     fit_model.load_weights(backup)  # weights and optimizer state after start_epoch
 
@@ -261,6 +262,15 @@ def train(
             )
     finally:  # the policy is global: leave it as the caller had it
         keras.config.set_dtype_policy(previous_policy)
+
+
+def bytes_needed(model: keras.Model, fit_model: keras.Model) -> int:
+    """What a run writes to its folder at most, in bytes: the final and the best epoch's weights of the whole
+    network, and a backup of what is fitted with Adam's two moments, each written beside its previous
+    version before replacing it (twice the room), plus a megabyte for the records."""
+    whole = 4 * model.count_params()
+    fitted = 4 * sum(int(np.prod(w.shape)) for w in fit_model.trainable_weights)
+    return 2 * (2 * whole + 3 * fitted) + 2**20
 
 
 def check_photos(config: TrainConfig, photos: PhotoSet, replicas_total: int) -> None:

@@ -11,10 +11,11 @@ import json
 import shutil
 import warnings
 
+import h5py
 import numpy as np
 import pytest
 import tifffile
-from conftest import environment_variable
+from conftest import environment_variable, save_rgb
 from PIL import Image
 
 from colourlib import runs
@@ -301,7 +302,7 @@ def test_model_errors_come_before_any_work(run_dir, tmp_path, capsys):
         (["--run", tmp_path / "nowhere"], "no such folder"),
         (["--run", tmp_path], "no config.json"),
         (["--run", unfinished], "has not finished"),
-        (["--weights", garbage], "does not fit"),
+        (["--weights", garbage], "not a Keras weights file (not HDF5"),  # named after one read
         (["--run", mismatched], "efficientnet-lite0"),
         (["--weights", tmp_path / "none.h5"], "no such file"),
     ]
@@ -490,3 +491,58 @@ def test_bad_sizes_records_and_folders_get_a_clear_message(run_dir, tmp_path, ca
     os.symlink(folder, folder / "loop")
     code, out, err = run([folder, "-o", tmp_path / "o4", "--run", run_dir], capsys)
     assert code == 1 and "a symbolic link back to" in err and "coloured 1 of 1" in out
+
+
+# --- issue 30's inputs ----------------------------------------------------------------------------------------
+
+
+def test_an_animated_image_is_refused_with_the_reason_and_nothing_is_written(
+    run_dir, tmp_path, capsys
+):
+    frames = [Image.fromarray(np.full((40, 40, 3), v, np.uint8)) for v in (40, 200)]
+    gif = tmp_path / "anim.gif"
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    code, _, err = run([gif, "-o", tmp_path / "out", "--run", run_dir], capsys)
+    assert code == 1
+    assert "anim.gif: an image of 2 frames (animated, or several pages)" in err and "Fix:" in err
+    assert not list((tmp_path / "out").glob("anim*"))
+    still = tmp_path / "still.gif"
+    frames[0].save(still)
+    code, _, _ = run([still, "-o", tmp_path / "out", "--run", run_dir], capsys)
+    assert code == 0 and (tmp_path / "out" / "still.png").is_file()  # a still GIF comes out as PNG
+
+
+def test_image_size_zero_is_refused_like_any_other_bad_size(run_dir, tmp_path, capsys):
+    photo = save_rgb(tmp_path / "p.png")
+    for size in ("0", "-5"):
+        code, _, err = run(
+            [photo, "-o", tmp_path / "out", "--run", run_dir, "--image-size", size], capsys
+        )
+        assert code == 2 and f"image_size={size}" in err, err
+
+
+def test_a_photo_named_twice_is_coloured_once(run_dir, tmp_path, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = save_rgb(folder / "a.png")
+    jobs, problems = colourise.plan_jobs([photo, photo, folder], tmp_path / "out")
+    assert [job.source for job in jobs] == [photo] and problems == []
+    code, out, _ = run([photo, photo, "-o", tmp_path / "out", "--run", run_dir], capsys)
+    assert code == 0 and "coloured 1 of 1 photo" in out
+
+
+def test_weights_that_are_not_hdf5_or_are_cut_short_are_named_as_such_after_one_read(tmp_path):
+    notes = tmp_path / "notes.weights.h5"
+    notes.write_text("my notes\n")
+    with pytest.raises(
+        colourise.ModelError, match=r"not a Keras weights file \(not HDF5; it starts with"
+    ):
+        colourise.check_weights_file(notes, "--weights")
+    whole = tmp_path / "whole.weights.h5"
+    with h5py.File(whole, "w") as f:
+        f.create_dataset("kernel", data=np.zeros((256, 256), np.float32))
+    colourise.check_weights_file(whole, "--weights")  # a whole file passes
+    cut = tmp_path / "cut.weights.h5"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(colourise.ModelError, match="a truncated or damaged HDF5 file"):
+        colourise.check_weights_file(cut, "--weights")

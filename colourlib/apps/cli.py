@@ -59,6 +59,12 @@ def _train_config(args):
         saved = json.loads(args.config.read_text())
     except (OSError, ValueError) as exc:
         raise ConfigError(f"--config {args.config}: cannot read a configuration ({exc}).") from None
+    if not isinstance(saved, dict):
+        raise ConfigError(
+            f"--config {args.config}: a configuration is a JSON object of parameters, e.g. "
+            f'{{"preset": "quick", "epochs": 3}}, not a JSON {type(saved).__name__}. Fix: pass a run\'s '
+            "config.json, or write the parameters as such an object."
+        )
     return TrainConfig.from_dict({**saved, **overrides}, source=str(args.config))
 
 

@@ -20,13 +20,15 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import ColourlibError, atomic
-from ..colouriser import Colouriser
-from ..runs import RunFolder, RunFolderError, default_model_record, exclusive_lock
 from . import path_argument
+
+if TYPE_CHECKING:  # the model's modules import Keras (seconds): only once a photo is to be coloured
+    from ..colouriser import Colouriser
 
 #: What folders are searched for (case-insensitive); a file named on the command line is always tried.
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp")
@@ -48,8 +50,10 @@ examples:
   colourise scans/ -o coloured/ --overwrite            replace outputs of an earlier run
 
 The default model is the one `make study` trains (EfficientNet-Lite0 encoder); its run folder is recorded in
-runs/colourise-model.json. Folders are searched for .jpg .jpeg .png .tif .tiff .webp files; each output keeps the
-input's name, format and resolution (16-bit inputs become 16-bit TIFF) under OUT_DIR, folders keeping their layout.
+runs/colourise-model.json. Folders are searched for .jpg .jpeg .png .tif .tiff .webp files; a file named on the
+command line in another format Pillow reads (BMP, a still GIF) is written as PNG. Each output keeps the input's
+name, format and resolution (16-bit inputs become 16-bit TIFF) under OUT_DIR, folders keeping their layout.
+Animated or multi-page images are refused (which frame would be meant?); a photo named twice is coloured once.
 Exit status: 0 all coloured, 1 some photos failed (each is reported), 2 a usage or model error.
 """
 
@@ -69,6 +73,7 @@ def load_colouriser(
 ) -> Colouriser:
     """The model of ``run`` (a finished training run), of ``weights`` (a weights file), or the default one."""
     from ..backend import runtime
+    from ..runs import RunFolder, default_model_record
 
     runtime.configure()  # allocator and thread pools, before the model's first tensor
     if run is not None and weights is not None:
@@ -107,6 +112,8 @@ def load_colouriser(
             f"{option} {run}: no such folder. Fix: pass the folder of a finished training run "
             "(it holds config.json and colouriser.weights.h5), or run `make study`."
         )
+    from ..runs import RunFolder
+
     config_file = RunFolder(run).config_file
     if not config_file.is_file():
         raise ModelError(
@@ -134,10 +141,12 @@ def _read_config(path: Path, option: str):
 def _build(weights: Path, config, image_size: int | None, option: str) -> Colouriser:
     """Build the model ``config`` describes (or, without one, every known encoder, output and decoder in turn)
     and load ``weights``."""
+    from ..colouriser import Colouriser
     from ..encoders import ENCODERS, EncoderWeightsError, load_weights_checked
     from ..model import build_network, check_image_size
 
-    size = image_size or (config.image_size if config else 224)
+    check_weights_file(weights, option)
+    size = image_size if image_size is not None else (config.image_size if config else 224)
     try:
         check_image_size(size)
     except ValueError as exc:
@@ -184,6 +193,28 @@ def _build(weights: Path, config, image_size: int | None, option: str) -> Colour
         f"encoder{said}. Fix: pass the run folder these weights were trained in, or its own "
         f"colouriser.weights.h5. Details: " + " | ".join(problems)
     )
+
+
+def check_weights_file(weights: Path, option: str) -> None:
+    """One read of ``weights`` before any network is built: a file that is not HDF5 at all (a text file, a
+    PyTorch file) or one cut short is named as such, instead of failing to fit every known model in turn."""
+    import h5py
+
+    if not h5py.is_hdf5(weights):
+        with open(weights, "rb") as f:
+            start = f.read(8)
+        raise ModelError(
+            f"{option} {weights}: not a Keras weights file (not HDF5; it starts with {start!r}). Fix: "
+            "pass a colouriser.weights.h5 written by a training run, or --run RUN_DIR."
+        )
+    try:
+        with h5py.File(weights, "r"):
+            pass
+    except OSError as exc:
+        raise ModelError(
+            f"{option} {weights}: a truncated or damaged HDF5 file ({exc}). Fix: copy it again from "
+            "the run that wrote it, or pass that run's folder with --run."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -235,7 +266,15 @@ def plan_jobs(inputs: list[Path], out_dir: Path) -> tuple[list[Job], list[tuple[
             jobs.append(Job(arg, out_dir / arg.name))
         else:
             problems.append((arg, "no such file or folder"))
-    return jobs, problems
+    unique, seen = (
+        [],
+        set(),
+    )  # a photo named twice, or named and inside a folder named too, is coloured once
+    for job in jobs:
+        if job.source.resolve() not in seen:
+            seen.add(job.source.resolve())
+            unique.append(job)
+    return unique, problems
 
 
 def _walk(folder: Path) -> tuple[list[Path], list[tuple[Path, Path]]]:
@@ -387,7 +426,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def colourise(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = parser().parse_args(
+        argv
+    )  # --help and argument errors answer here, before Keras is imported
+    from ..runs import RunFolderError, exclusive_lock
+
     if args.out_dir.exists() and not args.out_dir.is_dir():
         print(
             f"colourise: error: -o {args.out_dir} is a file. Fix: pass a folder for the outputs.",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import re
 import warnings
 import zlib
 from dataclasses import dataclass, field
@@ -116,6 +117,14 @@ def read_photo(path: str | Path) -> Photo:
     """Read any photo for colouring (raises on anything unreadable). 16-bit greyscale keeps its precision
     through Pillow; 16-bit colour TIFFs, which Pillow reads at 8 bits, are read with tifffile."""
     with Image.open(path) as raw:
+        frames = getattr(raw, "n_frames", 1)
+        if (
+            frames > 1
+        ):  # an animated GIF, WebP or PNG, a multi-page TIFF: which frame would be meant?
+            raise ValueError(
+                f"an image of {frames} frames (animated, or several pages); colourise colours one still "
+                "image per file. Fix: save the frames you want as separate files (e.g. PNG) and colour those"
+            )
         raw.load()
         exif = raw.getexif()
         orientation = exif.get(0x0112, 1)
@@ -231,7 +240,14 @@ def name_order(files: list[Path]) -> list[Path]:
 
 
 def subset(files: list[Path], count: int | None) -> list[Path]:
-    """At most ``count`` of ``files`` (all for ``None`` or 0), chosen by name and kept in their order."""
+    """At most ``count`` of ``files`` (all for ``None`` or 0), chosen by name and kept in their order; asking
+    for more than there are says so (with how many are used) rather than quietly training on fewer."""
+    if count and count > len(files):
+        warnings.warn(
+            f"max_photos={count} is more than the {len(files)} usable training and validation photos: "
+            f"using all {len(files)}.",
+            stacklevel=3,
+        )
     if not count or count >= len(files):
         return list(files)
     chosen = set(name_order(files)[:count])
@@ -281,6 +297,34 @@ def black_and_white_photos() -> list[Path]:
     return sorted((paths.PHOTOS_DIR / "bw").glob("*.jpg"))
 
 
+#: Skipped files listed in the warning (all of them are in the run's data.json).
+SKIPPED_SHOWN = 10
+_TOO_SMALL = re.compile(r"^smaller than image_size=\d+ \((\d+)x(\d+)\)$")
+
+
+def _too_small(skipped: list[Skipped]) -> list[int]:
+    """The short sides of the files skipped for being smaller than image_size."""
+    return [min(map(int, m.groups())) for s in skipped if (m := _TOO_SMALL.match(s.reason))]
+
+
+def _only_too_large(image_size: int, skipped: list[Skipped]) -> bool:
+    """Every file was skipped for being smaller than ``image_size``, and a smaller size would take some."""
+    sides = _too_small(skipped)
+    return bool(sides) and len(sides) == len(skipped) and max(sides) >= 32
+
+
+def _none_usable(image_size: int, skipped: list[Skipped], where: str) -> str:
+    """Why no photo is left, when image_size is what rules them out: the fix is a smaller image_size."""
+    sides = _too_small(skipped)
+    if not sides:
+        return f"no usable photo in {where} ({len(skipped)} skipped). Fix: add photos."
+    return (
+        f"image_size={image_size} is larger than every photo in {where} ({len(sides)} too small; the "
+        f"largest short side is {max(sides)} px). Fix: a smaller image_size (a multiple of 32 up to "
+        f"{max(sides) // 32 * 32}, e.g. 64 or 160)."
+    )
+
+
 def _describe(folder: Path, files: list[Path], skipped: list[Skipped]) -> str:
     if not files:
         return f"the folder {folder} holds no files"
@@ -306,6 +350,8 @@ def load_photo_set(
         test = _usable(
             _list_files(paths.PHOTOS_DIR / "test") + wheel_test_photos(), image_size, skipped
         )
+        if not train_all:
+            raise DataError(_none_usable(image_size, skipped, "the embedded photo set"))
         train, val = split_by_name(train_all, val_fraction)
         result = PhotoSet("embedded", train, val, test, skipped)
     else:
@@ -328,13 +374,24 @@ def load_photo_set(
             train_all, where = subset(rest, max_photos), folder
         if not train_all:
             raise DataError(
-                f"data_dir={str(data_dir)!r}: no readable image of at least {image_size} px: "
-                + _describe(where, files, skipped)
+                f"data_dir={str(data_dir)!r}: "
+                + (
+                    _none_usable(image_size, skipped, str(where))
+                    if _only_too_large(image_size, skipped)
+                    else f"no readable image of at least {image_size} px: "
+                    + _describe(where, files, skipped)
+                )
             )
         train, val = split_by_name(train_all, val_fraction)
         result = PhotoSet(str(folder), train, val, test, skipped)
     if skipped:
-        listing = "\n".join(f"  {s.path}: {s.reason}" for s in skipped)
+        listing = "\n".join(f"  {s.path}: {s.reason}" for s in skipped[:SKIPPED_SHOWN])
+        more = len(skipped) - SKIPPED_SHOWN
+        listing += (
+            f"\n  ... and {more} more (every one is listed in the run's data.json)"
+            if more > 0
+            else ""
+        )
         warnings.warn(
             f"skipped {len(skipped)} file(s) that cannot be used:\n{listing}", stacklevel=2
         )

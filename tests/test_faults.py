@@ -1,0 +1,232 @@
+"""Every fault ends in one clear line with the fix and the right exit code, nothing lost: a full disk, a
+read-only folder, an animated image, and the odd inputs of issue 30, each as a user would meet it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import save_rgb
+
+from colourlib import ConfigError
+from colourlib.apps import cli
+from colourlib.config import TrainConfig
+from colourlib.data.photos import DataError, load_photo_set
+
+ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+@contextlib.contextmanager
+def tmpfs(folder: Path, options: str):
+    """A small tmpfs mounted at ``folder`` for the block (a full or read-only disk, as root only)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()})")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def colourlib_command(*args: str, env: dict | None = None, script: str | None = None):
+    """``python -m colourlib ARGS`` (or ``script`` with ARGS in ``sys.argv``) in a fresh process."""
+    command = (
+        [sys.executable, "-c", script, *args]
+        if script
+        else [sys.executable, "-m", "colourlib", *args]
+    )
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})}
+    )
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+# --- full disk, read-only folders ---------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not ROOT, reason="mounting a small tmpfs (a full disk) needs root")
+def test_a_disk_too_small_for_the_run_is_refused_before_training(tmp_path):
+    with tmpfs(tmp_path / "small", "size=600k") as disk:
+        done = colourlib_command(
+            "train",
+            str(disk / "run"),
+            "--preset",
+            "tiny",
+            env={"COLOURLIB_RUNS": str(tmp_path / "runs")},
+        )
+        assert done.returncode == 2, done.stderr[-2000:]
+        (line,) = error_lines(done.stderr)
+        assert "this run needs about" in line and "MB free. Fix: free space" in line
+        assert "Traceback" not in done.stderr
+
+
+# A full disk in the middle of training: the room check is skipped so that a write fails for real.
+FILL_DURING_TRAINING = textwrap.dedent("""
+    import sys
+    from colourlib.runs import RunFolder
+    RunFolder.check_space = lambda self, needed: None
+    from colourlib.apps.cli import main
+    raise SystemExit(main(sys.argv[1:]))
+""")
+
+
+@pytest.mark.slow  # `make test` skips it; `make test-all` (CI) runs it
+@pytest.mark.skipif(not ROOT, reason="mounting a small tmpfs (a full disk) needs root")
+def test_a_disk_that_fills_during_training_ends_in_one_line_without_a_segfault(tmp_path):
+    from colourlib.callbacks import read_backup
+
+    with tmpfs(tmp_path / "full", "size=3m") as disk:
+        for attempt in range(2):  # and again on rerun
+            done = colourlib_command(
+                "train",
+                str(disk / "run"),
+                "--preset",
+                "tiny",
+                script=FILL_DURING_TRAINING,
+                env={"COLOURLIB_RUNS": str(tmp_path / "runs")},
+            )
+            assert done.returncode == 2, (
+                f"attempt {attempt}: exit {done.returncode}\n{done.stderr[-3000:]}"
+            )
+            (line,) = error_lines(done.stderr)
+            assert "No space left on device" in line and "Fix: free space on that disk" in line
+            assert "Traceback" not in done.stderr
+            epoch, _ = read_backup(
+                disk / "run" / "backup"
+            )  # whatever it holds is a complete backup
+            assert epoch >= 0
+
+
+def test_a_run_folder_that_cannot_be_written_is_one_line_with_the_fix(tmp_path, capsys):
+    if ROOT:
+        stack = contextlib.ExitStack()
+        folder = stack.enter_context(tmpfs(tmp_path / "ro", "ro,size=1m"))
+    else:
+        folder = tmp_path / "ro"
+        folder.mkdir()
+        folder.chmod(0o555)
+        stack = contextlib.ExitStack()
+        stack.callback(folder.chmod, 0o755)
+    with stack:
+        for target in (folder / "new", folder):
+            code = cli.main(["train", str(target), "--preset", "tiny", "-p", "epochs=1"])
+            (line,) = capsys.readouterr().err.strip().splitlines()
+            assert code == 2 and line.startswith(f"error: {target}: cannot write"), line
+            assert "Fix: train into a folder you can write to, or make this one writable." in line
+
+
+def test_the_cannot_write_message_names_the_folder_the_cause_and_the_fix(tmp_path, capsys):
+    import errno
+
+    from colourlib.runs import RunFolder, RunFolderError
+
+    run = RunFolder(tmp_path / "run")
+    with pytest.raises(RunFolderError) as refused:
+        with run.lock():
+            raise OSError(errno.EROFS, "Read-only file system", str(run.path / "history.csv"))
+    assert str(refused.value).startswith(
+        f"{run.path}: cannot write {run.path / 'history.csv'} (Read-only file system)."
+    )
+    assert "Fix: train into a folder you can write to" in str(refused.value)
+    with pytest.raises(
+        OSError, match="not a write problem"
+    ):  # any other OSError keeps its traceback
+        with run.lock():
+            raise OSError(errno.EIO, "not a write problem")
+    with pytest.raises(RunFolderError, match=r"needs about \d+ MB .* Fix: free space"):
+        run.check_space(1 << 60)
+
+
+# --- training's inputs --------------------------------------------------------------------------------------
+
+
+def test_an_image_size_larger_than_every_photo_names_image_size_as_the_fix(recwarn):
+    with pytest.raises(
+        DataError,
+        match=r"image_size=99968 is larger than every photo .* Fix: a smaller "
+        r"image_size",
+    ):
+        load_photo_set(None, 99968)
+    assert not [w for w in recwarn if "skipped" in str(w.message)], (
+        "no listing of hundreds of photos"
+    )
+
+
+def test_max_photos_above_the_set_says_how_many_were_used(tmp_path):
+    for i in range(5):
+        save_rgb(tmp_path / f"p{i}.png", seed=i)
+    with pytest.warns(
+        UserWarning, match="max_photos=1000 is more than the 5 usable .* using all 5"
+    ):
+        photos = load_photo_set(tmp_path, 32, max_photos=1000)
+    assert len(photos.train) + len(photos.val) == 5
+
+
+def test_a_skipped_listing_is_cut_at_ten_lines_and_points_to_data_json(tmp_path):
+    for i in range(3):
+        save_rgb(tmp_path / f"big{i}.png", size=(64, 64), seed=i)
+    for i in range(14):
+        save_rgb(tmp_path / f"small{i:02d}.png", size=(16, 16), seed=i)
+    with pytest.warns(UserWarning, match=r"skipped 14 file\(s\)") as caught:
+        load_photo_set(tmp_path, 32)
+    text = str(caught[0].message)
+    assert text.count("smaller than image_size=32") == 10 and "... and 4 more" in text
+
+
+def test_a_config_file_of_the_wrong_json_type_is_one_line(tmp_path, capsys):
+    config = tmp_path / "c.json"
+    config.write_text("[1, 2]")
+    assert cli.main(["train", str(tmp_path / "run"), "--config", str(config)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(
+        f"error: --config {config}: a configuration is a JSON object of parameters"
+    )
+
+
+def test_the_train_notebook_refuses_a_parameter_it_does_not_declare():
+    history = [
+        "",
+        'preset = "quick"\ngpus = 1\nworkers = 1\n',
+        '# Parameters\ncolour = "red"\ngpus = 2\n',
+    ]
+    with pytest.raises(
+        ConfigError, match=r"^train.ipynb parameters: unknown parameter\(s\) colour "
+    ):
+        TrainConfig.from_notebook(
+            {"In": history, "preset": "tiny", "gpus": 2}, "train.ipynb parameters"
+        )
+    history[2] = "# Parameters\ngpus = 2\n"
+    assert TrainConfig.from_notebook({"In": history, "preset": "tiny", "gpus": 2}, "x").gpus == 2
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["colourise", "--help"], ["train", "--help"], ["--help"], ["colourise", "--image-size"]],
+)
+def test_help_and_argument_errors_answer_before_keras_is_imported(argv):
+    probe = textwrap.dedent(f"""
+        import sys
+        from colourlib.apps.cli import main
+        try:
+            main({argv!r})
+        except SystemExit:
+            pass
+        print("KERAS" if "keras" in sys.modules else "NO KERAS")
+    """)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.strip().splitlines()[-1] == "NO KERAS", done.stdout + done.stderr
