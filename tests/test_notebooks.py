@@ -135,6 +135,36 @@ def trained(runs):
 
 
 @pytest.mark.slow  # `make test` skips it; `make test-all` (CI) runs it
+def test_train_notebook_refuses_a_parameter_it_does_not_declare(tmp_path):
+    result = subprocess.run(
+        [
+            PAPERMILL,
+            "notebooks/train.ipynb",
+            str(tmp_path / "out.ipynb"),
+            "-p",
+            "preset",
+            "tiny",
+            "-p",
+            "colour",
+            "red",
+        ],
+        cwd=paths.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode != 0
+    assert (
+        "train.ipynb parameters: unknown parameter(s) colour (papermill only warns" in result.stderr
+    )
+    executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    failed = [c for c in executed.cells if any(o.get("ename") for o in c.get("outputs", []))]
+    assert (
+        len(failed) == 1 and "TrainConfig.from_notebook" in failed[0].source
+    )  # before any training
+
+
+@pytest.mark.slow  # `make test` skips it; `make test-all` (CI) runs it
 def test_train_notebook_runs_as_typed_and_writes_to_its_run_folder(trained, runs):
     notebook, run_dir = trained
     assert run_dir.parent == runs / "train" and run_dir.name.startswith(
