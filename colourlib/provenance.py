@@ -6,6 +6,7 @@ import ast
 import datetime as dt
 import hashlib
 import importlib.metadata
+import json
 import os
 import platform
 import subprocess
@@ -30,6 +31,19 @@ PACKAGES = (
     "matplotlib",
     "papermill",
     "jupyter-book",
+)
+
+
+#: The libraries whose versions are part of a result's fingerprint (:func:`code_fingerprint`).
+COMPUTING_PACKAGES = (
+    "keras",
+    "tensorflow",
+    "tensorflow-cpu",
+    "jax",
+    "jaxlib",
+    "numpy",
+    "pillow",
+    "scikit-image",
 )
 
 
@@ -186,6 +200,12 @@ def code_fingerprint(
     manifest = package_dir / "photos" / "manifest.csv"
     if manifest.is_file():
         digest.update(manifest.read_bytes())
+    versions = (
+        _versions()
+    )  # the libraries are code that computed it too: a `make lock` upgrade redoes it
+    digest.update(
+        json.dumps({k: versions.get(k) for k in COMPUTING_PACKAGES}, sort_keys=True).encode()
+    )
     return digest.hexdigest()[:16]
 
 

@@ -266,19 +266,26 @@ class RunFolder:
             with exclusive_lock(self.path / self.LOCK, f"the run folder {self.path}"):
                 yield self
         except OSError as exc:
-            if exc.errno not in CANNOT_WRITE:
-                raise
+            full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            if exc.errno not in CANNOT_WRITE or not (full or self.holds(_written(exc))):
+                raise  # e.g. a photo that cannot be read: not this folder's problem, the traceback says where
             message = self.cannot_write(exc)
             release_failed_writes(exc, self.path)
             raise RunFolderError(message) from None
+
+    def holds(self, name: str) -> bool:
+        """``name`` is this folder or a path inside it."""
+        if not name:
+            return False
+        here, there = self.path.resolve(), Path(name).resolve()
+        return there == here or here in there.parents
 
     def cannot_write(self, exc: OSError) -> str:
         """What a failed write in this folder means for the person running it, in one line (HDF5's own
         multi-line report of a failed write is read for its file name and cause)."""
         text = str(exc.strerror or exc)
-        named = re.search(r"filename = '([^']+)'", text)
         cause = re.search(r"error message = '([^']+)'", text)
-        what = f" {named.group(1) if named else exc.filename}" if named or exc.filename else ""
+        what = f" {_written(exc)}" if _written(exc) else ""
         text = cause.group(1) if cause else text
         if exc.errno == errno.ENOSPC:
             fix = "free space on that disk, or train into another folder"
@@ -345,6 +352,12 @@ class RunFolder:
     def environment(self) -> dict:
         path = self.file(self.ENVIRONMENT)
         return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _written(exc: OSError) -> str:
+    """The file an OSError is about: its ``filename``, or the one HDF5's report names."""
+    named = re.search(r"filename = '([^']+)'", str(exc.strerror or exc))
+    return named.group(1) if named else (str(exc.filename) if exc.filename else "")
 
 
 def release_failed_writes(exc: BaseException, folder: Path) -> None:

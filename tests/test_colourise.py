@@ -504,12 +504,18 @@ def test_an_animated_image_is_refused_with_the_reason_and_nothing_is_written(
     frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100, loop=0)
     code, _, err = run([gif, "-o", tmp_path / "out", "--run", run_dir], capsys)
     assert code == 1
-    assert "anim.gif: an image of 2 frames (animated, or several pages)" in err and "Fix:" in err
+    assert "anim.gif: an animated image (2 frames)" in err and "Fix:" in err
     assert not list((tmp_path / "out").glob("anim*"))
     still = tmp_path / "still.gif"
     frames[0].save(still)
     code, _, _ = run([still, "-o", tmp_path / "out", "--run", run_dir], capsys)
     assert code == 0 and (tmp_path / "out" / "still.png").is_file()  # a still GIF comes out as PNG
+    pages = (
+        tmp_path / "pages.tif"
+    )  # a TIFF with a second page (a thumbnail, a scan's back): its first page
+    frames[0].save(pages, save_all=True, append_images=frames[1:])
+    code, _, _ = run([pages, "-o", tmp_path / "out", "--run", run_dir], capsys)
+    assert code == 0 and (tmp_path / "out" / "pages.tif").is_file()
 
 
 def test_image_size_zero_is_refused_like_any_other_bad_size(run_dir, tmp_path, capsys):

@@ -558,7 +558,7 @@ def test_a_regime_may_time_its_own_steps_and_the_tiny_scale_shortens_both(tmp_pa
         load_matrix(write(tmp_path, text.replace("timing: {steps: 50}", "timing: {stepz: 50}")))
 
 
-def test_the_headline_says_which_of_the_papers_speedups_were_reproduced_from_the_ranges():
+def test_the_values_say_which_of_the_papers_speedups_were_reproduced_from_the_ranges():
     timings = speed_timings(
         {
             (1, 1, "threads"): [40, 42, 38],

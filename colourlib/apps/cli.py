@@ -41,7 +41,7 @@ def _parse_overrides(pairs: list[str]) -> dict:
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep:
-            raise SystemExit(f"-p {pair!r}: expected NAME=VALUE, e.g. -p epochs=3")
+            raise ConfigError(f"-p {pair!r}: expected NAME=VALUE, e.g. -p epochs=3")
         try:
             values[key] = ast.literal_eval(raw)
         except (ValueError, SyntaxError):
@@ -211,22 +211,22 @@ def command_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    passed = _pass_through(argv)
-    if passed is not None:
-        return passed
-    args = command_parser().parse_args(argv)
-
     started = time.perf_counter()
-    runs = getattr(args, "runs", None) or paths.runs_dir()
     try:
+        passed = _pass_through(
+            argv
+        )  # colourise, bench X, check X: their own parsers, the same errors
+        if passed is not None:
+            return passed
+        args = command_parser().parse_args(argv)
+        runs = paths.runs_dir()
         if args.command == "train":
             return _run_train(args)
         if args.command == "recipes":
             return _run_recipes(args, runs)
         code = _run_study(args)
-    except (
-        ColourlibError
-    ) as exc:  # what the user can fix: one line; anything else is a bug, with its traceback
+    except ColourlibError as exc:
+        # what the user can fix: one line; anything else is a bug, and keeps its traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -53,7 +53,7 @@ The default model is the one `make study` trains (EfficientNet-Lite0 encoder); i
 runs/colourise-model.json. Folders are searched for .jpg .jpeg .png .tif .tiff .webp files; a file named on the
 command line in another format Pillow reads (BMP, a still GIF) is written as PNG. Each output keeps the input's
 name, format and resolution (16-bit inputs become 16-bit TIFF) under OUT_DIR, folders keeping their layout.
-Animated or multi-page images are refused (which frame would be meant?); a photo named twice is coloured once.
+Animated GIF, PNG and WebP images are refused (which frame would be meant?); a photo named twice is coloured once.
 Exit status: 0 all coloured, 1 some photos failed (each is reported), 2 a usage or model error.
 """
 
@@ -376,10 +376,17 @@ def colour_file(
 def _reason(exc: BaseException) -> str:
     from PIL import Image, UnidentifiedImageError
 
+    from ..runs import CANNOT_WRITE
+
     if isinstance(exc, UnidentifiedImageError):
         return "not an image Pillow can read (unknown format or not a photo)"
     if isinstance(exc, Image.DecompressionBombError):
         return f"refused by Pillow's decompression-bomb guard ({exc})"
+    if isinstance(exc, OSError) and exc.errno in CANNOT_WRITE:
+        return (
+            f"cannot write its output ({exc.strerror}{': ' + exc.filename if exc.filename else ''}). Fix: "
+            "free space on the output disk, or pass -o a folder you can write to"
+        )
     if isinstance(exc, (SyntaxError, OSError)) and not isinstance(exc, PermissionError):
         return f"unreadable, corrupt or truncated ({exc})"
     return str(exc)

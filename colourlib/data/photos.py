@@ -113,17 +113,20 @@ class Photo:
     exif: Image.Exif | None  # the file's EXIF with its orientation removed (the pixels are upright)
 
 
+#: Formats whose multi-frame files are animations, which colourise refuses.
+ANIMATED_FORMATS = ("GIF", "PNG", "WEBP")
+
+
 def read_photo(path: str | Path) -> Photo:
     """Read any photo for colouring (raises on anything unreadable). 16-bit greyscale keeps its precision
     through Pillow; 16-bit colour TIFFs, which Pillow reads at 8 bits, are read with tifffile."""
     with Image.open(path) as raw:
-        frames = getattr(raw, "n_frames", 1)
-        if (
-            frames > 1
-        ):  # an animated GIF, WebP or PNG, a multi-page TIFF: which frame would be meant?
+        # An animated GIF, PNG or WebP: which frame would be meant? (A camera's JPEG with a preview frame,
+        # MPO, and a TIFF with a thumbnail page are photos: their first frame is the picture.)
+        if raw.format in ANIMATED_FORMATS and getattr(raw, "is_animated", False):
             raise ValueError(
-                f"an image of {frames} frames (animated, or several pages); colourise colours one still "
-                "image per file. Fix: save the frames you want as separate files (e.g. PNG) and colour those"
+                f"an animated image ({raw.n_frames} frames); colourise colours one still image per file. "
+                "Fix: save the frames you want as separate files (e.g. PNG) and colour those"
             )
         raw.load()
         exif = raw.getexif()
@@ -316,12 +319,13 @@ def _only_too_large(image_size: int, skipped: list[Skipped]) -> bool:
 def _none_usable(image_size: int, skipped: list[Skipped], where: str) -> str:
     """Why no photo is left, when image_size is what rules them out: the fix is a smaller image_size."""
     sides = _too_small(skipped)
-    if not sides:
+    largest = max(sides, default=0) // 32 * 32  # the largest image_size the largest photo allows
+    if not sides or not largest:
         return f"no usable photo in {where} ({len(skipped)} skipped). Fix: add photos."
     return (
         f"image_size={image_size} is larger than every photo in {where} ({len(sides)} too small; the "
-        f"largest short side is {max(sides)} px). Fix: a smaller image_size (a multiple of 32 up to "
-        f"{max(sides) // 32 * 32}, e.g. 64 or 160)."
+        f"largest short side is {max(sides)} px). Fix: a smaller image_size, a multiple of 32 up to "
+        f"{largest} (e.g. {min(largest, 160)})."
     )
 
 

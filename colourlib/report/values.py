@@ -100,9 +100,9 @@ def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
             f"{key}_n_compared": int(part.verdict.isin(["gain", "loss", "no difference"]).sum())
             if b is not None
             else 0,
-            f"{key}_reproduced": sum(
-                bool(c.get("reproduced")) for c in paper_claims(table, regime) if not ok.empty
-            ),
+            f"{key}_reproduced": sum(bool(c.get("reproduced")) for c in paper_claims(table, regime))
+            if b is not None
+            else 0,
         }
         for gpus, workers, loaders in CITED_CONFIGURATIONS:
             row = part[(part.gpus == gpus) & (part.workers == workers) & (part.loaders == loaders)]

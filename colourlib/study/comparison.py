@@ -1,6 +1,6 @@
 """The colouring models compared: every trained model and the two baselines scored on the same held-out photos,
-the goal checked, and the recipes side by side. Returns data (tables, images, plain sentences); the report
-draws the figures and formats what the book shows."""
+the goal checked, and the recipes side by side. Returns data (tables, images, numbers and one-word verdicts);
+the report draws the figures and formats what the book shows, whose prose is the notebooks'."""
 
 from __future__ import annotations
 

@@ -202,6 +202,9 @@ class Study:
         if self.force:
             run.clear()
             return False
+        run.make_way(
+            config
+        )  # a run of other parameters or code there goes: the study's folders are its own
         params = train_parameters(config, run)
         if run.is_reusable(config) and is_current("train", output, params):
             self.progress.start(f"{label}: reusing {relative(output)}")

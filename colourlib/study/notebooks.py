@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import ColourlibError, paths
 from ..config import ConfigError
+from .timing import is_backend_noise
 
 #: The study's notebooks, in the order the driver runs them.
 NOTEBOOKS = ("data", "model", "train", "parallel", "evaluate", "reproducibility")
@@ -80,14 +81,6 @@ def papermill_command(name: str, output: Path, parameters: dict[str, Any]) -> st
         if defaults.get(k, object()) != v
     ]
     return " ".join([f"papermill notebooks/{name}.ipynb {paths.relative(output)}", *changed])
-
-
-def is_backend_noise(line: str) -> bool:
-    """TensorFlow/XLA start-up lines, printed by C++ before any setting can silence them (logs keep them)."""
-    return (
-        line.startswith(("WARNING: All log messages", "W0000", "I0000", "E0000"))
-        or "rebuild TensorFlow" in line
-    )
 
 
 class _Indented:

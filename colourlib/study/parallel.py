@@ -2,7 +2,8 @@
 
 :func:`speed_table` reads the study's timings (:mod:`colourlib.study.timing`: fixed steps, repeated; medians with
 min-max ranges, and a gain only where the ranges do not overlap); :func:`paper_claims` sets them beside the
-paper's. The sentences the book prints from them are :mod:`colourlib.report.words`'."""
+paper's. The book's prose cites their numbers (:mod:`colourlib.report.values`); its sentences are the
+parallel notebook's."""
 
 from __future__ import annotations
 

@@ -25,7 +25,6 @@ import pandas as pd
 from .. import atomic
 from ..config import TrainConfig
 from .matrix import Configuration, Matrix, Regime, Timing, check_machine
-from .notebooks import is_backend_noise
 
 
 @dataclass(frozen=True)
@@ -71,6 +70,14 @@ SETUP_ENV = (
     "TF_NUM_INTEROP_THREADS",
     "OMP_NUM_THREADS",
 )
+
+
+def is_backend_noise(line: str) -> bool:
+    """TensorFlow/XLA start-up lines, printed by C++ before any setting can silence them (logs keep them)."""
+    return (
+        line.startswith(("WARNING: All log messages", "W0000", "I0000", "E0000"))
+        or "rebuild TensorFlow" in line
+    )
 
 
 def setup() -> dict:
