@@ -22,6 +22,12 @@ PRECISIONS = ("float32", "mixed_bfloat16")
 LOSSES = ("mse", "mae", "classification")
 
 
+def loaders_kind(use_multiprocessing: bool) -> str:
+    """What data-loading workers are, as run folder names, matrix rows and tables label them: ``threads`` or
+    ``processes``."""
+    return "processes" if use_multiprocessing else "threads"
+
+
 def check_int(name: str, value: Any, minimum: int, source: str = "config") -> None:
     """The one check of a count parameter (``gpus``, ``workers``, ``epochs``...): an integer >= ``minimum``."""
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
@@ -125,7 +131,7 @@ class TrainConfig:
     @property
     def loaders(self) -> str:
         """What the data-loading workers are: ``threads`` or ``processes``."""
-        return "processes" if self.use_multiprocessing else "threads"
+        return loaders_kind(self.use_multiprocessing)
 
     def save(self, path: Path) -> None:
         from . import atomic

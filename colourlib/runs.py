@@ -213,7 +213,8 @@ class RunFolder:
         files of killed writers go; so does the backup of a finished run (a kill may have come just before its
         removal)."""
         if force:
-            self.clear_run_files()
+            self.clear_run_files()  # its temporary files too
+            return "new"
         state = self.state_for(config, photos)
         if state == "finished":
             shutil.rmtree(self.backup_dir, ignore_errors=True)

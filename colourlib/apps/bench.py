@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import paths
-from ..config import PRECISIONS
+from ..config import PRECISIONS, loaders_kind
 from . import path_argument
 
 # --- shared ----------------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ def train_rows(args) -> list[dict]:
                         **base,
                         "part": "train with loader",
                         "workers": workers,
-                        "loaders": ("processes" if processes else "threads"),
+                        "loaders": loaders_kind(processes),
                         "images_per_s": config.batch_size / step,
                         "input_wait_share": max(0.0, 1 - compute / step),
                     }
@@ -257,7 +257,7 @@ def training(argv: list[str] | None = None) -> int:
     rows = []
     for workers, processes in args.loaders:
         ips = loader_images_per_s(args, workers, processes)
-        loaders = "processes" if processes else "threads"
+        loaders = loaders_kind(processes)
         rows.append(dict(part="loader alone", workers=workers, loaders=loaders, images_per_s=ips))
         print(f"loader alone, {workers} {loaders}: {ips:.0f} images/s", flush=True)
     from ..speed import matmul_gflops

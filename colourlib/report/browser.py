@@ -183,13 +183,7 @@ class Chromium:
         )
 
     def screenshot(self, path: Path, width: int = 1280) -> None:
-        self.call(
-            "Emulation.setDeviceMetricsOverride",
-            width=width,
-            height=900,
-            deviceScaleFactor=1,
-            mobile=False,
-        )
+        self.set_width(width)
         height = int(self.call("Page.getLayoutMetrics")["cssContentSize"]["height"])
         self.call(
             "Emulation.setDeviceMetricsOverride",

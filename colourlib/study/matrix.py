@@ -11,7 +11,7 @@ import yaml
 
 from .. import paths
 from ..backend.replicas import capacity
-from ..config import PRESETS, ConfigError, TrainConfig, check_int
+from ..config import PRESETS, ConfigError, TrainConfig, check_int, loaders_kind
 
 ROW_KEYS = ("gpus", "workers", "use_multiprocessing")
 #: Set per configuration row, so a regime may not set them.
@@ -32,7 +32,7 @@ class Configuration:
 
     @property
     def loaders(self) -> str:
-        return "processes" if self.use_multiprocessing else "threads"
+        return loaders_kind(self.use_multiprocessing)
 
 
 @dataclass(frozen=True)
