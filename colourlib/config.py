@@ -287,8 +287,9 @@ COLOURING_MODELS: dict[str, dict[str, Any]] = {
         cache_features=True,
         decoder="skips",
         loss="classification",
-        rebalance_lambda=1.0,
-        temperature=0.25,
+        rebalance_lambda=0.8,
+        temperature=0.38,
+        learning_rate=1e-4,
     ),
 }
 #: What both models use at a preset: the same photos, resolution, crops and schedule.

@@ -26,6 +26,9 @@ NOTEBOOKS_DIR = (REPO_ROOT or Path.cwd()) / "notebooks"
 BOOK_DIR = (REPO_ROOT or Path.cwd()) / "book"
 #: Where the driver writes the notebooks papermill executed; the book shows exactly these.
 BOOK_RUNS_DIR = BOOK_DIR / "runs"
+#: Figures the notebooks write for the book's markdown pages (the front page's strip and speedup plot), which
+#: cite them as files: a glued figure cannot be pasted with its caption into another page.
+BOOK_FIGURES_DIR = BOOK_RUNS_DIR / "figures"
 #: Recorded measurements: results of runs this checkout cannot repeat in CI's time (the recipe search), each
 #: folder with the machine, commit and date it came from. The only generated files committed.
 RESULTS_DIR = (REPO_ROOT or Path.cwd()) / "results"

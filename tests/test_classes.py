@@ -107,3 +107,42 @@ def test_the_loss_is_the_weighted_cross_entropy_of_the_soft_target_on_the_coarse
         classes.ClassificationLoss(weights).get_config()
     )
     np.testing.assert_array_equal(restored.weights, weights)
+
+
+def test_nearest_bin_by_rounding_agrees_with_a_search_of_every_centre():
+    rng = np.random.default_rng(0)
+    # colours in and out of the bins: the whole ab square, bin centres, points half-way between bins
+    ab = np.concatenate(
+        [rng.uniform(-128, 128, (20000, 2)), classes.bin_centres() + 0.0, srgb_ab(16)]
+    )
+    brute = np.argmin(((ab[:, None, :] - classes.bin_centres()[None]) ** 2).sum(-1), axis=1)
+    fast = classes.nearest_bin(ab)
+    # where two centres are equally near, either is right
+    d = ((ab - classes.bin_centres()[fast]) ** 2).sum(-1)
+    d_brute = ((ab - classes.bin_centres()[brute]) ** 2).sum(-1)
+    np.testing.assert_allclose(d, d_brute, atol=1e-3)
+    assert classes.nearest_bin(ab[:400].reshape(4, 100, 2)).shape == (4, 100)
+
+
+def test_a_colour_far_from_every_bin_still_soft_encodes_to_its_nearest_bins():
+    corner = classes.soft_encode(np.array([[127.0, -127.0]]))  # 30+ units from the nearest bin
+    assert np.isfinite(corner).all() and corner.sum() == pytest.approx(1.0)
+    assert corner[0].argmax() == classes.nearest_bin(np.array([[127.0, -127.0]]))[0]
+
+
+def test_reading_true_colours_back_through_the_bins_loses_little_and_more_at_low_temperature():
+    centres = classes.bin_centres().astype(float)
+    present = {tuple(c) for c in centres}
+    steps = [(da, db) for da in (-10, 0, 10) for db in (-10, 0, 10)]
+    inner = np.array(  # bins whose eight neighbours are bins too: a symmetric soft encoding
+        [c for c in centres if all((c[0] + da, c[1] + db) in present for da, db in steps)]
+    )
+    assert len(inner) > 150
+    back = classes.read_back(inner, temperature=1.0)
+    # at T = 1 the annealed mean of a symmetric soft encoding of a bin centre is the centre itself
+    np.testing.assert_allclose(back, inner, atol=1e-3)
+    off_grid = inner + [3.0, -4.0]
+    err_1 = np.abs(classes.read_back(off_grid, 1.0) - off_grid).max()
+    err_low = np.abs(classes.read_back(off_grid, 0.25) - off_grid).max()
+    assert err_1 < 2.0 < err_low < 5.0  # sharpening pulls a colour towards its nearest bin
+    assert classes.read_back(np.zeros((2, 3, 2)), 0.38).shape == (2, 3, 2)

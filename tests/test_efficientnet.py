@@ -47,6 +47,27 @@ def test_the_converted_classifier_knows_what_is_in_the_test_photos(cache):
     assert found["motorcycle_left"] == 665  # moped
 
 
+def test_the_lite1_judge_knows_what_is_in_the_test_photos_through_every_view(cache):
+    """The evaluation's judge is another network (EfficientNet-Lite1, 240 px, its own packaged weights): it must
+    name the classes of photos that ship in packages, from the whole photo and from each of its square views."""
+    photos = {p.stem: p for p in wheel_test_photos()}
+    names = ["coffee", "chelsea", "flower", "china", "rocket"]
+    images = [read_rgb(photos[n]) for n in names]
+    whole = efficientnet.classify(images, variant="lite1").argmax(axis=1)
+    found = dict(zip(names, whole.tolist()))
+    assert found["coffee"] == 967  # espresso
+    assert found["chelsea"] in (281, 282, 285)  # tabby, tiger cat, Egyptian cat
+    assert found["flower"] == 985  # daisy
+    assert found["china"] == 698  # palace
+    assert found["rocket"] in (
+        540,
+        657,
+    )  # drilling platform / missile: a rocket on its launch tower
+    views = efficientnet.classify(images[:2], variant="lite1", views=3)
+    assert views.shape == (2, 3, 1000)
+    assert (views[0].argmax(-1) == 967).sum() >= 2  # the cup fills most of the coffee photo's views
+
+
 def test_conversion_is_cached_once(cache):
     first = efficientnet.converted_weights()
     assert first.parent == cache and first.name == efficientnet.CONVERTED_FILE

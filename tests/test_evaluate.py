@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from colourlib import ConfigError, evaluate, model, paths, provenance
@@ -98,44 +99,85 @@ def test_cli_reports_bad_parameters_without_a_traceback(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_the_goal_needs_both_baselines_beaten_by_more_than_the_seed_spread_and_half_the_colourfulness():
-    import pandas as pd
+def _scored(photos: int, columns: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
+    """A per-image table: for each method, each seed's per-photo scores (a list per seed) of each metric."""
 
+    rows = []
+    for method, by_metric in columns.items():
+        seeds = len(next(iter(by_metric.values())))
+        for seed in range(seeds):
+            for i in range(photos):
+                row = {"photo": f"p{i}", "split": "packages" if i % 2 else "wheels"}
+                row |= {"method": method, "seed": seed}
+                row |= {metric: values[seed][i] for metric, values in by_metric.items()}
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_a_paired_difference_averages_seeds_per_photo_and_its_interval_decides_the_verdict():
+    # two seeds whose mean per photo (3, 4, 5, 6) is grey's + 1 on every photo: a sure difference of +1
+    per_image = _scored(
+        4,
+        {
+            "model": {"ciede2000": [[2, 3, 4, 5], [4, 5, 6, 7]]},
+            "grey": {"ciede2000": [[2, 3, 4, 5]]},
+        },
+    )
+    interval = evaluate.paired_difference(per_image, "model", "grey", "ciede2000")
+    assert interval == pytest.approx({"difference": 1.0, "low": 1.0, "high": 1.0, "photos": 4})
+    assert evaluate.verdict(interval, higher_is_better=False) == "worse"
+    assert evaluate.verdict(interval, higher_is_better=True) == "better"
+    # differences +2, -2, +2, -2: a mean of 0, an interval around it
+    swing = _scored(4, {"model": {"x": [[2, -2, 2, -2]]}, "grey": {"x": [[0, 0, 0, 0]]}})
+    interval = evaluate.paired_difference(swing, "model", "grey", "x")
+    assert interval["difference"] == 0 and interval["low"] < 0 < interval["high"]
+    assert evaluate.verdict(interval, higher_is_better=True) == "no difference"
+    with pytest.raises(ValueError, match="no photos scored for method 'other'"):
+        evaluate.paired_difference(swing, "model", "other", "x")
+
+
+def test_the_goal_is_judged_by_paired_intervals_and_the_semantic_gap_closed():
     from colourlib.study import comparison as study
 
-    labels = {"lite0": "Lite0", "grey": "grey", "mean_ab": "mean ab"}
-    index = ["Lite0", "grey", "mean ab"]
-    summary = pd.DataFrame(
-        {
-            "ciede2000": [10.0, 11.0, 11.5],
-            "auc_ab": [0.90, 0.88, 0.885],
-            "colourfulness": [29.0, 0.0, 8.0],
-            "colourfulness_true": [60.0] * 3,
-        },
-        index=index,
-    )
-    spread = pd.DataFrame(
-        {
-            "ciede2000": [0.5, 0, 0],
-            "auc_ab": [0.005, 0, 0],
-            "colourfulness": [1.0, 0, 0],
-            "colourfulness_true": [0.0] * 3,
-        },
-        index=index,
-    )
-    comparison = study.Comparison({"lite0": []}, labels, summary, None, {}, spread=spread)
-    assert study.goal_check(comparison, "lite0") == {
-        "ciede2000": True,
-        "auc_ab": True,
-        "colourfulness": False,
+    photos = 6
+    model = {  # better than both baselines by a margin on every photo, unless changed below
+        "rebalanced_auc": [[0.80] * photos] * 3,
+        "semantic": [[0.30] * photos] * 3,
+        "delta_cf": [[10.0] * photos] * 3,
+        "ciede2000": [[10.0] * photos] * 3,
+        "auc_ab": [[0.90] * photos] * 3,
+        "psnr": [[20.0] * photos] * 3,
+        "ssim": [[0.9] * photos] * 3,
     }
-    summary.loc["Lite0", "colourfulness"] = 30.0  # exactly half of the truth's: enough
-    assert all(study.goal_check(comparison, "lite0").values())
-    spread.loc["Lite0", "ciede2000"] = 1.2  # beats grey by 1.0: inside the spread, so no difference
-    assert study.goal_check(comparison, "lite0")["ciede2000"] is False
-    spread.loc["Lite0", "ciede2000"] = 0.5
-    summary.loc["Lite0", "auc_ab"] = 0.887  # beats grey but not mean ab by more than 0.005
-    assert study.goal_check(comparison, "lite0")["auc_ab"] is False
+    grey = {
+        "rebalanced_auc": [[0.70] * photos],
+        "semantic": [[0.20] * photos],
+        "delta_cf": [[40.0] * photos],
+        "ciede2000": [[10.5] * photos],
+        "auc_ab": [[0.89] * photos],
+        "psnr": [[20.0] * photos],
+        "ssim": [[0.9] * photos],
+    }
+    mean_ab = {k: [[v[0][0] * 1.01] * photos] for k, v in grey.items()}
+    labels = {"lite0": "Lite0", "grey": "grey", "mean_ab": "mean ab"}
+
+    def check(model_scores, truth_semantic=0.5):
+        per_image = _scored(photos, {"Lite0": model_scores, "grey": grey, "mean ab": mean_ab})
+        per_image = per_image.assign(semantic_true=truth_semantic)
+        summary, spread = study.summarise_seeds(per_image)
+        comparison = study.Comparison({"lite0": []}, labels, summary, None, {}, spread=spread)
+        comparison.pairs = study.paired_intervals(per_image, labels, ["lite0"])
+        return study.goal_check(comparison, "lite0")
+
+    assert check(model) == dict.fromkeys(study.GOAL_PARTS, True)
+    # semantic 0.30 against grey 0.20 and originals 0.5: a third of the gap; with originals at 0.7, a fifth
+    assert check(model, truth_semantic=0.7)["semantic_gap"] is False
+    # CIEDE2000 worse than grey on every photo: a failed 'not worse' part, the others hold
+    worse = model | {"ciede2000": [[11.0] * photos] * 3}
+    assert check(worse) == dict.fromkeys(study.GOAL_PARTS, True) | {"ciede2000": False}
+    # rebalanced AuC above grey on half the photos and below on the other half: no difference, not better
+    mixed = model | {"rebalanced_auc": [[0.9, 0.5] * (photos // 2)] * 3}
+    assert check(mixed)["rebalanced_auc"] is False and check(mixed)["semantic"] is True
 
 
 def test_seed_summaries_are_the_mean_and_spread_of_each_seeds_mean_per_split():
@@ -189,9 +231,67 @@ def test_every_recipe_candidate_is_valid_and_changes_one_thing_from_the_publishe
     assert recipes.candidate_config("mse", temperature=0.5).temperature == 0.5
 
 
+def test_the_selection_rule_gates_on_ciede2000_then_ranks_with_ties_broken_in_order():
+    import pandas as pd
+
+    from colourlib.study import recipes
+
+    photos = 6
+
+    def candidate(name, ciede2000, rebalanced_auc, semantic, delta_cf=20.0):
+        per_photo = lambda v: v if isinstance(v, list) else [v] * photos  # noqa: E731
+        return pd.DataFrame(
+            {
+                "photo": [f"p{i}" for i in range(photos)],
+                "method": name,
+                "recipe": name.split(" @")[0],
+                "temperature": 0.38,
+                "ciede2000": per_photo(ciede2000),
+                "rebalanced_auc": per_photo(rebalanced_auc),
+                "semantic": per_photo(semantic),
+                "delta_cf": per_photo(delta_cf),
+            }
+        )
+
+    grey = candidate("grey", 10.0, 0.70, 0.2, 40.0).drop(columns=["recipe", "temperature"])
+    scores = pd.concat(
+        [
+            candidate(
+                "vivid but wrong", 12.0, 0.95, 0.5
+            ),  # the best AuC, but worse than grey per pixel
+            candidate("steady", 10.0, 0.851, 0.30),
+            candidate(
+                "swinging", 10.0, [0.88, 0.82] * 3, 0.35
+            ),  # tied with steady on AuC, more semantic
+            candidate("dull", 10.0, 0.80, 0.40),  # clearly lower AuC: its semantic never counts
+        ],
+        ignore_index=True,
+    )
+    table = recipes.choose(scores, grey).set_index("method")
+    assert table.stage.to_dict() == {
+        "swinging": "chosen",
+        "steady": "tied on rebalanced AuC, lower semantic agreement",
+        "dull": "lower rebalanced AuC",
+        "vivid but wrong": "CIEDE2000 worse than grey",
+    }
+    assert list(table.index)[0] == "swinging"
+    assert table.loc["vivid but wrong", "ciede2000_vs_grey"] == pytest.approx(2.0)
+    assert table.loc["vivid but wrong", "ciede2000_vs_grey_low"] == pytest.approx(2.0)
+    # tied on AuC and on semantic agreement: the smaller ΔCF wins
+    twins = pd.concat(
+        [candidate("a", 10.0, 0.85, 0.3, 25.0), candidate("b", 10.0, 0.85, 0.3, 15.0)]
+    )
+    assert recipes.choose(twins, grey).method.iloc[0] == "b"
+    # nothing passes the gate: everything is ranked, and nothing is labelled as failing it
+    gated = recipes.choose(candidate("x", 12.0, 0.9, 0.3), grey)
+    assert gated.stage.tolist() == ["chosen"]
+
+
 def test_the_recorded_recipe_search_is_read_with_its_machine_and_a_missing_one_says_how_to_make_it(
     tmp_path,
 ):
+
+    import pandas as pd
 
     from colourlib.report.tables import recipe_search_table
     from colourlib.report.values import read_recipe_search
@@ -201,10 +301,10 @@ def test_the_recorded_recipe_search_is_read_with_its_machine_and_a_missing_one_s
     ):
         read_recipe_search(tmp_path)
     search, baselines, values = read_recipe_search()  # the committed record
-    assert {"recipe", "temperature", "ciede2000", "auc_ab", "colourfulness", "eligible"} <= set(
+    assert {"recipe", "temperature", "ciede2000", "rebalanced_auc", "semantic", "stage"} <= set(
         search.columns
     )
-    assert set(baselines.index) == {"grey", "mean_ab"}
+    assert {"grey", "mean_ab", "ceiling: input size"} <= set(baselines.index)
     assert "cores" in values["search_machine"]
     fine_tune = json.loads((paths.RECIPE_SEARCH / "fine-tune.json").read_text())
     assert values["fine_tune_ciede2000_after"] == fine_tune["ciede2000_after"]
@@ -217,8 +317,58 @@ def test_the_recorded_recipe_search_is_read_with_its_machine_and_a_missing_one_s
         "not measured: NaN, not a number from elsewhere"
     )
     table = recipe_search_table(search, baselines)
-    assert len(table) == len(search) + 2 and table.index[-1] == "baseline: mean_ab"
+    assert len(table.data) == len(search) + len(baselines)
+    assert "baseline: mean_ab" in table.data.index
+    # the rule, as recorded: the chosen candidate passed the gate, and choose() picks it again from the
+    # recorded per-photo scores
     chosen = search.iloc[0]
-    assert (
-        chosen.eligible and chosen.ciede2000 == search[search.eligible].ciede2000.min()
-    )  # the rule, as recorded
+    assert chosen.stage == "chosen" and chosen.ciede2000_vs_grey_low <= 0
+    from colourlib.study.recipes import choose
+
+    per_image = pd.read_csv(paths.RECIPE_SEARCH / "recipes_per_image.csv")
+    references = per_image[per_image.recipe.isna()]
+    again = choose(per_image[per_image.recipe.notna()], references)
+    assert again.method.iloc[0] == chosen.method
+    assert values["search_chosen"] == chosen.recipe
+    # a search recorded under the older rule (no stage column) says to rerun it
+    old = tmp_path / "old"
+    shutil.copytree(paths.RECIPE_SEARCH, old)
+    search.drop(columns="stage").to_csv(old / "recipes.csv", index=False)
+    with pytest.raises(ConfigError, match="older selection rule.*colourlib recipes"):
+        read_recipe_search(old)
+
+
+def test_the_ceilings_give_back_a_flat_photos_colour_and_lose_detail_finer_than_the_input():
+    from skimage.color import lab2rgb
+
+    flat = lab2rgb(np.full((48, 72, 3), [60.0, 20.0, -30.0]))  # a bin centre's colour, everywhere
+    ceilings = evaluate.ceiling_ab([flat], image_size=32, temperature=1.0)
+    assert set(ceilings) == {"input_size", "bins"}
+    assert ceilings["input_size"][0].shape == (48, 72, 2)
+    np.testing.assert_allclose(
+        ceilings["input_size"][0], np.broadcast_to([20.0, -30.0], (48, 72, 2)), atol=0.3
+    )
+    np.testing.assert_allclose(
+        ceilings["bins"][0], np.broadcast_to([20.0, -30.0], (48, 72, 2)), atol=1.5
+    )
+    assert set(evaluate.ceiling_ab([flat], 32, None)) == {
+        "input_size"
+    }  # a regression model: no bins
+    # stripes one pixel wide: at a quarter of the resolution their colour averages out
+    stripes = np.zeros((64, 64, 3))
+    stripes[:, ::2] = lab2rgb(np.full((1, 1, 3), [50.0, 60.0, 0.0]))[0, 0]
+    stripes[:, 1::2] = lab2rgb(np.full((1, 1, 3), [50.0, -60.0, 0.0]))[0, 0]
+    small = evaluate.ceiling_ab([stripes], image_size=16, temperature=None)["input_size"][0]
+    assert np.abs(small[..., 0]).mean() < 15 < np.abs(rgb_to_lab(stripes)[..., 1]).mean()
+
+
+def test_the_landing_strip_samples_the_whole_ranking_by_rule():
+    import pandas as pd
+
+    from colourlib.study.comparison import evenly_ranked
+
+    scores = pd.Series([5.0, 1.0, 9.0, 3.0, 7.0, 0.0, 8.0, 2.0, 6.0, 4.0], index=list("abcdefghij"))
+    # ranked 0..9 by score: f b h d j a i e g c; one at the middle of each fifth: ranks 1, 3, 5, 7, 9
+    assert evenly_ranked(scores, 5) == ["b", "d", "a", "e", "c"]
+    assert evenly_ranked(scores, 1) == ["a"]  # the median
+    assert evenly_ranked(scores.iloc[:2], 6) == ["b", "a"]  # fewer photos than asked for: each once

@@ -83,8 +83,67 @@ def test_all_metrics_keys():
         "colourfulness",
         "colourfulness_true",
         "colourfulness_gap",
+        "delta_cf",
         "ab_error",
         "auc_ab",
+        "rebalanced_auc",
         "keras2_accuracy",
     }
     assert result["colourfulness_gap"] == pytest.approx(0.0)
+
+
+def two_pixels(ab_left, ab_right, lightness=60.0):
+    """A 1 x 2 LAB image of two colours at one lightness."""
+    return np.array([[[lightness, *ab_left], [lightness, *ab_right]]], dtype=np.float64)
+
+
+def test_rebalanced_auc_counts_each_colour_present_the_same_within_a_photo():
+    # three pixels of grey (bin of (0, 0)) and one of (60, 0): the red pixel's bin is three times rarer
+    truth = np.array([[[60.0, 0, 0]] * 3 + [[60.0, 60.0, 0]]])
+    grey = truth.copy()
+    grey[..., 1:] = 0.0
+    frequencies = metrics.class_frequencies([truth])
+    assert frequencies[frequencies > 0].tolist() == pytest.approx([0.75, 0.25])
+    # grey is right on three pixels (score 1) and 60 off on one (score 1 - 60/150 = 0.6)
+    assert metrics.rebalanced_auc(truth, truth, frequencies) == pytest.approx(1.0)
+    assert metrics.rebalanced_auc(truth, grey, frequencies) == pytest.approx((1 + 0.6) / 2)
+    # the raw AuC weights every pixel alike: (3 * 1 + 0.6) / 4
+    assert metrics._auc_of_errors(metrics._ab_distance(truth, grey)) == pytest.approx(0.9)
+
+
+def test_rebalanced_auc_weights_come_from_the_whole_scored_set():
+    # photo 1: one grey and one red pixel; photo 2: two grey pixels -> grey's bin 3/4, red's 1/4 over the set
+    first, second = two_pixels((0, 0), (60, 0)), two_pixels((0, 0), (0, 0))
+    frequencies = metrics.class_frequencies([first, second])
+    grey_first = first.copy()
+    grey_first[..., 1:] = 0.0
+    # weights 4/3 (grey pixel) and 4 (red pixel): (4/3 * 1 + 4 * 0.6) / (4/3 + 4) = 0.7
+    assert metrics.rebalanced_auc(first, grey_first, frequencies) == pytest.approx(0.7)
+    with pytest.raises(ValueError, match="frequency 0"):
+        metrics.rebalanced_auc(first, grey_first, metrics.class_frequencies([second]))
+
+
+def test_colourfulness_gap_is_zero_against_itself_and_the_truths_colourfulness_for_grey():
+    a = image()
+    grey = np.repeat(a.mean(-1, keepdims=True), 3, axis=-1)
+    assert metrics.colourfulness_gap(a, a) == 0.0
+    assert metrics.colourfulness_gap(a, grey) == pytest.approx(metrics.colourfulness(a))
+    red_green = np.zeros((2, 2, 3))
+    red_green[0, :, 0] = red_green[1, :, 1] = 1.0
+    assert metrics.colourfulness_gap(np.zeros((2, 2, 3)), red_green) == pytest.approx(293.25)
+
+
+def test_semantic_agreement_reference_values():
+    truth = np.log(np.array([[0.7, 0.2, 0.1] + [0.0] * 3], dtype=np.float64) + 1e-30)
+    # the coloured photo: class 1 first, the original's class 0 second with probability 0.3
+    coloured = np.log(np.array([[0.3, 0.6, 0.1, 0.0, 0.0, 0.0]]) + 1e-30)
+    same = metrics.semantic_agreement(truth, truth)
+    assert same == pytest.approx({"semantic": 0.7, "top1": 1.0, "top5": 1.0})
+    other = metrics.semantic_agreement(truth, coloured)
+    assert other == pytest.approx({"semantic": 0.3, "top1": 0.0, "top5": 1.0})
+    # two views: averaged
+    views = metrics.semantic_agreement(np.vstack([truth, truth]), np.vstack([truth, coloured]))
+    assert views == pytest.approx({"semantic": 0.5, "top1": 0.5, "top5": 1.0})
+    # the original's class ranked sixth: outside the top five
+    sixth = np.log(np.array([[0.01, 0.3, 0.25, 0.2, 0.14, 0.1]]))
+    assert metrics.semantic_agreement(truth, sixth)["top5"] == 0.0

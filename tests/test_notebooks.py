@@ -440,13 +440,22 @@ def test_browser_check_catches_what_a_reader_would_trip_over(tmp_path):
         "<pre>WARNING:tensorflow:5 out of the last 15 calls</pre>"
         "<img src='ok.png'><figure><img src='ok.png'></figure></main></body></html>"
     )
+    # the front page must show its strip and speedup figures: here one is a 40-px image, the other absent
+    (html / "intro.html").write_text(
+        f"<html><body><main>{words}<figure id='fig-landing-strip'><img src='ok.png'>"
+        "<figcaption>Fig. 1 A strip.</figcaption></figure></main></body></html>"
+    )
     reports = check_pages(
         html,
         tmp_path / "shots",
         CHROMIUM,
-        pages=("good.html", "bad.html", "wide.html", "noise.html"),
+        pages=("good.html", "bad.html", "wide.html", "noise.html", "intro.html"),
     )
-    good, bad, wide, noise = reports
+    good, bad, wide, noise, intro = reports
+    assert "intro.html: figure fig-landing-strip shows no image (40 px wide" in " ".join(
+        intro.problems
+    )
+    assert "intro.html: figure fig-speedup-front is missing" in intro.problems
     assert (
         good.problems == [] and good.found["pasted"] == 1 and good.screenshot.stat().st_size > 1000
     )

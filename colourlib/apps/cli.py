@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_recipes(args, runs: Path) -> int:
-    from ..study.recipes import CANDIDATES, search
+    from ..study.recipes import CANDIDATES, SELECTION_RULE, search
 
     if args.temperature is not None and (not args.fine_tune or not 0 < args.temperature <= 1):
         raise ConfigError(
@@ -268,8 +268,9 @@ def _run_recipes(args, runs: Path) -> int:
     table = search(out, args.only)
     print(table.to_string())
     print(
+        f"\nThe rule, on the validation photos only: {SELECTION_RULE}. Chosen: {table.method.iloc[0]}."
         f"\nrecipe search written to {out / 'recipes.csv'}; to record it for the book, copy recipes.csv, "
-        f"baselines.csv and environment.json to {paths.RECIPE_SEARCH}"
+        f"recipes_per_image.csv, baselines.csv and environment.json to {paths.RECIPE_SEARCH}"
     )
     return 0
 

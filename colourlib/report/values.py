@@ -138,9 +138,10 @@ def evaluation_values(comparison: Comparison) -> dict:
 
 def read_recipe_search(folder=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """The recorded recipe search (:mod:`colourlib.study.recipes`): its table, the baselines on the same
-    validation photos, and values for the prose: the machine and date it ran on and what fine-tuning the
-    encoder added (``fine_tune_<what>``: its epochs, crops, learning rate, seconds, and the validation CIEDE2000
-    and AuC before and after)."""
+    validation photos (the baselines' and ceilings' means), and values for the prose: the machine and date it ran
+    on, the chosen candidate and its measures (``search_chosen_<metric>``), and what fine-tuning the encoder added
+    (``fine_tune_<what>``: its epochs, crops, learning rate, seconds, and the validation metrics before and
+    after). A search recorded under an older rule, without the rule's columns, is an error that says to rerun."""
     import json
     from pathlib import Path
 
@@ -156,8 +157,30 @@ def read_recipe_search(folder=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
             f"recipe_search={str(folder)!r}: no recorded recipe search there ({exc.strerror}: "
             f"{exc.filename}). Fix: run python -m colourlib recipes --out {folder}."
         ) from None
+    needed = {"method", "stage", "rebalanced_auc", "semantic", "delta_cf", "ciede2000_vs_grey"}
+    if missing := sorted(needed - set(search.columns)):
+        raise ConfigError(
+            f"recipe_search={str(folder)!r}: {folder / 'recipes.csv'} lacks {', '.join(missing)}: it was "
+            f"recorded under an older selection rule. Fix: run python -m colourlib recipes --out {folder}."
+        )
     date = (env.get("date") or "")[:10]
-    values = {"search_machine": hardware(env) + (f", {date}" if date else "")}
+    chosen = search.iloc[0]
+    values = {
+        "search_machine": hardware(env) + (f", {date}" if date else ""),
+        "search_chosen": chosen.recipe,
+        "search_chosen_temperature": float(chosen.temperature),
+        "search_candidates": int(search.recipe.nunique()),
+        "search_rows": len(search),
+        "search_val_photos": int(chosen.val_photos),
+        "search_passed_gate": int((search.stage != "CIEDE2000 worse than grey").sum()),
+        **{
+            f"search_chosen_{m}": float(chosen[m])
+            for m in ("rebalanced_auc", "semantic", "delta_cf", "ciede2000", "ciede2000_vs_grey")
+        },
+        "search_chosen_ciede2000_vs_grey_low": float(chosen.ciede2000_vs_grey_low),
+        "search_chosen_ciede2000_vs_grey_high": float(chosen.ciede2000_vs_grey_high),
+        "search_grey_rebalanced_auc": float(baselines.loc["grey", "rebalanced_auc"]),
+    }
     if later := env.get("second_round"):  # recorded later, possibly elsewhere: say so
         values["search_machine"] += (
             f"; its second round on {hardware(later)}, "
@@ -174,6 +197,10 @@ def read_recipe_search(folder=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         "ciede2000_after",
         "auc_ab_before",
         "auc_ab_after",
+        "rebalanced_auc_before",
+        "rebalanced_auc_after",
+        "semantic_before",
+        "semantic_after",
     ):  # NaN where fine-tuning was not measured
         values[f"fine_tune_{key}"] = t.get(key, float("nan"))
     return search, baselines, values

@@ -12,9 +12,11 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .. import evaluate
@@ -24,13 +26,17 @@ from ..data.photos import load_photo_set, read_rgb
 from ..provenance import environment_record
 from ..runs import RunFolder, best_epoch
 
-#: The candidates: the default colouring model's encoder, decoder and scale (colourlib/config.py, its one home),
-#: each varied in one thing from the first, which is Zhang et al.'s recipe as published (class rebalancing lambda
-#: 0.5, annealed mean T 0.38) at the learning rate the search began with, except the second round's, which vary
-#: the first round's winner. Each is the ``quick`` preset plus these.
+#: The candidates: the default colouring model's encoder and scale (colourlib/config.py, their one home) with a
+#: fixed starting recipe, Zhang et al.'s as published (313 classes, class rebalancing lambda 0.5, annealed mean
+#: T 0.38, the decoder with skips) at the learning rate the search began with; each candidate varies one thing
+#: from it, except the second round's, which vary the first round's winner. Each is the ``quick`` preset plus
+#: these. The base names its recipe itself, so adopting a winner as the default does not move the search.
+ENCODER_KEYS = ("encoder", "encoder_weights", "encoder_trainable", "cache_features")
 BASE: dict[str, Any] = {
     **COLOURING_SCALE["quick"],
-    **COLOURING_MODELS["lite0"],
+    **{k: v for k, v in COLOURING_MODELS["lite0"].items() if k in ENCODER_KEYS},
+    "decoder": "skips",
+    "loss": "classification",
     "rebalance_lambda": 0.5,
     "temperature": 0.38,
     "learning_rate": 1e-4,
@@ -42,8 +48,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "mse": dict(loss="mse"),
     "mae": dict(loss="mae"),
     "classification, paper's decoder": dict(decoder="paper"),
-    # A second round: the first round's winner still lowered its validation loss at its last epoch, so it is
-    # retrained at higher learning rates (its validation loss then bottoms out within the 3 epochs).
+    # A second round: the first search's winner (no rebalancing) still lowered its validation loss at its last
+    # epoch, so it is also trained at higher learning rates.
     "classification, no rebalancing, learning rate 3e-4": dict(
         rebalance_lambda=1.0, learning_rate=3e-4
     ),
@@ -53,10 +59,28 @@ CANDIDATES: dict[str, dict[str, Any]] = {
 }
 #: Colour-class models are also read back at these annealed-mean temperatures (no retraining: T only decodes).
 TEMPERATURES = (0.25, 0.3, 0.38, 0.5)
-#: What the search ranks by: the mean CIEDE2000 on the validation photos (lower is better); a candidate must
-#: also keep half of the validation photos' own colourfulness (grey would otherwise win).
-RANK_BY = "ciede2000"
-MIN_COLOURFULNESS_SHARE = 0.5
+#: The selection rule, in the order it is applied (:func:`choose`): a candidate must not be worse than grey on
+#: CIEDE2000 (paired interval); among those the highest rebalanced AuC wins; candidates whose paired interval
+#: against the leader includes 0 are tied with it, and ties are broken by semantic agreement, then by ΔCF.
+GATE = ("ciede2000", "grey")
+RANKS = (("rebalanced_auc", True), ("semantic", True), ("delta_cf", False))
+SELECTION_RULE = (
+    "among the candidates whose validation CIEDE2000 is not worse than grey's (paired 95 % interval), the "
+    "highest rebalanced AuC; candidates whose paired interval against the leader includes 0 are tied, and "
+    "ties are broken by semantic agreement, then by the smaller ΔCF"
+)
+#: What each outcome of :func:`choose` is called in the table (``stage``), best first.
+STAGES = (
+    "chosen",
+    "tied on every measure, larger ΔCF",
+    "tied on rebalanced AuC, lower semantic agreement",
+    "lower rebalanced AuC",
+    "CIEDE2000 worse than grey",
+)
+#: The references scored on the validation photos beside the candidates: the two baselines and the ceilings.
+REFERENCES = ("grey", "mean_ab", "ceiling: input size") + tuple(
+    f"ceiling: bins at T {t:g}" for t in TEMPERATURES
+)
 
 
 def candidate_config(name: str, seed: int = 0, temperature: float | None = None) -> TrainConfig:
@@ -66,78 +90,170 @@ def candidate_config(name: str, seed: int = 0, temperature: float | None = None)
     return TrainConfig.preset_config("quick", source=f"recipe {name!r}", **values)
 
 
-def validation_scores(run_dir: Path, temperature: float | None = None) -> dict[str, float]:
-    """Mean metrics of a finished run's model on its own validation photos, whole (as the test photos are
-    scored); ``temperature`` reads a colour-class model back at another T than its run's."""
+def candidate_name(recipe: str, temperature: float | None) -> str:
+    """How a (recipe, temperature) pair is named in the per-photo table."""
+    return recipe if temperature is None else f"{recipe} @ T {temperature:g}"
+
+
+@dataclass
+class ValidationSet:
+    """The validation photos of the search's data, with their truth computed once for every candidate."""
+
+    names: list[str]
+    images: list[np.ndarray]
+    truth: evaluate.Truth
+    train_files: list[Path]
+
+    @classmethod
+    def of(cls, config: TrainConfig) -> ValidationSet:
+        photos = load_photo_set(
+            config.data_dir, config.image_size, config.val_fraction, config.max_photos
+        )
+        images = [read_rgb(p) for p in photos.val]
+        return cls([p.name for p in photos.val], images, evaluate.truth_of(images), photos.train)
+
+    def score(self, predictions: dict[str, list[np.ndarray]]) -> pd.DataFrame:
+        return evaluate.evaluate_photos(self.names, self.images, predictions, truth=self.truth)
+
+
+def validation_scores(
+    run_dir: Path,
+    temperatures: tuple[float | None, ...] = (None,),
+    val: ValidationSet | None = None,
+) -> pd.DataFrame:
+    """Per-photo metrics of a finished run's model on its own validation photos, whole (as the test photos are
+    scored), read back at each of ``temperatures`` (a colour-class model; None: its run's T)."""
     colouriser = Colouriser.from_run(run_dir)
-    if temperature is not None:
-        colouriser.config = dataclasses.replace(colouriser.config, temperature=temperature)
-    config = colouriser.config
-    photos = load_photo_set(
-        config.data_dir, config.image_size, config.val_fraction, config.max_photos
-    )
-    originals = [read_rgb(p) for p in photos.val]
-    names = [p.name for p in photos.val]
-    per_image = evaluate.evaluate_photos(
-        names, originals, {"model": colouriser.predict_ab(originals)}
-    )
-    return per_image.drop(columns=["photo", "method"]).mean().to_dict() | {"val_photos": len(names)}
+    val = val or ValidationSet.of(colouriser.config)
+    trained = colouriser.config
+    predictions = {}
+    for temperature in temperatures:
+        if temperature is not None:
+            colouriser.config = dataclasses.replace(trained, temperature=temperature)
+        predictions[temperature] = colouriser.predict_ab(val.images)
+    colouriser.config = trained
+    tables = [
+        val.score({"model": planes}).assign(temperature=t) for t, planes in predictions.items()
+    ]
+    return pd.concat(tables, ignore_index=True)
 
 
-def baseline_scores(config: TrainConfig) -> pd.DataFrame:
-    """The grey and mean-ab baselines on the validation photos."""
-    photos = load_photo_set(
-        config.data_dir, config.image_size, config.val_fraction, config.max_photos
-    )
-    originals = [read_rgb(p) for p in photos.val]
-    predictions = evaluate.baseline_ab(originals, evaluate.mean_ab(photos.train))
-    per_image = evaluate.evaluate_photos([p.name for p in photos.val], originals, predictions)
-    return per_image.drop(columns="photo").groupby("method").mean()
+def reference_scores(config: TrainConfig, val: ValidationSet) -> pd.DataFrame:
+    """The grey and mean-ab baselines and the ceilings (:data:`REFERENCES`) on the validation photos."""
+    predictions = evaluate.baseline_ab(val.images, evaluate.mean_ab(val.train_files))
+    ceilings = {"ceiling: input size": evaluate.ceiling_ab(val.images, config.image_size, None)}
+    for t in TEMPERATURES:
+        ceilings[f"ceiling: bins at T {t:g}"] = evaluate.ceiling_ab(
+            val.images, config.image_size, t
+        )
+    predictions |= {
+        name: c["bins" if "bins" in name else "input_size"] for name, c in ceilings.items()
+    }
+    return val.score(predictions)
+
+
+def choose(per_image: pd.DataFrame, references: pd.DataFrame) -> pd.DataFrame:
+    """Apply the selection rule (:data:`SELECTION_RULE`) to the candidates' per-photo validation scores
+    (``method`` names each candidate; ``recipe`` and ``temperature`` columns describe it) against the grey
+    baseline's (in ``references``). Returns one row per candidate, the chosen one first: its mean metrics, its
+    paired CIEDE2000 difference to grey with the interval, and ``stage``, how far it got in the rule."""
+    both = pd.concat([per_image, references], ignore_index=True)
+    metrics = [
+        c for c in per_image.columns if c not in ("photo", "method", "recipe", "temperature")
+    ]
+    table = per_image.groupby("method", sort=False)[metrics].mean()
+    described = per_image.drop_duplicates("method").set_index("method")[["recipe", "temperature"]]
+    table = described.join(table)
+    gate_metric, gate_baseline = GATE
+    stage = {}
+    for method in table.index:
+        interval = evaluate.paired_difference(both, method, gate_baseline, gate_metric)
+        table.loc[method, f"{gate_metric}_vs_grey"] = interval["difference"]
+        table.loc[method, f"{gate_metric}_vs_grey_low"] = interval["low"]
+        table.loc[method, f"{gate_metric}_vs_grey_high"] = interval["high"]
+        if evaluate.verdict(interval, higher_is_better=False) == "worse":
+            stage[method] = STAGES[4]
+    remaining = [m for m in table.index if m not in stage]
+    if not remaining:  # nothing passes the gate: rank everything, and say so
+        remaining = list(table.index)
+        stage = {}
+    losing_stage = {0: STAGES[3], 1: STAGES[2], 2: STAGES[1]}
+    for level, (metric, higher) in enumerate(RANKS):
+        means = table.loc[remaining, metric]
+        leader = means.idxmax() if higher else means.idxmin()
+        tied = [leader]
+        for method in remaining:
+            if method == leader:
+                continue
+            interval = evaluate.paired_difference(both, method, leader, metric)
+            if evaluate.verdict(interval, higher) == "no difference" and level < len(RANKS) - 1:
+                tied.append(method)
+            else:
+                stage[method] = losing_stage[level]
+        remaining = tied
+        if len(remaining) == 1:
+            break
+    stage[remaining[0]] = STAGES[0]
+    table["stage"] = pd.Series(stage)
+    table["rank"] = table["stage"].map({s: i for i, s in enumerate(STAGES)})
+    order = table.sort_values(["rank", "rebalanced_auc"], ascending=[True, False])
+    return order.drop(columns="rank").reset_index()
 
 
 def search(
     out_dir: Path, names: list[str] | None = None, progress: Callable[[str], None] = print
 ) -> pd.DataFrame:
     """Train and score every candidate (or ``names``) into ``out_dir/<name>``; returns one row per (candidate,
-    temperature), the chosen one first, and writes ``out_dir/recipes.csv`` (with ``baselines.csv`` and the
-    machine and commit in ``environment.json``)."""
+    temperature), the chosen one first (:func:`choose`), and writes ``out_dir/recipes.csv``, every photo's scores
+    in ``recipes_per_image.csv``, the baselines' and ceilings' means in ``baselines.csv`` and the machine and
+    commit in ``environment.json``."""
     from .. import atomic
     from ..train import train
 
     out_dir = Path(out_dir)
-    rows = []
+    first = candidate_config(next(iter(CANDIDATES)))
+    val = ValidationSet.of(first)
+    progress(f"recipe search: {len(val.names)} validation photos; scoring the references")
+    references = reference_scores(first, val)
+    tables, timings = [], {}
     for name in names or list(CANDIDATES):
         config = candidate_config(name)
         folder = out_dir / name.replace(", ", "-").replace(" ", "-").replace("'", "")
         progress(f"recipe {name}: training into {folder}")
         train(config, folder, print_progress=True)  # a finished run of this recipe is reused
         history = RunFolder(folder).history()
-        seconds = sum(
-            float(h["epoch_seconds"]) for h in history
-        )  # the epochs' own time, reused or not
-        for temperature in TEMPERATURES if config.classes else (None,):
-            rows.append(
-                {
-                    "recipe": name,
-                    "temperature": temperature,
-                    **validation_scores(folder, temperature),
-                    "best_epoch": best_epoch(history),
-                    "epochs": len(history),
-                    "epoch_seconds": round(seconds, 1),
-                }
-            )
-        pd.DataFrame(rows).to_csv(
+        timings[name] = {
+            "best_epoch": best_epoch(history),
+            "epochs": len(history),
+            "epoch_seconds": round(sum(float(h["epoch_seconds"]) for h in history), 1),
+        }
+        scores = validation_scores(folder, TEMPERATURES if config.classes else (None,), val)
+        scores["recipe"] = name
+        scores["method"] = [candidate_name(name, t) for t in scores.temperature]
+        tables.append(scores)
+        pd.concat(tables).to_csv(
             out_dir / "recipes-so-far.csv", index=False
         )  # nothing lost if stopped
-    table = pd.DataFrame(rows)
-    baselines = baseline_scores(candidate_config(next(iter(CANDIDATES))))
-    table["eligible"] = table.colourfulness >= MIN_COLOURFULNESS_SHARE * table.colourfulness_true
-    table = table.sort_values(["eligible", RANK_BY], ascending=[False, True]).reset_index(drop=True)
+    per_image = pd.concat(tables, ignore_index=True)
+    table = choose(per_image, references)
+    table = table.join(pd.DataFrame.from_dict(timings, orient="index"), on="recipe")
+    table["val_photos"] = len(val.names)
     table.to_csv(out_dir / "recipes.csv", index=False)
-    baselines.to_csv(out_dir / "baselines.csv")
+    pd.concat([per_image, references], ignore_index=True).to_csv(
+        out_dir / "recipes_per_image.csv", index=False
+    )
+    references.drop(columns="photo").groupby("method", sort=False).mean().to_csv(
+        out_dir / "baselines.csv"
+    )
     atomic.write_json(
         out_dir / "environment.json",
-        {**environment_record(), "base": BASE, "candidates": CANDIDATES},
+        {
+            **environment_record(),
+            "base": BASE,
+            "candidates": CANDIDATES,
+            "selection_rule": SELECTION_RULE,
+            "judge": f"EfficientNet-{evaluate.JUDGE}, {evaluate.JUDGE_VIEWS} view(s) per photo",
+        },
         kind="environment",
     )
     return table
@@ -169,7 +285,13 @@ def fine_tune(
     photos = load_photo_set(
         config.data_dir, config.image_size, config.val_fraction, config.max_photos
     )
-    before = validation_scores(run_dir, temperature)
+    val = ValidationSet.of(config)
+
+    def scores(folder: Path) -> pd.Series:
+        table = validation_scores(folder, (temperature,), val)
+        return table.drop(columns=["photo", "method"]).mean(numeric_only=True)
+
+    before = scores(run_dir)
     encoder = model.get_layer("encoder")
     encoder.trainable = True
     for layer in encoder.layers:
@@ -198,7 +320,7 @@ def fine_tune(
     for name in (run.CONFIG, run.HISTORY, run.TIMING):  # a run folder Colouriser.from_run can read
         (out_dir / name).write_bytes(run.file(name).read_bytes())
     model.save_weights(out_dir / run.WEIGHTS)
-    after = validation_scores(out_dir, temperature)
+    after = scores(out_dir)
     return {
         "ciede2000_before": before["ciede2000"],
         "ciede2000_after": after["ciede2000"],
@@ -206,6 +328,10 @@ def fine_tune(
         "auc_ab_after": after["auc_ab"],
         "colourfulness_before": before["colourfulness"],
         "colourfulness_after": after["colourfulness"],
+        "rebalanced_auc_before": before["rebalanced_auc"],
+        "rebalanced_auc_after": after["rebalanced_auc"],
+        "semantic_before": before["semantic"],
+        "semantic_after": after["semantic"],
         "epochs": epochs,
         "learning_rate": learning_rate,
         "images": len(crops),
