@@ -1,6 +1,6 @@
 # Two commands take a fresh clone anywhere (README.md): `make study` and `make test`.
-# Each installs what it needs into .venv first: the locked versions of requirements.lock, then this project
-# (again only when requirements.lock or pyproject.toml changed).
+# Each installs what it needs into .venv first: the locked versions of requirements.lock, the packages of
+# requirements-nodeps.txt without their dependencies, then this project (again only when one of them changed).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -9,10 +9,11 @@ UV     := uv==0.13.8
 
 .PHONY: study test test-all install lint lock clean book-check
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock requirements-nodeps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-nodeps.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 

@@ -43,6 +43,7 @@ ENCODERS: dict[str, EncoderSpec] = {
         vgg16.preprocess,
         channels=vgg16.CHANNELS,
         params=paper.ENCODER_PARAMS,
+        prepare=vgg16.prepare_weights,
         skips=("block3_pool", "block4_pool"),
     ),
     "efficientnet-lite0": EncoderSpec(

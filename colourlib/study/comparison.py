@@ -24,7 +24,11 @@ def method_label(config: TrainConfig) -> str:
     encoder = {"vgg16": "VGG16", "efficientnet-lite0": "EfficientNet-Lite0"}.get(
         config.encoder, config.encoder
     )
-    weights = {None: "random init", "imagenet": "ImageNet weights"}.get(config.encoder_weights)
+    weights = {
+        None: "random init",
+        "imagenet": "ImageNet weights",
+        "hed": "ImageNet then HED edge fine-tuning",
+    }.get(config.encoder_weights)
     weights = weights or f"weights from {Path(config.encoder_weights).name}"
     how = ", encoder frozen" if config.cache_features or not config.encoder_trainable else ""
     return f"{encoder} ({weights}{how})"
