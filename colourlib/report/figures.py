@@ -35,12 +35,14 @@ def save(fig: matplotlib.figure.Figure, path: Path) -> Path:
     return Path(path)
 
 
-def publish(fig: matplotlib.figure.Figure, name: str) -> Path:
-    """Write ``fig`` where the book's markdown pages find it (``book/runs/figures/<name>.png``)."""
+def publish(fig: matplotlib.figure.Figure, name: str, folder: str | Path | None = None) -> Path:
+    """Write ``fig`` where the book's markdown pages find it: ``<folder>/<name>.png``, by default
+    ``book/runs/figures/`` (a notebook executed for another purpose, a test's, passes its own folder)."""
     from .. import paths
 
-    paths.BOOK_FIGURES_DIR.mkdir(parents=True, exist_ok=True)
-    return save(fig, paths.BOOK_FIGURES_DIR / f"{name}.png")
+    folder = Path(folder) if folder else paths.BOOK_FIGURES_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    return save(fig, folder / f"{name}.png")
 
 
 def _done(fig):
@@ -167,8 +169,16 @@ def method_bars(summary, spread=None, ceilings=()):
             ax.set_xlim(max(0.0, low - 0.03), min(1.0, summary[column].max() + 0.02))
         if column == "semantic" and "semantic_true" in summary:
             truth = summary["semantic_true"].iloc[0]
-            ax.axvline(truth, color="black", linestyle="--", label=f"originals {truth:.2f}")
-            ax.legend(fontsize=8, loc="lower right")
+            ax.axvline(truth, color="black", linestyle="--")
+            ax.annotate(
+                f"originals {truth:.2f}",
+                (truth, 0),
+                xycoords=("data", "axes fraction"),
+                xytext=(-3, 3),
+                textcoords="offset points",
+                ha="right",
+                fontsize=7,
+            )
     axes[0, 0].invert_yaxis()
     return _done(fig)
 
@@ -281,7 +291,7 @@ def paired_intervals(pairs, labels: dict[str, str], names: dict[str, str]):
     metrics = list(dict.fromkeys(pairs.metric))
     rows = list(dict.fromkeys(zip(pairs.model, pairs.baseline)))
     fig, axes = plt.subplots(
-        len(metrics), 1, figsize=(8.5, 0.55 + 0.42 * len(rows) * len(metrics)), squeeze=False
+        len(metrics), 1, figsize=(7.0, 0.6 + 0.45 * len(rows) * len(metrics)), squeeze=False
     )
     colours = dict(zip(dict.fromkeys(pairs.model), sns.color_palette("colorblind")))
     for ax, metric in zip(axes[:, 0], metrics):
@@ -301,13 +311,13 @@ def paired_intervals(pairs, labels: dict[str, str], names: dict[str, str]):
         ax.set_yticks(
             range(len(rows)),
             [f"{short_label(labels[m])} - {short_label(labels[b])}" for m, b in rows],
-            fontsize=7.5,
+            fontsize=8.5,
         )
         ax.set_ylim(len(rows) - 0.5, -0.5)
-        ax.tick_params(axis="x", labelsize=7.5)
+        ax.tick_params(axis="x", labelsize=8)
         ax.set_title(
             f"{names[metric]}: {'right' if better_right else 'left'} of 0 is better",
-            fontsize=8.5,
+            fontsize=9.5,
             loc="left",
         )
     return _done(fig)
@@ -385,7 +395,7 @@ def speedup_bars(table):
             capsize=2,
         )
     ax.axhline(1.0, color="black", linewidth=0.8)
-    ax.set_xticks(range(len(labels)), [textwrap.fill(label, 10) for label in labels], fontsize=8)
+    ax.set_xticks(range(len(labels)), [label.replace(" (", "\n(") for label in labels], fontsize=8)
     ax.set_xlabel("configuration (gpus x workers)")
     ax.set_ylabel("speedup over 1 x 1 (higher is faster)")
     ax.legend(fontsize=8)

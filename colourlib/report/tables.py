@@ -440,13 +440,22 @@ def paired_table(comparison, split: str = "all") -> pd.DataFrame:
     rows = {}
     for r in pairs.itertuples():
         name, decimals = METRIC_COLUMNS[r.metric]
-        decimals += 1 if r.metric in ("ciede2000", "delta_cf", "psnr") else 0
+        decimals += 1  # a difference is smaller than the values: one more decimal, so a bound is never "0.000"
         cell = f"{interval_text(r.difference, r.low, r.high, decimals)} {r.verdict}"
         model = short_label(comparison.labels[r.model])
         rows.setdefault((model, name), {})[f"vs {BASELINE_LABELS[r.baseline]}"] = cell
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index = pd.MultiIndex.from_tuples(table.index, names=["model", "metric"])
     return table
+
+
+def paired_tables_by_split(comparison) -> pd.DataFrame:
+    """:func:`paired_table` of each source of test photos (not "all"), side by side, columns under the split's
+    name."""
+    return pd.concat(
+        {split: paired_table(comparison, split) for split in comparison.splits if split != "all"},
+        axis=1,
+    )
 
 
 def short_label(label: str) -> str:

@@ -136,6 +136,16 @@ def evaluation_values(comparison: Comparison) -> dict:
     return comparison_values(comparison)
 
 
+def decided_by(stages: pd.Series) -> str:
+    """Which measure of the selection rule decided the recipe search: the last step that still had ties (the
+    stage names of :data:`colourlib.study.recipes.STAGES`)."""
+    if (stages == "tied on every measure, larger ΔCF").any():
+        return "ΔCF"
+    if (stages == "tied on rebalanced AuC, lower semantic agreement").any():
+        return "semantic agreement"
+    return "rebalanced AuC"
+
+
 def read_recipe_search(folder=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """The recorded recipe search (:mod:`colourlib.study.recipes`): its table, the baselines on the same
     validation photos (the baselines' and ceilings' means), and values for the prose: the machine and date it ran
@@ -180,6 +190,10 @@ def read_recipe_search(folder=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         "search_chosen_ciede2000_vs_grey_low": float(chosen.ciede2000_vs_grey_low),
         "search_chosen_ciede2000_vs_grey_high": float(chosen.ciede2000_vs_grey_high),
         "search_grey_rebalanced_auc": float(baselines.loc["grey", "rebalanced_auc"]),
+        "search_decided_by": decided_by(search.stage),
+        "search_best_ciede2000": float(
+            search[search.stage != "CIEDE2000 worse than grey"].ciede2000.min()
+        ),
     }
     if later := env.get("second_round"):  # recorded later, possibly elsewhere: say so
         values["search_machine"] += (

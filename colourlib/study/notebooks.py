@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -73,13 +74,17 @@ def source_digest(path: Path) -> str:
 
 
 def papermill_command(name: str, output: Path, parameters: dict[str, Any]) -> str:
-    """The papermill command line that reproduces one execution (parameters left at their defaults omitted)."""
+    """The papermill command line that reproduces one execution (parameters left at their defaults omitted), quoted
+    for a POSIX shell so that it can be pasted as it is: a list (the evaluation's run folders) goes as ``-y`` with
+    its JSON, which is YAML, since ``-p`` would pass it as one string."""
+
+    def option(key: str, value: Any) -> str:
+        if isinstance(value, (list, tuple, dict)):
+            return f"-y {shlex.quote(json.dumps({key: value}))}"
+        return f"-p {key} {shlex.quote(str(value))}"
+
     defaults = declared_parameters(notebook_path(name))
-    changed = [
-        f"-p {k} {v!s}" if not isinstance(v, str) or " " not in v else f"-p {k} '{v}'"
-        for k, v in parameters.items()
-        if defaults.get(k, object()) != v
-    ]
+    changed = [option(k, v) for k, v in parameters.items() if defaults.get(k, object()) != v]
     return " ".join([f"papermill notebooks/{name}.ipynb {paths.relative(output)}", *changed])
 
 
