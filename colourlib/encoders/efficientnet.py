@@ -21,10 +21,15 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .. import atomic, paths
+from .. import paths
 from ..colour import l_to_grey_rgb
 from .torchfile import WeightsFileError, read_state_dict
-from .weights import EncoderWeightsError, load_weights_checked
+from .weights import (
+    EncoderWeightsError,
+    cache_conversion,
+    cached_conversion,
+    load_weights_checked,
+)
 
 FEATURE_CHANNELS = 1280
 #: (kernel, stride, expand ratio, output channels) of the seven stages, as in EfficientNet-B0.
@@ -221,8 +226,8 @@ def converted_weights(
     target = paths.cache_dir() / (
         net.converted_file if source.name == net.weights_file else f"{source.stem}.weights.h5"
     )
-    if target.is_file() and target.stat().st_mtime >= source.stat().st_mtime:
-        return target
+    if cached := cached_conversion(target, source):
+        return cached
     try:
         state = read_state_dict(source)
         model = build_lite(net.resolution, include_top=True, variant=variant)
@@ -231,11 +236,7 @@ def converted_weights(
         raise EncoderWeightsError(
             f"encoder_weights: {source} is not {net.name}'s ImageNet weights ({exc})."
         ) from None
-    with atomic.replacing(target, kind="converted-weights") as tmp:  # never a half-written cache
-        model.save_weights(tmp)
-    if verbose:
-        print(f"converted {source.name} to Keras weights, cached at {target}", flush=True)
-    return target
+    return cache_conversion(model, target, source, verbose)
 
 
 def prepare_weights(weights: str | None) -> None:

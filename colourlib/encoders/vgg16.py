@@ -22,9 +22,14 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .. import atomic, paths
+from .. import paths
 from ..colour import l_to_grey_rgb
-from .weights import EncoderWeightsError, load_weights_checked
+from .weights import (
+    EncoderWeightsError,
+    cache_conversion,
+    cached_conversion,
+    load_weights_checked,
+)
 
 NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 HOST = "storage.googleapis.com"
@@ -134,16 +139,12 @@ def hed_weights(source: str | Path | None = None, verbose: bool = True) -> Path:
     converted once into the user cache (``COLOURLIB_CACHE`` moves it)."""
     source = Path(source) if source else hed_package_file()
     target = paths.cache_dir() / HED_CONVERTED
-    if target.is_file() and source.is_file() and target.stat().st_mtime >= source.stat().st_mtime:
-        return target
+    if cached := cached_conversion(target, source):
+        return cached
     _check_hed_file(source)
     encoder = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
     encoder.set_weights(hed_kernels(source))
-    with atomic.replacing(target, kind="converted-weights") as tmp:  # never a half-written cache
-        encoder.save_weights(tmp)
-    if verbose:
-        print(f"converted HED's VGG16 weights ({source.name}) to {target}", flush=True)
-    return target
+    return cache_conversion(encoder, target, source, verbose)
 
 
 def prepare_weights(weights: str | None) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import keras
 
-from .. import ColourlibError
+from .. import ColourlibError, atomic
 
 
 class EncoderWeightsError(ColourlibError, ValueError):
@@ -40,3 +40,20 @@ def load_weights_checked(
             f"{parameter}={str(path)!r} does not fit {model.name} ({type(exc).__name__}: {detail}). "
             f"Fix: pass {expected}."
         ) from exc
+
+
+def cached_conversion(target: Path, source: Path) -> Path | None:
+    """``target`` when a conversion of ``source`` is already cached there and is not older than it, else None."""
+    if target.is_file() and source.is_file() and target.stat().st_mtime >= source.stat().st_mtime:
+        return target
+    return None
+
+
+def cache_conversion(model: keras.Model, target: Path, source: Path, verbose: bool) -> Path:
+    """Write ``model``'s weights, converted from ``source``, to ``target`` in the user cache: atomically, so a
+    stopped conversion never leaves a half-written file to be loaded next time."""
+    with atomic.replacing(target, kind="converted-weights") as tmp:
+        model.save_weights(tmp)
+    if verbose:
+        print(f"converted {source.name} to Keras weights, cached at {target}", flush=True)
+    return target
