@@ -270,7 +270,8 @@ def fine_tune(
     """What fine-tuning adds after the frozen-encoder training: the run's network with its encoder unfrozen
     (batch-norm statistics kept as trained on ImageNet) trained ``epochs`` more on fresh augmented crops at
     ``learning_rate``, scored on the validation photos before and after. Saves the tuned weights in
-    ``out_dir``; returns the two CIEDE2000 and AuC values and the seconds it took (colour-class models read
+    ``out_dir``; returns the validation CIEDE2000, AuC, colourfulness, rebalanced AuC and semantic agreement
+    before and after, and the seconds it took (colour-class models read
     back at ``temperature``, None: the run's)."""
     import json
 
@@ -282,10 +283,9 @@ def fine_tune(
 
     run = RunFolder(run_dir)
     model, config = run.load_model()
-    photos = load_photo_set(
-        config.data_dir, config.image_size, config.val_fraction, config.max_photos
-    )
-    val = ValidationSet.of(config)
+    val = ValidationSet.of(
+        config
+    )  # the run's photos: its validation set scored, its training photos cropped
 
     def scores(folder: Path) -> pd.Series:
         table = validation_scores(folder, (temperature,), val)
@@ -305,7 +305,7 @@ def fine_tune(
         loss = config.loss
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
     crops = PhotoCrops(
-        photos.train, config.image_size, crops_per_photo, config.seed + 7, augment=True
+        val.train_files, config.image_size, crops_per_photo, config.seed + 7, augment=True
     )
     batches = ColourBatches(
         crops, config.batch_size, encoder_spec(config.encoder).preprocess, config.seed + 7
