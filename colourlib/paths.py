@@ -33,6 +33,7 @@ BOOK_FIGURES_DIR = BOOK_RUNS_DIR / "figures"
 #: folder with the machine, commit and date it came from. The only generated files committed.
 RESULTS_DIR = (REPO_ROOT or Path.cwd()) / "results"
 RECIPE_SEARCH = RESULTS_DIR / "recipe-search"
+MODEL_SEARCH = RESULTS_DIR / "model-search"
 #: jupyter-book 1.x writes next to the _config.yml it found (the repository root), not inside book/.
 BOOK_HTML = (REPO_ROOT or Path.cwd()) / "_build" / "html" / "index.html"
 

@@ -37,7 +37,7 @@ from .config import ConfigError, TrainConfig
 from .data.dataset import ArrayBatches, ColourBatches, PhotoCrops
 from .data.photos import DataError, PhotoSet, load_photo_set
 from .encoders import encoder_spec
-from .model import build_network
+from .model import SKIP_DECODERS, build_network
 from .provenance import environment_record
 from .runs import RunFolder
 
@@ -369,7 +369,8 @@ def cached_features(
         encoder=config.encoder,
         weights=config.encoder_weights,
         image_size=config.image_size,
-        decoder=config.decoder,
+        # the encoder's outputs the decoder reads: the skip decoders share one encoding
+        outputs="strides 8, 16, 32" if config.decoder in SKIP_DECODERS else "stride 32",
         precision=config.precision,
         part=part,
         crops=crops,

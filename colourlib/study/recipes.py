@@ -1,10 +1,18 @@
-"""Choosing the default colouring model's recipe on the validation photos only.
+"""Choosing the default colouring model on the validation photos only: two recorded searches under one rule.
 
-Each candidate recipe is trained (one seed) and scored on the *validation* photos, whole, exactly as the test
-photos are scored later; the test photos are never looked at here. The study then trains the chosen recipe
-with several seeds and scores it on the test photos once. ``python -m colourlib recipes`` reruns the search
-and writes ``recipes.csv``; the book shows the recorded search (``results/recipe-search/``, with the machine
-and commit it ran on).
+Each candidate is trained (one seed, or the seeds :class:`Search` names for it) and scored on the *validation*
+photos, whole, exactly as the test photos are scored later; the test photos are never looked at here. The study
+then trains the chosen model with several seeds and scores it on the test photos once.
+
+- ``recipes`` (:data:`RECIPES`): Lite0's loss, rebalancing, decoder and learning rate;
+- ``models`` (:data:`MODELS`): the encoders (Lite0, Lite2, VGG16 with HED's weights or random ones) and the
+  decoder that also reads the whole photo, with the recipe the first search chose; its VGG16 rows are the grid
+  {random, hed} x {mse, classification} x {paper's decoder, skips} that says which of the paper's choices
+  holds its colours back.
+
+``python -m colourlib recipes [--search models]`` reruns a search and writes ``recipes.csv``; the book shows
+the recorded searches (``results/recipe-search/``, ``results/model-search/``, with the machine and commit each
+ran on).
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import evaluate
+from .. import evaluate, paths
 from ..colouriser import Colouriser
 from ..config import COLOURING_MODELS, COLOURING_SCALE, TrainConfig
 from ..data.photos import load_photo_set, read_rgb
@@ -41,7 +49,7 @@ BASE: dict[str, Any] = {
     "temperature": 0.38,
     "learning_rate": 1e-4,
 }
-CANDIDATES: dict[str, dict[str, Any]] = {
+RECIPE_CANDIDATES: dict[str, dict[str, Any]] = {
     "classification": {},
     "classification, no rebalancing": dict(rebalance_lambda=1.0),
     "classification, lambda 0.8": dict(rebalance_lambda=0.8),
@@ -57,6 +65,99 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         rebalance_lambda=1.0, learning_rate=1e-3
     ),
 }
+
+#: The models search's base: the recipe the recipe search chose (classification, lambda 0.8, read back at
+#: T 0.38, the skip decoder, learning rate 1e-4) on Lite0's ImageNet encoder, frozen. Named here, not taken from
+#: the default, so adopting a winner does not move the search.
+MODEL_BASE: dict[str, Any] = {
+    **COLOURING_SCALE["quick"],
+    "encoder": "efficientnet-lite0",
+    "encoder_weights": "imagenet",
+    "encoder_trainable": False,
+    "cache_features": True,
+    "decoder": "skips",
+    "loss": "classification",
+    "rebalance_lambda": 0.8,
+    "temperature": 0.38,
+    "learning_rate": 1e-4,
+}
+#: The paper's MSE recipe as the study trains it (its VGG16 model): the rows of the grid that use MSE.
+PAPER_LOSS: dict[str, Any] = {
+    "loss": "mse",
+    "learning_rate": COLOURING_SCALE["quick"]["learning_rate"],
+}
+
+
+def _vgg16_grid() -> dict[str, dict[str, Any]]:
+    grid = {}
+    for weights, weights_name in (("hed", "HED"), (None, "random")):
+        for loss, loss_values in (("MSE", PAPER_LOSS), ("classification", {})):
+            for decoder, decoder_name in (("paper", "paper's decoder"), ("skips", "skips")):
+                grid[f"VGG16 {weights_name}, {loss}, {decoder_name}"] = {
+                    "encoder": "vgg16",
+                    "encoder_weights": weights,
+                    "decoder": decoder,
+                    **loss_values,
+                }
+    return grid
+
+
+MODEL_CANDIDATES: dict[str, dict[str, Any]] = {
+    "Lite0": {},
+    "Lite0, global features": dict(decoder="global"),
+    "Lite2": dict(encoder="efficientnet-lite2"),
+    "Lite2, global features": dict(encoder="efficientnet-lite2", decoder="global"),
+    **_vgg16_grid(),
+}
+#: The grid's corner that is the paper's model as the study trains it.
+PAPER_CORNER = "VGG16 HED, MSE, paper's decoder"
+
+
+@dataclass(frozen=True)
+class Search:
+    """One recorded search: its candidates (each its base plus a few values), where the book reads its record,
+    and the candidates trained with more than one seed (their per-photo scores averaged over seeds)."""
+
+    name: str
+    base: dict[str, Any]
+    candidates: dict[str, dict[str, Any]]
+    recorded: Path
+    seeds: dict[str, tuple[int, ...]] = dataclasses.field(default_factory=dict)
+
+    def config(self, name: str, seed: int = 0) -> TrainConfig:
+        values = {**self.base, **self.candidates[name], "seed": seed}
+        return TrainConfig.preset_config(
+            "quick", source=f"{self.name} candidate {name!r}", **values
+        )
+
+    def seeds_of(self, name: str) -> tuple[int, ...]:
+        return self.seeds.get(name, (0,))
+
+    def folder(self, out_dir: Path, name: str, seed: int = 0) -> Path:
+        slug = name.replace(", ", "-").replace(" ", "-").replace("'", "")
+        return Path(out_dir) / (slug if seed == 0 else f"{slug}-seed{seed}")
+
+
+RECIPES = Search("recipes", BASE, RECIPE_CANDIDATES, paths.RECIPE_SEARCH)
+MODELS = Search(
+    "models",
+    MODEL_BASE,
+    MODEL_CANDIDATES,
+    paths.MODEL_SEARCH,
+    seeds={
+        name: (0, 1, 2)
+        for name in (
+            "Lite0",
+            "Lite0, global features",
+            PAPER_CORNER,
+            "VGG16 random, MSE, paper's decoder",
+        )
+    },
+)
+SEARCHES = {s.name: s for s in (RECIPES, MODELS)}
+#: Kept for the recipe search's callers: its candidates.
+CANDIDATES = RECIPE_CANDIDATES
+
 #: Colour-class models are also read back at these annealed-mean temperatures (no retraining: T only decodes).
 TEMPERATURES = (0.25, 0.3, 0.38, 0.5)
 #: The selection rule, in the order it is applied (:func:`choose`): a candidate must not be worse than grey on
@@ -83,11 +184,11 @@ REFERENCES = ("grey", "mean_ab", "ceiling: input size") + tuple(
 )
 
 
-def candidate_config(name: str, seed: int = 0, temperature: float | None = None) -> TrainConfig:
-    values = {**BASE, **CANDIDATES[name], "seed": seed}
-    if temperature is not None:
-        values["temperature"] = temperature
-    return TrainConfig.preset_config("quick", source=f"recipe {name!r}", **values)
+def candidate_config(
+    name: str, seed: int = 0, temperature: float | None = None, search: Search = RECIPES
+) -> TrainConfig:
+    config = search.config(name, seed)
+    return config if temperature is None else dataclasses.replace(config, temperature=temperature)
 
 
 def candidate_name(recipe: str, temperature: float | None) -> str:
@@ -201,42 +302,57 @@ def choose(per_image: pd.DataFrame, references: pd.DataFrame) -> pd.DataFrame:
 
 
 def search(
-    out_dir: Path, names: list[str] | None = None, progress: Callable[[str], None] = print
+    out_dir: Path,
+    names: list[str] | None = None,
+    progress: Callable[[str], None] = print,
+    which: Search = RECIPES,
 ) -> pd.DataFrame:
-    """Train and score every candidate (or ``names``) into ``out_dir/<name>``; returns one row per (candidate,
-    temperature), the chosen one first (:func:`choose`), and writes ``out_dir/recipes.csv``, every photo's scores
-    in ``recipes_per_image.csv``, the baselines' and ceilings' means in ``baselines.csv`` and the machine and
-    commit in ``environment.json``."""
+    """Train and score every candidate of ``which`` (or ``names``) into ``out_dir/<name>`` (``-seed<k>`` for its
+    later seeds); returns one row per (candidate, temperature), the chosen one first (:func:`choose`), and writes
+    ``out_dir/recipes.csv``, every photo's scores in ``recipes_per_image.csv``, the baselines' and ceilings'
+    means in ``baselines.csv`` and the machine and commit in ``environment.json``. Finished runs are reused, so
+    a stopped search resumes where it stopped."""
     from .. import atomic
     from ..train import train
 
     out_dir = Path(out_dir)
-    first = candidate_config(next(iter(CANDIDATES)))
+    first = which.config(next(iter(which.candidates)))
     val = ValidationSet.of(first)
-    progress(f"recipe search: {len(val.names)} validation photos; scoring the references")
+    progress(f"{which.name} search: {len(val.names)} validation photos; scoring the references")
     references = reference_scores(first, val)
     tables, timings = [], {}
-    for name in names or list(CANDIDATES):
-        config = candidate_config(name)
-        folder = out_dir / name.replace(", ", "-").replace(" ", "-").replace("'", "")
-        progress(f"recipe {name}: training into {folder}")
-        train(config, folder, print_progress=True)  # a finished run of this recipe is reused
+    todo = names or list(which.candidates)
+    # every candidate's first seed before any candidate's later ones: a stopped search has scored them all once
+    runs = sorted(
+        ((name, seed) for name in todo for seed in which.seeds_of(name)),
+        key=lambda run: run[1] != which.seeds_of(run[0])[0],
+    )
+    for number, (name, seed) in enumerate(runs, 1):
+        config = which.config(name, seed)
+        folder = which.folder(out_dir, name, seed)
+        progress(f"[{number}/{len(runs)}] {name}, seed {seed}: training into {folder}")
+        started = time.perf_counter()
+        train(config, folder, print_progress=True)  # a finished run of this candidate is reused
         history = RunFolder(folder).history()
-        timings[name] = {
-            "best_epoch": best_epoch(history),
-            "epochs": len(history),
-            "epoch_seconds": round(sum(float(h["epoch_seconds"]) for h in history), 1),
-        }
+        if seed == which.seeds_of(name)[0]:
+            timings[name] = {
+                "best_epoch": best_epoch(history),
+                "epochs": len(history),
+                "epoch_seconds": round(sum(float(h["epoch_seconds"]) for h in history), 1),
+                "seconds_this_call": round(time.perf_counter() - started, 1),
+            }
         scores = validation_scores(folder, TEMPERATURES if config.classes else (None,), val)
         scores["recipe"] = name
+        scores["seed"] = seed
         scores["method"] = [candidate_name(name, t) for t in scores.temperature]
         tables.append(scores)
         pd.concat(tables).to_csv(
             out_dir / "recipes-so-far.csv", index=False
         )  # nothing lost if stopped
     per_image = pd.concat(tables, ignore_index=True)
-    table = choose(per_image, references)
+    table = choose(per_image.drop(columns="seed"), references)
     table = table.join(pd.DataFrame.from_dict(timings, orient="index"), on="recipe")
+    table = table.join(seed_spread(per_image), on="method")
     table["val_photos"] = len(val.names)
     table.to_csv(out_dir / "recipes.csv", index=False)
     pd.concat([per_image, references], ignore_index=True).to_csv(
@@ -249,14 +365,27 @@ def search(
         out_dir / "environment.json",
         {
             **environment_record(),
-            "base": BASE,
-            "candidates": CANDIDATES,
+            "search": which.name,
+            "base": which.base,
+            "candidates": which.candidates,
+            "seeds": {name: list(which.seeds_of(name)) for name in todo},
             "selection_rule": SELECTION_RULE,
             "judge": f"EfficientNet-{evaluate.JUDGE}, {evaluate.JUDGE_VIEWS} view(s) per photo",
         },
         kind="environment",
     )
     return table
+
+
+def seed_spread(per_image: pd.DataFrame) -> pd.DataFrame:
+    """Per candidate (``method``): how many seeds were trained and the standard deviation over seeds of the
+    seeds' mean rebalanced AuC, semantic agreement and CIEDE2000 (NaN for one seed)."""
+    by_seed = per_image.groupby(["method", "seed"])[
+        ["rebalanced_auc", "semantic", "ciede2000"]
+    ].mean()
+    spread = by_seed.groupby("method").std().add_suffix("_seed_sd")
+    spread["seeds"] = by_seed.groupby("method").size()
+    return spread
 
 
 def fine_tune(
