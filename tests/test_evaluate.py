@@ -3,6 +3,7 @@ import math
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -372,3 +373,111 @@ def test_the_landing_strip_samples_the_whole_ranking_by_rule():
     assert evenly_ranked(scores, 5) == ["b", "d", "a", "e", "c"]
     assert evenly_ranked(scores, 1) == ["a"]  # the median
     assert evenly_ranked(scores.iloc[:2], 6) == ["b", "a"]  # fewer photos than asked for: each once
+
+
+def test_the_models_search_holds_the_vgg16_grid_and_the_newer_candidates_on_one_recipe():
+    from colourlib.study import recipes
+
+    search = recipes.MODELS
+    grid = {
+        (c.encoder_weights, c.loss, c.decoder)
+        for c in (search.config(n) for n in search.candidates if n.startswith("VGG16"))
+    }
+    assert grid == {
+        (w, loss, d)
+        for w in (None, "hed")
+        for loss in ("mse", "classification")
+        for d in ("paper", "skips")
+    }
+    corner = search.config(recipes.PAPER_CORNER)
+    assert (corner.encoder, corner.encoder_weights, corner.loss, corner.decoder) == (
+        "vgg16",
+        "hed",
+        "mse",
+        "paper",
+    )
+    assert corner.learning_rate == 3e-4  # the study's paper model's, not the colour classes' 1e-4
+    lite2 = search.config("Lite2, global features", seed=2)
+    assert (lite2.encoder, lite2.decoder, lite2.seed) == ("efficientnet-lite2", "global", 2)
+    assert (lite2.rebalance_lambda, lite2.temperature, lite2.learning_rate) == (0.8, 0.38, 1e-4)
+    assert search.seeds_of(recipes.PAPER_CORNER) == (0, 1, 2) and search.seeds_of("Lite2") == (0,)
+    assert search.folder(Path("/r"), "Lite2, global features", 1) == Path(
+        "/r/Lite2-global-features-seed1"
+    )
+
+
+def _grid_scores(effect: dict, photos: int = 40, seeds=(0,)) -> pd.DataFrame:
+    """Per-photo scores of the VGG16 grid where each factor's alternative adds ``effect[factor key]`` to the
+    rebalanced AuC of every photo, on top of photo-to-photo noise every candidate shares."""
+    from colourlib.study import recipes
+
+    rng = np.random.default_rng(3)
+    hardness = rng.normal(0, 0.05, photos)
+    rows = []
+    for name, change in recipes.MODELS.candidates.items():
+        if not name.startswith("VGG16"):
+            continue
+        config = {**recipes.MODELS.base, **change}
+        lift = sum(
+            effect.get(key, 0.0)
+            for _, key, _, alternative, _ in recipes.GRID_FACTORS
+            if config[key] == alternative
+        )
+        for temperature in [None] if config["loss"] == "mse" else [0.25, 0.38]:
+            for seed in seeds:
+                for photo in range(photos):
+                    rows.append(
+                        dict(
+                            photo=f"p{photo}",
+                            recipe=name,
+                            method=name,
+                            temperature=temperature,
+                            seed=seed,
+                            # the wrong temperature would show: 0.25 reads back 0.5 higher everywhere
+                            rebalanced_auc=0.8
+                            + lift
+                            + hardness[photo]
+                            + (0.5 if temperature == 0.25 else 0.0),
+                            semantic=0.2 + hardness[photo],
+                            delta_cf=10.0 + rng.normal(0, 0.1),
+                            ciede2000=11.0 + rng.normal(0, 0.1),
+                        )
+                    )
+    return pd.DataFrame(rows)
+
+
+def test_grid_effects_find_the_choice_that_holds_the_colours_back_and_only_it():
+    from colourlib.study import recipes
+
+    effects = recipes.grid_effects(_grid_scores({"loss": 0.04, "decoder": -0.02}, seeds=(0, 1)))
+    auc = effects[effects.metric == "rebalanced_auc"].set_index("factor")
+    assert auc.loc["loss", "difference"] == pytest.approx(0.04)
+    assert auc.loc["decoder", "difference"] == pytest.approx(-0.02)
+    assert auc.loc["encoder weights", "difference"] == pytest.approx(0.0, abs=1e-12)
+    assert list(auc.verdict) == ["no difference", "better", "worse"]
+    assert recipes.holding_back(effects) == ["loss"]
+    semantic = effects[effects.metric == "semantic"]
+    assert (semantic.difference.abs() < 1e-12).all()  # the photos' shared hardness cancels in the pairs
+
+
+def test_grid_effects_refuse_an_unfinished_grid():
+    from colourlib.study import recipes
+
+    scores = _grid_scores({})
+    with pytest.raises(ValueError, match="unbalanced"):
+        recipes.grid_effects(scores[scores.recipe != recipes.PAPER_CORNER])
+
+
+def test_every_grid_model_is_set_against_grey_photo_by_photo():
+    from colourlib.study import recipes
+
+    scores = _grid_scores({"loss": 0.04})
+    grey = scores[scores.recipe == recipes.PAPER_CORNER].assign(
+        method="grey", recipe=None, rebalanced_auc=lambda f: f.rebalanced_auc - 0.01
+    )
+    pairs = recipes.grid_against(pd.concat([scores, grey]))
+    auc = pairs[pairs.metric == "rebalanced_auc"].set_index("model")
+    assert len(auc) == 8
+    assert auc.loc[recipes.PAPER_CORNER, "difference"] == pytest.approx(0.01, abs=1e-9)
+    assert auc.loc["VGG16 HED, classification, skips", "difference"] == pytest.approx(0.05)
+    assert auc.loc["VGG16 HED, classification, skips", "verdict"] == "better"

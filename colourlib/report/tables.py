@@ -562,3 +562,46 @@ def recipe_table(runs: dict[str, Path]) -> pd.DataFrame:
     )
     differs = table.nunique(axis=1) > 1
     return pd.concat([table[differs], table[~differs]]).rename_axis("parameter")
+
+
+def grid_effects_table(effects: pd.DataFrame) -> pd.DataFrame:
+    """The VGG16 grid's factors (:func:`colourlib.study.recipes.grid_effects`): per factor, the alternative minus
+    the paper's choice on each measure, "+0.012 [+0.004, +0.020] better", averaged over the other factors."""
+    rows = {}
+    for r in effects.itertuples():
+        name, decimals = METRIC_COLUMNS[r.metric]
+        change = f"{r.factor}: {r.paper_choice} → {r.alternative}"
+        cell = f"{interval_text(r.difference, r.low, r.high, decimals + 1)} {r.verdict}"
+        rows.setdefault(change, {})[name] = cell
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("the paper's choice → instead")
+
+
+def candidate_table(search: pd.DataFrame) -> pd.DataFrame:
+    """The models search's candidates at their best temperature (the first row of each in the rule's order):
+    how far each got, its validation measures with the spread over seeds where it had several, and the seconds
+    its decoder trained (epochs only: the frozen encoder's features are computed once per encoder and
+    shared)."""
+    best = search.drop_duplicates("recipe")
+    rows = []
+    for r in best.itertuples():
+        spread = r.seeds > 1 if pd.notna(r.seeds) else False
+
+        def value(metric: str, decimals: int, r=r, spread=spread) -> str:
+            text = f"{getattr(r, metric):.{decimals}f}"
+            sd = getattr(r, f"{metric}_seed_sd", float("nan"))
+            return text + (f" ± {sd:.{decimals}f}" if spread and pd.notna(sd) else "")
+
+        rows.append(
+            {
+                "candidate": r.recipe
+                + (f", T = {r.temperature:g}" if pd.notna(r.temperature) else ""),
+                "outcome": r.stage,
+                "seeds": int(r.seeds),
+                "rebalanced AuC ↑": value("rebalanced_auc", 3),
+                "semantic ↑": value("semantic", 3),
+                "ΔCF ↓": f"{r.delta_cf:.1f}",
+                "CIEDE2000 ↓": value("ciede2000", 2),
+                "training (s)": f"{r.epoch_seconds:.0f}",
+            }
+        )
+    return whole(pd.DataFrame(rows).set_index("candidate"))

@@ -232,3 +232,55 @@ def record_values(record: dict) -> dict:
         "study_minutes": record["seconds"] / 60,
         "study_preset": record["preset"],
     }
+
+
+#: How the prose names the grid's factors (keys of the glued values, ``models_effect_<key>_<metric>``).
+FACTOR_KEYS = {"encoder weights": "weights", "loss": "loss", "decoder": "decoder"}
+
+
+def read_model_search(folder=None) -> dict[str, Any]:
+    """The recorded models search (:data:`colourlib.study.recipes.MODELS`): its table and baselines as
+    :func:`read_recipe_search` reads them, every photo's scores, the VGG16 grid's factor effects
+    (:func:`colourlib.study.recipes.grid_effects`) and the values the prose cites, prefixed ``models_``: the
+    search's (``models_chosen`` ...), each factor's effect as "+0.012 [+0.004, +0.020]" with its verdict
+    (``models_effect_loss_rebalanced_auc`` and ``..._verdict``), which of the paper's choices hold its colours
+    back (``models_holding_back``), and the paper's model with HED's weights against random ones and grey."""
+    from pathlib import Path
+
+    from .. import evaluate, paths
+    from ..study import recipes
+    from .tables import interval_text
+
+    folder = Path(folder) if folder else paths.MODEL_SEARCH
+    search, baselines, found = read_recipe_search(folder)
+    per_image = pd.read_csv(folder / "recipes_per_image.csv")
+    effects = recipes.grid_effects(per_image[per_image.recipe.notna()])
+    values = {k.replace("search_", "models_", 1): v for k, v in found.items()}
+    for r in effects.itertuples():
+        key = f"models_effect_{FACTOR_KEYS[r.factor]}_{r.metric}"
+        digits = 3 if r.metric in ("rebalanced_auc", "semantic") else 2
+        values[key] = interval_text(r.difference, r.low, r.high, digits)
+        values[f"{key}_verdict"] = r.verdict
+    back = recipes.holding_back(effects)
+    values["models_holding_back"] = (
+        " and ".join(f"the {f}" for f in back) if back else "none of the three"
+    )
+    rows = recipes.grid_rows(per_image[per_image.recipe.notna()])
+    both = pd.concat([rows, per_image[per_image.method.isin(["grey", "mean_ab"])]])
+    random_corner = recipes.PAPER_CORNER.replace("HED", "random")
+    for metric, higher in (("rebalanced_auc", True), ("semantic", True)):
+        for other, name in ((random_corner, "random"), ("grey", "grey")):
+            interval = evaluate.paired_difference(both, recipes.PAPER_CORNER, other, metric)
+            key = f"models_paper_vs_{name}_{metric}"
+            values[key] = interval_text(interval["difference"], interval["low"], interval["high"], 3)
+            values[f"{key}_verdict"] = evaluate.verdict(interval, higher)
+    chosen = search.iloc[0]
+    values["models_chosen_seeds"] = int(chosen.get("seeds", 1))
+    values["models_grid_seeds"] = int(search[search.recipe == recipes.PAPER_CORNER].seeds.max())
+    return {
+        "search": search,
+        "baselines": baselines,
+        "per_image": per_image,
+        "effects": effects,
+        "values": values,
+    }

@@ -176,6 +176,7 @@ class Study:
                 *(f"timing {job.regime.name} gpus={job.gpus}" for job in timing_jobs(self.matrix)),
                 "parallel",
                 "evaluate",
+                "models",
                 "reproducibility",
                 *["book"] * later_steps,
             ]
@@ -314,6 +315,7 @@ class Study:
                 },
                 "evaluate",
             )
+            self.step("model-search", out / "model-search.ipynb", {}, "models")
             self.record.seconds = time.perf_counter() - self.started
             self.record.save(out / STUDY_RECORD, environment_record())
             self.step(

@@ -17,7 +17,7 @@ from ..config import ConfigError
 from .timing import is_backend_noise
 
 #: The study's notebooks, in the order the driver runs them.
-NOTEBOOKS = ("data", "model", "train", "parallel", "evaluate", "reproducibility")
+NOTEBOOKS = ("data", "model", "train", "parallel", "evaluate", "model-search", "reproducibility")
 #: train.ipynb's parameters beyond TrainConfig's own fields.
 TRAIN_EXTRA_PARAMETERS = {"preset", "run_dir", "force"}
 

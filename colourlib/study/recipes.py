@@ -123,6 +123,12 @@ class Search:
     candidates: dict[str, dict[str, Any]]
     recorded: Path
     seeds: dict[str, tuple[int, ...]] = dataclasses.field(default_factory=dict)
+    #: Candidates read back at their own temperature only, not at every one of :data:`TEMPERATURES`.
+    single_temperature: tuple[str, ...] = ()
+
+    def temperatures(self, name: str) -> tuple[float | None, ...]:
+        sweep = self.config(name).classes and name not in self.single_temperature
+        return TEMPERATURES if sweep else (None,)
 
     def config(self, name: str, seed: int = 0) -> TrainConfig:
         values = {**self.base, **self.candidates[name], "seed": seed}
@@ -144,15 +150,11 @@ MODELS = Search(
     MODEL_BASE,
     MODEL_CANDIDATES,
     paths.MODEL_SEARCH,
-    seeds={
-        name: (0, 1, 2)
-        for name in (
-            "Lite0",
-            "Lite0, global features",
-            PAPER_CORNER,
-            "VGG16 random, MSE, paper's decoder",
-        )
-    },
+    # The book's comparison of the paper's model with HED's weights against random ones rests on 3 seeds each;
+    # every other candidate has one (the chosen one is then trained with the study's seeds and tested).
+    seeds={name: (0, 1, 2) for name in (PAPER_CORNER, "VGG16 random, MSE, paper's decoder")},
+    # the grid's colour-class rows are read back at the base T only: T is a read-out setting, not the paper's
+    single_temperature=tuple(name for name in MODEL_CANDIDATES if name.startswith("VGG16")),
 )
 SEARCHES = {s.name: s for s in (RECIPES, MODELS)}
 #: Kept for the recipe search's callers: its candidates.
@@ -341,7 +343,7 @@ def search(
                 "epoch_seconds": round(sum(float(h["epoch_seconds"]) for h in history), 1),
                 "seconds_this_call": round(time.perf_counter() - started, 1),
             }
-        scores = validation_scores(folder, TEMPERATURES if config.classes else (None,), val)
+        scores = validation_scores(folder, which.temperatures(name), val)
         scores["recipe"] = name
         scores["seed"] = seed
         scores["method"] = [candidate_name(name, t) for t in scores.temperature]
@@ -467,3 +469,104 @@ def fine_tune(
         "seconds": round(seconds, 1),
         "temperature": temperature,
     }
+
+
+#: The paper's three choices the VGG16 grid varies: (name, the config key, the paper's value, the alternative,
+#: how the table names each). Each factor's effect is the alternative minus the paper's choice, averaged over
+#: the grid's four combinations of the other two.
+GRID_FACTORS = (
+    ("encoder weights", "encoder_weights", None, "hed", ("random", "HED (ImageNet, then edges)")),
+    ("loss", "loss", "mse", "classification", ("MSE", "313 colour classes")),
+    ("decoder", "decoder", "paper", "skips", ("Figure 4 on the 5x5 bottleneck", "skips")),
+)
+#: The measures a factor's effect is reported on, and whether higher is better.
+GRID_METRICS = (
+    ("rebalanced_auc", True),
+    ("semantic", True),
+    ("delta_cf", False),
+    ("ciede2000", False),
+)
+
+
+def grid_rows(per_image: pd.DataFrame, search: Search = MODELS) -> pd.DataFrame:
+    """The VGG16 grid's per-photo scores (every seed), one reading per candidate: the base temperature for a
+    colour-class candidate (T is a read-out setting, not one of the paper's choices), its only one for MSE."""
+    grid = [name for name in search.candidates if name.startswith("VGG16")]
+    rows = per_image[per_image.recipe.isin(grid)]
+    at_base = rows.temperature.isna() | (rows.temperature == search.base["temperature"])
+    return rows[at_base]
+
+
+def grid_effects(per_image: pd.DataFrame, search: Search = MODELS) -> pd.DataFrame:
+    """Which of the paper's choices holds its colours back: for each of :data:`GRID_FACTORS`, per photo, the
+    alternative's score minus the paper's choice's, averaged over the four combinations of the other two
+    factors (each candidate's seeds averaged first), with the bootstrap 95 % interval over photos and the
+    verdict for the alternative ("better": the paper's choice holds the colours back on that measure)."""
+    rows = grid_rows(per_image, search)
+    per_photo = rows.groupby(["recipe", "photo"])[[m for m, _ in GRID_METRICS]].mean()
+    out = []
+    for factor, key, paper_value, alternative, (paper_name, alternative_name) in GRID_FACTORS:
+        sides = {"paper": [], "alternative": []}
+        for name in dict.fromkeys(rows.recipe):
+            value = {**search.base, **search.candidates[name]}[key]
+            if value in (paper_value, alternative):
+                sides["paper" if value == paper_value else "alternative"].append(name)
+        if len(sides["paper"]) != len(sides["alternative"]) or not sides["paper"]:
+            raise ValueError(
+                f"grid_effects: the grid's {factor} is unbalanced ({sides}); rerun the whole models search"
+            )
+        both = pd.concat(
+            {
+                side: per_photo.loc[names].groupby(level="photo").mean()
+                for side, names in sides.items()
+            },
+            names=["method", "photo"],
+        ).reset_index()
+        for metric, higher in GRID_METRICS:
+            interval = evaluate.paired_difference(both, "alternative", "paper", metric)
+            out.append(
+                {
+                    "factor": factor,
+                    "paper_choice": paper_name,
+                    "alternative": alternative_name,
+                    "metric": metric,
+                    **interval,
+                    "verdict": evaluate.verdict(interval, higher),
+                }
+            )
+    return pd.DataFrame(out)
+
+
+def holding_back(effects: pd.DataFrame, metric: str = "rebalanced_auc") -> list[str]:
+    """The paper's choices whose alternative is better on ``metric`` (its interval clear of 0)."""
+    part = effects[(effects.metric == metric) & (effects.verdict == "better")]
+    return list(part.factor)
+
+
+def grid_against(
+    per_image: pd.DataFrame,
+    baseline: str = "grey",
+    metrics: tuple[str, ...] = ("rebalanced_auc", "semantic"),
+    search: Search = MODELS,
+) -> pd.DataFrame:
+    """Each VGG16 grid candidate (:func:`grid_rows`) minus ``baseline`` on the validation photos, per metric: the
+    paired difference (seeds averaged per photo), its bootstrap 95 % interval and the verdict, in the columns
+    :func:`colourlib.report.figures.paired_intervals` draws (``model``, ``baseline``, ``metric`` ...)."""
+    rows = grid_rows(per_image, search)
+    both = pd.concat([rows.assign(method=rows.recipe), per_image[per_image.method == baseline]])
+    higher = dict(GRID_METRICS)
+    out = []
+    for metric in metrics:
+        for name in dict.fromkeys(rows.recipe):
+            interval = evaluate.paired_difference(both, name, baseline, metric)
+            verdict = evaluate.verdict(interval, higher[metric])
+            out.append(
+                {
+                    "model": name,
+                    "baseline": baseline,
+                    "metric": metric,
+                    **interval,
+                    "verdict": verdict,
+                }
+            )
+    return pd.DataFrame(out)
