@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 import keras
 import numpy as np
 
-from .colour import lab_to_rgb, net_to_ab, rgb_to_lightness, split_lab
 from .colour.classes import TEMPERATURE, annealed_mean_ops
-from .data.augment import resize_channels, resize_square
 from .encoders import encoder_spec
 from .runs import RunFolder
+from .whole_photo import full_size_ab, network_lightness, recombine, with_ab
+
+__all__ = ["Colouriser", "predict_ab", "recombine", "with_ab"]
 
 if TYPE_CHECKING:
     from .config import TrainConfig
@@ -52,26 +53,14 @@ def predict_ab(
     results = []
     for start in range(0, len(images), batch_size):
         chunk = images[start : start + batch_size]
-        l_net = np.stack([split_lab(resize_square(img, image_size))[0] for img in chunk])
         output = model.predict_on_batch(
-            preprocess(l_net)
+            preprocess(network_lightness(chunk, image_size))
         )  # compiled: a sixth of an eager call's time on TF
         ab_net = keras.ops.convert_to_numpy(
             annealed_mean_ops(output, temperature) if classes else output
         ).astype(np.float32)
-        for img, ab in zip(chunk, ab_net):
-            results.append(net_to_ab(resize_channels(ab, img.shape[0], img.shape[1])))
+        results.extend(full_size_ab(ab_net, chunk))
     return results
-
-
-def recombine(original_rgb: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    """The original's own full-resolution L with predicted ab (CIE units), as sRGB in [0, 1]."""
-    return with_ab(rgb_to_lightness(original_rgb), ab)
-
-
-def with_ab(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    """An image's own L* (H, W) with another ab (CIE units, (H, W, 2)), as sRGB in [0, 1]."""
-    return lab_to_rgb(np.concatenate([lightness[..., None], ab.astype(np.float32)], axis=-1))
 
 
 @dataclass

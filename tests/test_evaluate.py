@@ -457,7 +457,9 @@ def test_grid_effects_find_the_choice_that_holds_the_colours_back_and_only_it():
     assert list(auc.verdict) == ["no difference", "better", "worse"]
     assert recipes.holding_back(effects) == ["loss"]
     semantic = effects[effects.metric == "semantic"]
-    assert (semantic.difference.abs() < 1e-12).all()  # the photos' shared hardness cancels in the pairs
+    assert (
+        semantic.difference.abs() < 1e-12
+    ).all()  # the photos' shared hardness cancels in the pairs
 
 
 def test_grid_effects_refuse_an_unfinished_grid():

@@ -3,6 +3,7 @@
 colourlib study       the whole study as executed notebooks, then the book (the README's main job)
 colourlib train       train one configuration into a run folder
 colourlib recipes     choose the default colouring recipe on the validation photos (or --fine-tune a run)
+colourlib export      a finished run's model as one ONNX file (colourise's fast path, the book's browser page)
 colourlib colourise   colour your own photos (the same as the ``colourise`` command)
 colourlib bench       training | colourise | colouring | runtime: where the time goes, with provenance
 colourlib check       book | browser: check the built book's sources, or read it in headless Chromium
@@ -195,6 +196,25 @@ def command_parser() -> argparse.ArgumentParser:
         default=None,
         help="with --fine-tune: the annealed-mean T to read colour classes back at (default: the run's)",
     )
+    exp = sub.add_parser(
+        "export",
+        help="a finished run's model as colouriser.onnx (+ colouriser.json, its provenance), checked "
+        "against the Keras model: colourise then runs it without TensorFlow",
+    )
+    exp.add_argument("run_dir", type=path_argument, metavar="RUN_DIR")
+    exp.add_argument(
+        "out_dir",
+        type=path_argument,
+        nargs="?",
+        default=None,
+        metavar="OUT_DIR",
+        help="where the files go (default: RUN_DIR/export, where colourise looks for them)",
+    )
+    exp.add_argument(
+        "--float32",
+        action="store_true",
+        help="keep the weights float32 (default: stored as float16, half the file)",
+    )
     sub.add_parser(
         "colourise",
         help="colour your own photos (the same as the `colourise` command; see its --help)",
@@ -231,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run_train(args)
         if args.command == "recipes":
             return _run_recipes(args, runs)
+        if args.command == "export":
+            return _run_export(args)
         code = _run_study(args)
     except ColourlibError as exc:
         # what the user can fix: one line; anything else is a bug, and keeps its traceback
@@ -281,6 +303,25 @@ def _run_recipes(args, runs: Path) -> int:
         f"\nThe rule, on the validation photos only: {SELECTION_RULE}. Chosen: {table.method.iloc[0]}."
         f"\n{which.name} search written to {out / 'recipes.csv'}; to record it for the book, copy recipes.csv, "
         f"recipes_per_image.csv, baselines.csv and environment.json to {which.recorded}"
+    )
+    return 0
+
+
+def _run_export(args) -> int:
+    from ..export import EXPORT_DIR, export
+    from ..runs import RunFolder
+
+    run = RunFolder(args.run_dir)
+    if not run.weights_file.is_file() or not run.config_file.is_file():
+        raise ConfigError(
+            f"RUN_DIR {args.run_dir}: not a finished training run (it needs {run.CONFIG} and "
+            f"{run.WEIGHTS}). Fix: pass the folder of a finished run, e.g. one `make study` trained."
+        )
+    out = args.out_dir or args.run_dir / EXPORT_DIR
+    record = export(args.run_dir, out, float16=not args.float32)
+    print(
+        f"exported {record['model']} to {out / record['file']} ({record['bytes'] / 1e6:.1f} MB); its ab "
+        f"differ from the Keras model's by at most {record['max_ab_difference_from_keras']:.3f}"
     )
     return 0
 

@@ -272,7 +272,9 @@ def read_model_search(folder=None) -> dict[str, Any]:
         for other, name in ((random_corner, "random"), ("grey", "grey")):
             interval = evaluate.paired_difference(both, recipes.PAPER_CORNER, other, metric)
             key = f"models_paper_vs_{name}_{metric}"
-            values[key] = interval_text(interval["difference"], interval["low"], interval["high"], 3)
+            values[key] = interval_text(
+                interval["difference"], interval["low"], interval["high"], 3
+            )
             values[f"{key}_verdict"] = evaluate.verdict(interval, higher)
     chosen = search.iloc[0]
     values["models_chosen_seeds"] = int(chosen.get("seeds", 1))

@@ -1,0 +1,146 @@
+"""The exported colouriser (ONNX, run by onnxruntime without TensorFlow) colours as the Keras model does: exact
+reference colours from a constant-colour model, the Keras colouriser's own output on packaged photos for
+networks of both encoders and both outputs, and clear refusals of a missing, damaged or mismatched export."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from colourlib import export, runs
+
+pytest.importorskip(
+    "onnxruntime"
+)  # no wheel for Python 3.10 since 1.24: the Keras path is used there
+from colourlib.colour import l_to_grey_rgb, lab_to_rgb, rgb_to_lightness
+from colourlib.colouriser import Colouriser
+from colourlib.config import TrainConfig
+from colourlib.data.photos import read_rgb, wheel_test_photos
+from colourlib.encoders import encoder_spec
+from colourlib.exported import ExportedColouriser, ExportedModelError
+from colourlib.model import build_network
+
+AB = (20.0, -10.0)
+
+
+def _run(folder, size, encoder, classes, decoder, seed=0, constant=False):
+    """A 'finished run': a network of random weights (or, ``constant``, one predicting AB everywhere) saved
+    with its configuration, as training leaves it."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = build_network(size, encoder, None, classes=classes, decoder=decoder)
+    if constant:
+        last = model.get_layer("decoder").layers[-2]
+        kernel, _ = last.get_weights()
+        last.set_weights([np.zeros_like(kernel), np.arctanh(np.array(AB, np.float32) / 128)])
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_weights(folder / runs.RunFolder.WEIGHTS)
+    loss = "classification" if classes else "mse"
+    TrainConfig.preset_config(
+        "tiny", image_size=size, encoder=encoder, loss=loss, decoder=decoder, temperature=0.38
+    ).save(folder / "config.json")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def photos():
+    return [read_rgb(p) for p in sorted(wheel_test_photos())[:3]]
+
+
+@pytest.mark.parametrize("encoder", ["vgg16", "efficientnet-lite0"])
+def test_the_grey_input_map_is_the_encoders_own_preprocessing(encoder):
+    scale, offset = export.grey_affine(encoder)
+    l_net = np.random.default_rng(0).random((2, 5, 7, 1)).astype(np.float32)
+    grey = l_to_grey_rgb(l_net) * 255
+    np.testing.assert_allclose(
+        grey * scale + offset, encoder_spec(encoder).preprocess(l_net), atol=1e-4
+    )
+
+
+def test_a_constant_colour_model_exports_to_exactly_its_colour_on_the_photos_own_lightness(
+    tmp_path, photos
+):
+    run = _run(tmp_path / "run", 32, "vgg16", False, "paper", constant=True)
+    record = export.export(run, tmp_path / "export")
+    coloured = ExportedColouriser.load(tmp_path / "export").colour_all(photos)
+    for photo, out in zip(photos, coloured):
+        assert out.shape == photo.shape
+        lightness = rgb_to_lightness(photo)
+        expected = lab_to_rgb(
+            np.stack(
+                [lightness, np.full_like(lightness, AB[0]), np.full_like(lightness, AB[1])], -1
+            )
+        )
+        np.testing.assert_allclose(out, expected, atol=2e-3)
+    assert record["max_ab_difference_from_keras"] < 0.1
+
+
+@pytest.mark.parametrize(
+    "encoder, classes, decoder, size",
+    [("vgg16", False, "paper", 64), ("efficientnet-lite0", True, "skips", 64)],
+)
+def test_the_exported_model_colours_as_the_keras_colouriser_does(
+    tmp_path, photos, encoder, classes, decoder, size
+):
+    run = _run(tmp_path / "run", size, encoder, classes, decoder, seed=3)
+    record = export.export(run, tmp_path / "export")
+    exported = ExportedColouriser.load(tmp_path / "export")
+    keras_ab = Colouriser.from_run(run).predict_ab(photos)
+    for ours, theirs in zip(exported.predict_ab(photos), keras_ab):
+        assert ours.shape == theirs.shape
+        assert np.abs(ours - theirs).max() < export.EXPORT_TOLERANCE_AB
+        assert np.abs(ours - theirs).mean() < 0.1
+    assert record["float16_weights"] and record["input"]["shape"] == [None, size, size, 1]
+    weights = (run / runs.RunFolder.WEIGHTS).read_bytes()
+    import hashlib
+
+    assert record["weights_sha256"] == hashlib.sha256(weights).hexdigest()
+    assert record["temperature"] == (0.38 if classes else None)
+    assert record["environment"]["git"] is not None
+
+
+def test_float16_weights_halve_the_file_and_keep_the_colours(tmp_path, photos):
+    run = _run(tmp_path / "run", 64, "efficientnet-lite0", True, "skips", seed=1)
+    half = export.export(run, tmp_path / "half")
+    full = export.export(run, tmp_path / "full", float16=False)
+    assert half["bytes"] < 0.6 * full["bytes"]
+    a = ExportedColouriser.load(tmp_path / "half").predict_ab(photos)
+    b = ExportedColouriser.load(tmp_path / "full").predict_ab(photos)
+    assert max(np.abs(x - y).max() for x, y in zip(a, b)) < 0.5
+
+
+def test_a_missing_damaged_or_mismatched_export_is_refused_with_the_fix(tmp_path):
+    with pytest.raises(
+        ExportedModelError, match="no exported colouriser.*python -m colourlib export"
+    ):
+        ExportedColouriser.load(tmp_path)
+    run = _run(tmp_path / "run", 32, "vgg16", False, "paper")
+    export.export(run, tmp_path / "export")
+    sidecar = tmp_path / "export" / export.SIDECAR_FILE
+    record = json.loads(sidecar.read_text())
+    sidecar.write_text(json.dumps({**record, "image_size": 64}))
+    with pytest.raises(ExportedModelError, match="says 64 px"):
+        ExportedColouriser.load(tmp_path / "export")
+    sidecar.write_text("{not json")
+    with pytest.raises(ExportedModelError, match="not an export record"):
+        ExportedColouriser.load(tmp_path / "export")
+    sidecar.write_text(json.dumps(record))
+    onnx_file = tmp_path / "export" / export.ONNX_FILE
+    onnx_file.write_bytes(onnx_file.read_bytes()[:1000])
+    with pytest.raises(ExportedModelError, match="onnxruntime cannot load it"):
+        ExportedColouriser.load(tmp_path / "export")
+
+
+def test_colouring_with_an_export_never_imports_tensorflow():
+    code = (
+        "import sys; import colourlib.exported, colourlib.whole_photo; "
+        "bad = [m for m in ('keras', 'tensorflow', 'jax', 'torch') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
