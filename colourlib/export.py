@@ -32,9 +32,11 @@ from . import ColourlibError, atomic
 from .colour.classes import annealed_mean_ops
 from .colouriser import Colouriser
 from .encoders import encoder_spec
-from .exported import ONNX_FILE, SIDECAR_FILE
+from .exported import EXPORT_DIR, ONNX_FILE, SIDECAR_FILE
 from .whole_photo import full_size_ab, network_grey
 
+#: The code an export depends on (its reuse is keyed by it, with the run's weights).
+EXPORT_CODE = ("colourlib.export",)
 #: The largest ab difference (CIE units, any pixel of the check photos) allowed between the exported file and
 #: the Keras model; float16 weights move colours by hundredths of a unit.
 EXPORT_TOLERANCE_AB = 1.0
@@ -141,7 +143,7 @@ def export(
     import onnxruntime
 
     from .paths import relative
-    from .provenance import environment_record
+    from .provenance import code_fingerprint, environment_record
     from .runs import RunFolder
     from .study.comparison import method_label
 
@@ -197,6 +199,7 @@ def export(
         "temperature": config.temperature if config.classes else None,
         "float16_weights": float16,
         "max_ab_difference_from_keras": difference,
+        "export_code": code_fingerprint(EXPORT_CODE),
         "environment": environment_record(),
     }
     atomic.write_json(out_dir / SIDECAR_FILE, record, kind="export")
@@ -212,6 +215,28 @@ def _check_images() -> list[np.ndarray]:
         rgb = np.stack([x, y, 1 - x * y], -1) * 0.8 + rng.random((h, w, 3)) * 0.2
         out.append(rgb.astype(np.float32))
     return out
+
+
+def current_export(run_dir: str | Path) -> tuple[dict, bool]:
+    """The export of ``run_dir`` in ``run_dir/export``: reused while it was exported from the run's present
+    weights by the present export code, else exported again. Returns (its record, whether it was reused)."""
+    from .provenance import code_fingerprint
+    from .runs import RunFolder
+
+    out_dir = Path(run_dir) / EXPORT_DIR
+    try:
+        record = read_record(out_dir)
+        weights = hashlib.sha256(RunFolder(run_dir).weights_file.read_bytes()).hexdigest()
+        current = (
+            record.get("weights_sha256") == weights
+            and record.get("export_code") == code_fingerprint(EXPORT_CODE)
+            and hashlib.sha256((out_dir / ONNX_FILE).read_bytes()).hexdigest() == record["sha256"]
+        )
+    except (OSError, ValueError, KeyError):
+        current = False
+    if current:
+        return record, True
+    return export(run_dir, out_dir), False
 
 
 def read_record(out_dir: str | Path) -> dict:

@@ -173,6 +173,7 @@ class Study:
                 "data",
                 "model",
                 *colouring_kinds(list(COLOURING_MODELS), seeds),
+                "export the default model (ONNX)",
                 *(f"timing {job.regime.name} gpus={job.gpus}" for job in timing_jobs(self.matrix)),
                 "parallel",
                 "evaluate",
@@ -246,7 +247,28 @@ class Study:
             f"{relative(default)} -> {relative(remember_default(default))}",
             flush=True,
         )
+        self.export_default(default)
         return runs
+
+    def export_default(self, run_dir: Path) -> None:
+        """The default model as ONNX (colourise's fast path and the book's in-browser page), reused while the
+        run's weights and the export code are unchanged."""
+        from ..export import current_export
+
+        self.progress.start("export the default model (ONNX)")
+        started = time.perf_counter()
+        record, reused = current_export(run_dir)
+        seconds = time.perf_counter() - started
+        if reused:
+            self.progress.reuse()
+        self.record.add("export", f"python -m colourlib export {relative(run_dir)}", seconds, "ok")
+        how = "reused" if reused else f"done in {seconds:.0f} s"
+        print(
+            f"      {how} -> {relative(run_dir)}/export/{record['file']} "
+            f"({record['bytes'] / 1e6:.1f} MB, ab within {record['max_ab_difference_from_keras']:.2f} "
+            "of the Keras model's)",
+            flush=True,
+        )
 
     def time_matrix(self) -> Path:
         """Every configuration of the matrix timed (repeats in fresh processes); the training pages of earlier
