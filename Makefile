@@ -1,6 +1,7 @@
 # Two commands take a fresh clone anywhere (README.md): `make study` and `make test`.
 # Each installs what it needs into .venv first: the locked versions of requirements.lock, the packages of
-# requirements-nodeps.txt without their dependencies, then this project (again only when one of them changed).
+# requirements-nodeps.txt without their dependencies, then this project (again only when one of them changed),
+# and the browser runtime of the book's in-browser colouriser from npm (package-lock.json, exact versions).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -9,12 +10,13 @@ UV     := uv==0.13.8
 
 .PHONY: study test test-all install lint lock clean book-check
 
-$(STAMP): pyproject.toml requirements.lock requirements-nodeps.txt
+$(STAMP): pyproject.toml requirements.lock requirements-nodeps.txt package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-nodeps.txt
 	$(PY) -m pip install --quiet --no-deps -e .
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,7 +25,8 @@ install: $(STAMP)
 study: $(STAMP)
 	$(PY) -m colourlib study $(if $(PRESET),--preset $(PRESET))
 
-# The built book, read in headless Chromium (Debian: apt-get install chromium); screenshots in _build/screenshots.
+# The built book, read in headless Chromium through Selenium (Debian: apt-get install chromium chromium-driver), its
+# in-browser colouriser used on a photo; screenshots in _build/screenshots.
 book-check: $(STAMP)
 	$(PY) -m colourlib check browser
 
@@ -48,4 +51,4 @@ lock:
 		--python-version 3.10 --custom-compile-command "make lock" -o requirements.lock
 
 clean:
-	rm -rf $(VENV) $(VENV)-lock runs book/runs _build
+	rm -rf $(VENV) $(VENV)-lock runs book/runs book/_static/generated _build node_modules

@@ -5,8 +5,10 @@ caption. It saves a full-page screenshot of every page, to look at before callin
 
 ``colourlib check browser [--html _build/html] [--screenshots DIR] [--chromium PATH]``
 
-Chromium is driven over its DevTools protocol (a websocket), so nothing is downloaded and any Chromium works:
-Debian's ``chromium`` package in CI (started ``--headless --no-sandbox --disable-gpu``, pointed at the files).
+Chromium is driven by Selenium through the system's chromedriver, so nothing is downloaded: Debian's ``chromium``
+and ``chromium-driver`` packages in CI (headless, pointed at the files). The in-browser colouriser's page is also
+used as a reader would: a photo is coloured through its own file input, and the canvas is compared with
+``colourise``'s output for the same photo (:func:`check_colouriser`).
 """
 
 from __future__ import annotations
@@ -15,10 +17,8 @@ import argparse
 import base64
 import json
 import shutil
-import subprocess
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +36,8 @@ PAGES = (
     "runs/train/colouring-vgg16-seed0.html",
     "runs/train/colouring-lite0-seed0.html",
     "runs/evaluate.html",
+    "runs/model-search.html",
+    "colourise.html",
     "conclusions.html",
     "runs/reproducibility.html",
     "guide.html",
@@ -128,97 +130,70 @@ class PageReport:
 
 
 class Chromium:
-    """One headless Chromium, one tab, spoken to over the DevTools protocol."""
+    """One headless Chromium, one tab, driven by Selenium through the system's chromedriver (Debian:
+    ``chromium-driver``): nothing is downloaded, and the browser's console is read for errors."""
 
-    def __init__(self, executable: str):
-        import websocket
+    def __init__(self, executable: str, driver: str | None = None):
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
 
-        self.profile = tempfile.mkdtemp(prefix="colourlib-chromium-")
-        self.process = subprocess.Popen(
-            [
-                executable,
-                *CHROMIUM_FLAGS,
-                "--remote-debugging-port=0",
-                f"--user-data-dir={self.profile}",
-                "about:blank",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        port_file = Path(self.profile) / "DevToolsActivePort"
-        deadline = time.time() + 30
-        while not port_file.is_file() or not port_file.read_text().strip():
-            if time.time() > deadline or self.process.poll() is not None:
-                self.close()
-                raise RuntimeError(f"{executable} did not start its DevTools endpoint within 30 s")
-            time.sleep(0.1)
-        port = port_file.read_text().split()[0]
-        targets = json.load(
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10)
-        )
-        page = next(t for t in targets if t["type"] == "page")
-        self.socket = websocket.create_connection(
-            page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True
-        )
-        self.next_id = 0
-        self.call("Page.enable")
-
-    def call(self, method: str, wait_event: str | None = None, **params) -> dict:
-        self.next_id += 1
-        self.socket.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        result, event_seen = None, wait_event is None
-        while result is None or not event_seen:
-            message = json.loads(self.socket.recv())
-            if message.get("id") == self.next_id:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                result = message.get("result", {})
-            elif message.get("method") == wait_event:
-                event_seen = True
-        return result
+        driver = driver or chromedriver()
+        options = webdriver.ChromeOptions()
+        options.binary_location = executable
+        for flag in ("--headless=new", *CHROMIUM_FLAGS[1:], "--disable-dev-shm-usage"):
+            options.add_argument(flag)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        self.driver = webdriver.Chrome(service=Service(driver), options=options)
+        self.driver.set_script_timeout(60)
 
     def open(self, url: str) -> None:
-        self.call("Page.navigate", wait_event="Page.loadEventFired", url=url)
+        self.driver.get(url)  # returns once the page's load event has fired
 
     def evaluate(self, script: str):
-        answer = self.call(
-            "Runtime.evaluate", expression=script, awaitPromise=True, returnByValue=True
-        )
-        if "exceptionDetails" in answer:
-            raise RuntimeError(f"page script failed: {answer['exceptionDetails']}")
-        return answer["result"]["value"]
+        """The value of a JavaScript expression (a promise is awaited)."""
+        return self.driver.execute_script(f"return {script.strip()};")
 
     def set_width(self, width: int) -> None:
-        self.call(
+        self.driver.execute_cdp_cmd(
             "Emulation.setDeviceMetricsOverride",
-            width=width,
-            height=900,
-            deviceScaleFactor=1,
-            mobile=False,
+            {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False},
         )
 
     def screenshot(self, path: Path, width: int = 1280) -> None:
         self.set_width(width)
-        height = int(self.call("Page.getLayoutMetrics")["cssContentSize"]["height"])
-        self.call(
-            "Emulation.setDeviceMetricsOverride",
-            width=width,
-            height=min(max(height, 900), 16000),
-            deviceScaleFactor=1,
-            mobile=False,
+        height = int(
+            self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]["height"]
         )
-        shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        self.driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {
+                "width": width,
+                "height": min(max(height, 900), 16000),
+                "deviceScaleFactor": 1,
+                "mobile": False,
+            },
+        )
+        shot = self.driver.execute_cdp_cmd(
+            "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}
+        )
         path.write_bytes(base64.b64decode(shot["data"]))
 
+    def console_errors(self) -> list[str]:
+        """The console's errors since the last call (a failed script, a missing file, an uncaught exception)."""
+        return [e["message"] for e in self.driver.get_log("browser") if e["level"] == "SEVERE"]
+
     def close(self) -> None:
-        if getattr(self, "socket", None):
-            self.socket.close()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        shutil.rmtree(self.profile, ignore_errors=True)
+        self.driver.quit()
+
+
+def chromedriver() -> str:
+    """The system's chromedriver, which must match its Chromium (Debian: apt-get install chromium-driver)."""
+    found = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+    if not Path(found).is_file():
+        raise RuntimeError(
+            "chromedriver not found. Fix: apt-get install chromium-driver (Debian's, matching its chromium)."
+        )
+    return found
 
 
 def expected_glue(html_dir: Path, page: str) -> int:
@@ -324,6 +299,134 @@ def check_pages(
     return reports
 
 
+#: The in-browser colouriser's page, and how far its canvas may be from ``colourise``'s output for the same photo
+#: (mean CIEDE2000 over the pixels; the two run the same exported model with the same steps, so they differ only
+#: by rounding).
+COLOURISER_PAGE = "colourise.html"
+COLOURISER_TOLERANCE = 1.0
+#: Seconds the page may take to load its model, and to colour one photo, before the check gives up on it.
+COLOURISER_TIMEOUT = 120
+
+
+@dataclass
+class ColouriserReport:
+    """What colouring a photo through the page gave: seconds to load, seconds to colour, the match with
+    ``colourise`` and what went wrong."""
+
+    photo: str
+    load_seconds: float = float("nan")
+    colour_seconds: float = float("nan")
+    mean_ciede2000: float = float("nan")
+    problems: list[str] = field(default_factory=list)
+
+
+def _wait_for_state(browser: Chromium, states: tuple[str, ...], timeout: float) -> str:
+    deadline = time.time() + timeout
+    state = None
+    while time.time() < deadline:
+        state = browser.evaluate("document.querySelector('.ct-colourise').dataset.state")
+        if state in states:
+            return state
+        time.sleep(0.1)
+    return state or "none"
+
+
+def colourise_reference(photo: Path, out_dir: Path) -> Path:
+    """``colourise``'s own output for ``photo`` (its default model), as the command writes it."""
+    from ..apps.colourise import colourise
+
+    if colourise([str(photo), "-o", str(out_dir), "--overwrite"]) != 0:
+        raise RuntimeError(f"colourise could not colour {photo}")
+    return out_dir / photo.name
+
+
+def check_colouriser(html_dir: Path, chromium: str, photo: Path | None = None) -> ColouriserReport:
+    """Colour a photo (default: a 1024-px PNG of a packaged test photo) through the page's own file input, as a
+    reader would, and compare the canvas with ``colourise``'s output for the same photo; a photo above the
+    page's size limit must be refused with a message. Problems: a console error, a model that does not load,
+    a colouring that fails or times out, a canvas further than :data:`COLOURISER_TOLERANCE` from
+    ``colourise``'s, a large photo not refused."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    from ..data.photos import wheel_test_photos
+
+    page = Path(html_dir).resolve() / COLOURISER_PAGE
+    work = Path(tempfile.mkdtemp(prefix="colourlib-colouriser-"))
+    if photo is None:
+        with Image.open(sorted(wheel_test_photos())[0]) as im:
+            scale = 1024 / max(im.size)
+            im.convert("RGB").resize(
+                (round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS
+            ).save(work / "photo-1024.png")
+        photo = work / "photo-1024.png"
+    report = ColouriserReport(Path(photo).name)
+    if not page.is_file():
+        report.problems.append(f"{COLOURISER_PAGE}: not built ({page} is missing)")
+        return report
+    browser = Chromium(chromium)
+    try:
+        started = time.time()
+        browser.open(page.as_uri())
+        state = _wait_for_state(browser, ("ready", "failed", "missing"), COLOURISER_TIMEOUT)
+        report.load_seconds = time.time() - started
+        status = browser.evaluate("document.querySelector('.ct-colourise .ct-status').textContent")
+        if state != "ready":
+            report.problems.append(f"{COLOURISER_PAGE}: the model did not load ({state}): {status}")
+            return report
+        file_input = browser.driver.find_element("css selector", ".ct-colourise input[type=file]")
+        file_input.send_keys(str(Path(photo).resolve()))
+        state = _wait_for_state(browser, ("done", "failed", "refused"), COLOURISER_TIMEOUT)
+        status = browser.evaluate("document.querySelector('.ct-colourise .ct-status').textContent")
+        if state != "done":
+            report.problems.append(
+                f"{COLOURISER_PAGE}: {Path(photo).name} was not coloured ({state}): {status}"
+            )
+            return report
+        report.colour_seconds = float(
+            browser.evaluate("document.querySelector('.ct-colourise').dataset.seconds")
+        )
+        url = browser.evaluate(
+            "document.querySelector('.ct-colourise canvas.ct-out').toDataURL('image/png')"
+        )
+        with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as im:
+            canvas = np.asarray(im.convert("RGB"))
+        with Image.open(colourise_reference(Path(photo), work / "colourise")) as im:
+            reference = np.asarray(im.convert("RGB"))
+        if canvas.shape != reference.shape:
+            report.problems.append(
+                f"{COLOURISER_PAGE}: the canvas is {canvas.shape[1]} x {canvas.shape[0]} px, colourise's "
+                f"output {reference.shape[1]} x {reference.shape[0]}"
+            )
+        else:
+            report.mean_ciede2000 = float(
+                deltaE_ciede2000(rgb2lab(canvas), rgb2lab(reference)).mean()
+            )
+            if not report.mean_ciede2000 <= COLOURISER_TOLERANCE:
+                report.problems.append(
+                    f"{COLOURISER_PAGE}: the canvas differs from colourise's output by CIEDE2000 "
+                    f"{report.mean_ciede2000:.2f} on average (at most {COLOURISER_TOLERANCE} allowed)"
+                )
+        huge = work / "too-large.png"
+        Image.new("RGB", (5000, 60), (90, 90, 90)).save(huge)
+        file_input.send_keys(str(huge))
+        state = _wait_for_state(browser, ("refused", "done", "failed"), COLOURISER_TIMEOUT)
+        if state != "refused":
+            report.problems.append(
+                f"{COLOURISER_PAGE}: a 5000 x 60 px photo was not refused with a message ({state})"
+            )
+        report.problems += [
+            f"{COLOURISER_PAGE}: console error: {e}" for e in browser.console_errors()
+        ]
+    finally:
+        browser.close()
+        shutil.rmtree(work, ignore_errors=True)
+    return report
+
+
 def check_browser(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="colourlib check browser",
@@ -356,7 +459,15 @@ def check_browser(argv: list[str] | None = None) -> int:
             f"{status:7} {r.page}: {f.get('images', 0)} images, {f.get('tables', 0)} tables, "
             f"{f.get('pasted', 0)}/{r.expected_glue} glued values; screenshot {r.screenshot}"
         )
+    colouriser = check_colouriser(args.html, args.chromium)
+    print(
+        f"{'ok' if not colouriser.problems else 'PROBLEM':7} {COLOURISER_PAGE}: {colouriser.photo} coloured "
+        f"in the browser in {colouriser.colour_seconds:.2f} s (model loaded in "
+        f"{colouriser.load_seconds:.1f} s), mean CIEDE2000 {colouriser.mean_ciede2000:.3f} from colourise's "
+        f"output (at most {COLOURISER_TOLERANCE})"
+    )
+    problems += colouriser.problems
     for problem in problems:
         print("  " + problem)
-    print(f"browser check: {len(reports)} page(s), {len(problems)} problem(s)")
+    print(f"browser check: {len(reports) + 1} page(s), {len(problems)} problem(s)")
     return 1 if problems else 0

@@ -269,6 +269,14 @@ class Study:
             "of the Keras model's)",
             flush=True,
         )
+        from ..report.web import write_assets
+
+        assets = write_assets(run_dir / "export")
+        print(
+            f"      the book's in-browser colouriser: {sum(assets['sizes'].values()) / 1e6:.1f} MB of "
+            "generated scripts in book/_static/generated",
+            flush=True,
+        )
 
     def time_matrix(self) -> Path:
         """Every configuration of the matrix timed (repeats in fresh processes); the training pages of earlier
