@@ -19,6 +19,7 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -340,7 +341,12 @@ def colourise_reference(photo: Path, out_dir: Path) -> Path:
     return out_dir / photo.name
 
 
-def check_colouriser(html_dir: Path, chromium: str, photo: Path | None = None) -> ColouriserReport:
+def check_colouriser(
+    html_dir: Path,
+    chromium: str,
+    photo: Path | None = None,
+    reference: Callable[[Path, Path], Path] = colourise_reference,
+) -> ColouriserReport:
     """Colour a photo (default: a 1024-px PNG of a packaged test photo) through the page's own file input, as a
     reader would, and compare the canvas with ``colourise``'s output for the same photo; a photo above the
     page's size limit must be refused with a message. Problems: a console error, a model that does not load,
@@ -394,7 +400,7 @@ def check_colouriser(html_dir: Path, chromium: str, photo: Path | None = None) -
         )
         with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as im:
             canvas = np.asarray(im.convert("RGB"))
-        with Image.open(colourise_reference(Path(photo), work / "colourise")) as im:
+        with Image.open(reference(Path(photo), work / "colourise")) as im:
             reference = np.asarray(im.convert("RGB"))
         if canvas.shape != reference.shape:
             report.problems.append(

@@ -1,0 +1,114 @@
+"""The in-browser colouriser, used as a reader would in headless Chromium: a photo chosen through the page's own
+file input comes out as ``colourise`` colours it, a photo above the size limit is refused with a message, and a
+page whose colouring is wrong is caught."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from colourlib import export, paths, runs
+from colourlib.config import TrainConfig
+from colourlib.model import build_network
+
+pytest.importorskip("onnxruntime")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(
+    (CHROMIUM is None or shutil.which("chromedriver") is None)
+    and not os.environ.get("COLOURLIB_REQUIRE_CHROMIUM"),
+    reason="Chromium and chromedriver are not installed (CI installs them, COLOURLIB_REQUIRE_CHROMIUM=1)",
+)
+PAGE = (Path(__file__).parents[1] / "book" / "colourise.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A one-page site like the built book's colourise.html, serving a Lite0 colour-class network of random
+    weights exported as the study exports the default model, and the run it came from."""
+    import keras
+
+    from colourlib.report.web import write_assets
+
+    root = tmp_path_factory.mktemp("site")
+    run = root / "run"
+    run.mkdir()
+    keras.utils.set_random_seed(5)
+    model = build_network(64, "efficientnet-lite0", None, classes=True, decoder="skips")
+    model.save_weights(run / runs.RunFolder.WEIGHTS)
+    TrainConfig.preset_config(
+        "tiny", image_size=64, encoder="efficientnet-lite0", loss="classification", decoder="skips"
+    ).save(run / "config.json")
+    export.export(run, run / "export")
+    html = root / "html"
+    write_assets(run / "export", html / "_static" / "generated")
+    shutil.copy(paths.BOOK_DIR / "_static" / "colourise.js", html / "_static" / "colourise.js")
+    snippet = PAGE.split("```{raw} html", 1)[1].split("```", 1)[0]
+    (html / "colourise.html").write_text(
+        "<html><head><meta charset='utf-8'><script src='_static/generated/ct-config.js'></script>"
+        f"<script src='_static/colourise.js'></script></head><body><main>{snippet}</main></body></html>"
+    )
+    return html, run
+
+
+def _reference(run):
+    def colourise_with(photo: Path, out: Path) -> Path:
+        from colourlib.apps.colourise import colourise
+
+        assert colourise([str(photo), "-o", str(out), "--run", str(run), "--overwrite"]) == 0
+        return out / photo.name
+
+    return colourise_with
+
+
+def test_a_photo_chosen_on_the_page_comes_out_as_colourise_colours_it(site, tmp_path):
+    from PIL import Image
+
+    from colourlib.report.browser import COLOURISER_TOLERANCE, check_colouriser
+
+    html, run = site
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:300, 0:411]
+    photo = (
+        np.stack([xx / 411, yy / 300, (xx + yy) / 711], -1) * 200 + rng.random((300, 411, 3)) * 55
+    )
+    Image.fromarray(photo.astype(np.uint8)).save(tmp_path / "photo.png")
+    report = check_colouriser(html, CHROMIUM, tmp_path / "photo.png", reference=_reference(run))
+    assert report.problems == []
+    assert (
+        0 <= report.mean_ciede2000 < 0.1 < COLOURISER_TOLERANCE
+    )  # rounding apart, the same colours
+    assert report.colour_seconds > 0 and report.load_seconds > 0
+
+
+def test_a_page_that_colours_wrongly_is_caught(site, tmp_path):
+    from PIL import Image
+
+    from colourlib.report.browser import check_colouriser
+
+    html, run = site
+    broken = tmp_path / "html"
+    shutil.copytree(html, broken)
+    script = broken / "_static" / "colourise.js"
+    # a page that forgot the photo's own lightness and used the squashed one's mean: wrong colours everywhere
+    text = script.read_text().replace("col.labToBytes(lightness[i],", "col.labToBytes(50,")
+    assert text != script.read_text()
+    script.write_text(text)
+    rng = np.random.default_rng(1)
+    Image.fromarray((rng.random((200, 260, 3)) * 255).astype(np.uint8)).save(tmp_path / "p.png")
+    report = check_colouriser(broken, CHROMIUM, tmp_path / "p.png", reference=_reference(run))
+    assert any("differs from colourise's output" in p for p in report.problems), report.problems
+
+
+def test_a_page_without_the_generated_model_says_so_and_fails_the_check(site, tmp_path):
+    from colourlib.report.browser import check_colouriser
+
+    html, run = site
+    bare = tmp_path / "html"
+    shutil.copytree(html, bare)
+    shutil.rmtree(bare / "_static" / "generated")
+    report = check_colouriser(bare, CHROMIUM, reference=_reference(run))
+    assert any("the model did not load (missing)" in p for p in report.problems), report.problems
