@@ -187,6 +187,7 @@ def export(
         "bytes": len(data),
         "model": method_label(config),
         "run": relative(run_dir),
+        "weights_file": RunFolder.WEIGHTS,
         "weights_sha256": hashlib.sha256(RunFolder(run_dir).weights_file.read_bytes()).hexdigest(),
         "config": config.to_dict(),
         "input": {"name": "grey", "shape": [None, size, size, 1], "range": [0, 255]},
@@ -220,15 +221,14 @@ def _check_images() -> list[np.ndarray]:
 def current_export(run_dir: str | Path) -> tuple[dict, bool]:
     """The export of ``run_dir`` in ``run_dir/export``: reused while it was exported from the run's present
     weights by the present export code, else exported again. Returns (its record, whether it was reused)."""
+    from .exported import current_for
     from .provenance import code_fingerprint
-    from .runs import RunFolder
 
     out_dir = Path(run_dir) / EXPORT_DIR
     try:
         record = read_record(out_dir)
-        weights = hashlib.sha256(RunFolder(run_dir).weights_file.read_bytes()).hexdigest()
         current = (
-            record.get("weights_sha256") == weights
+            current_for(out_dir, run_dir)
             and record.get("export_code") == code_fingerprint(EXPORT_CODE)
             and hashlib.sha256((out_dir / ONNX_FILE).read_bytes()).hexdigest() == record["sha256"]
         )

@@ -93,3 +93,20 @@ class ExportedColouriser:
     def colour_all(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Photos of any sizes (sRGB in [0, 1]) coloured at their own sizes, their own L kept."""
         return [recombine(img, ab) for img, ab in zip(images, self.predict_ab(images))]
+
+    def colour(self, rgb: np.ndarray) -> np.ndarray:
+        """sRGB (H, W, 3) in [0, 1] -> the same photo coloured, its own L kept, float32 in [0, 1]."""
+        return self.colour_all([rgb])[0]
+
+
+def current_for(folder: str | Path, run_dir: str | Path) -> bool:
+    """Whether the export in ``folder`` was made from the present weights of ``run_dir`` (its record names the
+    weights file and their sha256): an export of weights since retrained must not be used for them."""
+    import hashlib
+
+    try:
+        record = json.loads((Path(folder) / SIDECAR_FILE).read_text())
+        weights = Path(run_dir) / record["weights_file"]
+        return hashlib.sha256(weights.read_bytes()).hexdigest() == record["weights_sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False

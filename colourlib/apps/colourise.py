@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import ColourlibError, atomic
+from .. import ColourlibError, atomic, paths
 from . import path_argument
 
-if TYPE_CHECKING:  # the model's modules import Keras (seconds): only once a photo is to be coloured
+if TYPE_CHECKING:  # the model's modules import Keras (seconds): only when no exported model can be used
     from ..colouriser import Colouriser
+    from ..exported import ExportedColouriser
 
 #: What folders are searched for (case-insensitive); a file named on the command line is always tried.
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp")
@@ -69,13 +70,16 @@ class ModelError(ColourlibError, ValueError):
 
 
 def load_colouriser(
-    run: Path | None = None, weights: Path | None = None, image_size: int | None = None
-) -> Colouriser:
-    """The model of ``run`` (a finished training run), of ``weights`` (a weights file), or the default one."""
-    from ..backend import runtime
-    from ..runs import RunFolder, default_model_record
+    run: Path | None = None,
+    weights: Path | None = None,
+    image_size: int | None = None,
+    use_keras: bool = False,
+) -> Colouriser | ExportedColouriser:
+    """The model of ``run`` (a finished training run), of ``weights`` (a weights file), or the default one.
 
-    runtime.configure()  # allocator and thread pools, before the model's first tensor
+    A run exported to ONNX (``RUN/export``, which ``make study`` writes for the default model) is coloured
+    through onnxruntime without importing TensorFlow, as long as the export was made from the run's present
+    weights; otherwise, or with ``use_keras``, a ``weights`` file or another ``image_size``, through Keras."""
     if run is not None and weights is not None:
         raise ModelError("--run and --weights name two models. Fix: pass one of them.")
     if weights is not None:
@@ -85,11 +89,45 @@ def load_colouriser(
                 f"--weights {weights}: no such file. Fix: pass a colouriser weights file "
                 "(colouriser.weights.h5 of a training run) or --run RUN_DIR."
             )
+        _configure_keras()
+        from ..runs import RunFolder
+
         beside = RunFolder(weights.parent).config_file
         config = _read_config(beside, "--weights") if beside.is_file() else None
         return _build(weights, config, image_size, "--weights")
+    run, option = _run_folder(run)
+    if not use_keras:
+        exported = _exported(run, image_size)
+        if exported is not None:
+            return exported
+    _configure_keras()
+    from ..runs import RunFolder
+
+    config_file = RunFolder(run).config_file
+    if not config_file.is_file():
+        raise ModelError(
+            f"{option} {run}: not a training run (no config.json). Fix: pass a run folder written "
+            "by `python -m colourlib train` or the study."
+        )
+    weights_file = RunFolder(run).weights_file
+    if not weights_file.is_file():
+        raise ModelError(
+            f"{option} {run}: no {weights_file.name}, so its training has not finished. Fix: run the "
+            "training again (it resumes where it stopped) or pick a finished run."
+        )
+    return _build(weights_file, _read_config(config_file, option), image_size, option)
+
+
+def _configure_keras() -> None:
+    from ..backend import runtime
+
+    runtime.configure()  # allocator and thread pools, before the model's first tensor
+
+
+def _run_folder(run: Path | None) -> tuple[Path, str]:
+    """The run folder to colour with (``--run``, or the default model's) and how to name it in errors."""
     if run is None:
-        record = default_model_record()
+        record = paths.default_model_record()
         if not record.is_file():
             raise ModelError(
                 f"no model given and no default model yet ({record} does not exist). Fix: run "
@@ -112,21 +150,32 @@ def load_colouriser(
             f"{option} {run}: no such folder. Fix: pass the folder of a finished training run "
             "(it holds config.json and colouriser.weights.h5), or run `make study`."
         )
-    from ..runs import RunFolder
+    return run, option
 
-    config_file = RunFolder(run).config_file
-    if not config_file.is_file():
-        raise ModelError(
-            f"{option} {run}: not a training run (no config.json). Fix: pass a run folder written "
-            "by `python -m colourlib train` or the study."
-        )
-    weights_file = RunFolder(run).weights_file
-    if not weights_file.is_file():
-        raise ModelError(
-            f"{option} {run}: no {weights_file.name}, so its training has not finished. Fix: run the "
-            "training again (it resumes where it stopped) or pick a finished run."
-        )
-    return _build(weights_file, _read_config(config_file, option), image_size, option)
+
+def _exported(run: Path, image_size: int | None) -> ExportedColouriser | None:
+    """The run's ONNX export, if it was made from the run's present weights at the size asked for (None: colour
+    with Keras, and say why when an export was there but could not be used)."""
+    from ..exported import EXPORT_DIR, ExportedColouriser, ExportedModelError, current_for
+
+    folder = run / EXPORT_DIR
+    if not folder.is_dir():
+        return None
+    try:
+        if not current_for(folder, run):
+            print(
+                f"colourise: {folder} was exported from other weights than {run}'s; colouring with Keras "
+                f"(slower to start). Fix: python -m colourlib export {run}",
+                file=sys.stderr,
+            )
+            return None
+        exported = ExportedColouriser.load(folder)
+    except (ExportedModelError, ImportError) as exc:
+        print(f"colourise: {exc}; colouring with Keras instead", file=sys.stderr)
+        return None
+    if image_size is not None and image_size != exported.image_size:
+        return None  # another input size than the export's: only Keras can build it
+    return exported
 
 
 def _read_config(path: Path, option: str):
@@ -337,14 +386,33 @@ def write_photo(
 
 
 def colour_file(
-    colouriser: Colouriser, job: Job, overwrite: bool, inputs: set[Path], written: dict[Path, Path]
+    colouriser: Colouriser | ExportedColouriser,
+    job: Job,
+    overwrite: bool,
+    inputs: set[Path],
+    written: dict[Path, Path],
 ) -> Path:
     """Colour one photo; returns the output written. Raises ``ValueError``/``OSError`` with the reason."""
+    photo = read_job(job)
+    out, coloured = colour_read(colouriser, job, photo, overwrite, inputs, written)
+    write_job(out, coloured, photo)
+    return out
+
+
+def read_job(job: Job):
+    """The job's photo, read (a reading thread runs this ahead of the network)."""
     from ..data.photos import read_photo
 
     if job.source.stat().st_size == 0:
         raise ValueError("empty file (0 bytes)")
-    photo = read_photo(job.source)
+    return read_photo(job.source)
+
+
+def colour_read(
+    colouriser, job: Job, photo, overwrite: bool, inputs: set[Path], written: dict[Path, Path]
+) -> tuple[Path, np.ndarray]:
+    """Check where the read photo goes (never onto an input, a folder, an output of this run or, without
+    ``overwrite``, an existing file), reserve that output, and colour the photo."""
     out = output_path(job, photo.bit_depth)
     if out.is_dir():
         raise ValueError(
@@ -367,16 +435,21 @@ def colour_file(
             f"{out} exists. Fix: pass --overwrite to replace it, or choose another -o OUT_DIR"
         )
     coloured = colouriser.colour(photo.rgb)
+    written[resolved] = job.source
+    return out, coloured
+
+
+def write_job(out: Path, coloured: np.ndarray, photo) -> Path:
+    """Write one coloured photo (a writing thread runs this while the network colours the next)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     write_photo(out, coloured, photo.alpha, photo.bit_depth, photo.exif)
-    written[resolved] = job.source
     return out
 
 
 def _reason(exc: BaseException) -> str:
     from PIL import Image, UnidentifiedImageError
 
-    from ..runs import CANNOT_WRITE
+    from ..atomic import CANNOT_WRITE
 
     if isinstance(exc, UnidentifiedImageError):
         return "not an image Pillow can read (unknown format or not a photo)"
@@ -429,6 +502,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--overwrite", action="store_true", help="replace existing outputs (inputs never are)"
     )
+    p.add_argument(
+        "--keras",
+        action="store_true",
+        help="colour with Keras even where the run has an ONNX export (which starts in under a second)",
+    )
     return p
 
 
@@ -436,7 +514,7 @@ def colourise(argv: list[str] | None = None) -> int:
     args = parser().parse_args(
         argv
     )  # --help and argument errors answer here, before Keras is imported
-    from ..runs import RunFolderError, exclusive_lock
+    from ..atomic import FolderInUseError, exclusive_lock
 
     if args.out_dir.exists() and not args.out_dir.is_dir():
         print(
@@ -446,7 +524,7 @@ def colourise(argv: list[str] | None = None) -> int:
         return 2
     jobs, problems = plan_jobs(args.inputs, args.out_dir)
     try:
-        colouriser = load_colouriser(args.run, args.weights, args.image_size)
+        colouriser = load_colouriser(args.run, args.weights, args.image_size, args.keras)
     except ModelError as exc:
         print(f"colourise: error: {exc}", file=sys.stderr)
         return 2
@@ -466,7 +544,7 @@ def colourise(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    except RunFolderError as exc:
+    except FolderInUseError as exc:
         print(f"colourise: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -478,15 +556,26 @@ def colourise(argv: list[str] | None = None) -> int:
         return 130
 
 
+#: Photos read ahead of the network, and coloured photos waiting to be written: enough to keep both cores busy
+#: (reading and writing release the interpreter's lock in Pillow's and numpy's C code) without holding many
+#: full-resolution photos in memory.
+READ_AHEAD = 2
+WRITE_BEHIND = 2
+
+
 def run_jobs(
-    colouriser: Colouriser,
+    colouriser: Colouriser | ExportedColouriser,
     jobs: list[Job],
     problems: list[tuple[Path, str]],
     out_dir: Path,
     overwrite: bool,
 ) -> int:
     """Colour every job with a progress bar (for more than one), report each failure as it happens and all of
-    them at the end; returns the exit status."""
+    them at the end; returns the exit status. One thread reads the next photos while the network colours
+    this one, and another writes the finished ones."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm import tqdm
 
     for path, reason in problems:
@@ -495,14 +584,42 @@ def run_jobs(
     inputs = {job.source.resolve() for job in jobs}
     written: dict[Path, Path] = {}
     started = time.perf_counter()
-    with tqdm(total=len(jobs), unit="photo", disable=len(jobs) <= 1, file=sys.stderr) as bar:
-        for job in jobs:
+    with (
+        tqdm(total=len(jobs), unit="photo", disable=len(jobs) <= 1, file=sys.stderr) as bar,
+        ThreadPoolExecutor(1, thread_name_prefix="colourise-read") as reader,
+        ThreadPoolExecutor(1, thread_name_prefix="colourise-write") as writer,
+    ):
+
+        def fail(job: Job, exc: BaseException) -> None:
+            failed.append((job.source, _reason(exc)))
+            bar.write(f"colourise: {job.source}: {failed[-1][1]}", file=sys.stderr)
+
+        def finish(pending: deque, keep: int) -> None:
+            while len(pending) > keep:
+                job, out, future = pending.popleft()
+                try:
+                    future.result()
+                except Exception as exc:  # the output was reserved; it was not written after all
+                    written.pop(out.resolve(), None)
+                    fail(job, exc)
+                bar.update()
+
+        reads = deque(reader.submit(read_job, job) for job in jobs[:READ_AHEAD])
+        writes: deque = deque()
+        for index, job in enumerate(jobs):
+            future = reads.popleft()
+            if index + READ_AHEAD < len(jobs):
+                reads.append(reader.submit(read_job, jobs[index + READ_AHEAD]))
             try:
-                colour_file(colouriser, job, overwrite, inputs, written)
+                photo = future.result()
+                out, coloured = colour_read(colouriser, job, photo, overwrite, inputs, written)
             except Exception as exc:  # every file's failure is reported and the others go on
-                failed.append((job.source, _reason(exc)))
-                bar.write(f"colourise: {job.source}: {failed[-1][1]}", file=sys.stderr)
-            bar.update()
+                fail(job, exc)
+                bar.update()
+                continue
+            writes.append((job, out, writer.submit(write_job, out, coloured, photo)))
+            finish(writes, WRITE_BEHIND)
+        finish(writes, 0)
     seconds = time.perf_counter() - started
     rate = (
         f" ({seconds:.1f} s, {len(written) / seconds:.2f} photos/s)"
