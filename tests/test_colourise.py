@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import shutil
 import warnings
 
@@ -552,3 +553,80 @@ def test_weights_that_are_not_hdf5_or_are_cut_short_are_named_as_such_after_one_
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     with pytest.raises(colourise.ModelError, match="a truncated or damaged HDF5 file"):
         colourise.check_weights_file(cut, "--weights")
+
+
+@pytest.fixture(scope="module")
+def exported_run(run_dir, tmp_path_factory):
+    """The constant-colour run of :func:`run_dir`, copied and exported to ONNX as the study exports its default."""
+    pytest.importorskip("onnxruntime")
+    from colourlib import export
+
+    run = tmp_path_factory.mktemp("exported") / "run"
+    shutil.copytree(run_dir, run)
+    export.export(run, run / "export")
+    return run
+
+
+def test_an_exported_run_colours_through_onnx_exactly_as_through_keras(
+    exported_run, tmp_path, capsys
+):
+    lightness = checkerboard_l(61, 83)
+    photo = tmp_path / "photo.png"
+    Image.fromarray(grey_u8(lightness), "L").save(photo)
+    code, out, _ = run([photo, "-o", tmp_path / "onnx", "--run", exported_run], capsys)
+    assert code == 0 and "exported from" in out
+    code, out, _ = run([photo, "-o", tmp_path / "keras", "--run", exported_run, "--keras"], capsys)
+    assert code == 0 and "exported from" not in out and "vgg16 encoder" in out
+    onnx_rgb, keras_rgb = (
+        read_u8(tmp_path / "onnx" / "photo.png"),
+        read_u8(tmp_path / "keras" / "photo.png"),
+    )
+    np.testing.assert_allclose(onnx_rgb, keras_rgb, atol=1.01 / 255)
+    lab = rgb_to_lab(onnx_rgb)
+    np.testing.assert_allclose(lab[..., 1:].mean((0, 1)), AB, atol=0.6)  # the model's one colour
+
+
+def test_an_export_of_other_weights_is_not_used(exported_run, tmp_path, capsys):
+    run_copy = tmp_path / "run"
+    shutil.copytree(exported_run, run_copy)
+    with h5py.File(run_copy / runs.RunFolder.WEIGHTS, "a") as f:
+        f.attrs["retrained"] = 1  # the weights file changed since the export
+    photo = tmp_path / "photo.png"
+    Image.fromarray(grey_u8(np.full((20, 30), 50.0, np.float32)), "L").save(photo)
+    code, out, err = run([photo, "-o", tmp_path / "out", "--run", run_copy], capsys)
+    assert (
+        code == 0 and "exported from other weights" in err and "python -m colourlib export" in err
+    )
+    assert "vgg16 encoder" in out  # coloured through Keras instead
+
+
+def test_colouring_with_an_export_starts_without_tensorflow_or_keras(exported_run, tmp_path):
+    import subprocess
+    import sys
+
+    blocked = tmp_path / "blocked"
+    for name in ("tensorflow", "keras"):
+        (blocked / name).mkdir(parents=True)
+        (blocked / name / "__init__.py").write_text(
+            f"raise ImportError('{name} was imported by the exported model\\'s path')"
+        )
+    photo = tmp_path / "photo.png"
+    Image.fromarray(grey_u8(np.full((40, 50), 60.0, np.float32)), "L").save(photo)
+    env = {**os.environ, "PYTHONPATH": str(blocked)}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "colourlib.apps.colourise",
+            str(photo),
+            "-o",
+            str(tmp_path / "out"),
+            "--run",
+            str(exported_run),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "out" / "photo.png").is_file()

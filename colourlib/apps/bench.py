@@ -561,9 +561,9 @@ def make_photos(folder: Path, size: int, count: int) -> list[Path]:
 
 
 def stage_seconds(colouriser, files: list[Path], out: Path) -> dict[str, float]:
-    """Median seconds per photo of each stage of colouring one photo."""
-    from ..colouriser import recombine
+    """Median seconds per photo of each stage of colouring one photo, one after another (no overlap)."""
     from ..data.photos import read_photo
+    from ..whole_photo import recombine
     from .colourise import write_photo
 
     times: dict[str, list[float]] = {
@@ -587,13 +587,44 @@ def stage_seconds(colouriser, files: list[Path], out: Path) -> dict[str, float]:
     return {key: statistics.median(values) for key, values in times.items()}
 
 
-def colourise(argv: list[str] | None = None) -> int:
-    """Benchmark: how many photos per second ``colourise`` colours at 1024 px on this machine, and where the time goes.
+def start_up_seconds(photo: Path, out: Path, extra: list[str], repeats: int) -> list[float]:
+    """Seconds from starting ``colourise`` in a fresh interpreter to its exit after colouring one photo: what a
+    person waits for their first photo."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "colourlib",
+                "colourise",
+                str(photo),
+                "-o",
+                str(out),
+                "--overwrite",
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+        )
+        times.append(time.perf_counter() - started)
+        if done.returncode:
+            raise RuntimeError(f"colourise failed: {done.stderr.strip()[-500:]}")
+    return times
 
-    ``colourlib bench colourise [--run RUN_DIR | --weights FILE] [--size 1024] [--photos 8] [--repeats 3]``
-    resizes the embedded training photos to ``--size`` px on their long side (JPEG), colours them end to end (read,
-    predict, recombine with the full-resolution L, write) ``--repeats`` times and prints the median photos/s, then
-    the median seconds per photo of each stage. Results and provenance go to ``runs/bench/``.
+
+def colourise(argv: list[str] | None = None) -> int:
+    """Benchmark: how many photos per second ``colourise`` colours at 1024 px on this machine, how long the
+    first photo takes from a cold start, and where the time goes.
+
+    ``colourlib bench colourise [--run RUN_DIR | --weights FILE] [--keras] [--size 1024] [--photos 24]
+    [--repeats 3]`` resizes the embedded training photos to ``--size`` px on their long side (JPEG; their
+    shapes differ, as a real folder's do), colours the folder end to end (read, predict, recombine with the
+    full-resolution L, write; reading and writing overlapped with the network, as ``colourise`` does)
+    ``--repeats`` times and prints the median photos/s; then the seconds from starting ``colourise`` in a fresh
+    process to its first photo written, and the median seconds per photo of each stage. Results and
+    provenance go to ``runs/bench/``.
     """
     parser = argparse.ArgumentParser(
         prog="colourlib bench colourise", description=colourise.__doc__.split("\n")[0]
@@ -605,8 +636,11 @@ def colourise(argv: list[str] | None = None) -> int:
         help="a finished training run (default: colourise's default model)",
     )
     model.add_argument("--weights", type=path_argument, help="a colouriser weights file")
+    parser.add_argument(
+        "--keras", action="store_true", help="colour with Keras even where an ONNX export exists"
+    )
     parser.add_argument("--size", type=int, default=1024, help="long side of the photos in px")
-    parser.add_argument("--photos", type=int, default=8)
+    parser.add_argument("--photos", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
 
@@ -615,14 +649,20 @@ def colourise(argv: list[str] | None = None) -> int:
     from .colourise import ModelError, load_colouriser, plan_jobs, run_jobs
 
     try:
-        colouriser = load_colouriser(args.run, args.weights)
+        colouriser = load_colouriser(args.run, args.weights, use_keras=args.keras)
     except ModelError as exc:
         print(f"error: {exc}")
         return 2
+    extra = [
+        *(["--run", str(args.run)] if args.run else []),
+        *(["--weights", str(args.weights)] if args.weights else []),
+    ]
+    extra += ["--keras"] if args.keras else []
     with tempfile.TemporaryDirectory() as tmp:
         photos_dir, out = Path(tmp) / "photos", Path(tmp) / "out"
         photos_dir.mkdir()
         files = make_photos(photos_dir, args.size, args.photos)
+        shapes = sorted({photo_size(f) for f in files})
         jobs, _ = plan_jobs(files, out)
         colouriser.colour(np.zeros((64, 64, 3), np.float32))  # the first call builds the graph
         rates = []
@@ -631,16 +671,23 @@ def colourise(argv: list[str] | None = None) -> int:
             if run_jobs(colouriser, jobs, [], out, overwrite=True):
                 return 1
             rates.append(len(jobs) / (time.perf_counter() - started))
+        first = start_up_seconds(files[0], Path(tmp) / "first", extra, args.repeats)
         stages = stage_seconds(colouriser, files, out)
     environment = environment_record()
     print(f"\n{colouriser.description}")
     print(
-        f"{len(files)} photos, {args.size} px on the long side, {args.repeats} repeats, on {environment['cpu']} "
-        f"({recorded_cores(environment)}, accelerators: {', '.join(environment.get('accelerators') or []) or 'none'})"
+        f"{len(files)} photos of {len(shapes)} different sizes, {args.size} px on the long side, {args.repeats} "
+        f"repeats, on {environment['cpu']} ({recorded_cores(environment)}, ISA cap "
+        f"{os.environ.get('ONEDNN_MAX_CPU_ISA', 'none')} (TensorFlow's oneDNN only), accelerators: "
+        f"{', '.join(environment.get('accelerators') or []) or 'none'})"
     )
     print(
         f"end to end: median {statistics.median(rates):.2f} photos/s (each repeat: "
         f"{', '.join(f'{r:.2f}' for r in rates)})"
+    )
+    print(
+        f"cold start to the first photo written: median {statistics.median(first):.2f} s (each: "
+        f"{', '.join(f'{t:.2f}' for t in first)})"
     )
     for stage, seconds in stages.items():
         print(f"  {stage:32s} {seconds * 1000:7.0f} ms per photo")
@@ -648,9 +695,20 @@ def colourise(argv: list[str] | None = None) -> int:
         "environment": environment,
         "arguments": {k: str(v) for k, v in vars(args).items()},
         "model": colouriser.description,
+        "photo_sizes": [list(shape) for shape in shapes],
         "photos_per_s": rates,
         "median_photos_per_s": statistics.median(rates),
+        "first_photo_seconds": first,
+        "median_first_photo_seconds": statistics.median(first),
+        "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
         "stage_seconds_per_photo": stages,
     }
     print(f"written to {save_record('colourise', record)}")
     return 0
+
+
+def photo_size(path: Path) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.size

@@ -27,7 +27,9 @@ import numpy as np
 from .. import ColourlibError, atomic, paths
 from . import path_argument
 
-if TYPE_CHECKING:  # the model's modules import Keras (seconds): only when no exported model can be used
+if (
+    TYPE_CHECKING
+):  # the model's modules import Keras (seconds): only when no exported model can be used
     from ..colouriser import Colouriser
     from ..exported import ExportedColouriser
 
