@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from colourlib import export, paths, runs
+from colourlib import paths, runs
 from colourlib.config import TrainConfig
 from colourlib.model import build_network
+from colourlib.study import export
 
 pytest.importorskip("onnxruntime")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

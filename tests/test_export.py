@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from colourlib import export, runs
+from colourlib import runs
 
 pytest.importorskip(
     "onnxruntime"
@@ -23,6 +23,7 @@ from colourlib.data.photos import read_rgb, wheel_test_photos
 from colourlib.encoders import encoder_spec
 from colourlib.exported import ExportedColouriser, ExportedModelError
 from colourlib.model import build_network
+from colourlib.study import export
 
 AB = (20.0, -10.0)
 

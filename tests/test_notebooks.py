@@ -517,3 +517,31 @@ def test_the_recorded_papermill_command_can_be_pasted_into_a_shell():
     assert words[words.index("-y") + 1] == '{"vgg16_runs": ["runs/a b", "runs/c"]}'
     assert words[words.index("out_dir") + 1] == "my out"
     assert "preset" not in words  # the notebook's own default is left out
+
+
+def test_the_model_search_chapter_reads_the_recorded_search_and_says_what_it_shows(tmp_path):
+    """model-search.ipynb on the recorded search: the chosen model is the table's first row, each of the paper's
+    three choices has an effect with its interval and verdict, and the prose's list of what holds the colours
+    back is exactly the factors whose alternative is "better" on rebalanced AuC."""
+    from colourlib.study import recipes
+
+    execute("model-search", tmp_path / "model-search.ipynb", {})
+    values = glued_values(tmp_path / "model-search.ipynb")
+    table = pd.read_csv(paths.MODEL_SEARCH / "recipes.csv")
+    assert values["models_chosen"] == table.recipe.iloc[0] and table.stage.iloc[0] == "chosen"
+    assert values["models_val_photos"] == int(table.val_photos.iloc[0])
+    better = []
+    for factor, key in (("encoder weights", "weights"), ("loss", "loss"), ("decoder", "decoder")):
+        text = values[f"models_effect_{key}_rebalanced_auc"]
+        assert text.count("[") == 1 and text.count(",") == 1  # "+0.012 [+0.004, +0.020]"
+        verdict = values[f"models_effect_{key}_rebalanced_auc_verdict"]
+        assert verdict in ("better", "worse", "no difference")
+        better += [factor] if verdict == "better" else []
+    expected = " and ".join(f"the {f}" for f in better) or "none of the three"
+    assert values["models_holding_back"] == expected
+    assert values["models_grid_seeds"] == len(recipes.MODELS.seeds_of(recipes.PAPER_CORNER))
+    for verdict in (
+        "models_paper_vs_random_rebalanced_auc_verdict",
+        "models_paper_vs_grey_semantic_verdict",
+    ):
+        assert values[verdict] in ("better", "worse", "no difference")

@@ -308,8 +308,9 @@ def _run_recipes(args, runs: Path) -> int:
 
 
 def _run_export(args) -> int:
-    from ..export import EXPORT_DIR, export
+    from ..exported import EXPORT_DIR
     from ..runs import RunFolder
+    from ..study.export import export
 
     run = RunFolder(args.run_dir)
     if not run.weights_file.is_file() or not run.config_file.is_file():

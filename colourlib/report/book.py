@@ -92,6 +92,32 @@ def check_book(book_dir: str | Path) -> list[str]:
     return problems
 
 
+def in_browser_colouriser() -> None:
+    """The in-browser colouriser's generated scripts (:mod:`colourlib.report.web`) for the default model's ONNX
+    export, which the study writes; without one the page says the model is missing (and the browser check
+    fails on it)."""
+    import json
+
+    from ..exported import EXPORT_DIR, SIDECAR_FILE
+    from .web import write_assets
+
+    record = paths.default_model_record()
+    try:
+        export_dir = Path(json.loads(record.read_text())["run_dir"]) / EXPORT_DIR
+    except (OSError, ValueError, KeyError, TypeError):
+        print(f"the in-browser colouriser is left out: no default model recorded in {record}")
+        return
+    if not (export_dir / SIDECAR_FILE).is_file():
+        print(f"the in-browser colouriser is left out: {export_dir} holds no exported model")
+        return
+    assets = write_assets(export_dir)
+    print(
+        f"the in-browser colouriser: {sum(assets['sizes'].values()) / 1e6:.1f} MB of generated scripts in "
+        f"{paths.relative(paths.BOOK_WEB_DIR)} ({assets['config']['model']})",
+        flush=True,
+    )
+
+
 def build_book() -> int:
     """``jupyter-book build book/ -W -n --keep-going`` from the repository root, then the book check; returns
     the exit status."""
@@ -106,6 +132,7 @@ def build_book() -> int:
     ]
     if not Path(command[0]).exists():
         command[0] = "jupyter-book"
+    in_browser_colouriser()
     result = subprocess.run(command, cwd=root)
     if result.returncode:
         print(

@@ -253,7 +253,7 @@ class Study:
     def export_default(self, run_dir: Path) -> None:
         """The default model as ONNX (colourise's fast path and the book's in-browser page), reused while the
         run's weights and the export code are unchanged."""
-        from ..export import current_export
+        from .export import current_export
 
         self.progress.start("export the default model (ONNX)")
         started = time.perf_counter()
@@ -267,14 +267,6 @@ class Study:
             f"      {how} -> {relative(run_dir)}/export/{record['file']} "
             f"({record['bytes'] / 1e6:.1f} MB, ab within {record['max_ab_difference_from_keras']:.2f} "
             "of the Keras model's)",
-            flush=True,
-        )
-        from ..report.web import write_assets
-
-        assets = write_assets(run_dir / "export")
-        print(
-            f"      the book's in-browser colouriser: {sum(assets['sizes'].values()) / 1e6:.1f} MB of "
-            "generated scripts in book/_static/generated",
             flush=True,
         )
 
