@@ -51,9 +51,11 @@ examples:
   colourise scans/ -o coloured/ --run runs/train/RUN   a model from a finished training run
   colourise photo.png -o out/ --weights my.weights.h5  a weights file (its run's config.json is used if beside it)
   colourise scans/ -o coloured/ --overwrite            replace outputs of an earlier run
+  colourise scans/ -o coloured/ --keras                through Keras even where an ONNX export exists
 
-The default model is the one `make study` trains (EfficientNet-Lite0 encoder); its run folder is recorded in
-runs/colourise-model.json. Folders are searched for .jpg .jpeg .png .tif .tiff .webp files; a file named on the
+The default model is the one `make study` trains; its run folder is recorded in runs/colourise-model.json, and
+the study exports it to ONNX (RUN/export/), which colourise runs through onnxruntime without starting
+TensorFlow: the first photo comes out in about a second. `python -m colourlib export RUN` exports another run. Folders are searched for .jpg .jpeg .png .tif .tiff .webp files; a file named on the
 command line in another format Pillow reads (BMP, a still GIF) is written as PNG. Each output keeps the input's
 name, format and resolution (16-bit inputs become 16-bit TIFF) under OUT_DIR, folders keeping their layout.
 Animated GIF, PNG and WebP images are refused (which frame would be meant?); a photo named twice is coloured once.
