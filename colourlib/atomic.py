@@ -11,10 +11,22 @@ synced so the rename itself survives a power cut. The suffixes are kept so write
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import json
 import os
 import signal
 from pathlib import Path
+
+from . import ColourlibError
+
+#: The errors of a write that the person can fix (a full or read-only disk, no permission), as opposed to bugs.
+CANNOT_WRITE = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+class FolderInUseError(ColourlibError, RuntimeError):
+    """Another process holds the folder's lock; the message names its PID and the fix."""
+
 
 #: The test's fault injection: ``NAME#N`` kills this process with SIGKILL the N-th time point NAME is reached.
 KILL_AT = "COLOURLIB_KILL_AT"
@@ -100,3 +112,27 @@ def write_text(path: str | Path, text: str, kind: str = "file") -> Path:
 
 def write_json(path: str | Path, value, kind: str = "file") -> Path:
     return write_text(path, json.dumps(value, indent=2) + "\n", kind)
+
+
+@contextlib.contextmanager
+def exclusive_lock(lock_file: Path, what: str):
+    """Hold an exclusive ``flock`` on ``lock_file`` (the kernel drops it when the process dies, so a crash never
+    leaves a stale lock); refuse at once, naming the holder's PID, if another process holds it."""
+    handle = open(lock_file, "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise FolderInUseError(
+                f"{what} is being written by another process (PID {holder}). Fix: wait for it "
+                "to finish, or stop it, then run this command again."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()

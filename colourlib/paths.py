@@ -29,6 +29,8 @@ BOOK_RUNS_DIR = BOOK_DIR / "runs"
 #: Figures the notebooks write for the book's markdown pages (the front page's strip and speedup plot), which
 #: cite them as files: a glued figure cannot be pasted with its caption into another page.
 BOOK_FIGURES_DIR = BOOK_RUNS_DIR / "figures"
+#: The in-browser colouriser's generated scripts (colourlib/report/web.py), copied into the built book.
+BOOK_WEB_DIR = BOOK_DIR / "_static" / "generated"
 #: Recorded measurements: results of runs this checkout cannot repeat in CI's time (the recipe search), each
 #: folder with the machine, commit and date it came from. The only generated files committed.
 RESULTS_DIR = (REPO_ROOT or Path.cwd()) / "results"
@@ -61,3 +63,12 @@ def cache_dir() -> Path:
         path = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "colourlib"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+#: The record of the model ``colourise`` uses by default, written by the study (under :func:`runs_dir`).
+DEFAULT_MODEL_RECORD = "colourise-model.json"
+
+
+def default_model_record() -> Path:
+    """Where the model ``colourise`` uses by default is recorded."""
+    return runs_dir() / DEFAULT_MODEL_RECORD

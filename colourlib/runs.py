@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -31,9 +30,7 @@ from .model import build_network
 from .provenance import code_fingerprint
 
 #: The errors of a folder that cannot take a write: a full disk or quota, no permission, a read-only mount.
-CANNOT_WRITE = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
 #: The record of the model ``colourise`` uses when given no other (the study writes it).
-DEFAULT_MODEL_RECORD = "colourise-model.json"
 
 
 def run_name(config: TrainConfig) -> str:
@@ -264,11 +261,11 @@ class RunFolder:
         renamed into place (:mod:`colourlib.atomic`), so the last complete backup survives."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            with exclusive_lock(self.path / self.LOCK, f"the run folder {self.path}"):
+            with atomic.exclusive_lock(self.path / self.LOCK, f"the run folder {self.path}"):
                 yield self
         except OSError as exc:
             full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
-            if exc.errno not in CANNOT_WRITE or not (full or self.holds(_written(exc))):
+            if exc.errno not in atomic.CANNOT_WRITE or not (full or self.holds(_written(exc))):
                 raise  # e.g. a photo that cannot be read: not this folder's problem, the traceback says where
             message = self.cannot_write(exc)
             release_failed_writes(exc, self.path)
@@ -403,30 +400,6 @@ def release_failed_writes(exc: BaseException, folder: Path) -> None:
         sys.unraisablehook = previous
 
 
-@contextlib.contextmanager
-def exclusive_lock(lock_file: Path, what: str):
-    """Hold an exclusive ``flock`` on ``lock_file`` (the kernel drops it when the process dies, so a crash never
-    leaves a stale lock); refuse at once, naming the holder's PID, if another process holds it."""
-    handle = open(lock_file, "a+")
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise RunFolderError(
-                f"{what} is being written by another process (PID {holder}). Fix: wait for it "
-                "to finish, or stop it, then run this command again."
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        yield
-    finally:
-        handle.close()
-
-
 def colouring_runs(preset: str = "quick") -> dict[str, list[Path]]:
     """The default run folders of each of the study's colouring models at ``preset``, one per seed."""
     return {
@@ -438,14 +411,9 @@ def colouring_runs(preset: str = "quick") -> dict[str, list[Path]]:
     }
 
 
-def default_model_record() -> Path:
-    """Where the model ``colourise`` uses by default is recorded."""
-    return paths.runs_dir() / DEFAULT_MODEL_RECORD
-
-
 def remember_default(run_dir: Path) -> Path:
     """Record ``run_dir`` as the model ``colourise`` uses by default (the study driver calls this)."""
-    record = default_model_record()
+    record = paths.default_model_record()
     record.parent.mkdir(parents=True, exist_ok=True)
     return atomic.write_json(
         record,

@@ -451,7 +451,7 @@ def test_a_second_colourise_into_the_same_folder_is_refused_naming_the_first(run
     import os
 
     from colourlib.apps.colourise import LOCK_FILE
-    from colourlib.runs import exclusive_lock
+    from colourlib.atomic import exclusive_lock
 
     photo = tmp_path / "photo.png"
     Image.fromarray(grey_u8(np.full((20, 30), 50.0, np.float32)), "L").save(photo)

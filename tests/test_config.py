@@ -12,7 +12,7 @@ from colourlib.config import PRESETS, ConfigError, TrainConfig, colouring_config
         ("batch_size", 2.5, "integer >= 1"),
         ("epochs", 0, "integer >= 1"),
         ("workers", 0, "integer >= 1"),
-        ("encoder", "inception", "one of efficientnet-lite0, vgg16"),
+        ("encoder", "inception", "one of efficientnet-lite0, efficientnet-lite2, vgg16"),
         ("precision", "float16", "one of float32, mixed_bfloat16"),
         ("learning_rate", 0, "between 0 and 1"),
         ("encoder_weights", "/no/such/file.h5", "existing weights file"),
@@ -45,7 +45,7 @@ def test_cached_features_need_a_frozen_encoder_and_fixed_crops():
     TrainConfig.from_dict(
         {"cache_features": True, "encoder_trainable": False}
     )  # augmented crops drawn once
-    with pytest.raises(ConfigError, match="decoder='unet' is not allowed: one of paper, skips"):
+    with pytest.raises(ConfigError, match="decoder='unet' is not allowed: one of paper, skips, global"):
         TrainConfig.from_dict({"decoder": "unet"})
 
 
@@ -95,18 +95,22 @@ def test_colouring_models_share_photos_resolution_and_schedule_and_differ_in_the
         colouring_config("resnet", "quick")
 
 
-def test_the_default_colouring_model_is_the_recorded_recipe_searchs_winner():
+@pytest.mark.parametrize("which", ["recipes", "models"])
+def test_the_default_colouring_model_is_the_recorded_searches_winner(which):
+    """Both recorded searches (Lite0's recipes, then the encoders and decoders) chose, by the rule on the
+    validation photos, exactly the configuration the study trains as its default."""
     import dataclasses
 
     import pandas as pd
 
-    from colourlib import paths
     from colourlib.config import colouring_config
-    from colourlib.study.recipes import candidate_config
+    from colourlib.study.recipes import SEARCHES, candidate_config
 
-    winner = pd.read_csv(paths.RECIPE_SEARCH / "recipes.csv").iloc[0]
+    search = SEARCHES[which]
+    winner = pd.read_csv(search.recorded / "recipes.csv").iloc[0]
     assert winner.stage == "chosen"  # the selection rule's pick (study/recipes.py, choose)
-    chosen = candidate_config(winner.recipe, temperature=float(winner.temperature))
+    temperature = float(winner.temperature) if pd.notna(winner.temperature) else None
+    chosen = candidate_config(winner.recipe, temperature=temperature, search=search)
     default = colouring_config("lite0", "quick")
     differ = {
         f.name
@@ -114,7 +118,7 @@ def test_the_default_colouring_model_is_the_recorded_recipe_searchs_winner():
         if getattr(default, f.name) != getattr(chosen, f.name)
     }
     assert differ == set(), (
-        f"the default colouring model differs from the search's winner in {sorted(differ)}"
+        f"the default colouring model differs from the {which} search's winner in {sorted(differ)}"
     )
 
 

@@ -333,11 +333,27 @@ def _wait_for_state(browser: Chromium, states: tuple[str, ...], timeout: float) 
 
 
 def colourise_reference(photo: Path, out_dir: Path) -> Path:
-    """``colourise``'s own output for ``photo`` (its default model), as the command writes it."""
-    from ..apps.colourise import colourise
+    """``colourise``'s own output for ``photo`` (its default model), as the command writes it (run as the
+    command, in its own process)."""
+    import subprocess
+    import sys
 
-    if colourise([str(photo), "-o", str(out_dir), "--overwrite"]) != 0:
-        raise RuntimeError(f"colourise could not colour {photo}")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "colourlib",
+            "colourise",
+            str(photo),
+            "-o",
+            str(out_dir),
+            "--overwrite",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise RuntimeError(f"colourise could not colour {photo}: {done.stderr.strip()[-500:]}")
     return out_dir / photo.name
 
 

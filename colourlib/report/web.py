@@ -58,7 +58,7 @@ def write_assets(export_dir: str | Path, out_dir: str | Path | None = None) -> d
     """Write the page's generated scripts for the model exported in ``export_dir`` into ``out_dir`` (default:
     ``book/_static/generated``); returns their sizes in bytes and the config the page reads."""
     export_dir = Path(export_dir)
-    out = Path(out_dir) if out_dir else paths.BOOK_DIR / "_static" / "generated"
+    out = Path(out_dir) if out_dir else paths.BOOK_WEB_DIR
     record = json.loads((export_dir / SIDECAR_FILE).read_text())
     model = (export_dir / ONNX_FILE).read_bytes()
     runtime = runtime_dir()

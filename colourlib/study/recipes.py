@@ -314,6 +314,10 @@ def search(
     ``out_dir/recipes.csv``, every photo's scores in ``recipes_per_image.csv``, the baselines' and ceilings'
     means in ``baselines.csv`` and the machine and commit in ``environment.json``. Finished runs are reused, so
     a stopped search resumes where it stopped."""
+    import gc
+
+    import keras
+
     from .. import atomic
     from ..train import train
 
@@ -329,12 +333,17 @@ def search(
         ((name, seed) for name in todo for seed in which.seeds_of(name)),
         key=lambda run: run[1] != which.seeds_of(run[0])[0],
     )
+    so_far = out_dir / "recipes-so-far.csv"
+    scored_before = pd.read_csv(so_far) if so_far.is_file() else None
     for number, (name, seed) in enumerate(runs, 1):
         config = which.config(name, seed)
         folder = which.folder(out_dir, name, seed)
         progress(f"[{number}/{len(runs)}] {name}, seed {seed}: training into {folder}")
         started = time.perf_counter()
+        finished_before = RunFolder(folder).weights_file.is_file()
         train(config, folder, print_progress=True)  # a finished run of this candidate is reused
+        keras.backend.clear_session()  # one process trains every candidate: free each one's graphs
+        gc.collect()
         history = RunFolder(folder).history()
         if seed == which.seeds_of(name)[0]:
             timings[name] = {
@@ -343,7 +352,15 @@ def search(
                 "epoch_seconds": round(sum(float(h["epoch_seconds"]) for h in history), 1),
                 "seconds_this_call": round(time.perf_counter() - started, 1),
             }
-        scores = validation_scores(folder, which.temperatures(name), val)
+        earlier = (
+            scored_before[(scored_before.recipe == name) & (scored_before.seed == seed)]
+            if scored_before is not None and finished_before and "seed" in scored_before
+            else None
+        )
+        if earlier is not None and len(earlier) == len(val.names) * len(which.temperatures(name)):
+            scores = earlier.copy()  # the same finished run, scored before the search was stopped
+        else:
+            scores = validation_scores(folder, which.temperatures(name), val)
         scores["recipe"] = name
         scores["seed"] = seed
         scores["method"] = [candidate_name(name, t) for t in scores.temperature]
