@@ -45,7 +45,9 @@ def test_cached_features_need_a_frozen_encoder_and_fixed_crops():
     TrainConfig.from_dict(
         {"cache_features": True, "encoder_trainable": False}
     )  # augmented crops drawn once
-    with pytest.raises(ConfigError, match="decoder='unet' is not allowed: one of paper, skips, global"):
+    with pytest.raises(
+        ConfigError, match="decoder='unet' is not allowed: one of paper, skips, global"
+    ):
         TrainConfig.from_dict({"decoder": "unet"})
 
 

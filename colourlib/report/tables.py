@@ -576,6 +576,16 @@ def grid_effects_table(effects: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("the paper's choice → instead")
 
 
+#: How far a candidate got in the selection rule, in a word or two (the chapter's text gives the key).
+SHORT_STAGES = {
+    "chosen": "chosen",
+    "tied on every measure, larger ΔCF": "tied, ΔCF",
+    "tied on rebalanced AuC, lower semantic agreement": "tied, semantic",
+    "lower rebalanced AuC": "lower AuC",
+    "CIEDE2000 worse than grey": "gate",
+}
+
+
 def candidate_table(search: pd.DataFrame) -> pd.DataFrame:
     """The models search's candidates at their best temperature (the first row of each in the rule's order):
     how far each got, its validation measures with the spread over seeds where it had several, and the seconds
@@ -595,13 +605,13 @@ def candidate_table(search: pd.DataFrame) -> pd.DataFrame:
             {
                 "candidate": r.recipe
                 + (f", T = {r.temperature:g}" if pd.notna(r.temperature) else ""),
-                "outcome": r.stage,
+                "rule": SHORT_STAGES.get(r.stage, r.stage),
                 "seeds": int(r.seeds),
-                "rebalanced AuC ↑": value("rebalanced_auc", 3),
+                "rebal. AuC ↑": value("rebalanced_auc", 3),
                 "semantic ↑": value("semantic", 3),
                 "ΔCF ↓": f"{r.delta_cf:.1f}",
                 "CIEDE2000 ↓": value("ciede2000", 2),
-                "training (s)": f"{r.epoch_seconds:.0f}",
+                "train (s)": f"{r.epoch_seconds:.0f}",
             }
         )
     return whole(pd.DataFrame(rows).set_index("candidate"))
