@@ -65,7 +65,8 @@ def _reference(run):
     return colourise_with
 
 
-def test_a_photo_chosen_on_the_page_comes_out_as_colourise_colours_it(site, tmp_path):
+@pytest.mark.parametrize("served", [False, True], ids=["from files", "over HTTP"])
+def test_a_photo_chosen_on_the_page_comes_out_as_colourise_colours_it(site, tmp_path, served):
     from PIL import Image
 
     from colourlib.report.browser import COLOURISER_TOLERANCE, check_colouriser
@@ -77,8 +78,11 @@ def test_a_photo_chosen_on_the_page_comes_out_as_colourise_colours_it(site, tmp_
         np.stack([xx / 411, yy / 300, (xx + yy) / 711], -1) * 200 + rng.random((300, 411, 3)) * 55
     )
     Image.fromarray(photo.astype(np.uint8)).save(tmp_path / "photo.png")
-    report = check_colouriser(html, CHROMIUM, tmp_path / "photo.png", reference=_reference(run))
+    report = check_colouriser(
+        html, CHROMIUM, tmp_path / "photo.png", reference=_reference(run), served=served
+    )
     assert report.problems == []
+    assert report.photo.endswith("(over HTTP)" if served else "(from files)")
     assert (
         0 <= report.mean_ciede2000 < 0.1 < COLOURISER_TOLERANCE
     )  # rounding apart, the same colours

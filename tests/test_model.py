@@ -52,7 +52,10 @@ def test_image_size_must_be_a_multiple_of_32(size):
 
 
 def test_unknown_encoder_names_the_allowed_ones():
-    with pytest.raises(ValueError, match=r"encoder='resnet'.*Allowed: efficientnet-lite0, vgg16"):
+    with pytest.raises(
+        ValueError,
+        match=r"encoder='resnet'.*Allowed: efficientnet-lite0, efficientnet-lite2, vgg16",
+    ):
         model.build_network(64, encoder="resnet")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import shutil
 import tempfile
@@ -305,12 +306,13 @@ def check_pages(
 #: by rounding).
 COLOURISER_PAGE = "colourise.html"
 COLOURISER_TOLERANCE = 1.0
-#: Console errors every page of the theme logs, whatever it holds (jupyter-book 1.x declares the Thebe settings
-#: twice on every page; the pydata theme complains of an empty theme mode when read from files): not the
-#: colouriser's, so they do not fail its check. Anything else on the page's console does.
+#: Console errors every page of the book logs, whatever it holds (jupyter-book 1.x declares the Thebe settings
+#: twice on every page; the pydata theme complains of an empty theme mode when read from files; a browser asks a
+#: server for /favicon.ico): not the colouriser's, so they do not fail its check. Anything else does.
 THEME_CONSOLE_NOISE = (
     "Identifier 'THEBE_JS_URL' has already been declared",
     "Got invalid theme mode",
+    "/favicon.ico - Failed to load resource",  # a browser asks any server for one; the book has none
 )
 #: Seconds the page may take to load its model, and to colour one photo, before the check gives up on it.
 COLOURISER_TIMEOUT = 120
@@ -364,11 +366,35 @@ def colourise_reference(photo: Path, out_dir: Path) -> Path:
     return out_dir / photo.name
 
 
+@contextlib.contextmanager
+def static_server(folder: Path):
+    """``folder`` served over HTTP on a free local port, as any static web server would serve the book; yields
+    the base URL."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # no line per request in the check's output
+            pass
+
+    handler = functools.partial(Quiet, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def check_colouriser(
     html_dir: Path,
     chromium: str,
     photo: Path | None = None,
     reference: Callable[[Path, Path], Path] = colourise_reference,
+    served: bool = False,
 ) -> ColouriserReport:
     """Colour a photo (default: a 1024-px PNG of a packaged test photo) through the page's own file input, as a
     reader would, and compare the canvas with ``colourise``'s output for the same photo; a photo above the
@@ -397,9 +423,12 @@ def check_colouriser(
         report.problems.append(f"{COLOURISER_PAGE}: not built ({page} is missing)")
         return report
     browser = Chromium(chromium)
+    server = static_server(page.parent) if served else contextlib.nullcontext(None)
     try:
+        base = server.__enter__()
+        report.photo += " (over HTTP)" if served else " (from files)"
         started = time.time()
-        browser.open(page.as_uri())
+        browser.open(base + COLOURISER_PAGE if served else page.as_uri())
         state = _wait_for_state(browser, ("ready", "failed", "missing"), COLOURISER_TIMEOUT)
         report.load_seconds = time.time() - started
         status = browser.evaluate("document.querySelector('.ct-colourise .ct-status').textContent")
@@ -453,6 +482,7 @@ def check_colouriser(
             if not any(noise in e for noise in THEME_CONSOLE_NOISE)
         ]
     finally:
+        server.__exit__(None, None, None)
         browser.close()
         shutil.rmtree(work, ignore_errors=True)
     return report
@@ -490,15 +520,18 @@ def check_browser(argv: list[str] | None = None) -> int:
             f"{status:7} {r.page}: {f.get('images', 0)} images, {f.get('tables', 0)} tables, "
             f"{f.get('pasted', 0)}/{r.expected_glue} glued values; screenshot {r.screenshot}"
         )
-    colouriser = check_colouriser(args.html, args.chromium)
-    print(
-        f"{'ok' if not colouriser.problems else 'PROBLEM':7} {COLOURISER_PAGE}: {colouriser.photo} coloured "
-        f"in the browser in {colouriser.colour_seconds:.2f} s (model loaded in "
-        f"{colouriser.load_seconds:.1f} s), mean CIEDE2000 {colouriser.mean_ciede2000:.3f} from colourise's "
-        f"output (at most {COLOURISER_TOLERANCE})"
-    )
-    problems += colouriser.problems
+    for served in (False, True):  # the page opened as a file, and from a static web server
+        colouriser = check_colouriser(args.html, args.chromium, served=served)
+        print(
+            f"{'ok' if not colouriser.problems else 'PROBLEM':7} {COLOURISER_PAGE}: {colouriser.photo} "
+            f"coloured in the browser in {colouriser.colour_seconds:.2f} s (model loaded in "
+            f"{colouriser.load_seconds:.1f} s), mean CIEDE2000 {colouriser.mean_ciede2000:.3f} from "
+            f"colourise's output (at most {COLOURISER_TOLERANCE})"
+        )
+        problems += colouriser.problems
     for problem in problems:
         print("  " + problem)
-    print(f"browser check: {len(reports) + 1} page(s), {len(problems)} problem(s)")
+    print(
+        f"browser check: {len(reports)} page(s) and the colouriser twice, {len(problems)} problem(s)"
+    )
     return 1 if problems else 0
