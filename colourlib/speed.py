@@ -11,8 +11,13 @@ test's job (tests/test_parallel.py), not the timing's.
 
 from __future__ import annotations
 
+import concurrent.futures
+import multiprocessing
+import os
+import resource
 import sys
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -21,6 +26,7 @@ from .backend import replicas, runtime
 from .callbacks import StepTimer
 from .colour import classes
 from .config import TrainConfig
+from .data.augment import FeatureAffine
 from .data.dataset import ArrayBatches, ColourBatches
 from .data.photos import load_photo_set
 from .encoders import encoder_spec
@@ -130,10 +136,50 @@ class SpeedProbe:
         c = self.config
         loading = dict(workers=workers, use_multiprocessing=use_multiprocessing)
         if self.features is not None:
-            return ArrayBatches(*self.features, c.batch_size, c.seed, **loading)
+            augmentation = FeatureAffine() if c.augment_features else None
+            return ArrayBatches(
+                *self.features, c.batch_size, c.seed, augmentation=augmentation, **loading
+            )
         return ColourBatches(
             self.crops, c.batch_size, encoder_spec(c.encoder).preprocess, c.seed, **loading
         )
+
+    def step_alone(self, steps: int, warmup: int) -> dict:
+        """The step measured apart from its loader (the overlap model's S): seconds per training step fed from
+        batches already in memory (the loader's own, made beforehand), and the cores the step keeps busy (CPU
+        seconds over wall seconds). Trains the probe's network a few steps further, which does not change what a
+        step costs."""
+        source = self.batches(1, False)
+        held = [source[i] for i in range(min(steps + warmup, 16))]
+        x = held[0][0]
+        stacked = (
+            tuple(np.concatenate([b[0][i] for b in held]) for i in range(len(x)))
+            if isinstance(x, tuple)
+            else np.concatenate([b[0] for b in held])
+        )
+        in_memory = ArrayBatches(
+            stacked, np.concatenate([b[1] for b in held]), self.config.batch_size, 0, shuffle=False
+        )
+        clock = StepTimer(warmup)
+        self.fit_model.fit(
+            in_memory,
+            epochs=1,
+            steps_per_epoch=warmup + steps,
+            callbacks=[clock],
+            verbose=0,
+            shuffle=False,
+        )
+        (t0, r0), (t1, r1) = clock.start, clock.end
+        cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+        return {"step_seconds_alone": clock.seconds_per_step, "step_cores_busy": cpu / (t1 - t0)}
+
+    def loader_alone(
+        self, workers: int, use_multiprocessing: bool, batches: int
+    ) -> tuple[float, float | None]:
+        """The loader measured apart from the step (the overlap model's L): seconds and CPU seconds per batch of
+        ``workers`` thread or process loaders producing ``batches`` batches with no training step running (after
+        each worker made one batch, so pool start-up is not counted, as it is paid once per epoch)."""
+        return loader_seconds(self.batches(1, False), workers, use_multiprocessing, batches)
 
     def time(self, workers: int, use_multiprocessing: bool, steps: int, warmup: int) -> dict:
         """Seconds per step, images/s, CPU seconds (user, kernel) and page faults of ``steps`` training steps
@@ -166,6 +212,71 @@ class SpeedProbe:
             "backend": keras.backend.backend(),
             "runtime": self.settings,
         }
+
+
+_LOADER = (
+    None  # the dataset a process pool's workers read (inherited by fork, as Keras' own pool does)
+)
+
+
+def _load(index: int):
+    return _LOADER[index]
+
+
+def _cpu_seconds(pids: list[int]) -> float | None:
+    """CPU seconds (user + kernel) used so far by this process and by the processes ``pids`` (Linux' /proc; None
+    where it cannot be read)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    total = own.ru_utime + own.ru_stime
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def loader_seconds(
+    dataset: keras.utils.PyDataset, workers: int, use_multiprocessing: bool, batches: int
+) -> tuple[float, float | None]:
+    """(seconds per batch, CPU seconds per batch) when ``workers`` threads (or processes) call ``dataset[i]`` for
+    ``batches`` batches and nothing else runs; one worker is the calling thread itself. The CPU time counts the
+    workers' and this process's (handing batches over, and the interpreter's lock passed between threads)."""
+    global _LOADER
+    first = 10_000  # batches far from the warm-up's, as a new epoch's would be
+    _LOADER = dataset
+    if workers == 1 and not use_multiprocessing:
+        pool, pids = None, []
+
+        def run(function, indices):
+            return [function(i) for i in indices]
+
+    else:
+        if use_multiprocessing:
+            pool = multiprocessing.get_context("fork").Pool(workers)
+            pids = [p.pid for p in pool._pool]
+        else:
+            pool, pids = concurrent.futures.ThreadPoolExecutor(workers), []
+
+        def run(function, indices):  # one batch per task, as Keras' enqueuer hands them out
+            return list(pool.map(function, indices, chunksize=1))
+
+    try:
+        run(_load, range(first - workers, first))
+        cpu, started = _cpu_seconds(pids), time.perf_counter()
+        run(_load, range(first, first + batches))
+        wall, cpu_end = time.perf_counter() - started, _cpu_seconds(pids)
+        used = None if cpu is None or cpu_end is None else (cpu_end - cpu) / batches
+        return wall / batches, used
+    finally:
+        _LOADER = None
+        if isinstance(pool, concurrent.futures.ThreadPoolExecutor):
+            pool.shutdown()
+        elif pool is not None:
+            pool.terminate()
+            pool.join()
 
 
 def measure(config: TrainConfig, steps: int = 10, warmup: int = 3) -> dict:

@@ -34,6 +34,7 @@ from .callbacks import (
 )
 from .colour import classes
 from .config import ConfigError, TrainConfig
+from .data.augment import FeatureAffine
 from .data.dataset import ArrayBatches, ColourBatches, PhotoCrops
 from .data.photos import DataError, PhotoSet, load_photo_set
 from .encoders import encoder_spec
@@ -427,7 +428,13 @@ def _training_data(config: TrainConfig, model: keras.Model, photos: PhotoSet, st
         VALIDATION_SEED,
     )[0]
     batches = ArrayBatches(
-        features, targets, config.batch_size, config.seed, start_epoch=start_epoch, **loading
+        features,
+        targets,
+        config.batch_size,
+        config.seed,
+        start_epoch=start_epoch,
+        augmentation=FeatureAffine() if config.augment_features else None,
+        **loading,
     )
     return model.get_layer("decoder"), batches, (val_features, val_y)
 

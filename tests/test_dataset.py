@@ -102,3 +102,58 @@ def test_fit_sees_every_sample_exactly_once_per_epoch(
     _, reference = fit_traced(coded_photos, tmp_path / "ref", 1, False)
     for w, r in zip(weights, reference):
         np.testing.assert_array_equal(w, r)
+
+
+def linear_field(height: int, width: int, stride: int = 1) -> np.ndarray:
+    """(H, W, 2): channel 0 = 2x + 3y, channel 1 = 5 - x, read at the centres of ``stride``-pixel blocks."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    y, x = (y + 0.5) * stride - 0.5, (x + 0.5) * stride - 0.5
+    return np.stack([2 * x + 3 * y, 5 - x], axis=-1).astype(np.float32)
+
+
+def test_the_papers_generator_warps_a_feature_map_and_its_target_by_one_transform():
+    from colourlib.data.augment import FeatureAffine, warp_sample
+
+    target = linear_field(32, 32)  # full resolution, as an ab target
+    features = linear_field(
+        4, 4, stride=8
+    )  # the same field at the centres of 8-pixel blocks (stride 8)
+    rng = np.random.default_rng(3)
+    (warped_features,), warped_target = warp_sample(
+        (features,), target, FeatureAffine(zoom=0.1, flip=True), rng
+    )
+    assert warped_features.shape == features.shape and warped_target.shape == target.shape
+    assert not np.allclose(warped_target, target, atol=0.5)  # something happened
+    # a linear field is interpolated exactly, so away from the edges (repeated, not extrapolated) the warped map
+    # at block (i, j) is the warped target at that block's centre
+    centre = warped_target[3::8, 3::8] / 2 + warped_target[4::8, 4::8] / 2
+    assert np.allclose(warped_features[1:3, 1:3], centre[1:3, 1:3], atol=1e-3)
+
+
+def test_the_papers_generator_without_ranges_is_the_identity_and_a_flip_mirrors():
+    from colourlib.data.augment import FeatureAffine, warp_map
+
+    field = linear_field(6, 8)
+    none = FeatureAffine(rotation_deg=0, shear_deg=0, zoom=0, flip=False)
+    matrix, flip = none.draw(np.random.default_rng(0))
+    assert not flip and np.allclose(warp_map(field, matrix, flip), field, atol=1e-5)
+    assert np.allclose(warp_map(field, matrix, True), field[:, ::-1], atol=1e-5)
+
+
+def test_warped_feature_batches_are_pure_functions_of_seed_epoch_and_sample():
+    from colourlib.data.augment import FeatureAffine
+    from colourlib.data.dataset import ArrayBatches
+
+    rng = np.random.default_rng(0)
+    x = (rng.random((12, 4, 4, 3), np.float32), rng.random((12, 2, 2, 5), np.float32))
+    y = rng.random((12, 16, 16, 2), np.float32)
+    warped = ArrayBatches(x, y, 4, seed=1, augmentation=FeatureAffine())
+    again = ArrayBatches(x, y, 4, seed=1, augmentation=FeatureAffine(), workers=2)
+    plain = ArrayBatches(x, y, 4, seed=1)
+    (a, b), t = warped[0]
+    (a2, b2), t2 = again[0]
+    assert np.array_equal(a, a2) and np.array_equal(b, b2) and np.array_equal(t, t2)
+    (pa, _), pt = plain[0]
+    assert a.shape == pa.shape and t.shape == pt.shape and not np.allclose(t, pt)
+    # batch 3 holds the samples of batch 0 in the next epoch's order, warped anew
+    assert not np.allclose(np.sort(warped[3][1].ravel()), np.sort(t.ravel()))

@@ -10,9 +10,11 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import h5py
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -57,11 +59,21 @@ def test_the_default_matrix_has_the_papers_rows_plus_process_workers_and_is_time
         (2, 2, False),
         (2, 4, False),
     ]
-    assert {r.name for r in matrix.regimes} == {"whole-network", "cached-features"}
+    assert [r.name for r in matrix.regimes] == [
+        "whole-network",
+        "cached-features",
+        "papers-generator",
+    ]
+    # the extra logical devices only where the step is short beside the loader, (2, 1) in every regime
+    whole, cached, generator = ([row.name for row in matrix.rows_of(r)] for r in matrix.regimes)
+    assert "gpus2-workers1" in whole and not {"gpus2-workers2", "gpus2-workers4"} & set(whole)
+    assert cached == generator == [row.name for row in matrix.configurations]
     configs = [config for _, _, config in matrix.runs()]
-    assert len(configs) == 16 and {c.batch_size for c in configs} == {
+    assert len(configs) == 6 + 8 + 8 and {c.batch_size for c in configs} == {
         16
     }  # one global batch for all
+    papers = [c for r, _, c in matrix.runs() if r.name == "papers-generator"]
+    assert all(c.augment_features and c.cache_features for c in papers)
     assert matrix.timing.repeats >= 3 and matrix.timing.warmup_steps >= 1
     check_machine(matrix)  # 2 logical CPU devices are possible on any machine CI uses
 
@@ -108,12 +120,37 @@ def test_a_good_matrix_file_loads(tmp_path):
         (GOOD + "    regimes: {}\n", r"key 'regimes' appears twice"),
         (GOOD + "    timing: {repeats: 2}\n", r"repeats=2 is not allowed: an integer >= 3"),
         (GOOD + "    timing: {steps: '10'}\n", r"steps='10' is not allowed"),
+        (
+            GOOD.replace("use_multiprocessing: true}", "regimes: [tinny]}"),
+            r"configuration 2: regimes names 'tinny', not a regime of this matrix. Allowed: tiny",
+        ),
+        (
+            GOOD.replace("use_multiprocessing: true}", "regimes: tiny}"),
+            r"configuration 2: regimes='tiny' is not allowed: a list of regime names",
+        ),
+        (
+            GOOD.replace("use_multiprocessing: true}", "regimes: []}"),
+            r"regimes=\[\] is not allowed",
+        ),
         (GOOD + "    timing: {step: 10}\n", r"timing: unknown key\(s\) step"),
     ],
 )
 def test_bad_matrix_files_are_rejected_naming_the_value(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
         load_matrix(write(tmp_path, text))
+
+
+def test_a_row_may_be_timed_in_some_regimes_only(tmp_path):
+    text = GOOD.replace(
+        "      tiny: {description: x, params: {epochs: 1, image_size: 32}}",
+        "      tiny: {description: x, params: {epochs: 1, image_size: 32}}\n"
+        "      other: {description: y, params: {epochs: 2, image_size: 32}}",
+    ).replace("use_multiprocessing: true}", "use_multiprocessing: true, regimes: [other]}")
+    matrix = load_matrix(write(tmp_path, text))
+    tiny, other = matrix.regimes
+    assert [r.name for r in matrix.rows_of(tiny)] == ["gpus1-workers1"]
+    assert len(matrix.rows_of(other)) == 2 and len(matrix.runs()) == 3
+    assert matrix.at_scale("tiny").rows_of(matrix.regimes[0]) == matrix.rows_of(tiny)
 
 
 def test_more_gpus_than_the_machine_can_provide_is_rejected_before_training(tmp_path):
@@ -400,13 +437,18 @@ def test_timing_jobs_rotate_the_rows_and_a_timing_of_the_same_code_is_reused(tmp
     )  # the first setup, even where the suite runs under the cap
     matrix = load_matrix().at_scale("tiny")
     jobs = timing.jobs(matrix)
-    assert len(jobs) == matrix.timing.repeats * 2 * 2  # repeats x regimes x replica counts
-    first = [j for j in jobs if j.regime.name == "whole-network" and j.gpus == 1]
-    assert [row.name for row in first[0].rows][:2] == ["gpus1-workers1", "gpus1-workers2"]
-    assert [row.name for row in first[1].rows][
-        0
-    ] == "gpus1-workers2"  # repeat 2 starts one row later
-    assert {row.name for row in first[0].rows} == {row.name for row in first[1].rows}
+    # per repeat: one process for every regime with one replica, one per regime with two
+    assert len(jobs) == matrix.timing.repeats * (1 + 3)
+    assert [(j.gpus, len(j.regimes)) for j in jobs[:4]] == [(1, 3), (2, 1), (2, 1), (2, 1)]
+    timed = [(r.name, row.name, j.repeat) for j in jobs for r, row in j.runs]
+    assert len(timed) == len(set(timed)) == len(matrix.runs()) * matrix.timing.repeats
+    first = [
+        [row.name for r, row in j.runs if r.name == "whole-network"] for j in jobs if j.gpus == 1
+    ]
+    assert first[0][:2] == ["gpus1-workers1", "gpus1-workers2"]
+    assert first[1][0] == "gpus1-workers2"  # repeat 2 starts one row later
+    assert set(first[0]) == set(first[1])
+    assert jobs[0].regimes[0] != jobs[4].regimes[0]  # and with another regime
 
     started = []
 
@@ -420,7 +462,7 @@ def test_timing_jobs_rotate_the_rows_and_a_timing_of_the_same_code_is_reused(tmp
                     json.dumps(
                         {
                             "config": run["config"],
-                            "timing": request["timing"],
+                            "timing": run["timing"],
                             "setup": request["setup"],
                             "code_fingerprint": request["code_fingerprint"],
                             "repeat": request["repeat"],
@@ -452,7 +494,7 @@ def test_timing_jobs_rotate_the_rows_and_a_timing_of_the_same_code_is_reused(tmp
     monkeypatch.setattr(timing.os, "sched_getaffinity", lambda pid: other, raising=False)
     assert timing.time_matrix(matrix, tmp_path) == [] and len(started) == 3 * len(jobs)
     frame = timing.timings(matrix, tmp_path)
-    assert len(frame) == 16 * matrix.timing.repeats and set(frame.status) == {"ok"}
+    assert len(frame) == len(matrix.runs()) * matrix.timing.repeats and set(frame.status) == {"ok"}
 
 
 def test_the_study_estimates_the_time_left_from_the_steps_done():
@@ -589,3 +631,115 @@ def test_the_values_say_which_of_the_papers_speedups_were_reproduced_from_the_ra
     assert values["speedup_whole_1x2"] == "1.35x (1.24-1.47, gain)"
     assert values["speedup_whole_2x1"] == "0.75x (0.69-0.82, loss)"
     assert parallel_values(table.assign(status="failed"), timings)["whole_reproduced"] == 0
+
+
+def test_the_overlap_model_predicts_from_the_loader_and_the_step_measured_apart():
+    # the paper's generator on 2 cores: a 60 ms loader (60 ms of CPU), a 15 ms step keeping one core busy
+    assert parallel.overlap_seconds(0.060, 0.060, 0.015, 1.0, 2) == pytest.approx(0.060)
+    # two loader processes halve the loader's time, and the cores can still do both jobs' work in 37.5 ms
+    assert parallel.overlap_seconds(0.030, 0.060, 0.015, 1.0, 2) == pytest.approx(0.0375)
+    # on one core the loaders cannot overlap the step at all: L + S
+    assert parallel.overlap_seconds(0.030, 0.060, 0.015, 1.0, 1) == pytest.approx(0.075)
+    # a GPU-bound step (no CPU work): the familiar max(L / k, S)
+    assert parallel.overlap_seconds(0.015, 0.060, 0.020, 0.0, 8) == pytest.approx(0.020)
+
+    timings = speed_timings(
+        {
+            (1, 1, "threads"): [16 / 0.060] * 3,
+            (1, 2, "threads"): [16 / 0.062] * 3,
+            (1, 2, "processes"): [16 / 0.040, 16 / 0.041, 16 / 0.042],
+            (2, 1, "threads"): [16 / 0.061] * 3,
+        }
+    )
+    loader = {(1, 1, "threads"): 0.060, (1, 2, "threads"): 0.064, (1, 2, "processes"): 0.030}
+    timings["loader_seconds_alone"] = [
+        loader.get((g, w, k), 0.060)
+        for g, w, k in zip(timings.gpus, timings.workers, timings.loaders)
+    ]
+    timings["loader_cpu_seconds_alone"] = 0.060
+    timings["step_seconds_alone"] = [0.015 if g == 1 else 0.025 for g in timings.gpus]
+    timings["step_cores_busy"] = 1.0
+    timings["usable_cores"] = 2
+    table = parallel.speed_table(timings).set_index(["gpus", "workers", "loaders"])
+    processes = table.loc[(1, 2, "processes")]
+    assert processes.predicted_speedup == pytest.approx(0.060 / 0.0375)
+    assert processes.predicted_seconds_per_step == pytest.approx(0.0375)
+    assert processes.predicted_verdict == "gain" and processes.verdict == "gain"
+    # threads of a loader that holds the interpreter do not run at once: nothing predicted, nothing measured
+    threads = table.loc[(1, 2, "threads")]
+    assert threads.predicted_speedup == pytest.approx(0.060 / 0.064)
+    assert threads.predicted_verdict == "no difference"
+    assert table.loc[(2, 1, "threads")].predicted_speedup == pytest.approx(1.0)
+    assert table.loc[(1, 1, "threads")].predicted_verdict == "baseline"
+    # timings from before the model (no loader measured apart) predict nothing
+    old = parallel.speed_table(timings.drop(columns=["loader_seconds_alone"]))
+    assert "predicted_speedup" not in old
+
+    from colourlib.report.values import NOT_TIMED, overlap_values
+
+    values = overlap_values(parallel.speed_table(timings), "r")
+    assert values["predicted_r_1x2p"] == "1.60x (1.60-1.60)" and values[
+        "loader_ms_r_1x2p"
+    ] == pytest.approx(30)
+    assert values["r_loader_over_step"] == pytest.approx(4) and values[
+        "loader_ms_r_1x1"
+    ] == pytest.approx(60)
+    assert values["r_best_workers"] == "2 loading processes, 1.46x (1.43-1.50, gain)"
+    assert values["r_workers_verdict"] == "gain"
+    # the model said "no difference" where 2 threads and 2 devices lost a little: 1 verdict of 3 matched
+    assert (values["r_model_agrees"], values["r_model_compared"]) == (1, 3)
+    assert overlap_values(old, "r")["predicted_r_1x2p"] == NOT_TIMED
+
+
+class SlowBatches(keras.utils.PyDataset):
+    """A loader whose every batch waits 40 ms without holding the interpreter (as I/O would)."""
+
+    def __getitem__(self, index):
+        time.sleep(0.04)
+        return np.zeros((2, 1)), np.zeros((2, 1))
+
+    @property
+    def num_batches(self):
+        return None
+
+
+def test_the_loader_measured_apart_runs_its_workers_at_once():
+    from colourlib.speed import loader_seconds
+
+    one, cpu = loader_seconds(SlowBatches(), 1, False, 6)
+    assert 0.04 <= one < 0.08 and 0 <= cpu < 0.02  # waiting costs no CPU
+    assert loader_seconds(SlowBatches(), 4, False, 8)[0] < one * 0.6  # threads wait at once
+    assert loader_seconds(SlowBatches(), 2, True, 6)[0] < one * 0.8  # processes too
+
+
+class BusyBatches(SlowBatches):
+    def __getitem__(self, index):
+        end = time.process_time() + 0.03
+        while time.process_time() < end:  # 30 ms of CPU, in whichever process loads
+            pass
+        return np.zeros((2, 1)), np.zeros((2, 1))
+
+
+def test_the_loader_measured_apart_counts_its_workers_cpu():
+    from colourlib.speed import loader_seconds
+
+    for workers, processes in ((1, False), (2, True)):
+        _, cpu = loader_seconds(BusyBatches(), workers, processes, 6)
+        assert 0.025 < cpu < 0.06, (workers, processes, cpu)
+
+
+def test_kinds_not_run_yet_are_guessed_from_a_recorded_study_at_this_machines_pace():
+    from colourlib.study.driver import Progress
+
+    reference = {"data": 10.0, "colouring a": 100.0, "timing": 200.0, "book": 50.0}
+    progress = Progress(["data", "colouring a", "colouring a", "timing", "book", "new"], reference)
+    progress.log = [{"step": "data", "kind": "data", "seconds": 20.0}]
+    progress.durations = {"data": [20.0]}
+    progress.done = 1
+    # this machine took twice the recorded time so far: the kinds to come at twice theirs; "new" is unknown
+    assert progress.remaining_seconds() == (pytest.approx(2 * (100 + 100 + 200 + 50)), 1)
+    progress.log.append({"step": "colouring a", "kind": "colouring a", "seconds": 150.0})
+    progress.durations["colouring a"] = [150.0]
+    progress.done = 2
+    # a kind seen here estimates itself; the pace is now (20 + 150) / (10 + 100)
+    assert progress.remaining_seconds() == (pytest.approx(150 + (200 + 50) * 170 / 110), 1)

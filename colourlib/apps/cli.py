@@ -79,6 +79,8 @@ def _run_study(args) -> int:
     if code == 0 and build:
         study.progress.start("jupyter-book build book/ -W -n")
         code = build_book()
+    if code == 0:
+        study.finish()
     return code
 
 

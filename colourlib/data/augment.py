@@ -100,3 +100,67 @@ def resize_channels(array: np.ndarray, height: int, width: int) -> np.ndarray:
         for i in range(array.shape[-1])
     ]
     return np.stack([np.asarray(c) for c in channels], axis=-1).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class FeatureAffine:
+    """The paper's generator (its Figure 9: ``train_datagen.flow(vggfeatures, Y)``): a random affine transform of
+    each sample's cached feature maps, drawn anew for every batch. The ranges are those of the Keras
+    ``ImageDataGenerator`` of Wallner's colouriser, the code the paper started from (``shear_range=0.2``,
+    ``zoom_range=0.2``, ``rotation_range=20``, ``horizontal_flip=True``; its shear is in degrees).
+
+    Unlike the paper's ``flow(x, y)``, which transforms ``x`` only and so paired each transformed feature map with
+    its untransformed colours, the same transform is applied to the targets here (:func:`warp_sample`).
+
+    Each map is warped one channel at a time by ``scipy.ndimage.affine_transform`` (bilinear, edges repeated),
+    exactly as Keras' ``apply_affine_transform`` did for the paper: a 512-channel map costs 512 small calls, so this
+    loader is CPU- and interpreter-bound, the situation where the paper's loading workers paid off."""
+
+    rotation_deg: float = 20.0
+    shear_deg: float = 0.2
+    zoom: float = 0.2  # each axis scaled by a factor in [1 - zoom, 1 + zoom]
+    flip: bool = True
+
+    def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+        """(2 x 2 matrix from output to input coordinates, in (row, column) order; horizontal flip)."""
+        theta = math.radians(rng.uniform(-self.rotation_deg, self.rotation_deg))
+        shear = math.radians(rng.uniform(-self.shear_deg, self.shear_deg))
+        zx, zy = rng.uniform(1 - self.zoom, 1 + self.zoom, 2)
+        flip = bool(self.flip and rng.random() < 0.5)
+        rotation = np.array(
+            [[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]]
+        )
+        shearing = np.array([[1.0, -math.sin(shear)], [0.0, math.cos(shear)]])
+        zooming = np.diag([zx, zy])
+        return rotation @ shearing @ zooming, flip
+
+
+def warp_map(array: np.ndarray, matrix: np.ndarray, flip: bool) -> np.ndarray:
+    """One (H, W, C) map warped by ``matrix`` about its centre, channel by channel, then flipped left-right.
+    The matrix acts on coordinates relative to the centre, so one draw warps maps of any size alike (a stride-32
+    feature map and its 32x larger colour target)."""
+    from scipy import ndimage
+
+    centre = (np.array(array.shape[:2], dtype=np.float64) - 1) / 2
+    offset = centre - matrix @ centre
+    out = np.stack(
+        [
+            ndimage.affine_transform(
+                array[..., c], matrix, offset, order=1, mode="nearest", prefilter=False
+            )
+            for c in range(array.shape[-1])
+        ],
+        axis=-1,
+    )
+    return out[:, ::-1] if flip else out
+
+
+def warp_sample(
+    maps: tuple[np.ndarray, ...],
+    target: np.ndarray,
+    augmentation: FeatureAffine,
+    rng: np.random.Generator,
+) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """One sample's feature maps (one per decoder input) and its ab target, all warped by one random draw."""
+    matrix, flip = augmentation.draw(rng)
+    return tuple(warp_map(m, matrix, flip) for m in maps), warp_map(target, matrix, flip)

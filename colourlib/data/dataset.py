@@ -19,8 +19,11 @@ import numpy as np
 from PIL import Image
 
 from ..colour import split_lab
-from .augment import Augmentation, sample_crop
+from .augment import Augmentation, FeatureAffine, sample_crop, warp_sample
 from .photos import open_rgb8
+
+#: Keeps the feature warps' random stream apart from the crops' (:func:`sample_rng`), which may share the seed.
+FEATURE_WARP_STREAM = 0xAFF1
 
 #: Crops without augmentation: random zoom and position, drawn once per sample; no flip, no rotation.
 FIXED_CROPS = Augmentation(max_rotation_deg=0.0, flip=False)
@@ -152,7 +155,11 @@ class ColourBatches(keras.utils.PyDataset):
 
 class ArrayBatches(keras.utils.PyDataset):
     """Batches from arrays already in memory (cached encoder features), in the same order as ColourBatches.
-    ``x`` is one array or a tuple of arrays (a model with several inputs, e.g. the skip decoder's three)."""
+    ``x`` is one array or a tuple of arrays (a model with several inputs, e.g. the skip decoder's three).
+
+    ``augmentation``: every sample's maps and target warped by a random affine transform drawn from ``(seed,
+    epoch, sample)`` (the paper's generator, :class:`colourlib.data.augment.FeatureAffine`): new in every epoch,
+    the same in any thread or process."""
 
     def __init__(
         self,
@@ -164,11 +171,13 @@ class ArrayBatches(keras.utils.PyDataset):
         start_epoch: int = 0,
         workers: int = 1,
         use_multiprocessing: bool = False,
+        augmentation: FeatureAffine | None = None,
     ):
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing)
         self.x, self.y = x, y
         self.order = EpochOrder(len(y), batch_size, seed, shuffle)
         self.start_epoch = start_epoch
+        self.augmentation = augmentation
 
     @property
     def num_batches(self) -> None:
@@ -179,6 +188,21 @@ class ArrayBatches(keras.utils.PyDataset):
         return self.order.batches_per_epoch
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        _, ids = self.order.batch(index + self.start_epoch * self.order.batches_per_epoch)
-        x = tuple(part[ids] for part in self.x) if isinstance(self.x, tuple) else self.x[ids]
-        return x, self.y[ids]
+        epoch, ids = self.order.batch(index + self.start_epoch * self.order.batches_per_epoch)
+        several = isinstance(self.x, tuple)
+        parts = self.x if several else (self.x,)
+        if self.augmentation is None:
+            x, y = tuple(part[ids] for part in parts), self.y[ids]
+        else:
+            warped = [
+                warp_sample(
+                    tuple(part[s] for part in parts),
+                    self.y[s],
+                    self.augmentation,
+                    np.random.default_rng([self.order.seed, epoch, int(s), FEATURE_WARP_STREAM]),
+                )
+                for s in ids
+            ]
+            x = tuple(np.stack([w[0][i] for w in warped]) for i in range(len(parts)))
+            y = np.stack([w[1] for w in warped])
+        return (x if several else x[0]), y

@@ -402,6 +402,49 @@ def speedup_bars(table):
     return _done(fig)
 
 
+def overlap_scatter(table):
+    """Measured speedup against the one the overlap model predicts from the loader and the step measured apart,
+    per configuration (colour: regime; marker: threads or processes, filled for one device), each with its range
+    over the repeats both ways; on the diagonal the model is right."""
+    ok = table[table.status == "ok"]
+    ok = ok[ok.verdict != "baseline"] if "verdict" in ok else ok
+    if "predicted_speedup" not in ok or ok.predicted_speedup.isna().all():
+        fig, ax = plt.subplots(figsize=(5, 2))
+        ax.text(0.5, 0.5, "no loader or step measured apart", ha="center", va="center")
+        ax.set_axis_off()
+        return _done(fig)
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    colours = dict(zip(dict.fromkeys(ok.regime), plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    for (regime, loaders, gpus), part in ok.groupby(["regime", "loaders", "gpus"], sort=False):
+        marker = "s" if loaders == "processes" else "o"
+        ax.errorbar(
+            part.predicted_speedup,
+            part.speedup,
+            xerr=[
+                part.predicted_speedup - part.predicted_low,
+                part.predicted_high - part.predicted_speedup,
+            ],
+            yerr=[part.speedup - part.speedup_low, part.speedup_high - part.speedup],
+            fmt=marker,
+            color=colours[regime],
+            markerfacecolor=colours[regime] if gpus == 1 else "white",
+            elinewidth=0.8,
+            capsize=2,
+            label=f"{regime}, {loaders}, {gpus} device{'s' if gpus > 1 else ''}",
+        )
+    ends = [
+        min(ok.speedup_low.min(), ok.predicted_low.min(), 0.9) * 0.95,
+        max(ok.speedup_high.max(), ok.predicted_high.max(), 1.1) * 1.05,
+    ]
+    ax.plot(ends, ends, color="grey", linewidth=0.8, linestyle="--")
+    ax.axhline(1.0, color="black", linewidth=0.6)
+    ax.axvline(1.0, color="black", linewidth=0.6)
+    ax.set_xlabel("predicted speedup (overlap model)")
+    ax.set_ylabel("measured speedup")
+    ax.legend(fontsize=7, loc="upper left")
+    return _done(fig)
+
+
 def _config_labels(table):
     return [
         f"{g} x {w}" + (" (processes)" if loaders == "processes" else "")

@@ -12,7 +12,7 @@ from ..backend.replicas import REPLICA_LOSS_RTOL
 from ..provenance import cpu_model
 from ..study.comparison import Comparison, comparison_values
 from ..study.parallel import paper_claims
-from .words import recorded_cores, speedup_range
+from .words import count_loaders, recorded_cores, speedup_range
 
 
 def glue_all(values: dict[str, Any], display: bool = False) -> None:
@@ -32,7 +32,7 @@ def hardware(env: dict) -> str:
 
 
 #: The study matrix's regimes, by the short names the book's prose cites their values under.
-REGIMES = {"whole-network": "whole", "cached-features": "cached"}
+REGIMES = {"whole-network": "whole", "cached-features": "cached", "papers-generator": "generator"}
 #: The configurations the prose cites in every regime, as (gpus, workers, loaders), beside the baseline.
 CITED_CONFIGURATIONS = [
     (1, 2, "threads"),
@@ -50,6 +50,64 @@ NOT_TIMED = "not timed"
 def speedup_text(row) -> str:
     """'1.02x (0.93-1.18, no difference)': a speedup, its range over the repeats and its one-word verdict."""
     return f"{row.speedup:.2f}x ({speedup_range(row.speedup_low, row.speedup_high)}, {row.verdict})"
+
+
+def predicted_text(row) -> str:
+    """'1.42x (1.30-1.51)': the overlap model's speedup and its range over the repeats."""
+    return f"{row.predicted_speedup:.2f}x ({row.predicted_low:.2f}-{row.predicted_high:.2f})"
+
+
+def _loader_words(row) -> str:
+    return count_loaders(int(row.workers), row.loaders, "loading") + (
+        f" on {int(row.gpus)} devices" if row.gpus > 1 else ""
+    )
+
+
+def overlap_values(part: pd.DataFrame, key: str) -> dict:
+    """One regime's overlap-model values (``part``: its rows of the speed table): the baseline's loader and step
+    measured apart (``{key}_loader_ms``, ``{key}_loader_cpu_ms``, ``{key}_step_ms``, ``{key}_step_cores``, and
+    ``{key}_loader_over_step``); the predicted speedup of each cited configuration (``predicted_{key}_1x2p``...)
+    and its loader's milliseconds a batch measured alone (``loader_ms_{key}_1x2p``...);
+    the best loader setting on one device (``{key}_best_workers``, with its verdict ``{key}_workers_verdict``) and
+    how many configurations the model's verdict matched (``{key}_model_agrees`` of ``{key}_model_compared``)."""
+    nan = float("nan")
+    base = part[part.verdict == "baseline"] if "verdict" in part else part.iloc[0:0]
+    has_model = "predicted_speedup" in part and not base.empty
+    b = base.iloc[0] if has_model else None
+    values = {
+        f"{key}_loader_ms": 1000 * float(b.loader_seconds_alone) if has_model else nan,
+        f"{key}_loader_cpu_ms": 1000 * float(b.loader_cpu_seconds_alone) if has_model else nan,
+        f"{key}_step_ms": 1000 * float(b.step_seconds_alone) if has_model else nan,
+        f"{key}_step_cores": float(b.step_cores_busy) if has_model else nan,
+        f"{key}_loader_over_step": float(b.loader_seconds_alone / b.step_seconds_alone)
+        if has_model
+        else nan,
+    }
+    values[f"loader_ms_{key}_1x1"] = values[f"{key}_loader_ms"]
+    for gpus, workers, loaders in CITED_CONFIGURATIONS:
+        row = part[(part.gpus == gpus) & (part.workers == workers) & (part.loaders == loaders)]
+        cited = f"predicted_{key}_{gpus}x{workers}" + ("p" if loaders == "processes" else "")
+        timed = has_model and not row.empty and pd.notna(row.predicted_speedup.iloc[0])
+        values[cited] = predicted_text(row.iloc[0]) if timed else NOT_TIMED
+        values[cited.replace("predicted_", "loader_ms_", 1)] = (
+            1000 * float(row.loader_seconds_alone.iloc[0]) if timed else nan
+        )
+    more = part[(part.gpus == 1) & (part.workers > 1)] if has_model else part.iloc[0:0]
+    more = more.dropna(subset=["speedup"]) if "speedup" in more else more.iloc[0:0]
+    if not more.empty:
+        best = more.loc[more.speedup.idxmax()]
+        values[f"{key}_best_workers"] = f"{_loader_words(best)}, {speedup_text(best)}"
+        values[f"{key}_workers_verdict"] = str(best.verdict)
+    else:
+        values[f"{key}_best_workers"] = values[f"{key}_workers_verdict"] = NOT_TIMED
+    compared = (
+        part[part.verdict.isin(["gain", "loss", "no difference"])] if has_model else part.iloc[0:0]
+    )
+    values[f"{key}_model_compared"] = len(compared)
+    values[f"{key}_model_agrees"] = (
+        int((compared.predicted_verdict == compared.verdict).sum()) if len(compared) else 0
+    )
+    return values
 
 
 def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
@@ -109,6 +167,7 @@ def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
             cited = f"speedup_{key}_{gpus}x{workers}" + ("p" if loaders == "processes" else "")
             timed = b is not None and not row.empty and pd.notna(row.speedup.iloc[0])
             values[cited] = speedup_text(row.iloc[0]) if timed else NOT_TIMED
+        values |= overlap_values(part, key)
         steps = (
             timings[timings.regime == regime].dropna(subset=["steps"]) if "steps" in timings else []
         )

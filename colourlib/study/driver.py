@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ class StudyRecord:
     )
     steps: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    #: every progress step with its kind and seconds (timing processes one by one), for the time-left estimate
+    progress: list[dict] = field(default_factory=list)
 
     def add(self, step: str, command: str, seconds: float, status: str) -> None:
         self.steps.append(
@@ -81,15 +84,22 @@ def colouring_kinds(models: list[str], seeds: tuple[int, ...]) -> list[str]:
 class Progress:
     """``[k/N] step (study time so far, about M min left)`` lines, so a person sees where a long study is and
     when it will end. ``kinds`` names each planned step's kind in order (steps of one kind take about as long:
-    a colouring model's later seeds, the repeats of one regime's timing); the time left sums, over the steps
+    a colouring model's later seeds, the repeats of one timing process); the time left sums, over the steps
     still to come, the latest duration of a step of the same kind (see :func:`colouring_kinds` for the one kind
-    whose first step does more). Steps of a kind not yet seen are left out of the sum and
-    counted instead: "about M min left, not counting K steps of kinds not run yet"."""
+    whose first step does more).
 
-    def __init__(self, kinds: list[str]):
+    A kind not seen yet is guessed from ``reference``, the seconds each kind took in a recorded study
+    (:func:`reference_durations`), scaled by how fast this machine has been so far: the steps done here over the
+    same kinds' recorded seconds. Without a reference (or for a kind it lacks) such steps are left out of the sum
+    and counted instead: "about M min left, not counting K steps of kinds not run yet". Every step's duration is
+    kept in :attr:`log`, which the study record saves."""
+
+    def __init__(self, kinds: list[str], reference: dict[str, float] | None = None):
         self.kinds, self.done, self.started = list(kinds), 0, time.perf_counter()
+        self.reference = dict(reference or {})
         self.durations: dict[str, list[float]] = {}
-        self._current: tuple[str, float] | None = None
+        self.log: list[dict] = []
+        self._current: tuple[str, str, float] | None = None
 
     @property
     def total(self) -> int:
@@ -97,21 +107,44 @@ class Progress:
 
     def _finish_current(self) -> None:
         if self._current is not None:
-            kind, began = self._current
-            self.durations.setdefault(kind, []).append(time.perf_counter() - began)
+            kind, what, began = self._current
+            seconds = time.perf_counter() - began
+            self.durations.setdefault(kind, []).append(seconds)
+            self.log.append({"step": what, "kind": kind, "seconds": round(seconds, 1)})
         self._current = None
+
+    def finish(self) -> None:
+        """End the last step (its duration goes into :attr:`log`)."""
+        self._finish_current()
+
+    def speed_factor(self) -> float | None:
+        """This machine's seconds over the reference's for the steps done so far of kinds the reference has
+        (None before any)."""
+        here = [
+            (e["seconds"], self.reference[e["kind"]])
+            for e in self.log
+            if e["kind"] in self.reference
+        ]
+        recorded = sum(r for _, r in here)
+        return sum(s for s, _ in here) / recorded if here and recorded > 0 else None
 
     def remaining_seconds(self, first: int | None = None) -> tuple[float, int] | None:
         """(estimated seconds for the steps from index ``first`` (default: those not started yet) to the end, how
-        many of them are of a kind not seen yet and so not estimated); None before any step has finished."""
+        many of them are of a kind neither seen yet nor in the reference and so not estimated); None before any
+        step has finished."""
         if not self.durations:
             return None
         start = self.done if first is None else first
-        to_come = self.kinds[start:]
-        return (
-            sum(self.durations[k][-1] for k in to_come if k in self.durations),
-            sum(k not in self.durations for k in to_come),
-        )
+        factor = self.speed_factor()
+        seconds, unknown = 0.0, 0
+        for kind in self.kinds[start:]:
+            if kind in self.durations:
+                seconds += self.durations[kind][-1]
+            elif factor is not None and kind in self.reference:
+                seconds += self.reference[kind] * factor
+            else:
+                unknown += 1
+        return seconds, unknown
 
     def start(self, what: str) -> None:
         """Announce step ``done + 1`` (and end the step before it)."""
@@ -132,11 +165,28 @@ class Progress:
             f"[{self.done}/{self.total}] {what}  (study time so far {elapsed / 60:.1f} min{estimate})",
             flush=True,
         )
-        self._current = (kind, time.perf_counter())
+        self._current = (kind, what, time.perf_counter())
 
     def reuse(self) -> None:
         """The step just started did no work (a finished result was reused): leave it out of the estimates."""
+        if self._current is not None:
+            self.log.append({"step": self._current[1], "kind": self._current[0], "reused": True})
         self._current = None
+
+
+def reference_durations(path: str | Path | None = None) -> dict[str, float]:
+    """Seconds per step kind in a recorded study (the ``progress`` of a study record; default: the one in
+    ``results/study-times/``, see its README), the median where a kind ran several times; {} when there is none."""
+    path = Path(path) if path else paths.STUDY_TIMES_REFERENCE
+    try:
+        log = json.loads(path.read_text())["progress"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    seconds: dict[str, list[float]] = {}
+    for entry in log:
+        if not entry.get("reused"):
+            seconds.setdefault(entry["kind"], []).append(float(entry["seconds"]))
+    return {kind: statistics.median(values) for kind, values in seconds.items()}
 
 
 def train_parameters(config: TrainConfig, run: RunFolder) -> dict:
@@ -174,13 +224,14 @@ class Study:
                 "model",
                 *colouring_kinds(list(COLOURING_MODELS), seeds),
                 "export the default model (ONNX)",
-                *(f"timing {job.regime.name} gpus={job.gpus}" for job in timing_jobs(self.matrix)),
+                *(job.kind for job in timing_jobs(self.matrix)),
                 "parallel",
                 "evaluate",
                 "models",
                 "reproducibility",
                 *["book"] * later_steps,
-            ]
+            ],
+            reference_durations(),
         )
         self.started = time.perf_counter()
 
@@ -277,7 +328,7 @@ class Study:
 
         def announce(job, reused: bool) -> None:
             self.progress.start(
-                f"{job.label}: {', '.join(row.name for row in job.rows)}"
+                f"{job.label}: {len(job.runs)} configurations of {len({r.name for r, _ in job.runs})} regimes"
                 + (" (reusing the timings of the same code)" if reused else "")
             )
             if reused:
@@ -300,6 +351,17 @@ class Study:
                 f"{len(failures)} timing process(es) failed:\n  " + "\n  ".join(failures)
             )
         return parallel_dir
+
+    def save_record(self) -> None:
+        """The study record as it stands (the reproducibility appendix reads it; :meth:`finish` completes it)."""
+        self.record.seconds = time.perf_counter() - self.started
+        self.record.progress = list(self.progress.log)
+        self.record.save(self.out / STUDY_RECORD, environment_record())
+
+    def finish(self) -> None:
+        """After the last step (the book's build included): the record with every step's time."""
+        self.progress.finish()
+        self.save_record()
 
     def run(self) -> int:
         """Every notebook in order; returns the exit status (0: every notebook ran)."""
@@ -338,8 +400,7 @@ class Study:
                 "evaluate",
             )
             self.step("model-search", out / "model-search.ipynb", {}, "models")
-            self.record.seconds = time.perf_counter() - self.started
-            self.record.save(out / STUDY_RECORD, environment_record())
+            self.save_record()
             self.step(
                 "reproducibility",
                 out / "reproducibility.ipynb",

@@ -3,7 +3,7 @@ before anything runs, so a typo in row 6 is found before rows 1-5 have trained f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from .. import paths
 from ..backend.replicas import capacity
 from ..config import PRESETS, ConfigError, TrainConfig, check_int, loaders_kind
 
-ROW_KEYS = ("gpus", "workers", "use_multiprocessing")
+ROW_KEYS = ("gpus", "workers", "use_multiprocessing", "regimes")
 #: Set per configuration row, so a regime may not set them.
 ROW_PARAMS = {"gpus", "workers", "use_multiprocessing"}
 
@@ -74,15 +74,25 @@ class Matrix:
     regimes: list[Regime]
     configurations: list[Configuration]
     timing: Timing = Timing()
+    #: configurations timed only in some regimes (the row's ``regimes`` key); the others are timed in every one
+    only_in: dict[Configuration, tuple[str, ...]] = field(default_factory=dict)
 
     def timing_of(self, regime: Regime) -> Timing:
         return regime.timing or self.timing
+
+    def rows_of(self, regime: Regime) -> list[Configuration]:
+        """The configurations timed in ``regime``, in the file's order."""
+        return [
+            row
+            for row in self.configurations
+            if regime.name in self.only_in.get(row, (regime.name,))
+        ]
 
     def runs(self) -> list[tuple[Regime, Configuration, TrainConfig]]:
         return [
             (regime, row, regime.config(row))
             for regime in self.regimes
-            for row in self.configurations
+            for row in self.rows_of(regime)
         ]
 
     def at_scale(self, preset: str) -> Matrix:
@@ -105,7 +115,9 @@ class Matrix:
             for r in self.regimes
         ]
         timing = scaled(self.timing)
-        return _validated(Matrix(self.path, regimes, self.configurations, timing))
+        return _validated(
+            Matrix(self.path, regimes, self.configurations, timing, dict(self.only_in))
+        )
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -185,7 +197,7 @@ def parse_matrix(raw: Any, path: Path) -> Matrix:
 
     if not isinstance(top["configurations"], list) or not top["configurations"]:
         raise ConfigError(f"{path}: configurations must be a list of {{gpus, workers}} rows.")
-    rows, seen = [], {}
+    rows, seen, only_in = [], {}, {}
     for i, row in enumerate(top["configurations"], start=1):
         where = f"{path}: configuration {i}"
         row = _keys(row, set(ROW_KEYS), {"gpus", "workers"}, where)
@@ -205,12 +217,35 @@ def parse_matrix(raw: Any, path: Path) -> Matrix:
             )
         seen[config_row] = i
         rows.append(config_row)
-    return _validated(Matrix(path, regimes, rows, Timing(**timing)))
+        if "regimes" in row:
+            only_in[config_row] = _row_regimes(row["regimes"], [r.name for r in regimes], where)
+    return _validated(Matrix(path, regimes, rows, Timing(**timing), only_in))
+
+
+def _row_regimes(value: Any, known: list[str], where: str) -> tuple[str, ...]:
+    """A row's ``regimes``: a non-empty list of the matrix's regime names, each once."""
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, str) for v in value)
+        or len(set(value)) != len(value)
+    ):
+        raise ConfigError(
+            f"{where}: regimes={value!r} is not allowed: a list of regime names, each once, e.g. "
+            f"[{known[0]}]. Leave the key out to time the row in every regime."
+        )
+    unknown = [v for v in value if v not in known]
+    if unknown:
+        raise ConfigError(
+            f"{where}: regimes names {', '.join(map(repr, unknown))}, not a regime of this matrix. "
+            f"Allowed: {', '.join(known)}."
+        )
+    return tuple(value)
 
 
 def _validated(matrix: Matrix) -> Matrix:
     """Every (regime, configuration) must make a valid TrainConfig."""
-    for regime, row in ((r, c) for r in matrix.regimes for c in matrix.configurations):
+    for regime, row in ((r, c) for r in matrix.regimes for c in matrix.rows_of(r)):
         try:
             regime.config(row)
         except ConfigError as exc:

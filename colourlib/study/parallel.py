@@ -51,6 +51,11 @@ def speed_table(timings: pd.DataFrame) -> pd.DataFrame:
                 "page_faults_per_step": float((faults / done.steps).median()),
                 "gflop_per_s": done.gflop_per_s.median(),
                 "sgemm_gflops": done.sgemm_gflops.median(),
+                **{
+                    column: pd.to_numeric(done[column], errors="coerce").median()
+                    for column in OVERLAP_INPUTS
+                    if column in done
+                },
             }
         )
     table = pd.DataFrame(rows)
@@ -79,6 +84,13 @@ def speed_table(timings: pd.DataFrame) -> pd.DataFrame:
         table.loc[index, "speedup_low"] = part.images_per_s_low / b.images_per_s_high
         table.loc[index, "speedup_high"] = part.images_per_s_high / b.images_per_s_low
         table.loc[index, "efficiency"] = table.loc[index, "speedup"] / (part.gpus * part.workers)
+        predicted = predicted_speedups(ok[ok.regime == part.regime.iloc[0]], keys)
+        if predicted is not None:
+            for column in predicted.columns:
+                table.loc[index, column] = [
+                    predicted[column].get(tuple(r[k] for k in keys), float("nan"))
+                    for _, r in part.iterrows()
+                ]
     if "speedup" in table:
         table["verdict"] = [
             verdict(lo, hi) if pd.notna(lo) else "baseline not timed"
@@ -86,6 +98,12 @@ def speed_table(timings: pd.DataFrame) -> pd.DataFrame:
         ]
         base_rows = (table.gpus == 1) & (table.workers == 1) & (table.loaders == "threads")
         table.loc[base_rows, "verdict"] = "baseline"
+    if "predicted_speedup" in table:
+        table["predicted_verdict"] = [
+            predicted_verdict(lo, hi) if pd.notna(lo) else "not predicted"
+            for lo, hi in zip(table.predicted_low, table.predicted_high)
+        ]
+        table.loc[base_rows, "predicted_verdict"] = "baseline"
     w = paper.WORKLOAD
     pixels = (w["image_size"] / table.image_size) ** 2
     table["projected_paper_hours"] = w["images"] * w["epochs"] * pixels / table.images_per_s / 3600
@@ -95,6 +113,82 @@ def speed_table(timings: pd.DataFrame) -> pd.DataFrame:
     ]
     table["paper_speedup"] = paper.SECONDS[(1, 1)] / table.paper_seconds.astype(float)
     return table
+
+
+#: What the overlap model reads from each timing, measured apart in the same process (colourlib/speed.py): the
+#: loader's seconds and CPU seconds per batch with this configuration's workers and nothing else running (L_k and
+#: its CPU cost), the training step's seconds fed from memory (S), the cores that step keeps busy (b), and the
+#: cores the process may use (C).
+OVERLAP_INPUTS = (
+    "loader_seconds_alone",
+    "loader_cpu_seconds_alone",
+    "step_seconds_alone",
+    "step_cores_busy",
+    "usable_cores",
+)
+#: A predicted speedup counts as a predicted gain (loss) beyond this margin above (below) 1: the model ignores
+#: what sharing cores costs beyond their time, so it cannot promise smaller differences.
+PREDICTION_MARGIN = 0.1
+
+
+def overlap_seconds(
+    loader: float, loader_cpu: float, step: float, busy: float, cores: float
+) -> float:
+    """The overlap model's seconds per step. The loaders run beside the step (Keras prefetches batches even with
+    one worker), so a step takes as long as the slower of the two: the ``loader``'s seconds per batch (with this
+    many workers) or the ``step``'s own. And no faster than the machine's cores can do both jobs' CPU work: the
+    loader's ``loader_cpu`` seconds per batch plus ``step`` x ``busy`` cores, spread over ``cores``. Where the
+    step runs on a GPU its work is not the CPU's (``busy`` near 0) and the model is the familiar
+    ``max(L / k, S)``."""
+    return max(loader, step, (loader_cpu + step * busy) / cores)
+
+
+def predicted_speedups(timings: pd.DataFrame, keys: list[str]) -> pd.DataFrame | None:
+    """Per configuration of one regime (rows of :func:`colourlib.study.timing.timings`): the speedup the overlap
+    model predicts from the loader and step measured apart, repeat by repeat (each repeat's configuration over the
+    same repeat's baseline), as the median and range over repeats; and the seconds per step it predicts. None
+    where the timings lack the inputs."""
+    if timings.empty or not set(OVERLAP_INPUTS) <= set(timings.columns):
+        return None
+    base = timings[(timings.gpus == 1) & (timings.workers == 1) & (timings.loaders == "threads")]
+    if base.empty:
+        return None
+    base = base.set_index("repeat")
+
+    def seconds(r) -> float:
+        return overlap_seconds(
+            r.loader_seconds_alone,
+            r.loader_cpu_seconds_alone,
+            r.step_seconds_alone,
+            r.step_cores_busy,
+            r.usable_cores,
+        )
+
+    rows = {}
+    for key, part in timings.groupby(keys, sort=False):
+        ratios, own = [], []
+        for r in part.itertuples():
+            if r.repeat not in base.index or pd.isna(seconds(r)):
+                continue
+            own.append(seconds(r))
+            ratios.append(seconds(base.loc[r.repeat]) / own[-1])
+        if ratios:
+            rows[key] = {
+                "predicted_seconds_per_step": float(pd.Series(own).median()),
+                "predicted_speedup": float(pd.Series(ratios).median()),
+                "predicted_low": min(ratios),
+                "predicted_high": max(ratios),
+            }
+    return pd.DataFrame.from_dict(rows, orient="index") if rows else None
+
+
+def predicted_verdict(low: float, high: float) -> str:
+    """What the overlap model predicts, beyond :data:`PREDICTION_MARGIN`: "gain", "loss" or "no difference"."""
+    if low > 1 + PREDICTION_MARGIN:
+        return "gain"
+    if high < 1 - PREDICTION_MARGIN:
+        return "loss"
+    return "no difference"
 
 
 def verdict(low: float, high: float) -> str:

@@ -1,10 +1,11 @@
 """The parallel study's speed measurements: every (regime, configuration) of the matrix timed for a fixed number
 of training steps after warm-up (:func:`colourlib.speed.measure`), repeated, each repeat in fresh processes.
 
-One child process per (repeat, regime, gpus) builds the network and compiles its step once
-(:class:`colourlib.speed.SpeedProbe`) and times every loader setting of that regime and replica count, in an
-order rotated from repeat to repeat, so whatever drifts during a study (the machine's clock, its neighbours)
-falls on every configuration alike; replicas need their own process because devices are laid out once per process.
+One child process per (repeat, gpus) times every regime at that replica count: per regime it builds the network
+and compiles its step once (:class:`colourlib.speed.SpeedProbe`), measures the step alone and the loader alone (the
+overlap model's S and L, :mod:`colourlib.study.parallel`) and times every loader setting, in an order rotated from
+repeat to repeat, so whatever drifts during a study (the machine's clock, its neighbours) falls on every
+configuration alike; replicas need their own process because devices are laid out once per process.
 Each timing is written to ``<out>/<regime>/<configuration>/repeat-<k>.json`` with its configuration, the timing
 settings, the code's fingerprint and the setup (CPU, ISA cap, backend, runtime settings); a timing of the same four
 is reused, so an interrupted study goes on where it stopped. ``python -m colourlib.study.timing REQUEST`` is the child.
@@ -29,31 +30,56 @@ from .matrix import Configuration, Matrix, Regime, Timing, check_machine
 
 @dataclass(frozen=True)
 class TimingJob:
-    """What one child process times: ``regime`` at one replica count, its loader settings in ``rows`` order."""
+    """What one child process times: at one replica count, each (regime, loader setting) of ``runs`` in order."""
 
     repeat: int
-    regime: Regime
     gpus: int
-    rows: tuple[Configuration, ...]
+    runs: tuple[tuple[Regime, Configuration], ...]
+
+    @property
+    def regimes(self) -> list[str]:
+        return list(dict.fromkeys(regime.name for regime, _ in self.runs))
 
     @property
     def label(self) -> str:
-        return f"timing repeat {self.repeat + 1}: {self.regime.name}, gpus={self.gpus}"
+        return f"timing repeat {self.repeat + 1}, gpus={self.gpus}, {' + '.join(self.regimes)}"
+
+    @property
+    def kind(self) -> str:
+        """The progress kind: the repeats of one process's work take about as long."""
+        return f"timing gpus={self.gpus}, {' + '.join(sorted(self.regimes))}"
+
+    @property
+    def request_name(self) -> str:
+        which = "all" if len(self.regimes) > 1 else self.regimes[0]
+        return f"request-repeat{self.repeat + 1}-gpus{self.gpus}-{which}.json"
 
 
 def result_file(out_dir: Path, regime: Regime, row: Configuration, repeat: int) -> Path:
     return Path(out_dir) / regime.name / row.name / f"repeat-{repeat + 1}.json"
 
 
+def _rotated(items: list, by: int) -> list:
+    shift = by % len(items) if items else 0
+    return items[shift:] + items[:shift]
+
+
 def jobs(matrix: Matrix) -> list[TimingJob]:
-    """Every child process of the measurement, repeat by repeat, the rows of each rotated by the repeat."""
+    """Every child process of the measurement, repeat by repeat: with one replica, one process times every
+    regime (a process start with TensorFlow's import costs seconds, on a slow machine tens); with several, one
+    process per regime, because the replicas' collective operations cannot be set up for a second network in one
+    process. From repeat to repeat the regimes' order and each regime's rows are rotated."""
     out = []
     for repeat in range(max(matrix.timing_of(regime).repeats for regime in matrix.regimes)):
-        for regime in (r for r in matrix.regimes if repeat < matrix.timing_of(r).repeats):
-            for gpus in dict.fromkeys(row.gpus for row in matrix.configurations):
-                rows = [row for row in matrix.configurations if row.gpus == gpus]
-                shift = repeat % len(rows)
-                out.append(TimingJob(repeat, regime, gpus, tuple(rows[shift:] + rows[:shift])))
+        regimes = [r for r in matrix.regimes if repeat < matrix.timing_of(r).repeats]
+        for gpus in dict.fromkeys(row.gpus for row in matrix.configurations):
+            runs = [
+                (regime, row)
+                for regime in _rotated(regimes, repeat)
+                for row in _rotated([r for r in matrix.rows_of(regime) if r.gpus == gpus], repeat)
+            ]
+            groups = [runs] if gpus == 1 else [[r for r in runs if r[0] is g] for g in regimes]
+            out += [TimingJob(repeat, gpus, tuple(g)) for g in groups if g]
     return out
 
 
@@ -127,13 +153,13 @@ def time_matrix(matrix: Matrix, out_dir: Path, force: bool = False, on_job=None)
     failures = []
     for job in jobs(matrix):
         pending = [
-            row
-            for row in job.rows
+            (regime, row)
+            for regime, row in job.runs
             if force
             or not _is_current(
-                result_file(out_dir, job.regime, row, job.repeat),
-                job.regime.config(row),
-                matrix.timing_of(job.regime),
+                result_file(out_dir, regime, row, job.repeat),
+                regime.config(row),
+                matrix.timing_of(regime),
                 fingerprint,
                 here,
             )
@@ -142,25 +168,23 @@ def time_matrix(matrix: Matrix, out_dir: Path, force: bool = False, on_job=None)
             on_job(job, not pending)
         if not pending:
             continue
-        request = (
-            Path(out_dir) / job.regime.name / f"request-repeat{job.repeat + 1}-gpus{job.gpus}.json"
-        )
+        request = Path(out_dir) / job.request_name
         request.parent.mkdir(parents=True, exist_ok=True)
         atomic.write_json(
             request,
             {
                 "repeat": job.repeat,
-                "timing": asdict(matrix.timing_of(job.regime)),
                 "code_fingerprint": fingerprint,
                 "setup": here,
                 "runs": [
                     {
-                        "config": job.regime.config(row).to_dict(),
-                        "regime": job.regime.name,
+                        "config": regime.config(row).to_dict(),
+                        "regime": regime.name,
                         "row": asdict(row),
-                        "file": str(result_file(out_dir, job.regime, row, job.repeat)),
+                        "timing": asdict(matrix.timing_of(regime)),
+                        "file": str(result_file(out_dir, regime, row, job.repeat)),
                     }
-                    for row in pending
+                    for regime, row in pending
                 ],
             },
             kind="timing-request",
@@ -189,7 +213,7 @@ def timings(matrix: Matrix, out_dir: Path) -> pd.DataFrame:
     configuration with no timing at all gets one row with status "missing"."""
     rows = []
     for regime in matrix.regimes:
-        for row in matrix.configurations:
+        for row in matrix.rows_of(regime):
             base = {
                 "regime": regime.name,
                 "gpus": row.gpus,
@@ -220,37 +244,66 @@ def timings(matrix: Matrix, out_dir: Path) -> pd.DataFrame:
 
 
 def _child(request_path: Path) -> int:
-    """Time each run of a request in this process, writing each result as soon as it is measured."""
+    """Time each run of a request in this process, regime by regime (one probe each: its network built and its
+    step compiled once), writing each result as soon as it is measured."""
     from ..provenance import environment_record
     from ..speed import SpeedProbe, matmul_gflops
 
     request = json.loads(request_path.read_text())
-    timing = request["timing"]
     sgemm = matmul_gflops()
     print(f"sgemm (numpy float32, this process): {sgemm:.0f} GFLOP/s", flush=True)
-    configs = [
-        TrainConfig.from_dict(run["config"], source=str(request_path)) for run in request["runs"]
-    ]
+    environment = environment_record()
+    groups: dict[str, list[dict]] = {}
+    for run in request["runs"]:
+        groups.setdefault(run["regime"], []).append(run)
     loaders = ("workers", "use_multiprocessing")
-    shared = [{k: v for k, v in c.to_dict().items() if k not in loaders} for c in configs]
-    if any(s != shared[0] for s in shared):
-        raise ValueError(
-            f"{request_path}: the runs of one timing process may differ only in their loaders"
-        )
-    probe = SpeedProbe(configs[0], timing["steps"] + timing["warmup_steps"])
-    with probe:
-        _time_each(request, configs, probe, sgemm, environment_record())
+    for runs in groups.values():
+        configs = [TrainConfig.from_dict(r["config"], source=str(request_path)) for r in runs]
+        shared = [{k: v for k, v in c.to_dict().items() if k not in loaders} for c in configs]
+        if any(s != shared[0] or r["timing"] != runs[0]["timing"] for s, r in zip(shared, runs)):
+            raise ValueError(
+                f"{request_path}: the runs of one regime may differ only in their loaders"
+            )
+        timing = runs[0]["timing"]
+        probe = SpeedProbe(configs[0], timing["steps"] + timing["warmup_steps"])
+        with probe:
+            alone = probe.step_alone(timing["steps"], timing["warmup_steps"])
+            _time_each(request, runs, configs, probe, sgemm, environment, alone)
+        del probe
+        import keras
+
+        keras.backend.clear_session()
     return 0
 
 
+#: Batches the loader produces alone, for its seconds per batch (the overlap model's L)
+LOADER_BATCHES = 16
+
+
 def _time_each(
-    request: dict, configs: list[TrainConfig], probe, sgemm: float, environment: dict
+    request: dict,
+    runs: list[dict],
+    configs: list[TrainConfig],
+    probe,
+    sgemm: float,
+    environment: dict,
+    alone: dict,
 ) -> None:
-    timing = request["timing"]
-    for run, config in zip(request["runs"], configs):
+    for run, config in zip(runs, configs):
+        timing = run["timing"]
         started = time.perf_counter()
         result = probe.time(
             config.workers, config.use_multiprocessing, timing["steps"], timing["warmup_steps"]
+        )
+        loader, loader_cpu = probe.loader_alone(
+            config.workers, config.use_multiprocessing, LOADER_BATCHES
+        )
+        result.update(
+            alone,
+            loader_seconds_alone=loader,
+            loader_cpu_seconds_alone=loader_cpu,
+            loader_batches_alone=LOADER_BATCHES,
+            usable_cores=request["setup"]["usable_cores"],
         )
         Path(run["file"]).parent.mkdir(parents=True, exist_ok=True)
         atomic.write_json(
@@ -273,8 +326,10 @@ def _time_each(
             else f"kernel {result['sys_seconds']:.1f} s of {result['user_seconds'] + result['sys_seconds']:.1f} s CPU"
         )
         print(
-            f"{run['regime']} {Configuration(**run['row']).name}: {result['seconds_per_step']:.3f} s/step, "
-            f"{result['images_per_s']:.1f} images/s, {cpu} ({time.perf_counter() - started:.0f} s)",
+            f"{run['regime']} {Configuration(**run['row']).name}: {result['seconds_per_step']:.3f} s/step "
+            f"(apart: loader {result['loader_seconds_alone'] * 1000:.0f} ms a batch, step "
+            f"{result['step_seconds_alone'] * 1000:.0f} ms), {result['images_per_s']:.1f} images/s, {cpu} "
+            f"({time.perf_counter() - started:.0f} s)",
             flush=True,
         )
 
