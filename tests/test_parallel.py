@@ -743,3 +743,22 @@ def test_kinds_not_run_yet_are_guessed_from_a_recorded_study_at_this_machines_pa
     progress.done = 2
     # a kind seen here estimates itself; the pace is now (20 + 150) / (10 + 100)
     assert progress.remaining_seconds() == (pytest.approx(150 + (200 + 50) * 170 / 110), 1)
+
+
+def test_a_recorded_study_replays_the_estimates_it_would_have_printed():
+    from colourlib.study.driver import estimates_along
+
+    log = [
+        {"step": "data", "kind": "data", "seconds": 20.0},
+        {"step": "train a", "kind": "colouring a", "seconds": 200.0},
+        {"step": "train a again", "kind": "colouring a", "reused": True},
+        {"step": "timing 1", "kind": "timing", "seconds": 100.0},
+        {"step": "timing 2", "kind": "timing", "seconds": 110.0},
+    ]
+    replay = estimates_along(log, {"data": 10.0, "colouring a": 100.0, "timing": 40.0})
+    assert [r["actual"] for r in replay] == [430.0, 410.0, 210.0, 210.0, 110.0]
+    assert replay[0]["estimate"] is None  # nothing done yet
+    # after data (twice the reference's time): every step still to come at twice its recorded time
+    assert replay[1]["estimate"] == pytest.approx(2 * (100 + 100 + 40 + 40))
+    # the last timing step: the first one's own time
+    assert replay[4]["estimate"] == pytest.approx(100.0) and replay[4]["unknown"] == 0

@@ -174,6 +174,30 @@ class Progress:
         self._current = None
 
 
+def estimates_along(log: list[dict], reference: dict[str, float]) -> list[dict]:
+    """Replay a recorded study (its record's ``progress``): as each step started, the time left the estimate would
+    have printed (``estimate``, None where it had no number; ``unknown`` steps it could not guess) beside the time
+    that really was left (``actual``), for judging the estimate on real step times."""
+    out = []
+    seconds = [0.0 if e.get("reused") else float(e["seconds"]) for e in log]
+    for i, entry in enumerate(log):
+        progress = Progress([e["kind"] for e in log], reference)
+        progress.log = [e for e in log[:i] if not e.get("reused")]
+        for e in progress.log:
+            progress.durations.setdefault(e["kind"], []).append(float(e["seconds"]))
+        left = progress.remaining_seconds(first=i)
+        out.append(
+            {
+                "step": entry["step"],
+                "kind": entry["kind"],
+                "estimate": None if left is None else left[0],
+                "unknown": None if left is None else left[1],
+                "actual": sum(seconds[i:]),
+            }
+        )
+    return out
+
+
 def reference_durations(path: str | Path | None = None) -> dict[str, float]:
     """Seconds per step kind in a recorded study (the ``progress`` of a study record; default: the one in
     ``results/study-times/``, see its README), the median where a kind ran several times; {} when there is none."""
