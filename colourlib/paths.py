@@ -37,7 +37,7 @@ RESULTS_DIR = (REPO_ROOT or Path.cwd()) / "results"
 RECIPE_SEARCH = RESULTS_DIR / "recipe-search"
 MODEL_SEARCH = RESULTS_DIR / "model-search"
 #: A recorded study's step times: the study driver's time-left estimate guesses kinds not run yet from them
-STUDY_TIMES_REFERENCE = RESULTS_DIR / "study-times" / "reference.json"
+STUDY_TIMES_REFERENCE = RESULTS_DIR / "study-times" / "two-cores-avx2.json"
 #: jupyter-book 1.x writes next to the _config.yml it found (the repository root), not inside book/.
 BOOK_HTML = (REPO_ROOT or Path.cwd()) / "_build" / "html" / "index.html"
 

@@ -146,9 +146,10 @@ class SpeedProbe:
 
     def step_alone(self, steps: int, warmup: int) -> dict:
         """The step measured apart from its loader (the overlap model's S): seconds per training step fed from
-        batches already in memory (the loader's own, made beforehand), and the cores the step keeps busy (CPU
-        seconds over wall seconds). Trains the probe's network a few steps further, which does not change what a
+        batches already in memory (the loader's own, made beforehand), over half of ``steps`` (at least 3) after
+        ``warmup``, and the cores the step keeps busy (CPU seconds over wall seconds). Trains the probe's network a few steps further, which does not change what a
         step costs."""
+        steps = max(3, steps // 2)  # what S needs is its order of magnitude: half the timed steps
         source = self.batches(1, False)
         held = [source[i] for i in range(min(steps + warmup, 16))]
         x = held[0][0]

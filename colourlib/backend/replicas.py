@@ -239,6 +239,9 @@ def _provide_multi_worker(gpus: int, backend: str, cluster: dict) -> ReplicaPlan
     )
 
 
+_MIRRORED: dict = {}  # devices -> the process's MirroredStrategy on them (see replica_scope)
+
+
 @contextlib.contextmanager
 def replica_scope(plan: ReplicaPlan):
     """Build, compile and fit inside this scope to train on the plan's replicas."""
@@ -251,7 +254,14 @@ def replica_scope(plan: ReplicaPlan):
             patch_multi_worker_reduction()
             strategy = tf.distribute.MultiWorkerMirroredStrategy()
         else:
-            strategy = tf.distribute.MirroredStrategy(plan.devices)
+            # One strategy per set of devices for the whole process: a second MirroredStrategy would number its
+            # all-reduces from the same keys as the first, and TensorFlow's collectives, which remember each key's
+            # tensor shape, then refuse a second network's gradients (the study times several in one process).
+            strategy = _MIRRORED.get(tuple(plan.devices))
+            if strategy is None:
+                strategy = _MIRRORED.setdefault(
+                    tuple(plan.devices), tf.distribute.MirroredStrategy(plan.devices)
+                )
         with strategy.scope():
             yield strategy
     elif plan.backend == "jax" and plan.replicas > 1:

@@ -65,10 +65,9 @@ def _rotated(items: list, by: int) -> list:
 
 
 def jobs(matrix: Matrix) -> list[TimingJob]:
-    """Every child process of the measurement, repeat by repeat: with one replica, one process times every
-    regime (a process start with TensorFlow's import costs seconds, on a slow machine tens); with several, one
-    process per regime, because the replicas' collective operations cannot be set up for a second network in one
-    process. From repeat to repeat the regimes' order and each regime's rows are rotated."""
+    """Every child process of the measurement: one per (repeat, replica count), timing every regime's rows of
+    that count (a process start with TensorFlow's import costs seconds, on a slow machine tens). From repeat to
+    repeat the regimes' order and each regime's rows are rotated."""
     out = []
     for repeat in range(max(matrix.timing_of(regime).repeats for regime in matrix.regimes)):
         regimes = [r for r in matrix.regimes if repeat < matrix.timing_of(r).repeats]
@@ -78,8 +77,8 @@ def jobs(matrix: Matrix) -> list[TimingJob]:
                 for regime in _rotated(regimes, repeat)
                 for row in _rotated([r for r in matrix.rows_of(regime) if r.gpus == gpus], repeat)
             ]
-            groups = [runs] if gpus == 1 else [[r for r in runs if r[0] is g] for g in regimes]
-            out += [TimingJob(repeat, gpus, tuple(g)) for g in groups if g]
+            if runs:
+                out.append(TimingJob(repeat, gpus, tuple(runs)))
     return out
 
 
