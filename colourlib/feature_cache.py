@@ -1,13 +1,16 @@
-"""Frozen-encoder features kept on disk, so the runs of several seeds (and a rerun) encode their crops once.
+"""Frozen-encoder features kept on disk, so the runs of several seeds, a rerun and later studies encode their
+crops once.
 
 With the encoder frozen, what it makes of a crop depends only on the encoder, its weights, the crop and the
 code, never on the training seed. Crops for cached features are therefore drawn with :data:`CROP_SEED`, the same
 for every seed: a seed varies the decoder's initialisation, its dropout and the batch order, and the study's
 three seeds share one encoding (for the paper's VGG16 at 160 px that encoding is most of a run's time).
 
-A cache file is named by a digest of everything its content depends on, written atomically, and read back only
-when that digest matches, so a stale or half-written cache is never used. ``runs/cache/`` may be deleted at any
-time; it is rebuilt on demand.
+A cache file is named by a digest of the *content* everything depends on (the photos' and weights files' bytes,
+not their paths or dates), written atomically, and read back only when that digest matches, so a stale or
+half-written cache is never used. It lives in the user cache (``COLOURLIB_CACHE``, else
+``~/.cache/colourlib/features/``), so a fresh clone of the same code on the same photos finds the features a
+study before it encoded. The folder may be deleted at any time; it is rebuilt on demand.
 """
 
 from __future__ import annotations
@@ -29,23 +32,33 @@ FEATURE_CODE = ("colourlib.feature_cache", "colourlib.model", "colourlib.data.da
 CROP_SEED = 0
 
 
+_DIGESTS: dict[
+    tuple, str
+] = {}  # (path, size, modification time) -> sha256 of the file, per process
+
+
+def _content_digest(path: Path) -> str:
+    stat = path.stat()
+    known = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if known not in _DIGESTS:
+        _DIGESTS[known] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return _DIGESTS[known]
+
+
 def _photo_identity(files) -> list:
-    out = []
-    for path in files:
-        stat = Path(path).stat()
-        out.append([str(path), stat.st_size, stat.st_mtime_ns])
-    return out
+    """(name, size, sha256) of each file: the same photos in another clone or folder are the same photos."""
+    return [[Path(p).name, Path(p).stat().st_size, _content_digest(Path(p))] for p in files]
 
 
 def file_identity(path) -> list | None:
-    """(path, size, modification time) of a weights file; None for no file (random or Keras's named weights)."""
+    """(name, size, sha256) of a weights file; None for no file (random or Keras's named weights)."""
     if path is None or not Path(path).expanduser().is_file():
         return None
     return _photo_identity([Path(path).expanduser()])[0]
 
 
 def cache_key(what: dict, files) -> str:
-    """A digest of ``what`` (encoder, weights, sizes, crop settings), the photos (path, size, modification time),
+    """A digest of ``what`` (encoder, weights, sizes, crop settings), the photos (name, size, content),
     the code that computes features (:data:`FEATURE_CODE`'s fingerprint) and the Keras version and backend (a random
     encoder initialised by another backend is another encoder). Old files are not pruned: delete the folder."""
     from .provenance import code_fingerprint
@@ -65,7 +78,7 @@ def cache_key(what: dict, files) -> str:
 
 
 def cache_file(key: str, folder: Path | None = None) -> Path:
-    return (folder or paths.runs_dir() / "cache") / f"features-{key}.npz"
+    return (folder or paths.cache_dir() / "features") / f"features-{key}.npz"
 
 
 def load_or_compute(key: str, compute, folder: Path | None = None):

@@ -319,6 +319,7 @@ def test_cached_features_are_encoded_once_for_every_seed_and_a_broken_cache_is_r
     from colourlib import feature_cache
 
     monkeypatch.setenv("COLOURLIB_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("COLOURLIB_CACHE", str(tmp_path / "cache"))
     encoded = []
     real_encode = feature_cache.encode
     monkeypatch.setattr(
@@ -329,7 +330,7 @@ def test_cached_features_are_encoded_once_for_every_seed_and_a_broken_cache_is_r
     )
     first = train(config, tmp_path / "seed0", print_progress=False)
     assert len(encoded) == 2  # training crops and validation crops
-    caches = sorted((tmp_path / "runs" / "cache").glob("features-*.npz"))
+    caches = sorted((tmp_path / "cache" / "features").glob("features-*.npz"))
     assert len(caches) == 2
     second = train(
         TrainConfig.from_dict({**config.to_dict(), "seed": 1}),

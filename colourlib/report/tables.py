@@ -24,7 +24,7 @@ from ..data.photos import (
 from ..runs import RunFolder
 from ..study.comparison import method_label
 from ..study.matrix import Matrix
-from .words import count_loaders, recorded_cores, shown_value, speedup_range
+from .words import count_loaders, recorded_cores, regime_label, shown_value, speedup_range
 
 
 def whole(frame: pd.DataFrame, index: bool = True):
@@ -207,7 +207,7 @@ def scale_departures(
     timed = {regime.name: (matrix.timing_of(regime), config) for regime, _, config in matrix.runs()}
     timing_size = ", ".join(sorted({f"{config.image_size} px" for _, config in timed.values()}))
     timing_steps = "; ".join(
-        f"{name.replace('-', ' ')}: {t.steps} steps after {t.warmup_steps} warm-up steps"
+        f"{regime_label(name)}: {t.steps} steps after {t.warmup_steps} warm-up steps"
         for name, (t, _) in timed.items()
     )
     repeats = min(t.repeats for t, _ in timed.values())

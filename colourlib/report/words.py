@@ -18,6 +18,11 @@ def count_loaders(workers: int, loaders: str, adjective: str = "") -> str:
     return " ".join(filter(None, (str(workers), adjective, loaders if workers != 1 else singular)))
 
 
+def regime_label(name: str) -> str:
+    """A study regime as prose names it: "whole network", "the paper's generator"."""
+    return {"papers-generator": "the paper's generator"}.get(name, name.replace("-", " "))
+
+
 #: What None means for the parameters where "default" would hide it.
 NONE_MEANS = {"encoder_weights": "random", "data_dir": "embedded photos"}
 
