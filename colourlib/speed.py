@@ -247,24 +247,20 @@ def loader_seconds(
     workers' and this process's (handing batches over, and the interpreter's lock passed between threads)."""
     global _LOADER
     first = 10_000  # batches far from the warm-up's, as a new epoch's would be
-    _LOADER = dataset
-    if workers == 1 and not use_multiprocessing:
-        pool, pids = None, []
+    pool, pids = None, []
 
-        def run(function, indices):
+    def run(function, indices):  # one batch per task, as Keras' enqueuer hands them out
+        if pool is None:
             return [function(i) for i in indices]
+        return list(pool.map(function, indices, chunksize=1))
 
-    else:
+    try:
+        _LOADER = dataset
         if use_multiprocessing:
             pool = multiprocessing.get_context("fork").Pool(workers)
             pids = [p.pid for p in pool._pool]
-        else:
-            pool, pids = concurrent.futures.ThreadPoolExecutor(workers), []
-
-        def run(function, indices):  # one batch per task, as Keras' enqueuer hands them out
-            return list(pool.map(function, indices, chunksize=1))
-
-    try:
+        elif workers > 1:
+            pool = concurrent.futures.ThreadPoolExecutor(workers)
         run(_load, range(first - workers, first))
         cpu, started = _cpu_seconds(pids), time.perf_counter()
         run(_load, range(first, first + batches))

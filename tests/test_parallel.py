@@ -744,9 +744,12 @@ def test_kinds_not_run_yet_are_guessed_from_a_recorded_study_at_this_machines_pa
     # a kind seen here estimates itself; a family not run yet (timing) goes at the pace of all steps done,
     # (20 + 150) / (10 + 100); a notebook (the book) at that of the notebooks done (data: 2)
     assert progress.remaining_seconds() == (pytest.approx(150 + 200 * 170 / 110 + 50 * 2), 1)
-    # only the latest steps set the pace: five more data steps at the reference's own speed
+    # only the latest steps set the pace: five more data steps at the reference's own speed; a reused step
+    # (no seconds) sets none
     progress.log += [{"step": "data", "kind": "data", "seconds": 10.0}] * 5
+    progress.log.append({"step": "colouring a, reused", "kind": "colouring a", "reused": True})
     assert progress.speed_factor() == pytest.approx(1.0)
+    assert progress.speed_factor("colouring") == pytest.approx(1.5)
 
 
 def test_a_recorded_study_replays_the_estimates_it_would_have_printed():

@@ -319,36 +319,34 @@ def speed_display(table: pd.DataFrame) -> pd.DataFrame:
 
 def overlap_table(table: pd.DataFrame) -> pd.DataFrame:
     """Why each configuration was as fast as it was: the loader and the step measured apart (medians over
-    repeats), the speedup the overlap model predicts from them and the one measured, each with its range."""
+    repeats), the speedup the overlap model predicts from them beside the one measured with its range, and the
+    model's verdict with whether the measurement bore it out."""
     ok = table[table.status == "ok"]
     if "predicted_speedup" not in ok:
         return pd.DataFrame()
 
-    def ms(values):
-        return [f"{1000 * v:.1f}" if pd.notna(v) else "n/a" for v in values]
-
-    def with_range(values, lows, highs):
-        return [
-            f"{v:.2f} ({speedup_range(lo, hi)})" if pd.notna(v) else "n/a"
-            for v, lo, hi in zip(values, lows, highs)
-        ]
+    def ms(value) -> str:
+        return f"{1000 * value:.1f}" if pd.notna(value) else "n/a"
 
     return pd.DataFrame(
         {
             "regime": ok.regime,
             "configuration": configuration_names(ok),
-            "loader ms (CPU ms)": [
-                f"{a} ({c})"
-                for a, c in zip(ms(ok.loader_seconds_alone), ms(ok.loader_cpu_seconds_alone))
+            "loader ms (CPU)": [
+                f"{ms(a)} ({ms(c)})"
+                for a, c in zip(ok.loader_seconds_alone, ok.loader_cpu_seconds_alone)
             ],
             "step ms (cores)": [
-                f"{a} ({c:.1f})" if pd.notna(c) else a
-                for a, c in zip(ms(ok.step_seconds_alone), ok.step_cores_busy)
+                f"{ms(a)} ({c:.1f})" if pd.notna(c) else ms(a)
+                for a, c in zip(ok.step_seconds_alone, ok.step_cores_busy)
             ],
-            "predicted": with_range(ok.predicted_speedup, ok.predicted_low, ok.predicted_high),
-            "measured": with_range(ok.speedup, ok.speedup_low, ok.speedup_high),
-            "verdicts (predicted, measured)": [
-                "baseline" if m == "baseline" else f"{p}, {m}"
+            "predicted": [f"{v:.2f}" if pd.notna(v) else "n/a" for v in ok.predicted_speedup],
+            "measured (range)": [
+                f"{v:.2f} ({speedup_range(lo, hi)})" if pd.notna(v) else "n/a"
+                for v, lo, hi in zip(ok.speedup, ok.speedup_low, ok.speedup_high)
+            ],
+            "model's verdict": [
+                "baseline" if m == "baseline" else f"{p} ({'right' if p == m else 'wrong'})"
                 for p, m in zip(ok.predicted_verdict, ok.verdict)
             ],
         }

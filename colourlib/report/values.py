@@ -101,7 +101,12 @@ def overlap_values(part: pd.DataFrame, key: str) -> dict:
     else:
         values[f"{key}_best_workers"] = values[f"{key}_workers_verdict"] = NOT_TIMED
     compared = (
-        part[part.verdict.isin(["gain", "loss", "no difference"])] if has_model else part.iloc[0:0]
+        part[
+            part.verdict.isin(["gain", "loss", "no difference"])
+            & (part.predicted_verdict != "not predicted")
+        ]
+        if has_model
+        else part.iloc[0:0]
     )
     values[f"{key}_model_compared"] = len(compared)
     values[f"{key}_model_agrees"] = (

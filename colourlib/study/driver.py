@@ -136,7 +136,7 @@ class Progress:
         any). Recent steps of the same family, not all: how much slower a machine is depends on the work (one core
         of a 2-core machine trains at about half the speed, starts a process a third slower and scores photos, a
         single-threaded job, at nearly the same speed)."""
-        known = [e for e in self.log if e["kind"] in self.reference]
+        known = [e for e in self.log if not e.get("reused") and e["kind"] in self.reference]
         alike = [e for e in known if family is not None and step_family(e["kind"]) == family]
         here = [(e["seconds"], self.reference[e["kind"]]) for e in (alike or known)][-PACE_STEPS:]
         recorded = sum(r for _, r in here)
