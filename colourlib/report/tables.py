@@ -367,9 +367,9 @@ def cost_table(table: pd.DataFrame) -> pd.DataFrame:
         {
             "regime": ok.regime,
             "configuration": configuration_names(ok),
-            "cores busy": fmt(ok.cpu_cores_busy, "{:.2f}"),
+            "cores": fmt(ok.cpu_cores_busy, "{:.2f}"),
             "kernel": fmt(100 * ok.kernel_share, "{:.0f} %"),
-            "faults/step": fmt(ok.page_faults_per_step, "{:,.0f}"),
+            "faults": fmt(ok.page_faults_per_step, "{:,.0f}"),
             "GFLOP/s": fmt(ok.gflop_per_s, "{:.0f}"),
             "of sgemm": fmt(100 * ok.share_of_sgemm, "{:.0f} %"),
             "efficiency": fmt(ok.efficiency, "{:.2f}"),
