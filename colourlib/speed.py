@@ -22,6 +22,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from . import feature_cache
 from .backend import replicas, runtime
 from .callbacks import StepTimer
 from .colour import classes
@@ -144,32 +145,35 @@ class SpeedProbe:
             self.crops, c.batch_size, encoder_spec(c.encoder).preprocess, c.seed, **loading
         )
 
-    def step_alone(self, steps: int, warmup: int) -> dict:
-        """The step measured apart from its loader (the overlap model's S): seconds per training step fed from
-        batches already in memory (the loader's own, made beforehand), over half of ``steps`` (at least 3) after
-        ``warmup``, and the cores the step keeps busy (CPU seconds over wall seconds). Trains the probe's network a few steps further, which does not change what a
-        step costs."""
-        steps = max(3, steps // 2)  # what S needs is its order of magnitude: half the timed steps
-        source = self.batches(1, False)
-        held = [source[i] for i in range(min(steps + warmup, 16))]
-        x = held[0][0]
-        stacked = (
-            tuple(np.concatenate([b[0][i] for b in held]) for i in range(len(x)))
-            if isinstance(x, tuple)
-            else np.concatenate([b[0] for b in held])
-        )
-        in_memory = ArrayBatches(
-            stacked, np.concatenate([b[1] for b in held]), self.config.batch_size, 0, shuffle=False
-        )
+    def _fit_timed(self, batches: keras.utils.PyDataset, steps: int, warmup: int) -> StepTimer:
+        """``warmup`` + ``steps`` training steps of the probe's network on ``batches``, the last ``steps`` timed."""
         clock = StepTimer(warmup)
         self.fit_model.fit(
-            in_memory,
+            batches,
             epochs=1,
             steps_per_epoch=warmup + steps,
             callbacks=[clock],
             verbose=0,
             shuffle=False,
         )
+        return clock
+
+    def step_alone(self, steps: int, warmup: int) -> dict:
+        """The step measured apart from its loader (the overlap model's S): seconds per training step fed from
+        batches already in memory (the loader's own, made beforehand), over half of ``steps`` (at least 3) after
+        ``warmup``, and the cores the step keeps busy (CPU seconds over wall seconds). Trains the probe's network a
+        few steps further, which does not change what a step costs."""
+        steps = max(3, steps // 2)  # what S needs is its order of magnitude: half the timed steps
+        source = self.batches(1, False)
+        held = [source[i] for i in range(min(steps + warmup, 16))]
+        in_memory = ArrayBatches(
+            feature_cache.concatenate([b[0] for b in held]),
+            np.concatenate([b[1] for b in held]),
+            self.config.batch_size,
+            0,
+            shuffle=False,
+        )
+        clock = self._fit_timed(in_memory, steps, warmup)
         (t0, r0), (t1, r1) = clock.start, clock.end
         cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
         return {"step_seconds_alone": clock.seconds_per_step, "step_cores_busy": cpu / (t1 - t0)}
@@ -185,15 +189,7 @@ class SpeedProbe:
     def time(self, workers: int, use_multiprocessing: bool, steps: int, warmup: int) -> dict:
         """Seconds per step, images/s, CPU seconds (user, kernel) and page faults of ``steps`` training steps
         after ``warmup``, fed by ``workers`` thread or process loaders; the step's GFLOP and GFLOP/s."""
-        clock = StepTimer(warmup)
-        self.fit_model.fit(
-            self.batches(workers, use_multiprocessing),
-            epochs=1,
-            steps_per_epoch=warmup + steps,
-            callbacks=[clock],
-            verbose=0,
-            shuffle=False,
-        )
+        clock = self._fit_timed(self.batches(workers, use_multiprocessing), steps, warmup)
         (_, r0), (_, r1) = clock.start, clock.end
         seconds = clock.seconds_per_step
         # CPU time and page faults are this process's: loader *processes* work outside it, so for them the
