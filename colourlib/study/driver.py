@@ -102,8 +102,8 @@ class Progress:
     whose first step does more).
 
     A kind not seen yet is guessed from ``reference``, the seconds each kind took in a recorded study
-    (:func:`reference_durations`), scaled by how fast this machine has been so far: the steps done here over the
-    same kinds' recorded seconds. Without a reference (or for a kind it lacks) such steps are left out of the sum
+    (:func:`reference_durations`), scaled by the pace this machine kept over its latest steps of the same family
+    (:meth:`speed_factor`). Without a reference (or for a kind it lacks) such steps are left out of the sum
     and counted instead: "about M min left, not counting K steps of kinds not run yet". Every step's duration is
     kept in :attr:`log`, which the study record saves."""
 
@@ -150,8 +150,11 @@ class Progress:
             return None
         start = self.done if first is None else first
         seconds, unknown = 0.0, 0
+        paces = {
+            family: self.speed_factor(family) for family in map(step_family, self.kinds[start:])
+        }
         for kind in self.kinds[start:]:
-            factor = self.speed_factor(step_family(kind))
+            factor = paces[step_family(kind)]
             if kind in self.durations:
                 seconds += self.durations[kind][-1]
             elif factor is not None and kind in self.reference:
