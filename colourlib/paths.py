@@ -36,6 +36,8 @@ BOOK_WEB_DIR = BOOK_DIR / "_static" / "generated"
 RESULTS_DIR = (REPO_ROOT or Path.cwd()) / "results"
 RECIPE_SEARCH = RESULTS_DIR / "recipe-search"
 MODEL_SEARCH = RESULTS_DIR / "model-search"
+#: The default model against more photos, epochs or a faster learning rate, 3 seeds each (scripts/scale_checks.py)
+SCALE_CHECKS = RESULTS_DIR / "scale-checks"
 #: A recorded study's step times: the study driver's time-left estimate guesses kinds not run yet from them
 STUDY_TIMES_REFERENCE = RESULTS_DIR / "study-times" / "two-cores-avx2.json"
 #: jupyter-book 1.x writes next to the _config.yml it found (the repository root), not inside book/.

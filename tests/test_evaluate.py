@@ -462,6 +462,49 @@ def test_grid_effects_find_the_choice_that_holds_the_colours_back_and_only_it():
     ).all()  # the photos' shared hardness cancels in the pairs
 
 
+def test_seed_differences_tell_a_change_of_training_from_the_seed_spread():
+    """Seed means 1, 2, 3 (baseline) against 2, 3, 4 and 11, 12, 13: a shift of one seed SD is inside the Welch
+    interval (+1 +- 2.776 * sqrt(2/3)), a shift of ten is outside it, and each measure's better side is its own."""
+    from colourlib.study import recipes
+
+    rows = []
+    for variant, shift in (("all", 0.0), ("near", 1.0), ("far", 10.0), ("below", -10.0)):
+        for seed in (0, 1, 2):
+            for photo, offset in (
+                ("a", -0.5),
+                ("b", 0.5),
+            ):  # the photos average out to the seed's mean
+                value = 1.0 + seed + shift + offset
+                rows.append(
+                    {"variant": variant, "seed": seed, "photo": photo}
+                    | {m: value for m in recipes.SEED_MEASURES}
+                )
+    table = recipes.seed_differences(pd.DataFrame(rows), "all").set_index(["variant", "measure"])
+    half_width = 2.7764451 * math.sqrt(2 / 3)
+    near = table.loc[("near", "ciede2000")]
+    assert near["difference"] == pytest.approx(1.0)
+    assert (near["low"], near["high"]) == pytest.approx((1 - half_width, 1 + half_width), rel=1e-5)
+    assert near["verdict"] == "no difference"
+    assert table.loc[("all", "semantic"), "mean"] == pytest.approx(2.0)
+    assert table.loc[("all", "semantic"), "seed_sd"] == pytest.approx(1.0)
+    assert pd.isna(table.loc[("all", "semantic"), "verdict"])
+    far = table.loc["far", "verdict"]
+    assert dict(far) == {
+        "rebalanced_auc": "better",
+        "semantic": "better",
+        "delta_cf": "worse",
+        "ciede2000": "worse",
+        "colourfulness": "more",
+    }
+    assert dict(table.loc["below", "verdict"]) == {
+        "rebalanced_auc": "worse",
+        "semantic": "worse",
+        "delta_cf": "better",
+        "ciede2000": "better",
+        "colourfulness": "less",
+    }
+
+
 def test_grid_effects_refuse_an_unfinished_grid():
     from colourlib.study import recipes
 

@@ -522,7 +522,11 @@ def test_the_recorded_papermill_command_can_be_pasted_into_a_shell():
 def test_the_model_search_chapter_reads_the_recorded_search_and_says_what_it_shows(tmp_path):
     """model-search.ipynb on the recorded search: the chosen model is the table's first row, each of the paper's
     three choices has an effect with its interval and verdict, and the prose's list of what holds the colours
-    back is exactly the factors whose alternative is "better" on rebalanced AuC."""
+    back is exactly the factors whose alternative is "better" on rebalanced AuC; the scale checks' section cites
+    the photo counts the record trained on and, per variant, exactly the measures whose verdict is not "no
+    difference"."""
+    from colourlib.config import colouring_config
+    from colourlib.data.photos import load_photo_set
     from colourlib.study import recipes
 
     execute("model-search", tmp_path / "model-search.ipynb", {})
@@ -545,3 +549,22 @@ def test_the_model_search_chapter_reads_the_recorded_search_and_says_what_it_sho
         "models_paper_vs_grey_semantic_verdict",
     ):
         assert values[verdict] in ("better", "worse", "no difference")
+    # the scale checks: the photo counts the script trained on, and each variant's changes exactly its verdicts
+    scale = pd.read_csv(paths.SCALE_CHECKS / "per-photo.csv")
+    counts = scale.groupby("variant").train_photos.first()
+    config = colouring_config("lite0", "quick")
+    photos = load_photo_set(
+        config.data_dir, config.image_size, config.val_fraction, config.max_photos
+    )
+    assert values["scale_photos_all"] == counts["all"] == len(photos.train)
+    assert values["scale_photos_half"] == counts["all"] // 2
+    assert values["scale_seeds"] == scale.groupby("variant").seed.nunique().min() == 3
+    summary = recipes.seed_differences(scale, "all")
+    from colourlib.report.values import SCALE_KEYS
+
+    assert set(SCALE_KEYS) | {"all"} == set(scale.variant)
+    for variant, key in SCALE_KEYS.items():
+        moved = summary[(summary.variant == variant) & (summary.verdict != "no difference")]
+        text = values[f"scale_{key}_changes"]
+        assert (text == "no measure") == moved.empty
+        assert text.count("[") == len(moved)

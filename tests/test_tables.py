@@ -98,3 +98,28 @@ def test_the_reproducibility_table_says_when_a_run_could_use_fewer_cores_than_th
         .loc["cores", "value"]
         == "1 core"
     )
+
+
+def test_the_scale_checks_table_shows_the_default_and_each_change_from_it():
+    """The default's row is its means ± seed SD; a variant's cell is its difference with the interval, with the
+    verdict only where the interval is clear of zero; one column per measure, one row per variant."""
+    import pandas as pd
+
+    from colourlib.report.tables import scale_checks_table
+    from colourlib.study.recipes import SEED_MEASURES
+
+    rows = []
+    for measure in SEED_MEASURES:
+        rows.append(dict(variant="all", measure=measure, seeds=3, mean=12.0, seed_sd=0.25))
+        rows.append(
+            dict(variant="half", measure=measure, seeds=3, mean=12.7, seed_sd=0.3, difference=0.7)
+            | dict(
+                low=0.01, high=1.4, verdict="worse" if measure == "ciede2000" else "no difference"
+            )
+        )
+    shown = scale_checks_table(pd.DataFrame(rows), {"all": 374, "half": 187, "quarter": 93}).data
+    assert list(shown.index) == ["the default (374 photos)", "half the photos (187)"]
+    assert shown.loc["the default (374 photos)", "CIEDE2000 ↓"] == "12.00 ± 0.25"
+    assert shown.loc["half the photos (187)", "CIEDE2000 ↓"] == "+0.700 [+0.010, +1.400] worse"
+    assert shown.loc["half the photos (187)", "semantic ↑"] == "+0.7000 [+0.0100, +1.4000]"
+    assert len(shown.columns) == len(SEED_MEASURES)

@@ -612,6 +612,28 @@ def grid_effects_table(effects: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("the paper's choice → instead")
 
 
+def scale_checks_table(summary: pd.DataFrame, photos: dict[str, int]) -> pd.DataFrame:
+    """The scale checks (:func:`colourlib.report.values.read_scale_checks`): the default's means ± seed SD, then
+    each variant minus the default with its Welch interval (one decimal more than the means, as the paired tables
+    show differences) and verdict, on the rule's measures and colourfulness. The variants' names are those of
+    ``VARIANTS`` in scripts/scale_checks.py."""
+    names = {
+        "all": f"the default ({photos['all']} photos)",
+        "half": f"half the photos ({photos['half']})",
+        "quarter": f"a quarter ({photos['quarter']})",
+    }
+    rows = {}
+    for r in summary.itertuples():
+        name, decimals = METRIC_COLUMNS[r.measure]
+        if pd.isna(r.verdict):
+            cell = f"{r.mean:.{decimals}f} ± {r.seed_sd:.{decimals}f}"
+        else:
+            word = "" if r.verdict == "no difference" else f" {r.verdict}"
+            cell = interval_text(r.difference, r.low, r.high, decimals + 1) + word
+        rows.setdefault(names.get(r.variant, r.variant), {})[name] = cell
+    return whole(pd.DataFrame.from_dict(rows, orient="index"))
+
+
 #: How far a candidate got in the selection rule, in a word or two (the chapter's text gives the key).
 SHORT_STAGES = {
     "chosen": "chosen",

@@ -298,6 +298,57 @@ def record_values(record: dict) -> dict:
     }
 
 
+#: The scale checks' variants (the names of ``VARIANTS`` in scripts/scale_checks.py, which writes the record) as
+#: the prose's glue keys name them (``scale_<key>_...``).
+SCALE_KEYS = {
+    "half": "half",
+    "quarter": "quarter",
+    "6 epochs": "epochs",
+    "learning rate 3e-4": "lr",
+}
+
+
+def read_scale_checks(folder=None) -> dict[str, Any]:
+    """The recorded scale checks (scripts/scale_checks.py): the default trained on fewer photos, for more epochs
+    and at a higher learning rate, 3 seeds each, against itself (:func:`colourlib.study.recipes.seed_differences`,
+    recomputed from every photo's scores), and the values the prose cites, prefixed ``scale_``: the photo counts
+    (``scale_photos_all`` ...), the seeds, what changed beyond the seed spread per variant
+    (``scale_half_changes``: "no measure" or "CIEDE2000 worse (+0.70 [+0.00, +1.40])"), and the variants that
+    improved any of the rule's measures without worsening another (``scale_gains``, "none" if none did)."""
+    from pathlib import Path
+
+    from .. import paths
+    from ..config import COLOURING_SCALE
+    from ..study import recipes
+    from .tables import METRIC_COLUMNS, interval_text
+
+    folder = Path(folder) if folder else paths.SCALE_CHECKS
+    per_photo = pd.read_csv(folder / "per-photo.csv")
+    summary = recipes.seed_differences(per_photo, "all")
+    photos = per_photo.groupby("variant", sort=False).train_photos.first()
+    values: dict[str, Any] = {
+        f"scale_photos_{share}": int(photos[share]) for share in ("all", "half", "quarter")
+    }
+    values["scale_seeds"] = int(summary.seeds.min())
+    scale = COLOURING_SCALE["quick"]  # what the default trains with: the variants' starting point
+    values["scale_crops"], values["scale_epochs"] = scale["crops_per_photo"], scale["epochs"]
+    gains = []
+    for variant, key in SCALE_KEYS.items():
+        rows = summary[summary.variant == variant]
+        changed = [
+            f"{METRIC_COLUMNS[r.measure][0].rstrip(' ↑↓')} {r.verdict} "
+            f"({interval_text(r.difference, r.low, r.high, METRIC_COLUMNS[r.measure][1] + 1)})"
+            for r in rows.itertuples()
+            if r.verdict != "no difference"
+        ]
+        values[f"scale_{key}_changes"] = "; ".join(changed) if changed else "no measure"
+        ruled = rows[rows.measure.isin([m for m, _ in recipes.GRID_METRICS])]
+        if (ruled.verdict == "better").any() and not (ruled.verdict == "worse").any():
+            gains.append(variant)
+    values["scale_gains"] = ", ".join(gains) if gains else "none"
+    return {"summary": summary, "per_photo": per_photo, "values": values}
+
+
 #: How the prose names the grid's factors (keys of the glued values, ``models_effect_<key>_<metric>``).
 FACTOR_KEYS = {"encoder weights": "weights", "loss": "loss", "decoder": "decoder"}
 

@@ -407,6 +407,52 @@ def seed_spread(per_image: pd.DataFrame) -> pd.DataFrame:
     return spread
 
 
+#: The measures a seed-level comparison reports, each with whether higher is better (None: neither, as for
+#: colourfulness, where the photos' own is the target).
+SEED_MEASURES: dict[str, bool | None] = {
+    "rebalanced_auc": True,
+    "semantic": True,
+    "delta_cf": False,
+    "ciede2000": False,
+    "colourfulness": None,
+}
+
+
+def seed_differences(
+    per_photo: pd.DataFrame, baseline: str, group: str = "variant"
+) -> pd.DataFrame:
+    """Each ``group`` against ``baseline`` on :data:`SEED_MEASURES`, told from the seed spread: per group and
+    measure, the mean over seeds of the seeds' photo means, its seed standard deviation and, for the other groups,
+    the difference from the baseline with a 95 % Welch interval over the seed means and its verdict ("better",
+    "worse" or "no difference"; "more" or "less" for a measure with no better side). Unlike a photo-paired
+    interval this counts the run-to-run spread, which is what a change of training must beat."""
+    from scipy import stats
+
+    per_seed = per_photo.groupby([group, "seed"])[list(SEED_MEASURES)].mean()
+    names = list(dict.fromkeys(per_photo[group]))
+    rows = []
+    for measure, higher in SEED_MEASURES.items():
+        base = per_seed.loc[baseline, measure].to_numpy()
+        for name in names:
+            values = per_seed.loc[name, measure].to_numpy()
+            row = {
+                group: name,
+                "measure": measure,
+                "seeds": len(values),
+                "mean": values.mean(),
+                "seed_sd": values.std(ddof=1) if len(values) > 1 else np.nan,
+            }
+            if name != baseline:
+                low, high = stats.ttest_ind(values, base, equal_var=False).confidence_interval(0.95)
+                interval = {"difference": values.mean() - base.mean(), "low": low, "high": high}
+                word = evaluate.verdict(interval, bool(higher))
+                if higher is None and word != "no difference":
+                    word = "more" if interval["low"] > 0 else "less"
+                row |= interval | {"verdict": word}
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def fine_tune(
     run_dir: Path,
     out_dir: Path,
