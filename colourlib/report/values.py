@@ -313,7 +313,7 @@ def read_scale_checks(folder=None) -> dict[str, Any]:
     and at a higher learning rate, 3 seeds each, against itself (:func:`colourlib.study.recipes.seed_differences`,
     recomputed from every photo's scores), and the values the prose cites, prefixed ``scale_``: the photo counts
     (``scale_photos_all`` ...), the seeds, what changed beyond the seed spread per variant
-    (``scale_half_changes``: "no measure" or "CIEDE2000 worse (+0.70 [+0.00, +1.40])"), and the variants that
+    (``scale_half_changes``: "no measure" or "CIEDE2000 worse (+0.702 [+0.001, +1.402])"), and the variants that
     improved any of the rule's measures without worsening another (``scale_gains``, "none" if none did)."""
     from pathlib import Path
 
