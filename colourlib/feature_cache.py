@@ -32,9 +32,8 @@ FEATURE_CODE = ("colourlib.feature_cache", "colourlib.model", "colourlib.data.da
 CROP_SEED = 0
 
 
-_DIGESTS: dict[
-    tuple, str
-] = {}  # (path, size, modification time) -> sha256 of the file, per process
+#: (path, size, modification time) -> sha256 of the file, per process
+_DIGESTS: dict[tuple, str] = {}
 
 
 def _content_digest(path: Path) -> str:

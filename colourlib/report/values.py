@@ -311,8 +311,8 @@ SCALE_KEYS = {
 def read_scale_checks(folder=None) -> dict[str, Any]:
     """The recorded scale checks (scripts/scale_checks.py): the default trained on fewer photos, for more epochs
     and at a higher learning rate, 3 seeds each, against itself (:func:`colourlib.study.recipes.seed_differences`,
-    recomputed from every photo's scores), and the values the prose cites, prefixed ``scale_``: the photo counts
-    (``scale_photos_all`` ...), the seeds, what changed beyond the seed spread per variant
+    recomputed from every photo's scores), each variant's training photos (``photos``), and the values the prose
+    cites, prefixed ``scale_``: the photo counts (``scale_photos_all`` ...), the seeds, what changed beyond the seed spread per variant
     (``scale_half_changes``: "no measure" or "CIEDE2000 worse (+0.702 [+0.001, +1.402])"), and the variants that
     improved any of the rule's measures without worsening another (``scale_gains``, "none" if none did)."""
     from pathlib import Path
@@ -342,11 +342,16 @@ def read_scale_checks(folder=None) -> dict[str, Any]:
             if r.verdict != "no difference"
         ]
         values[f"scale_{key}_changes"] = "; ".join(changed) if changed else "no measure"
-        ruled = rows[rows.measure.isin([m for m, _ in recipes.GRID_METRICS])]
+        ruled = rows[rows.measure.isin([recipes.GATE[0], *(m for m, _ in recipes.RANKS)])]
         if (ruled.verdict == "better").any() and not (ruled.verdict == "worse").any():
             gains.append(variant)
     values["scale_gains"] = ", ".join(gains) if gains else "none"
-    return {"summary": summary, "per_photo": per_photo, "values": values}
+    return {
+        "summary": summary,
+        "per_photo": per_photo,
+        "photos": photos.to_dict(),
+        "values": values,
+    }
 
 
 #: How the prose names the grid's factors (keys of the glued values, ``models_effect_<key>_<metric>``).

@@ -140,10 +140,8 @@ def overlap_seconds(
     loader's ``loader_cpu`` seconds per batch plus ``step`` x ``busy`` cores, spread over ``cores``. Where the
     step runs on a GPU its work is not the CPU's (``busy`` near 0) and the model is the familiar
     ``max(L / k, S)``."""
-    inputs = (loader, loader_cpu, step, busy, cores)
-    if any(
-        pd.isna(v) for v in inputs
-    ):  # max() would silently drop a NaN that is not its first argument
+    # max() would silently drop a NaN that is not its first argument
+    if any(pd.isna(v) for v in (loader, loader_cpu, step, busy, cores)):
         return float("nan")
     return max(loader, step, (loader_cpu + step * busy) / cores)
 
@@ -219,11 +217,10 @@ def paper_comparison(table: pd.DataFrame) -> pd.DataFrame:
         threads = table[(table.status == "ok") & (table.get("loaders", "threads") == "threads")]
         for regime, part in threads.groupby("regime", sort=False):
             match = part[(part.gpus == gpus) & (part.workers == workers)]
-            row[
-                f"ours: {regime.split('-')[-1]}"
-            ] = (  # network, features, generator: a narrow column
-                float(match.speedup.iloc[0]) if not match.empty else float("nan")
+            label = (
+                f"ours: {regime.split('-')[-1]}"  # network, features, generator: a narrow column
             )
+            row[label] = float(match.speedup.iloc[0]) if not match.empty else float("nan")
         rows.append(row)
     return pd.DataFrame(rows).set_index(["gpus", "workers"])
 
