@@ -75,6 +75,9 @@ class TrainConfig:
     gpus: int = (
         1  # data-parallel replicas (the paper's multi_gpu_model); each gets batch_size / gpus
     )
+    #: on a machine without GPUs, the CPU cores each replica computes on (its own thread pool; the process is held
+    #: to gpus x cores_per_device cores): a device is a compute unit. 0: the usable cores split evenly
+    cores_per_device: int = 0
     workers: int = 1  # data-loading workers (the paper's fit_generator workers)
     use_multiprocessing: bool = False  # workers are processes instead of threads
     preset: str = field(default="custom", compare=False)
@@ -156,6 +159,7 @@ class TrainConfig:
             ("crops_per_photo", 1),
             ("val_crops_per_photo", 1),
             ("gpus", 1),
+            ("cores_per_device", 0),
             ("workers", 1),
             ("seed", 0),
         ):

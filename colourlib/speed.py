@@ -73,7 +73,7 @@ class SpeedProbe:
     def __init__(self, config: TrainConfig, batches_needed: int):
         config.validate()
         self.config = config
-        self.settings = runtime.configure()
+        self.settings = runtime.configure(config.gpus, config.cores_per_device)
         self.plan = replicas.provide(config.gpus)
         self.batches_needed = batches_needed
 
@@ -158,25 +158,72 @@ class SpeedProbe:
         )
         return clock
 
-    def step_alone(self, steps: int, warmup: int) -> dict:
+    def step_alone(self, steps: int, warmup: int, share: int = 1) -> dict:
         """The step measured apart from its loader (the overlap model's S): seconds per training step fed from
         batches already in memory (the loader's own, made beforehand), over half of ``steps`` (at least 3) after
         ``warmup``, and the cores the step keeps busy (CPU seconds over wall seconds). Trains the probe's network a
-        few steps further, which does not change what a step costs."""
+        few steps further, which does not change what a step costs.
+
+        ``share`` > 1: the step on ``batch_size / share`` samples, what each of ``share`` devices computes (the
+        scaling model's step on a device's share of the batch), as ``step_share_seconds_alone``."""
         steps = max(3, steps // 2)  # what S needs is its order of magnitude: half the timed steps
         source = self.batches(1, False)
         held = [source[i] for i in range(min(steps + warmup, 16))]
         in_memory = ArrayBatches(
             feature_cache.concatenate([b[0] for b in held]),
             np.concatenate([b[1] for b in held]),
-            self.config.batch_size,
+            self.config.batch_size // share,
             0,
             shuffle=False,
         )
         clock = self._fit_timed(in_memory, steps, warmup)
         (t0, r0), (t1, r1) = clock.start, clock.end
         cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+        if share > 1:
+            return {"step_share_seconds_alone": clock.seconds_per_step, "share_of_batch": share}
         return {"step_seconds_alone": clock.seconds_per_step, "step_cores_busy": cpu / (t1 - t0)}
+
+    def gradient_bytes(self) -> int:
+        """The bytes of one replica's gradients, which the replicas all-reduce every step: the trainable weights'."""
+        return int(
+            sum(
+                np.prod(w.shape) * np.dtype(w.dtype).itemsize
+                for w in self.fit_model.trainable_weights
+            )
+        )
+
+    def allreduce_seconds(self, repeats: int = 5) -> float | None:
+        """Seconds the replicas take to sum one step's gradients (a tensor shaped like each trainable weight per
+        replica, summed by the strategy's own all-reduce, as a training step does), the median of ``repeats``
+        after one warm-up; None with one replica, or on a backend whose all-reduce is not reachable apart from a
+        step (JAX compiles it into the step)."""
+        if self.plan.total_replicas < 2 or keras.backend.backend() != "tensorflow":
+            return None
+        import tensorflow as tf
+
+        strategy = tf.distribute.get_strategy()
+        shapes = [tuple(w.shape) for w in self.fit_model.trainable_weights]
+        values = strategy.experimental_distribute_values_from_function(
+            lambda context: [
+                tf.fill(shape, float(context.replica_id_in_sync_group)) for shape in shapes
+            ]
+        )
+
+        @tf.function
+        def reduce(per_replica):
+            def one(*tensors):
+                return tf.distribute.get_replica_context().all_reduce("sum", list(tensors))
+
+            summed = strategy.run(one, args=tuple(per_replica))
+            return strategy.experimental_local_results(summed)[0][0][0]  # waits for the sums
+
+        reduce(values)
+        seconds = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            reduce(values).numpy()
+            seconds.append(time.perf_counter() - start)
+        return float(np.median(seconds))
 
     def loader_alone(
         self, workers: int, use_multiprocessing: bool, batches: int
@@ -277,6 +324,61 @@ def measure(config: TrainConfig, steps: int = 10, warmup: int = 3) -> dict:
     replicas are laid out once per process."""
     with SpeedProbe(config, steps + warmup) as probe:
         return probe.time(config.workers, config.use_multiprocessing, steps, warmup)
+
+
+_CEILING_SCRIPT = """
+import os, sys, time
+import numpy as np
+os.sched_setaffinity(0, {int(sys.argv[1])})
+a = np.random.default_rng(0).standard_normal((1024, 1024)).astype(np.float32)
+a @ a
+while time.time() < float(sys.argv[2]):
+    time.sleep(0.001)
+done, start = 0, time.perf_counter()
+while time.perf_counter() - start < float(sys.argv[3]):
+    a @ a
+    done += 1
+print(2 * 1024**3 * done / (time.perf_counter() - start) / 1e9)
+"""
+
+
+def parallel_ceiling(cores: list[int] | None = None, seconds: float = 1.0) -> dict:
+    """The most any parallelism can give a compute-bound step here, measured now: one single-threaded sgemm
+    process per core, all at once, against one alone (GFLOP/s summed over GFLOP/s alone). 2 on an idle 2-core
+    machine; less when the machine's cores are shared with other work, which is why it is measured beside the
+    speedups it bounds."""
+    import subprocess
+
+    cores = sorted(cores or os.sched_getaffinity(0))
+    env = {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+
+    def rates(which: list[int]) -> list[float]:
+        start = time.time() + 1.5  # every process has imported numpy and warmed up by then
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", _CEILING_SCRIPT, str(c), str(start), str(seconds)],
+                stdout=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for c in which
+        ]
+        return [float(p.communicate()[0]) for p in processes]
+
+    first = rates(cores[:1])[0]
+    together = rates(cores)
+    alone = max(first, rates(cores[-1:])[0])  # the faster of two single runs, before and after
+    return {
+        "ceiling": sum(together) / alone,
+        "ceiling_cores": len(cores),
+        "sgemm_one_core_gflops": alone,
+        "sgemm_each_core_gflops": together,
+    }
 
 
 def matmul_gflops(dtype: str = "float32", n: int = 2048, repeats: int = 5) -> float:

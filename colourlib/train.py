@@ -133,7 +133,9 @@ def train(
     """
     started = time.perf_counter()
     config.validate()
-    runtime.configure()  # allocator and thread pools, before the first tensor
+    runtime.configure(
+        config.gpus, config.cores_per_device
+    )  # allocator, thread pools and cores: before any tensor
     plan = replicas.provide(
         config.gpus
     )  # before any tensor exists: logical devices are laid out here

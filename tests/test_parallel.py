@@ -47,35 +47,38 @@ GOOD = """
 """
 
 
-def test_the_default_matrix_has_the_papers_rows_plus_process_workers_and_is_timed_with_repeats():
+def test_the_default_matrix_times_devices_in_every_regime_and_loaders_where_they_can_pay():
     matrix = load_matrix()
-    assert [(c.gpus, c.workers, c.use_multiprocessing) for c in matrix.configurations] == [
-        (1, 1, False),
-        (1, 2, False),
-        (1, 4, False),
-        (1, 2, True),
-        (1, 4, True),
-        (2, 1, False),
-        (2, 2, False),
-        (2, 4, False),
+    rows = [
+        (c.gpus, c.cores_per_device, c.workers, c.use_multiprocessing)
+        for c in matrix.configurations
+    ]
+    assert rows == [
+        (1, 1, 1, False),  # the fair baseline: one device on one core
+        (2, 1, 1, False),  # two devices of one core each
+        (1, 0, 1, False),  # one device on every core
+        (1, 0, 2, False),
+        (1, 0, 4, False),
+        (1, 0, 2, True),
+        (1, 0, 4, True),
+        (2, 1, 2, True),
     ]
     assert [r.name for r in matrix.regimes] == [
         "whole-network",
         "cached-features",
         "papers-generator",
     ]
-    # the extra logical devices only where the step is short beside the loader, (2, 1) in every regime
     whole, cached, generator = ([row.name for row in matrix.rows_of(r)] for r in matrix.regimes)
-    assert "gpus2-workers1" in whole and not {"gpus2-workers2", "gpus2-workers4"} & set(whole)
-    assert cached == generator == [row.name for row in matrix.configurations]
+    assert whole == cached == ["gpus1-cores1-workers1", "gpus2-cores1-workers1", "gpus1-workers1"]
+    assert generator == [row.name for row in matrix.configurations]
     configs = [config for _, _, config in matrix.runs()]
-    assert len(configs) == 6 + 8 + 8 and {c.batch_size for c in configs} == {
+    assert len(configs) == 3 + 3 + 8 and {c.batch_size for c in configs} == {
         16
     }  # one global batch for all
     papers = [c for r, _, c in matrix.runs() if r.name == "papers-generator"]
     assert all(c.augment_features and c.cache_features for c in papers)
     assert matrix.timing.repeats >= 3 and matrix.timing.warmup_steps >= 1
-    check_machine(matrix)  # 2 logical CPU devices are possible on any machine CI uses
+    check_machine(matrix)  # 2 devices of one core each are possible on any 2-core machine CI uses
 
 
 def test_a_good_matrix_file_loads(tmp_path):
@@ -270,9 +273,51 @@ def test_two_replicas_with_workers_train_the_same_model_on_the_same_batches(tmp_
     )
     plan = json.loads((runs["g2w2"] / "environment.json").read_text())["replicas"]
     assert plan["backend"] == backend and plan["replicas"] == 2 and plan["device_kind"] == "CPU"
-    assert plan["physical"] is False and "logical" in plan["label"]
+    if backend == "tensorflow":  # a share of the cores each: compute units of their own
+        assert plan["kind"] == "cpu-cores" and plan["label"] == "2 CPU devices of 1 core each"
+    else:  # XLA's host devices share one thread pool
+        assert plan["physical"] is False and "logical" in plan["label"]
     history = read_history(runs["g2w2"] / "history.csv")
     assert all(0 <= float(h["input_wait_share"]) < 1 for h in history)
+
+
+def test_two_devices_of_a_core_each_train_the_same_model_as_one_device(tmp_path):
+    """Data parallelism on CPU devices of their own cores (TensorFlow, the default backend): the same starting
+    weights and batches give the same losses to float32 rounding, on one device and on two."""
+    one = train_in_process(
+        tmp_path / "one", {"KERAS_BACKEND": "tensorflow"}, epochs=1, cores_per_device=1
+    )
+    two = train_in_process(
+        tmp_path / "two", {"KERAS_BACKEND": "tensorflow"}, epochs=1, gpus=2, cores_per_device=1
+    )
+    for process in (one, two):  # at once: only their results are compared
+        finish(process)
+    np.testing.assert_allclose(
+        losses(tmp_path / "two"), losses(tmp_path / "one"), rtol=replicas.REPLICA_LOSS_RTOL
+    )
+    plan = json.loads((tmp_path / "two" / "environment.json").read_text())["replicas"]
+    assert plan["kind"] == "cpu-cores" and plan["cores_per_device"] == 1 and plan["replicas"] == 2
+    settings = json.loads((tmp_path / "two" / "environment.json").read_text())["runtime"]
+    assert settings["usable_cores"] == 2 and settings["intra_op_threads"] == 1
+    assert settings["inter_op_threads"] == 2
+
+
+def test_more_devices_than_cores_is_one_line_naming_the_limit_and_the_fix():
+    from colourlib.backend.runtime import core_share
+
+    assert core_share(2, 0, cores=2)[0] == 1 and core_share(1, 0, cores=2)[0] == 2
+    with pytest.raises(
+        ConfigError,
+        match=r"gpus=3 with cores_per_device=1 needs 3 CPU cores, and this process may use 2.*Fix: gpus <= 2",
+    ):
+        core_share(3, 1, cores=2)
+    with pytest.raises(
+        ConfigError,
+        match=r"gpus=2 with cores_per_device=2 needs 4 CPU cores.*Fix: gpus <= 1 or cores_per_device <= 1",
+    ):
+        core_share(2, 2, cores=2)
+    with pytest.raises(ConfigError, match="cores_per_device=-1 is not allowed"):
+        TrainConfig.from_dict({"cores_per_device": -1})
 
 
 def free_port() -> int:
@@ -319,15 +364,17 @@ def test_two_machines_on_localhost_end_with_identical_weights(tmp_path):
 # --- the driver ------------------------------------------------------------------------------------------
 
 
-def speed_timings(ips: dict) -> pd.DataFrame:
-    """Timings as colourlib.study.timing.timings gives them: images/s per repeat for each (gpus, workers)."""
+def speed_timings(ips: dict, ceiling: float = 1.9) -> pd.DataFrame:
+    """Timings as colourlib.study.timing.timings gives them: images/s per repeat for each (gpus, cores per
+    device, workers, loaders), with the cores' ceiling measured in the same repeats."""
     rows = []
-    for (gpus, workers, loaders), values in ips.items():
+    for (gpus, cores, workers, loaders), values in ips.items():
         for k, v in enumerate(values, start=1):
             rows.append(
                 dict(
                     regime="r",
                     gpus=gpus,
+                    cores=cores,
                     workers=workers,
                     loaders=loaders,
                     repeat=k,
@@ -341,71 +388,95 @@ def speed_timings(ips: dict) -> pd.DataFrame:
                     warmup_steps=3,
                     gflop_per_step=1.0,
                     gflop_per_s=v / 16,
-                    devices=f"{gpus} CPU",
+                    devices=f"{gpus} CPU device(s) of {cores} core(s)",
+                    device_kind="cpu-cores",
                     sgemm_gflops=100.0,
                     image_size=64,
                     batch_size=16,
+                    ceiling=ceiling,
                 )
             )
     return pd.DataFrame(rows)
 
 
-def test_speed_table_gives_medians_ranges_and_calls_a_gain_only_where_the_repeats_do_not_overlap():
+def test_speed_table_reads_devices_against_one_core_and_loaders_against_one_thread_on_the_same_cores():
     timings = speed_timings(
         {
-            (1, 1, "threads"): [40, 42, 38],
-            (1, 2, "threads"): [50, 48, 52],
-            (1, 4, "threads"): [41, 45, 39],
-            (1, 2, "processes"): [30, 31, 29],
-            (2, 1, "threads"): [80, 85, 90],
+            (1, 1, 1, "threads"): [40, 42, 38],  # the fair baseline
+            (2, 1, 1, "threads"): [72, 76, 74],  # two devices of one core each
+            (1, 2, 1, "threads"): [70, 72, 68],  # one device on both cores
+            (1, 2, 2, "threads"): [80, 78, 82],
+            (1, 2, 4, "threads"): [71, 75, 69],
+            (1, 2, 2, "processes"): [50, 51, 49],
         }
     )
     timings = pd.concat(
         [
             timings,
             pd.DataFrame(
-                [dict(regime="r", gpus=2, workers=2, loaders="threads", status="missing")]
+                [dict(regime="r", gpus=2, cores=1, workers=2, loaders="threads", status="missing")]
             ),
         ],
         ignore_index=True,
     )
-    table = parallel.speed_table(timings).set_index(["gpus", "workers", "loaders"])
-    base = table.loc[(1, 1, "threads")]
+    table = parallel.speed_table(timings).set_index(["gpus", "cores", "workers", "loaders"])
+    base = table.loc[(1, 1, 1, "threads")]
     assert (base.images_per_s, base.images_per_s_low, base.images_per_s_high) == (40, 38, 42)
     assert base.verdict == "baseline" and base.seconds_per_step == pytest.approx(16 / 40)
-    two = table.loc[(1, 2, "threads")]
-    assert two.speedup == pytest.approx(50 / 40)
-    assert (two.speedup_low, two.speedup_high) == (pytest.approx(48 / 42), pytest.approx(52 / 38))
-    assert two.verdict == "gain" and two.efficiency == pytest.approx(50 / 40 / 2)
-    assert table.loc[(1, 4, "threads")].verdict == "no difference"  # 39-45 overlaps 38-42
-    assert table.loc[(1, 2, "processes")].verdict == "loss"
-    assert table.loc[(2, 1, "threads"), "paper_speedup"] == pytest.approx(11351.00 / 4860.35)
+    assert base.ceiling == 1 and base.baseline == "1 device x 1 core, 1 thread"
+    two = table.loc[(2, 1, 1, "threads")]
+    assert two.speedup == pytest.approx(74 / 40) and two.verdict == "gain"
+    assert (two.speedup_low, two.speedup_high) == (pytest.approx(72 / 42), pytest.approx(76 / 38))
+    assert two.ceiling == pytest.approx(1.9) and two.efficiency == pytest.approx(74 / 40 / 1.9)
+    cores = table.loc[(1, 2, 1, "threads")]
+    assert (
+        cores.speedup == pytest.approx(70 / 40) and cores.baseline == "1 device x 1 core, 1 thread"
+    )
+    # loaders against one loading thread on the same device and cores, whose ceiling is theirs too
+    threads = table.loc[(1, 2, 2, "threads")]
+    assert threads.speedup == pytest.approx(80 / 70) and threads.verdict == "gain"
+    assert threads.baseline == "1 device x 2 cores, 1 thread" and threads.ceiling == pytest.approx(
+        1
+    )
+    assert table.loc[(1, 2, 4, "threads")].verdict == "no difference"  # 69-75 overlaps 68-72
+    assert table.loc[(1, 2, 2, "processes")].verdict == "loss"
+    assert table.loc[(2, 1, 1, "threads"), "paper_speedup"] == pytest.approx(11351.00 / 4860.35)
     assert pd.isna(
-        table.loc[(1, 2, "processes"), "paper_speedup"]
-    )  # the paper measured threads only
+        table.loc[(1, 2, 2, "processes"), "paper_speedup"]
+    )  # the paper timed threads only
     assert base.kernel_share == pytest.approx(0.2) and base.share_of_sgemm == pytest.approx(
         2.5 / 100
     )
     assert base.cpu_cores_busy == pytest.approx(10 / (16 / 40 * 10))
-    assert table.loc[(2, 2, "threads"), "status"] == "failed"
+    assert table.loc[(2, 1, 2, "threads"), "status"] == "failed"
     no_base = parallel.speed_table(timings[~((timings.gpus == 1) & (timings.workers == 1))])
     assert no_base.speedup.isna().all() and set(no_base[no_base.status == "ok"].verdict) == {
         "baseline not timed"
     }
+    summary = parallel.summary(parallel.speed_table(timings))
+    assert list(summary.columns) == parallel.SUMMARY_COLUMNS and len(summary) == 6
+    assert summary.iloc[1][["devices", "device_kind", "cores_per_device", "verdict"]].tolist() == [
+        2,
+        "cpu-cores",
+        1,
+        "gain",
+    ]
     from colourlib.report.values import NOT_TIMED, parallel_values
 
     whole = timings.assign(regime="whole-network")
     values = parallel_values(parallel.speed_table(whole), whole)
-    assert values["speedup_whole_1x2"] == "1.25x (1.14-1.37, gain)"
-    assert values["speedup_whole_1x4"] == "1.02x (0.93-1.18, no difference)"
-    assert values["speedup_whole_1x2p"] == "0.75x (0.69-0.82, loss)"
-    assert (
-        values["speedup_whole_2x1"].startswith("2.12x") and values["speedup_whole_2x4"] == NOT_TIMED
-    )
-    assert (values["whole_n_gains"], values["whole_n_compared"]) == (2, 4)
+    assert values["speedup_whole_2x1"] == "1.85x (1.71-2.00, gain)"
+    assert values["speedup_whole_cores"] == "1.75x (1.62-1.89, gain)"
+    assert values["speedup_whole_1x2"] == "1.14x (1.08-1.21, gain)"
+    assert values["speedup_whole_1x4"] == "1.01x (0.96-1.10, no difference)"
+    assert values["speedup_whole_1x2p"] == "0.71x (0.68-0.75, loss)"
+    assert values["speedup_whole_2x2p"] == NOT_TIMED
+    assert values["whole_2x1_of_ceiling"] == pytest.approx(74 / 40 / 1.9)
+    assert values["ceiling"] == pytest.approx(1.9)
+    assert (values["whole_n_gains"], values["whole_n_compared"]) == (3, 5)
     assert values["whole_base_ips"] == 40 and values["whole_base_ips_range"] == "38.0-42.0"
     assert (values["whole_steps"], values["whole_warmup"], values["repeats"]) == (10, 3, 3)
-    assert values["devices_2x1_kind"] == "physical"  # "2 CPU" in this fixture, not "logical"
+    assert values["devices_2x1_kind"] == "CPU cores"
     assert values["failed_configurations"] == "whole-network gpus=2 workers=2 (threads)"
     assert values["n_failed"] == 1
     # a regime that was not timed is cited as such, never as a missing key
@@ -416,7 +487,28 @@ def test_speed_table_gives_medians_ranges_and_calls_a_gain_only_where_the_repeat
     no_base = parallel_values(
         parallel.speed_table(whole[~((whole.gpus == 1) & (whole.workers == 1))]), whole
     )
-    assert no_base["speedup_whole_1x2"] == NOT_TIMED and no_base["whole_n_compared"] == 0
+    assert no_base["speedup_whole_2x1"] == NOT_TIMED and no_base["whole_n_compared"] == 0
+
+
+def test_the_scaling_model_predicts_two_devices_from_a_share_of_the_step_and_the_all_reduce():
+    timings = speed_timings(
+        {(1, 1, 1, "threads"): [40, 40, 40], (2, 1, 1, "threads"): [70, 70, 70]}
+    )
+    timings["loader_seconds_alone"] = 0.01
+    timings["loader_cpu_seconds_alone"] = 0.01
+    timings["usable_cores"] = timings.gpus * timings.cores
+    timings["step_cores_busy"] = 0.9 * timings.gpus  # the cores each step kept busy
+    timings["step_seconds_alone"] = [0.4] * 3 + [0.25] * 3
+    timings["step_share_seconds_alone"] = [0.21] * 3 + [
+        float("nan")
+    ] * 3  # one device, half the batch
+    timings["allreduce_seconds"] = [float("nan")] * 3 + [0.02] * 3
+    table = parallel.speed_table(timings).set_index(["gpus", "cores", "workers", "loaders"])
+    two = table.loc[(2, 1, 1, "threads")]
+    # S_2 = S_1(B/2) + A = 0.21 + 0.02; the baseline's own step 0.4: 0.4 / 0.23
+    assert two.predicted_seconds_per_step == pytest.approx(0.23)
+    assert two.predicted_speedup == pytest.approx(0.4 / 0.23)
+    assert two.predicted_verdict == "gain"
 
 
 def test_a_speedup_range_shows_the_digit_that_separates_it_from_one():
@@ -435,20 +527,32 @@ def test_timing_jobs_rotate_the_rows_and_a_timing_of_the_same_code_is_reused(tmp
     monkeypatch.delenv(
         "ONEDNN_MAX_CPU_ISA", raising=False
     )  # the first setup, even where the suite runs under the cap
+    monkeypatch.setattr(
+        "colourlib.speed.parallel_ceiling", lambda: {"ceiling": 1.9, "ceiling_cores": 2}
+    )
     matrix = load_matrix().at_scale("tiny")
     jobs = timing.jobs(matrix)
-    # per repeat and replica count, one process times every regime
-    assert len(jobs) == matrix.timing.repeats * 2
-    assert [(j.gpus, len(j.regimes)) for j in jobs[:2]] == [(1, 3), (2, 3)]
+    # per repeat and device set (devices, each one's cores), one process times every regime
+    assert len(jobs) == matrix.timing.repeats * 3
+    assert [(j.gpus, j.cores_per_device, len(j.regimes)) for j in jobs[:3]] == [
+        (1, 1, 3),
+        (2, 1, 3),
+        (1, 0, 3),
+    ]
+    assert [(j.gpus, j.cores_per_device) for j in jobs[3:6]] == [(2, 1), (1, 0), (1, 1)]  # rotated
     timed = [(r.name, row.name, j.repeat) for j in jobs for r, row in j.runs]
     assert len(timed) == len(set(timed)) == len(matrix.runs()) * matrix.timing.repeats
     first = [
-        [row.name for r, row in j.runs if r.name == "whole-network"] for j in jobs if j.gpus == 1
+        [row.name for r, row in j.runs if r.name == "papers-generator"]
+        for j in jobs
+        if (j.gpus, j.cores_per_device) == (1, 0)
     ]
     assert first[0][:2] == ["gpus1-workers1", "gpus1-workers2"]
     assert first[1][0] == "gpus1-workers2"  # repeat 2 starts one row later
     assert set(first[0]) == set(first[1])
-    assert jobs[0].regimes[0] != jobs[2].regimes[0]  # and with another regime
+    assert jobs[0].regimes[0] != jobs[3].regimes[0]  # and with another regime
+    # the one-device one-core process also times the step on half a batch, for the two devices' model
+    assert [timing.step_share(matrix, j) for j in jobs[:3]] == [2, 1, 1]
 
     started = []
 
@@ -492,7 +596,19 @@ def test_timing_jobs_rotate_the_rows_and_a_timing_of_the_same_code_is_reused(tmp
         {0} if cores > 1 else {0, 1}
     )  # `taskset -c 0` on a 2-core machine, or the other way round
     monkeypatch.setattr(timing.os, "sched_getaffinity", lambda pid: other, raising=False)
-    assert timing.time_matrix(matrix, tmp_path) == [] and len(started) == 3 * len(jobs)
+    if (
+        cores > 1
+    ):  # `taskset -c 0`: two devices of a core each cannot be laid out, and say so before timing
+        with pytest.raises(
+            ConfigError, match="gpus2-cores1-workers1 needs 2 CPU cores and this process may use 1"
+        ):
+            timing.time_matrix(matrix, tmp_path)
+        monkeypatch.undo()
+        monkeypatch.setattr(
+            "colourlib.speed.parallel_ceiling", lambda: {"ceiling": 1.9, "ceiling_cores": 2}
+        )
+    else:
+        assert timing.time_matrix(matrix, tmp_path) == [] and len(started) == 3 * len(jobs)
     frame = timing.timings(matrix, tmp_path)
     assert len(frame) == len(matrix.runs()) * matrix.timing.repeats and set(frame.status) == {"ok"}
 
@@ -557,13 +673,13 @@ def test_the_time_left_printed_as_a_step_starts_includes_that_step(capsys, monke
 def test_the_matrix_at_another_scale_keeps_each_regimes_nature():
     tiny = load_matrix().at_scale("tiny")
     configs = {(regime.name, row.name): config for regime, row, config in tiny.runs()}
-    cached = configs[("cached-features", "gpus2-workers4")]
-    whole = configs[("whole-network", "gpus1-workers2")]
+    cached = configs[("papers-generator", "gpus2-cores1-workers2-processes")]
+    whole = configs[("whole-network", "gpus1-cores1-workers1")]
     assert (cached.image_size, cached.epochs, cached.preset) == (32, 2, "tiny")
     assert (
         cached.cache_features
         and not cached.encoder_trainable
-        and (cached.gpus, cached.workers) == (2, 4)
+        and (cached.gpus, cached.cores_per_device, cached.workers) == (2, 1, 2)
     )
     assert not whole.in_memory and whole.epochs == 2
     with pytest.raises(ConfigError, match="preset='huge' is not known"):
@@ -603,10 +719,10 @@ def test_a_regime_may_time_its_own_steps_and_the_tiny_scale_shortens_both(tmp_pa
 def test_the_values_say_which_of_the_papers_speedups_were_reproduced_from_the_ranges():
     timings = speed_timings(
         {
-            (1, 1, "threads"): [40, 42, 38],
-            (1, 2, "threads"): [52, 56, 54],
-            (1, 4, "threads"): [41, 45, 39],
-            (2, 1, "threads"): [30, 31, 29],
+            (1, 2, 1, "threads"): [40, 42, 38],
+            (1, 2, 2, "threads"): [52, 56, 54],
+            (1, 2, 4, "threads"): [41, 45, 39],
+            (2, 1, 1, "threads"): [30, 31, 29],
         }
     )
     table = parallel.speed_table(timings.assign(regime="whole-network"))
@@ -615,9 +731,9 @@ def test_the_values_say_which_of_the_papers_speedups_were_reproduced_from_the_ra
         claims[(1, 2)]["reproduced"] and claims[(1, 2)]["verdict"] == "gain"
     )  # 1.34 inside 1.24-1.47
     overlapping = parallel.speed_table(
-        speed_timings({(1, 1, "threads"): [40, 42, 38], (1, 2, "threads"): [38, 56, 47]}).assign(
-            regime="whole-network"
-        )
+        speed_timings(
+            {(1, 2, 1, "threads"): [40, 42, 38], (1, 2, 2, "threads"): [38, 56, 47]}
+        ).assign(regime="whole-network")
     )
     (claim,) = [c for c in parallel.paper_claims(overlapping) if "speedup" in c]
     assert (
@@ -645,10 +761,10 @@ def test_the_overlap_model_predicts_from_the_loader_and_the_step_measured_apart(
 
     timings = speed_timings(
         {
-            (1, 1, "threads"): [16 / 0.060] * 3,
-            (1, 2, "threads"): [16 / 0.062] * 3,
-            (1, 2, "processes"): [16 / 0.040, 16 / 0.041, 16 / 0.042],
-            (2, 1, "threads"): [16 / 0.061] * 3,
+            (1, 2, 1, "threads"): [16 / 0.060] * 3,
+            (1, 2, 2, "threads"): [16 / 0.062] * 3,
+            (1, 2, 2, "processes"): [16 / 0.040, 16 / 0.041, 16 / 0.042],
+            (2, 1, 1, "threads"): [16 / 0.061] * 3,
         }
     )
     loader = {(1, 1, "threads"): 0.060, (1, 2, "threads"): 0.064, (1, 2, "processes"): 0.030}

@@ -54,9 +54,9 @@ def test_the_departures_table_states_the_papers_scale_and_this_studys_from_their
         table.loc["one epoch", "this study"]
         == "1,496 crops (4 of each training photo), 94 steps of 16"
     )
-    assert "whole network: 8 steps after 2 warm-up steps" in table.loc["epochs", "this study"]
-    assert "cached features: 60 steps after 5" in table.loc["epochs", "this study"]
-    assert "the paper's generator: 30 steps after 4" in table.loc["epochs", "this study"]
+    assert "whole network: 4 steps after 2 warm-up steps" in table.loc["epochs", "this study"]
+    assert "cached features: 30 steps after 5" in table.loc["epochs", "this study"]
+    assert "the paper's generator: 20 steps after 4" in table.loc["epochs", "this study"]
     assert (
         "35%-100%" in table.loc["augmentation", "this study"]
         and "drawn once" in table.loc["augmentation", "this study"]

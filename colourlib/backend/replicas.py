@@ -1,10 +1,13 @@
 """Data-parallel replicas (the paper's ``multi_gpu_model``): which devices train, and the scope that uses them.
 
 ``gpus`` replicas each get ``batch_size / gpus`` of every global batch and their gradients are summed, as
-``multi_gpu_model`` did. Physical GPUs are used when the machine has enough. Otherwise the replicas run on
-*logical* devices carved from what exists: several logical GPUs on one GPU (TensorFlow), or several logical
-CPU devices (TensorFlow, JAX). Logical replicas share the same silicon, so they show the cost of the
-data-parallel machinery, never a hardware speedup; every plan says which kind it is.
+``multi_gpu_model`` did. Physical GPUs are used when the machine has enough. On a machine without GPUs each
+replica is a CPU device with its own share of the cores (TensorFlow: :func:`colourlib.backend.runtime.configure`
+holds the process to ``gpus x cores_per_device`` cores and sizes the thread pools so the replicas compute side by
+side): a compute unit, like a GPU. Otherwise the replicas run on *logical* devices carved from what exists:
+several logical GPUs on one GPU (TensorFlow), or XLA's host devices sharing one thread pool (JAX). Logical
+replicas share the same silicon, so they show the cost of the data-parallel machinery, never a hardware speedup;
+every plan says which kind it is (:attr:`ReplicaPlan.kind`).
 
 Devices must be laid out before the backend creates its first tensor, so :func:`provide` is called at the start
 of a fresh process (the study runs each configuration in its own process). Multi-machine training uses
@@ -47,19 +50,38 @@ class ReplicaPlan:
     hosts: int = 1  # machines (TF_CONFIG workers) training together
     task_index: int = 0  # this machine's index among them (0 = chief, writes the run's results)
     notes: list[str] = field(default_factory=list)
+    cores_per_device: int | None = None  # CPU devices: each one's own cores (None: not split)
 
     @property
     def total_replicas(self) -> int:
         return self.replicas * self.hosts
 
     @property
+    def kind(self) -> str:
+        """``gpu``, ``cpu-cores`` (a CPU device with cores of its own) or ``logical`` (sharing one processor)."""
+        if self.device_kind == "GPU":
+            return "gpu" if self.physical else "logical"
+        return "cpu-cores" if self.cores_per_device else "logical" if self.replicas > 1 else "cpu"
+
+    @property
     def label(self) -> str:
-        kind = ("physical " if self.physical else "logical ") + self.device_kind
         where = f" on each of {self.hosts} machines" if self.hosts > 1 else ""
-        return f"{self.replicas} {kind}{'s' if self.replicas > 1 else ''}{where}"
+        plural = "s" if self.replicas > 1 else ""
+        if self.kind == "cpu-cores":
+            cores = f"{self.cores_per_device} core{'s' if self.cores_per_device > 1 else ''}"
+            return (
+                f"{self.replicas} CPU device{plural} of {cores}{' each' if plural else ''}{where}"
+            )
+        kind = ("physical " if self.physical else "logical ") + self.device_kind
+        return f"{self.replicas} {kind}{plural}{where}"
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "total_replicas": self.total_replicas, "label": self.label}
+        return {
+            **asdict(self),
+            "total_replicas": self.total_replicas,
+            "label": self.label,
+            "kind": self.kind,
+        }
 
 
 def tf_config() -> dict | None:
@@ -98,7 +120,7 @@ def capacity() -> tuple[int, str]:
             len(gpus),
             f"{len(gpus)} physical GPU(s); the {backend} backend cannot split one GPU into logical ones",
         )
-    return cores, f"no GPU; up to one logical CPU device per core ({cores} cores)"
+    return cores, f"no GPU; up to one CPU device per core ({cores} cores)"
 
 
 def _physical_gpus(backend: str) -> list[str]:
@@ -179,15 +201,30 @@ def _provide_tensorflow(gpus: int) -> ReplicaPlan:
             if have < gpus:
                 raise _too_late(gpus, have, kind) from None
     names = [d.name for d in tf.config.list_logical_devices(kind)][:gpus]
-    notes = (
-        []
-        if gpus == 1
-        else [
+    from .runtime import cores_per_device
+
+    share = cores_per_device() if kind == "CPU" else None
+    if share:
+        notes = [
+            f"{gpus} CPU device(s) of {share} core(s) each: every op runs on its device's cores and the "
+            "devices' ops side by side (colourlib.backend.runtime)."
+        ]
+    elif gpus > 1:
+        notes = [
             f"{gpus} logical {kind} devices share one physical {kind}: this measures the "
             "cost of data-parallel training, not a speedup from more hardware."
         ]
+    else:
+        notes = []
+    return ReplicaPlan(
+        "tensorflow",
+        gpus,
+        kind,
+        gpus == 1 or bool(share),
+        names,
+        notes=notes,
+        cores_per_device=share,
     )
-    return ReplicaPlan("tensorflow", gpus, kind, gpus == 1, names, notes=notes)
 
 
 def _provide_jax(gpus: int) -> ReplicaPlan:

@@ -11,6 +11,11 @@ Two settings matter on a small CPU machine:
 * **The thread pools.** TensorFlow's intra-op pool (one op's work split over cores) is set to the cores this
   process may use (its CPU affinity, not the machine's count) and its inter-op pool to the same, TF's own default
   made explicit, so the record says what ran.
+* **Devices as compute units.** With several replicas and no GPU, each replica gets its own share of the cores:
+  the process is held to ``devices x cores_per_device`` cores, every op runs on one device's share (intra-op
+  pool = the share) and the replicas' ops run side by side (inter-op pool = the devices). Two replicas on two
+  cores then compute at once, as two GPUs would, instead of queueing for one pool of both cores (which only adds
+  the mirroring's cost). One device on one core is the fair baseline; one device on every core the alternative.
 
 ``configure()`` is called by training, ``colourise`` and the benchmarks before their first tensor; setting
 ``COLOURLIB_RUNTIME=default`` leaves both at the libraries' defaults (the benchmark's "before").
@@ -70,7 +75,44 @@ def _set_malloc() -> dict:
     return {"allocator": "glibc malloc, thresholds raised", **done}
 
 
-def _set_threads(cores: int) -> dict:
+def core_share(
+    devices: int, cores_per_device: int, cores: int | None = None
+) -> tuple[int, list[int]]:
+    """Each device's cores and the cores the process is held to, for ``devices`` replicas of ``cores_per_device``
+    cores each (0: the usable cores split evenly). Raises :class:`ConfigError` naming the limit and the fix when
+    the machine has too few."""
+    from .. import ConfigError
+
+    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    cores = cores or len(allowed) or os.cpu_count() or 1
+    share = cores_per_device or max(1, cores // devices)
+    if devices * share > cores:
+        raise ConfigError(
+            f"gpus={devices} with cores_per_device={share} needs {devices * share} CPU cores, and this process "
+            f"may use {cores}: a device is a share of the cores on a machine without GPUs. Fix: gpus <= "
+            f"{cores // share}"
+            + (f" or cores_per_device <= {cores // devices}" if cores >= devices else "")
+            + ", or a machine with more cores or GPUs."
+        )
+    return share, allowed[: devices * share]
+
+
+def _pin(cores: list[int]) -> None:
+    if cores and hasattr(os, "sched_setaffinity") and set(cores) != os.sched_getaffinity(0):
+        os.sched_setaffinity(0, cores)
+
+
+def _has_gpu() -> bool:
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def _set_threads(cores: int, devices: int = 1) -> dict:
     import keras
 
     if keras.backend.backend() != "tensorflow":
@@ -83,7 +125,7 @@ def _set_threads(cores: int) -> dict:
         if not os.environ.get("TF_NUM_INTRAOP_THREADS"):
             threading.set_intra_op_parallelism_threads(cores)
         if not os.environ.get("TF_NUM_INTEROP_THREADS"):
-            threading.set_inter_op_parallelism_threads(cores)
+            threading.set_inter_op_parallelism_threads(devices if devices > 1 else cores)
     except (
         RuntimeError
     ):  # TensorFlow already started in this process (e.g. a notebook that ran something first)
@@ -95,24 +137,49 @@ def _set_threads(cores: int) -> dict:
     }
 
 
-def configure() -> dict:
-    """Set the allocator and thread pools for this machine (once per process) and return what was set."""
+def configure(devices: int = 1, cores_per_device: int = 0) -> dict:
+    """Set the allocator and thread pools for this machine (once per process) and return what was set.
+
+    ``devices`` replicas with no GPU: each gets ``cores_per_device`` cores (0: the usable cores split evenly) and
+    the process is held to them (see the module's docstring); with GPUs the cores stay the loaders' and the
+    backend's. Raises :class:`ConfigError` when the cores do not suffice, or when this process was already laid
+    out for other devices (devices are laid out once per process)."""
+    from .. import ConfigError
+
     global _state
+    layout = (devices, cores_per_device)
+    if _state is not None and _state.get("layout", layout) != layout:
+        raise ConfigError(
+            f"this process was laid out for gpus={_state['layout'][0]} with cores_per_device="
+            f"{_state['layout'][1]}; gpus={devices} with cores_per_device={cores_per_device} needs a fresh "
+            "process. Fix: restart the notebook kernel, or run `python -m colourlib train ...`."
+        )
     if _state is None:
         cores = usable_cores()
+        split = (devices > 1 or cores_per_device > 0) and not _has_gpu()
+        share, held = core_share(devices, cores_per_device, cores) if split else (cores, [])
         if os.environ.get("COLOURLIB_RUNTIME", "") == "default":
             _state = {
                 "settings": "libraries' defaults (COLOURLIB_RUNTIME=default)",
                 "usable_cores": cores,
             }
         else:
+            _pin(held)
             _state = {
                 "settings": "colourlib.backend.runtime",
-                "usable_cores": cores,
+                "usable_cores": usable_cores(),
                 **_set_malloc(),
-                **_set_threads(cores),
+                **_set_threads(share, devices),
             }
+        _state["layout"] = layout
+        _state["cores_per_device"] = share if split else None
     return {**_state, "env": {k: os.environ[k] for k in RECORDED_ENV if k in os.environ}}
+
+
+def cores_per_device() -> int | None:
+    """Each replica's own cores in this process, as :func:`configure` laid them out (None: not split, e.g. with
+    GPUs, or not configured)."""
+    return None if _state is None else _state.get("cores_per_device")
 
 
 def record() -> dict:
@@ -122,4 +189,4 @@ def record() -> dict:
             "settings": "not configured by colourlib in this process",
             "env": {k: os.environ[k] for k in RECORDED_ENV if k in os.environ},
         }
-    return configure()
+    return {**_state, "env": {k: os.environ[k] for k in RECORDED_ENV if k in os.environ}}

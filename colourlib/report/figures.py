@@ -19,6 +19,7 @@ if "ipykernel" not in sys.modules:
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from ..colour import lab_to_rgb, rgb_to_lab  # noqa: E402
@@ -26,6 +27,7 @@ from ..colouriser import recombine  # noqa: E402
 from ..runs import RunFolder, best_epoch  # noqa: E402
 from ..study.comparison import CEILING_MODEL, CEILINGS, strip_photos  # noqa: E402
 from .tables import METRIC_COLUMNS, short_label  # noqa: E402
+from .words import regime_label  # noqa: E402
 
 DPI = 110
 
@@ -363,7 +365,7 @@ def speedup_bars(table):
     regimes = list(dict.fromkeys(ok.regime))
     series = [(regime, ok[ok.regime == regime]) for regime in regimes]
     paper_rows = table.dropna(subset=["paper_speedup"]).drop_duplicates(
-        ["gpus", "workers", "loaders"]
+        [k for k in ("gpus", "cores", "workers", "loaders") if k in table]
     )
     if not paper_rows.empty:
         series.append(
@@ -384,7 +386,7 @@ def speedup_bars(table):
             np.array([labels.index(label) for label in _config_labels(part)])
             + (i - (len(series) - 1) / 2) * width
         )
-        ax.bar(x, part.speedup, width, label=name)
+        ax.bar(x, part.speedup, width, label=regime_label(name))
         ax.errorbar(
             x,
             part.speedup,
@@ -395,9 +397,20 @@ def speedup_bars(table):
             capsize=2,
         )
     ax.axhline(1.0, color="black", linewidth=0.8)
-    ax.set_xticks(range(len(labels)), [label.replace(" (", "\n(") for label in labels], fontsize=8)
-    ax.set_xlabel("configuration (gpus x workers)")
-    ax.set_ylabel("speedup over 1 x 1 (higher is faster)")
+    ceiling = pd.to_numeric(ok.get("ceiling", pd.Series(dtype=float)), errors="coerce").max()
+    if pd.notna(ceiling) and ceiling > 1:
+        ax.axhline(ceiling, color="grey", linestyle="--", linewidth=0.8)
+        ax.annotate(
+            f"the cores' ceiling ({ceiling:.2f}x)",
+            (len(labels) - 0.5, ceiling),
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            color="dimgrey",
+        )
+    ax.set_xticks(range(len(labels)), [label.replace(", ", "\n") for label in labels], fontsize=7)
+    ax.set_xlabel("configuration (devices x each one's cores, loading workers)")
+    ax.set_ylabel("speedup (higher is faster)")
     ax.legend(fontsize=8)
     return _done(fig)
 
@@ -430,7 +443,7 @@ def overlap_scatter(table):
             markerfacecolor=colours[regime] if gpus == 1 else "white",
             elinewidth=0.8,
             capsize=2,
-            label=f"{regime}, {loaders}, {gpus} device{'s' if gpus > 1 else ''}",
+            label=f"{regime_label(regime)}, {loaders}, {gpus} device{'s' if gpus > 1 else ''}",
         )
     ends = [
         min(ok.speedup_low.min(), ok.predicted_low.min(), 0.9) * 0.95,
@@ -446,10 +459,14 @@ def overlap_scatter(table):
 
 
 def _config_labels(table):
+    cores = table.get("cores", pd.Series([None] * len(table), index=table.index))
     return [
-        f"{g} x {w}" + (" (processes)" if loaders == "processes" else "")
-        for g, w, loaders in zip(
-            table.gpus, table.workers, table.get("loaders", ["threads"] * len(table))
+        f"{g}"
+        + (f" x {int(c)}" if pd.notna(c) else "")
+        + f", {w} "
+        + ("processes" if loaders == "processes" else "thread" if w == 1 else "threads")
+        for g, c, w, loaders in zip(
+            table.gpus, cores, table.workers, table.get("loaders", ["threads"] * len(table))
         )
     ]
 

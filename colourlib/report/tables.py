@@ -272,13 +272,17 @@ def scale_departures(
 
 
 def configuration_names(table: pd.DataFrame) -> list[str]:
-    """'2 logical devices, 4 threads'-style names of a table's configurations."""
+    """'2 devices x 1 core, 4 threads'-style names of a table's configurations ('2 logical devices' where the
+    devices shared one processor)."""
     kinds = [
         "logical " if "logical" in str(d) else "" for d in table.get("devices", [""] * len(table))
     ]
+    cores = table.get("cores", pd.Series([None] * len(table), index=table.index))
     return [
-        f"{g} {kind}device{'s' if g > 1 else ''}, {count_loaders(w, loaders)}"
-        for g, w, loaders, kind in zip(table.gpus, table.workers, table.loaders, kinds)
+        f"{g} {kind}device{'s' if g > 1 else ''}"
+        + (f" x {int(c)} core{'s' if c > 1 else ''}" if pd.notna(c) and not kind else "")
+        + f", {count_loaders(w, loaders)}"
+        for g, w, loaders, kind, c in zip(table.gpus, table.workers, table.loaders, kinds, cores)
     ]
 
 
@@ -312,6 +316,9 @@ def speed_display(table: pd.DataFrame) -> pd.DataFrame:
                     ],
                 )
             ],
+            "ceiling": [f"{v:.2f}" if pd.notna(v) else "n/a" for v in ok.get("ceiling", [])]
+            if "ceiling" in ok
+            else "n/a",
             "verdict": ok.verdict,
         }
     ).set_index(["regime", "configuration"])
@@ -339,6 +346,13 @@ def overlap_table(table: pd.DataFrame) -> pd.DataFrame:
             "step ms (cores)": [
                 f"{ms(a)} ({c:.1f})" if pd.notna(c) else ms(a)
                 for a, c in zip(ok.step_seconds_alone, ok.step_cores_busy)
+            ],
+            "all-reduce ms (MB)": [
+                f"{1000 * a:.1f} ({b / 1e6:.0f})" if pd.notna(a) else ""
+                for a, b in zip(
+                    ok.get("allreduce_seconds", pd.Series(float("nan"), index=ok.index)),
+                    ok.get("gradient_bytes", pd.Series(float("nan"), index=ok.index)),
+                )
             ],
             "predicted": [f"{v:.2f}" if pd.notna(v) else "n/a" for v in ok.predicted_speedup],
             "measured (range)": [

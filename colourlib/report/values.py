@@ -33,16 +33,34 @@ def hardware(env: dict) -> str:
 
 #: The study matrix's regimes, by the short names the book's prose cites their values under.
 REGIMES = {"whole-network": "whole", "cached-features": "cached", "papers-generator": "generator"}
-#: The configurations the prose cites in every regime, as (gpus, workers, loaders), beside the baseline.
-CITED_CONFIGURATIONS = [
-    (1, 2, "threads"),
-    (1, 4, "threads"),
-    (2, 1, "threads"),
-    (2, 2, "threads"),
-    (2, 4, "threads"),
-    (1, 2, "processes"),
-    (1, 4, "processes"),
-]
+#: The configurations the prose cites in every regime, beside the baseline (one device on one core, one loading
+#: thread): the key's suffix -> (devices, each one's cores (None: the most any one-device row had, all of them),
+#: loading workers, loaders).
+CITED_CONFIGURATIONS = {
+    "cores": (1, None, 1, "threads"),  # one device on all the cores
+    "2x1": (2, 1, 1, "threads"),  # two devices of one core each
+    "1x2": (1, None, 2, "threads"),
+    "1x4": (1, None, 4, "threads"),
+    "1x2p": (1, None, 2, "processes"),
+    "1x4p": (1, None, 4, "processes"),
+    "2x2p": (2, 1, 2, "processes"),
+}
+
+
+def cited_row(part: pd.DataFrame, suffix: str) -> pd.DataFrame:
+    """The rows of one regime's speed table that :data:`CITED_CONFIGURATIONS`' ``suffix`` names."""
+    gpus, cores, workers, loaders = CITED_CONFIGURATIONS[suffix]
+    if cores is None:
+        one = part[part.gpus == 1]
+        cores = one.cores.max() if not one.empty else -1
+    return part[
+        (part.gpus == gpus)
+        & (part.cores == cores)
+        & (part.workers == workers)
+        & (part.loaders == loaders)
+    ]
+
+
 #: What the prose reads where a regime or a configuration was not timed (another matrix, a failure).
 NOT_TIMED = "not timed"
 
@@ -84,15 +102,19 @@ def overlap_values(part: pd.DataFrame, key: str) -> dict:
         else nan,
     }
     values[f"loader_ms_{key}_1x1"] = values[f"{key}_loader_ms"]
-    for gpus, workers, loaders in CITED_CONFIGURATIONS:
-        row = part[(part.gpus == gpus) & (part.workers == workers) & (part.loaders == loaders)]
-        cited = f"predicted_{key}_{gpus}x{workers}" + ("p" if loaders == "processes" else "")
+    for suffix in CITED_CONFIGURATIONS:
+        row = cited_row(part, suffix)
+        cited = f"predicted_{key}_{suffix}"
         timed = has_model and not row.empty and pd.notna(row.predicted_speedup.iloc[0])
         values[cited] = predicted_text(row.iloc[0]) if timed else NOT_TIMED
         values[cited.replace("predicted_", "loader_ms_", 1)] = (
             1000 * float(row.loader_seconds_alone.iloc[0]) if timed else nan
         )
-    more = part[(part.gpus == 1) & (part.workers > 1)] if has_model else part.iloc[0:0]
+    more = (
+        part[(part.gpus == 1) & ((part.workers > 1) | (part.loaders == "processes"))]
+        if has_model
+        else part.iloc[0:0]
+    )
     more = more.dropna(subset=["speedup"]) if "speedup" in more else more.iloc[0:0]
     if not more.empty:
         best = more.loc[more.speedup.idxmax()]
@@ -167,11 +189,23 @@ def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
             if b is not None
             else 0,
         }
-        for gpus, workers, loaders in CITED_CONFIGURATIONS:
-            row = part[(part.gpus == gpus) & (part.workers == workers) & (part.loaders == loaders)]
-            cited = f"speedup_{key}_{gpus}x{workers}" + ("p" if loaders == "processes" else "")
+        for suffix in CITED_CONFIGURATIONS:
+            row = cited_row(part, suffix)
             timed = b is not None and not row.empty and pd.notna(row.speedup.iloc[0])
-            values[cited] = speedup_text(row.iloc[0]) if timed else NOT_TIMED
+            values[f"speedup_{key}_{suffix}"] = speedup_text(row.iloc[0]) if timed else NOT_TIMED
+            values[f"verdict_{key}_{suffix}"] = str(row.verdict.iloc[0]) if timed else NOT_TIMED
+        two = cited_row(part, "2x1")
+        scaling = not two.empty and "allreduce_seconds" in two
+        values |= {
+            f"{key}_2x1_of_ceiling": float(two.efficiency.iloc[0]) if not two.empty else nan,
+            f"{key}_allreduce_ms": 1000 * float(two.allreduce_seconds.iloc[0]) if scaling else nan,
+            f"{key}_gradient_mb": float(two.gradient_bytes.iloc[0]) / 1e6 if scaling else nan,
+            f"{key}_allreduce_over_step": float(
+                two.allreduce_seconds.iloc[0] / b.step_seconds_alone
+            )
+            if scaling and b is not None
+            else nan,
+        }
         values |= overlap_values(part, key)
         steps = (
             timings[timings.regime == regime].dropna(subset=["steps"]) if "steps" in timings else []
@@ -182,7 +216,17 @@ def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
     two = ok[(ok.gpus == 2) & (ok.workers == 1)]
     values["devices_2x1"] = str(two.devices.iloc[0]) if not two.empty else NOT_TIMED
     values["devices_2x1_kind"] = (
-        NOT_TIMED if two.empty else "logical" if "logical" in values["devices_2x1"] else "physical"
+        NOT_TIMED
+        if two.empty
+        else "logical"
+        if "logical" in values["devices_2x1"]
+        else "CPU cores"
+        if "core" in values["devices_2x1"]
+        else "physical"
+    )
+    ceilings = pd.to_numeric(ok.get("ceiling", pd.Series(dtype=float)), errors="coerce")
+    values["ceiling"] = (
+        float(ceilings[ceilings > 1].median()) if (ceilings > 1).any() else nan_value()
     )
     env = next(iter(timings.environment.dropna()), {}) if "environment" in timings else {}
     values["repeats"] = (
@@ -193,6 +237,10 @@ def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
         f"{env.get('keras_backend', '?')}"
     )
     return values
+
+
+def nan_value() -> float:
+    return float("nan")
 
 
 def evaluation_values(comparison: Comparison) -> dict:

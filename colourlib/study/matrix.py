@@ -13,9 +13,9 @@ from .. import paths
 from ..backend.replicas import capacity
 from ..config import PRESETS, ConfigError, TrainConfig, check_int, loaders_kind
 
-ROW_KEYS = ("gpus", "workers", "use_multiprocessing", "regimes")
+ROW_KEYS = ("gpus", "cores_per_device", "workers", "use_multiprocessing", "regimes")
 #: Set per configuration row, so a regime may not set them.
-ROW_PARAMS = {"gpus", "workers", "use_multiprocessing"}
+ROW_PARAMS = {"gpus", "cores_per_device", "workers", "use_multiprocessing"}
 
 
 @dataclass(frozen=True)
@@ -23,12 +23,22 @@ class Configuration:
     gpus: int
     workers: int
     use_multiprocessing: bool = False
+    #: each device's CPU cores (0: the process's cores split evenly over its devices)
+    cores_per_device: int = 0
 
     @property
     def name(self) -> str:
-        return f"gpus{self.gpus}-workers{self.workers}" + (
-            "-processes" if self.use_multiprocessing else ""
+        return (
+            f"gpus{self.gpus}"
+            + (f"-cores{self.cores_per_device}" if self.cores_per_device else "")
+            + f"-workers{self.workers}"
+            + ("-processes" if self.use_multiprocessing else "")
         )
+
+    @property
+    def device_set(self) -> tuple[int, int]:
+        """What one timing process is laid out for: its devices and each one's cores."""
+        return (self.gpus, self.cores_per_device)
 
     @property
     def loaders(self) -> str:
@@ -61,7 +71,10 @@ class Regime:
         params = dict(self.params)
         preset = params.pop("preset", None)
         row_params = dict(
-            gpus=row.gpus, workers=row.workers, use_multiprocessing=row.use_multiprocessing
+            gpus=row.gpus,
+            cores_per_device=row.cores_per_device,
+            workers=row.workers,
+            use_multiprocessing=row.use_multiprocessing,
         )
         if preset is None:
             return TrainConfig.from_dict({**params, **row_params}, source=f"regime {self.name!r}")
@@ -203,12 +216,16 @@ def parse_matrix(raw: Any, path: Path) -> Matrix:
         row = _keys(row, set(ROW_KEYS), {"gpus", "workers"}, where)
         check_int("gpus", row["gpus"], 1, where)
         check_int("workers", row["workers"], 1, where)
+        check_int("cores_per_device", row.get("cores_per_device", 0), 0, where)
         if not isinstance(row.get("use_multiprocessing", False), bool):
             raise ConfigError(
                 f"{where}: use_multiprocessing={row['use_multiprocessing']!r} is not allowed: true or false."
             )
         config_row = Configuration(
-            row["gpus"], row["workers"], row.get("use_multiprocessing", False)
+            row["gpus"],
+            row["workers"],
+            row.get("use_multiprocessing", False),
+            row.get("cores_per_device", 0),
         )
         if config_row in seen:
             raise ConfigError(
@@ -256,8 +273,18 @@ def _validated(matrix: Matrix) -> Matrix:
 
 
 def check_machine(matrix: Matrix) -> None:
-    """Every configuration's ``gpus`` can be provided here (physically or logically), checked before training."""
+    """Every configuration's ``gpus`` (and its devices' cores) can be provided here, checked before training."""
     most, why = capacity()
+    from ..backend.runtime import usable_cores
+
+    cores = usable_cores()
+    for row in matrix.configurations:
+        if row.gpus * row.cores_per_device > cores:
+            raise ConfigError(
+                f"{matrix.path}: {row.name} needs {row.gpus * row.cores_per_device} CPU cores and this "
+                f"process may use {cores}. Fix: lower its cores_per_device or gpus, or use a machine "
+                "with more cores."
+            )
     too_many = [row for row in matrix.configurations if row.gpus > most]
     if too_many:
         rows = ", ".join(row.name for row in too_many)

@@ -11,14 +11,72 @@ import pandas as pd
 
 from .. import paper
 
+#: What tells one configuration from another in the timings and the speed table.
+KEYS = ["regime", "gpus", "cores", "workers", "loaders"]
+
+
+def configuration_label(row) -> str:
+    """'2 devices x 1 core, 1 thread': a configuration in the tables' words."""
+    devices = f"{int(row.gpus)} device{'s' if row.gpus > 1 else ''}"
+    cores = f"{int(row.cores)} core{'s' if row.cores > 1 else ''}"
+    loaders = f"{int(row.workers)} {row.loaders[:-1] if row.workers == 1 else row.loaders}"
+    return f"{devices} x {cores}, {loaders}"
+
+
+def fair_baseline(part: pd.DataFrame) -> list:
+    """The index of one regime's fair baseline: one device with the fewest cores timed, one loading thread."""
+    one = part[(part.gpus == 1) & (part.workers == 1) & (part.loaders == "threads")]
+    if "status" in one:
+        one = one[one.status == "ok"]
+    return [] if one.empty else [one.cores.idxmin()]
+
+
+def references(part: pd.DataFrame) -> dict:
+    """Per configuration of one regime's timed rows (keyed as :data:`KEYS`), the index of the row its speedup is
+    read against: one loading thread on the same devices and cores for a row with more loaders; the fair baseline
+    (:func:`fair_baseline`) for the rest, and for loaders whose one-thread row was not timed."""
+    base = fair_baseline(part)
+    if not base:
+        return {}
+    out = {}
+    for _, r in part.iterrows():
+        same = part[
+            (part.gpus == r.gpus)
+            & (part.cores == r.cores)
+            & (part.workers == 1)
+            & (part.loaders == "threads")
+        ]
+        loaders = r.workers > 1 or r.loaders != "threads"
+        out[tuple(r[k] for k in KEYS)] = same.index[0] if loaders and not same.empty else base[0]
+    return out
+
+
+def refs_by_key(part: pd.DataFrame, refs: dict, keys: list[str]) -> dict:
+    return {key: tuple(part.loc[index, k] for k in keys) for key, index in refs.items()}
+
+
+def ceiling_of(timings: pd.DataFrame, row, keys: list[str]) -> float:
+    """The most parallelism can give the cores a configuration uses: 1 on one core, else the cores' parallel
+    arithmetic measured in the same repeats (k single-threaded sgemms at once over one; median)."""
+    if int(row.gpus) * int(row.cores) <= 1:
+        return 1.0
+    if "ceiling" not in timings:
+        return float("nan")
+    own = timings.merge(pd.DataFrame([{k: row[k] for k in keys}]), on=keys)
+    return float(pd.to_numeric(own.ceiling, errors="coerce").median())
+
 
 def speed_table(timings: pd.DataFrame) -> pd.DataFrame:
     """Per regime and configuration, over its repeats: median seconds per step and images/s with the images/s
     range (min-max); speedup over the regime's 1 device x 1 thread worker with a range (slowest over fastest
     baseline to fastest over slowest) and the verdict it supports; parallel efficiency; kernel share of CPU
     time; page faults per step; GFLOP/s and its share of the machine's sgemm; the projection to the paper's
-    workload and the paper's own numbers where it measured the configuration."""
-    keys = ["regime", "gpus", "workers", "loaders"]
+    workload and the paper's own numbers where it measured the configuration.
+
+    Each speedup is read against a reference (:func:`references`, named in ``baseline``): devices and cores
+    against one device on one core with one loading thread (the fair baseline: one device, one device's cores);
+    loading workers against one loading thread on the same devices and cores, so each row changes one thing."""
+    keys = KEYS
     ok = timings[timings.status == "ok"] if "status" in timings else timings.iloc[0:0]
     rows = []
     for key, _ in timings.groupby(keys, sort=False):
@@ -40,6 +98,7 @@ def speed_table(timings: pd.DataFrame) -> pd.DataFrame:
                 "status": "ok",
                 "repeats": len(done),
                 "devices": done.devices.iloc[0],
+                "device_kind": done.device_kind.iloc[0] if "device_kind" in done else "",
                 "image_size": int(done.image_size.iloc[0]),
                 "batch_size": int(done.batch_size.iloc[0]),
                 "seconds_per_step": done.seconds_per_step.median(),
@@ -53,7 +112,7 @@ def speed_table(timings: pd.DataFrame) -> pd.DataFrame:
                 "sgemm_gflops": done.sgemm_gflops.median(),
                 **{
                     column: pd.to_numeric(done[column], errors="coerce").median()
-                    for column in OVERLAP_INPUTS
+                    for column in (*OVERLAP_INPUTS, *SCALING_INPUTS)
                     if column in done
                 },
             }
@@ -62,41 +121,40 @@ def speed_table(timings: pd.DataFrame) -> pd.DataFrame:
     if "images_per_s" not in table:
         return table
     table["share_of_sgemm"] = table.gflop_per_s / table.sgemm_gflops
-    for column in (
-        "speedup",
-        "speedup_low",
-        "speedup_high",
-        "efficiency",
-    ):  # NaN where a regime has no baseline
-        table[column] = float("nan")
+    for column in ("speedup", "speedup_low", "speedup_high", "efficiency", "ceiling"):
+        table[column] = float("nan")  # NaN where a row has no timed reference
+    table["baseline"] = ""
     for _, part in table.groupby("regime", sort=False):
-        base = part[
-            (part.gpus == 1)
-            & (part.workers == 1)
-            & (part.loaders == "threads")
-            & (part.status == "ok")
-        ]
-        if base.empty:
-            continue
-        b = base.iloc[0]
-        index = part.index
-        table.loc[index, "speedup"] = part.images_per_s / b.images_per_s
-        table.loc[index, "speedup_low"] = part.images_per_s_low / b.images_per_s_high
-        table.loc[index, "speedup_high"] = part.images_per_s_high / b.images_per_s_low
-        table.loc[index, "efficiency"] = table.loc[index, "speedup"] / (part.gpus * part.workers)
-        predicted = predicted_speedups(ok[ok.regime == part.regime.iloc[0]], keys)
+        timed = ok[ok.regime == part.regime.iloc[0]]
+        refs = references(part[part.status == "ok"])
+        for index, r in part.iterrows():
+            ref = refs.get(tuple(r[k] for k in keys))
+            if ref is None:
+                continue
+            b = part.loc[ref]
+            table.loc[index, "baseline"] = configuration_label(b)
+            table.loc[index, "speedup"] = r.images_per_s / b.images_per_s
+            table.loc[index, "speedup_low"] = r.images_per_s_low / b.images_per_s_high
+            table.loc[index, "speedup_high"] = r.images_per_s_high / b.images_per_s_low
+            table.loc[index, "ceiling"] = ceiling_of(timed, r, keys) / ceiling_of(timed, b, keys)
+            table.loc[index, "efficiency"] = (
+                table.loc[index, "speedup"] / table.loc[index, "ceiling"]
+            )
+        predicted = predicted_speedups(timed, keys, refs_by_key(part, refs, keys))
         if predicted is not None:
             for column in predicted.columns:
-                table.loc[index, column] = [
+                table.loc[part.index, column] = [
                     predicted[column].get(tuple(r[k] for k in keys), float("nan"))
                     for _, r in part.iterrows()
                 ]
+    base_rows = table.index.isin(
+        [i for _, part in table.groupby("regime", sort=False) for i in fair_baseline(part)]
+    )
     if "speedup" in table:
         table["verdict"] = [
             verdict(lo, hi) if pd.notna(lo) else "baseline not timed"
             for lo, hi in zip(table.speedup_low, table.speedup_high)
         ]
-        base_rows = (table.gpus == 1) & (table.workers == 1) & (table.loaders == "threads")
         table.loc[base_rows, "verdict"] = "baseline"
     if "predicted_speedup" in table:
         table["predicted_verdict"] = [
@@ -126,6 +184,10 @@ OVERLAP_INPUTS = (
     "step_cores_busy",
     "usable_cores",
 )
+#: What the scaling model reads besides (colourlib/study/timing.py): a device's step on its share of the batch
+#: (measured in the one-device process on that device's cores), the gradients' bytes and their all-reduce's
+#: seconds (measured in the multi-device process).
+SCALING_INPUTS = ("step_share_seconds_alone", "gradient_bytes", "allreduce_seconds")
 #: A predicted speedup counts as a predicted gain (loss) beyond this margin above (below) 1: the model ignores
 #: what sharing cores costs beyond their time, so it cannot promise smaller differences.
 PREDICTION_MARGIN = 0.1
@@ -146,35 +208,70 @@ def overlap_seconds(
     return max(loader, step, (loader_cpu + step * busy) / cores)
 
 
-def predicted_speedups(timings: pd.DataFrame, keys: list[str]) -> pd.DataFrame | None:
+def step_seconds(r, reference=None) -> float:
+    """The step a configuration's timing process would take alone (S): measured in its own process on one
+    device; on several devices, the scaling model's: the step on one device's share of the batch (measured on
+    that device's cores, in ``reference``'s process: one device, one loading thread) plus the all-reduce of the
+    gradients (measured in its own process), not overlapped, as a data-parallel step waits for the sums."""
+    if r.gpus > 1 and reference is not None and "step_share_seconds_alone" in reference:
+        share = reference.step_share_seconds_alone
+        allreduce = getattr(r, "allreduce_seconds", float("nan"))
+        return (
+            share + (0.0 if pd.isna(allreduce) else allreduce) if pd.notna(share) else float("nan")
+        )
+    return r.step_seconds_alone
+
+
+def predicted_speedups(
+    timings: pd.DataFrame, keys: list[str], refs: dict | None = None
+) -> pd.DataFrame | None:
     """Per configuration of one regime (rows of :func:`colourlib.study.timing.timings`): the speedup the overlap
-    model predicts from the loader and step measured apart, repeat by repeat (each repeat's configuration over the
-    same repeat's baseline), as the median and range over repeats; and the seconds per step it predicts. None
-    where the timings lack the inputs."""
+    and scaling models predict from what was measured apart (the loader, the step, a device's share of the step
+    and the all-reduce), repeat by repeat (each repeat's configuration over the same repeat's reference, ``refs``:
+    key -> the reference's key; default the one-device one-thread row), as the median and range over repeats;
+    and the seconds per step it predicts. None where the timings lack the inputs."""
     if timings.empty or not set(OVERLAP_INPUTS) <= set(timings.columns):
         return None
-    base = timings[(timings.gpus == 1) & (timings.workers == 1) & (timings.loaders == "threads")]
-    if base.empty:
+    fair = timings[(timings.gpus == 1) & (timings.workers == 1) & (timings.loaders == "threads")]
+    if fair.empty:
         return None
-    base = base.set_index("repeat")
+    if refs is None:
+        fair_key = tuple(fair.iloc[0][k] for k in keys)
+        refs = {key: fair_key for key, _ in timings.groupby(keys, sort=False)}
+    by_key = {key: part.set_index("repeat") for key, part in timings.groupby(keys, sort=False)}
+    # the step on one device's share is measured in the one-device process on that device's cores
+    share_source = fair.set_index("repeat")
 
-    def seconds(r) -> float:
+    def seconds(r, same_cores=None) -> float:
+        step = step_seconds(r, same_cores)
         return overlap_seconds(
             r.loader_seconds_alone,
             r.loader_cpu_seconds_alone,
-            r.step_seconds_alone,
+            step,
             r.step_cores_busy,
             r.usable_cores,
         )
 
     rows = {}
     for key, part in timings.groupby(keys, sort=False):
+        ref = by_key.get(refs.get(key))
+        if ref is None:
+            continue
         ratios, own = [], []
         for r in part.itertuples():
-            if r.repeat not in base.index or pd.isna(seconds(r)):
+            if r.repeat not in ref.index:
                 continue
-            own.append(seconds(r))
-            ratios.append(seconds(base.loc[r.repeat]) / own[-1])
+            one_device = (
+                share_source[share_source.cores == r.cores].loc[[r.repeat]].iloc[0]
+                if r.gpus > 1 and r.repeat in share_source[share_source.cores == r.cores].index
+                else None
+            )
+            mine = seconds(r, one_device)
+            theirs = seconds(ref.loc[r.repeat])
+            if pd.isna(mine) or pd.isna(theirs):
+                continue
+            own.append(mine)
+            ratios.append(theirs / mine)
         if ratios:
             rows[key] = {
                 "predicted_seconds_per_step": float(pd.Series(own).median()),
@@ -252,3 +349,66 @@ def paper_claims(table: pd.DataFrame, regime: str = "whole-network") -> list[dic
             )
         rows.append(claim)
     return rows
+
+
+#: The machine-readable summary's columns (``runs/parallel/summary.csv``), one row per regime x configuration.
+SUMMARY_COLUMNS = [
+    "regime",
+    "devices",
+    "device_kind",
+    "cores_per_device",
+    "workers",
+    "loader",
+    "images_per_s",
+    "speedup",
+    "speedup_min",
+    "speedup_max",
+    "verdict",
+    "predicted_speedup",
+    "ceiling",
+    "baseline",
+    "gradient_bytes",
+    "allreduce_seconds",
+    "repeats",
+]
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    """The speed table as others read it: per regime and configuration the devices (``device_kind``: ``gpu``,
+    ``cpu-cores`` for CPU devices with cores of their own, ``logical`` for devices sharing one processor, ``cpu``
+    for one device on the CPU), its speedup with the range over repeats and the verdict, the speedup the models
+    predict, the ceiling the cores allowed (:func:`ceiling_of`) and the reference the speedup is read against."""
+    ok = table[table.status == "ok"] if "status" in table else table
+    out = pd.DataFrame(
+        {
+            "regime": ok.regime,
+            "devices": ok.gpus.astype(int),
+            "device_kind": ok.get("device_kind", pd.Series("", index=ok.index)),
+            "cores_per_device": ok.cores.astype(int),
+            "workers": ok.workers.astype(int),
+            "loader": ok.loaders,
+            "images_per_s": ok.images_per_s,
+            "speedup": ok.get("speedup"),
+            "speedup_min": ok.get("speedup_low"),
+            "speedup_max": ok.get("speedup_high"),
+            "verdict": ok.get("verdict"),
+            "predicted_speedup": ok.get("predicted_speedup"),
+            "ceiling": ok.get("ceiling"),
+            "baseline": ok.get("baseline"),
+            "gradient_bytes": ok.get("gradient_bytes"),
+            "allreduce_seconds": ok.get("allreduce_seconds"),
+            "repeats": ok.repeats,
+        }
+    )
+    return out[SUMMARY_COLUMNS].reset_index(drop=True)
+
+
+def write_summary(table: pd.DataFrame, path) -> pd.DataFrame:
+    """Write :func:`summary` to ``path`` (CSV, atomically) and return it."""
+    from pathlib import Path
+
+    from .. import atomic
+
+    frame = summary(table)
+    atomic.write_text(Path(path), frame.to_csv(index=False, float_format="%.4g"))
+    return frame

@@ -35,24 +35,32 @@ class TimingJob:
     repeat: int
     gpus: int
     runs: tuple[tuple[Regime, Configuration], ...]
+    cores_per_device: int = 0  # 0: the process's cores split evenly over its devices
 
     @property
     def regimes(self) -> list[str]:
         return list(dict.fromkeys(regime.name for regime, _ in self.runs))
 
     @property
+    def devices(self) -> str:
+        return f"gpus={self.gpus}" + (
+            f" x {self.cores_per_device} core(s)" if self.cores_per_device else ""
+        )
+
+    @property
     def label(self) -> str:
-        return f"timing repeat {self.repeat + 1}, gpus={self.gpus}, {' + '.join(self.regimes)}"
+        return f"timing repeat {self.repeat + 1}, {self.devices}, {' + '.join(self.regimes)}"
 
     @property
     def kind(self) -> str:
         """The progress kind: the repeats of one process's work take about as long."""
-        return f"timing gpus={self.gpus}, {' + '.join(sorted(self.regimes))}"
+        return f"timing {self.devices}, {' + '.join(sorted(self.regimes))}"
 
     @property
     def request_name(self) -> str:
         which = "all" if len(self.regimes) > 1 else self.regimes[0]
-        return f"request-repeat{self.repeat + 1}-gpus{self.gpus}-{which}.json"
+        cores = f"-cores{self.cores_per_device}" if self.cores_per_device else ""
+        return f"request-repeat{self.repeat + 1}-gpus{self.gpus}{cores}-{which}.json"
 
 
 def result_file(out_dir: Path, regime: Regime, row: Configuration, repeat: int) -> Path:
@@ -65,20 +73,24 @@ def _rotated(items: list, by: int) -> list:
 
 
 def jobs(matrix: Matrix) -> list[TimingJob]:
-    """Every child process of the measurement: one per (repeat, replica count), timing every regime's rows of
-    that count (a process start with TensorFlow's import costs seconds, on a slow machine tens). From repeat to
-    repeat the regimes' order and each regime's rows are rotated."""
+    """Every child process of the measurement: one per (repeat, device set: replica count and each replica's
+    cores), timing every regime's rows of that set (a process start with TensorFlow's import costs seconds, on a
+    slow machine tens). From repeat to repeat the regimes' order, each regime's rows and the device sets' order
+    are rotated, so a drift of the machine falls on every configuration alike."""
     out = []
+    sets = list(dict.fromkeys(row.device_set for row in matrix.configurations))
     for repeat in range(max(matrix.timing_of(regime).repeats for regime in matrix.regimes)):
         regimes = [r for r in matrix.regimes if repeat < matrix.timing_of(r).repeats]
-        for gpus in dict.fromkeys(row.gpus for row in matrix.configurations):
+        for device_set in _rotated(sets, repeat):
             runs = [
                 (regime, row)
                 for regime in _rotated(regimes, repeat)
-                for row in _rotated([r for r in matrix.rows_of(regime) if r.gpus == gpus], repeat)
+                for row in _rotated(
+                    [r for r in matrix.rows_of(regime) if r.device_set == device_set], repeat
+                )
             ]
             if runs:
-                out.append(TimingJob(repeat, gpus, tuple(runs)))
+                out.append(TimingJob(repeat, device_set[0], tuple(runs), device_set[1]))
     return out
 
 
@@ -142,14 +154,27 @@ def child_env() -> dict:
     return env
 
 
+def step_share(matrix: Matrix, job: TimingJob) -> int:
+    """How many devices' share of the batch a one-device process also times its step on: the most devices of a
+    row whose devices have this process's cores (1: none; the scaling model needs the step on one device's
+    share, measured on that device's cores)."""
+    if job.gpus != 1 or not job.cores_per_device:
+        return 1
+    return max(
+        [r.gpus for r in matrix.configurations if r.cores_per_device == job.cores_per_device],
+        default=1,
+    )
+
+
 def time_matrix(matrix: Matrix, out_dir: Path, force: bool = False, on_job=None) -> list[str]:
     """Time every configuration of ``matrix`` into ``out_dir``; returns the failures (empty: all timed).
     ``on_job(job, reused)`` is called before each child (the study driver's progress)."""
+    from .. import speed
     from ..provenance import code_fingerprint
 
     check_machine(matrix)
     fingerprint, here = code_fingerprint(TIMING_CODE), setup()
-    failures = []
+    failures, ceilings = [], {}
     for job in jobs(matrix):
         pending = [
             (regime, row)
@@ -167,12 +192,21 @@ def time_matrix(matrix: Matrix, out_dir: Path, force: bool = False, on_job=None)
             on_job(job, not pending)
         if not pending:
             continue
+        if job.repeat not in ceilings:  # once per repeat, at the time of the speedups it bounds
+            ceilings[job.repeat] = speed.parallel_ceiling()
+            print(
+                f"      the cores' parallel arithmetic now: {ceilings[job.repeat]['ceiling']:.2f}x "
+                f"({ceilings[job.repeat]['ceiling_cores']} single-threaded sgemms at once against one)",
+                flush=True,
+            )
         request = Path(out_dir) / job.request_name
         request.parent.mkdir(parents=True, exist_ok=True)
         atomic.write_json(
             request,
             {
                 "repeat": job.repeat,
+                "ceiling": ceilings[job.repeat],
+                "step_share": step_share(matrix, job),
                 "code_fingerprint": fingerprint,
                 "setup": here,
                 "runs": [
@@ -210,12 +244,16 @@ def time_matrix(matrix: Matrix, out_dir: Path, force: bool = False, on_job=None)
 def timings(matrix: Matrix, out_dir: Path) -> pd.DataFrame:
     """One row per (regime, configuration, repeat) found in ``out_dir``: the configuration and its timing; a
     configuration with no timing at all gets one row with status "missing"."""
+    from ..backend.runtime import usable_cores
+
     rows = []
     for regime in matrix.regimes:
         for row in matrix.rows_of(regime):
             base = {
                 "regime": regime.name,
                 "gpus": row.gpus,
+                # each device's cores: the row's, or the cores split evenly (as the timing process splits them)
+                "cores": row.cores_per_device or max(1, usable_cores() // row.gpus),
                 "workers": row.workers,
                 "loaders": row.loaders,
             }
@@ -244,7 +282,11 @@ def timings(matrix: Matrix, out_dir: Path) -> pd.DataFrame:
 
 def _child(request_path: Path) -> int:
     """Time each run of a request in this process, regime by regime (one probe each: its network built and its
-    step compiled once), writing each result as soon as it is measured."""
+    step compiled once), writing each result as soon as it is measured. Beside the timings, per regime: the step
+    alone (the overlap model's S); in a one-device process whose devices' cores match a multi-device row's, the
+    step on a device's share of the batch; in a multi-device process, the gradients' bytes and the seconds their
+    all-reduce takes (the scaling model's inputs, :mod:`colourlib.study.parallel`)."""
+    from ..backend.runtime import usable_cores
     from ..provenance import environment_record
     from ..speed import SpeedProbe, matmul_gflops
 
@@ -267,6 +309,17 @@ def _child(request_path: Path) -> int:
         probe = SpeedProbe(configs[0], timing["steps"] + timing["warmup_steps"])
         with probe:
             alone = probe.step_alone(timing["steps"], timing["warmup_steps"])
+            share = request.get("step_share", 1)
+            if share > 1 and probe.plan.total_replicas == 1:
+                alone |= probe.step_alone(timing["steps"], timing["warmup_steps"], share=share)
+            alone |= {
+                "gradient_bytes": probe.gradient_bytes(),
+                "allreduce_seconds": probe.allreduce_seconds(),
+                "cores_per_device": probe.plan.cores_per_device or usable_cores(),
+                "device_kind": probe.plan.kind,
+                "usable_cores": usable_cores(),  # after the devices' cores were laid out
+                **request.get("ceiling", {}),
+            }
             _time_each(request, runs, configs, probe, sgemm, environment, alone)
         del probe
         import keras
@@ -302,7 +355,6 @@ def _time_each(
             loader_seconds_alone=loader,
             loader_cpu_seconds_alone=loader_cpu,
             loader_batches_alone=LOADER_BATCHES,
-            usable_cores=request["setup"]["usable_cores"],
         )
         Path(run["file"]).parent.mkdir(parents=True, exist_ok=True)
         atomic.write_json(
