@@ -509,6 +509,13 @@ def test_the_scaling_model_predicts_two_devices_from_a_share_of_the_step_and_the
     assert two.predicted_seconds_per_step == pytest.approx(0.23)
     assert two.predicted_speedup == pytest.approx(0.4 / 0.23)
     assert two.predicted_verdict == "gain"
+    from colourlib.report.tables import scaling_table
+
+    timings["gradient_bytes"] = 6_000_000
+    shown = scaling_table(parallel.speed_table(timings)).loc["r"]
+    assert (shown["step ms"], shown["half batch ms"], shown["sum ms"]) == ("400.0", "210.0", "20.0")
+    assert shown["gradients MB"] == "6.0" and shown["predicted"] == f"{0.4 / 0.23:.2f}"
+    assert shown["measured (range)"] == "1.75 (1.75-1.75)" and shown["ceiling"] == "1.90"
 
 
 def test_a_speedup_range_shows_the_digit_that_separates_it_from_one():

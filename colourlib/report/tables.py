@@ -347,13 +347,6 @@ def overlap_table(table: pd.DataFrame) -> pd.DataFrame:
                 f"{ms(a)} ({c:.1f})" if pd.notna(c) else ms(a)
                 for a, c in zip(ok.step_seconds_alone, ok.step_cores_busy)
             ],
-            "all-reduce ms (MB)": [
-                f"{1000 * a:.1f} ({b / 1e6:.0f})" if pd.notna(a) else ""
-                for a, b in zip(
-                    ok.get("allreduce_seconds", pd.Series(float("nan"), index=ok.index)),
-                    ok.get("gradient_bytes", pd.Series(float("nan"), index=ok.index)),
-                )
-            ],
             "predicted": [f"{v:.2f}" if pd.notna(v) else "n/a" for v in ok.predicted_speedup],
             "measured (range)": [
                 f"{v:.2f} ({speedup_range(lo, hi)})" if pd.notna(v) else "n/a"
@@ -365,6 +358,38 @@ def overlap_table(table: pd.DataFrame) -> pd.DataFrame:
             ],
         }
     ).set_index(["regime", "configuration"])
+
+
+def scaling_table(table: pd.DataFrame) -> pd.DataFrame:
+    """What a second device costs and buys, per regime: one device's step on the whole batch and on its share,
+    the gradients' size and their all-reduce, the speedup the scaling model predicts beside the one measured with
+    its range, and the ceiling the cores allowed (medians over the repeats)."""
+    ok = table[(table.status == "ok") & (table.gpus > 1) & (table.workers == 1)]
+    if ok.empty or "allreduce_seconds" not in ok:
+        return pd.DataFrame()
+    base = table[table.verdict == "baseline"].set_index("regime")
+
+    def ms(value) -> str:
+        return f"{1000 * value:.1f}" if pd.notna(value) else "n/a"
+
+    return pd.DataFrame(
+        {
+            "regime": [regime_label(r) for r in ok.regime],
+            "step ms": [ms(base.step_seconds_alone.get(r)) for r in ok.regime],
+            "half batch ms": [
+                ms(base.get("step_share_seconds_alone", pd.Series(dtype=float)).get(r))
+                for r in ok.regime
+            ],
+            "gradients MB": [f"{b / 1e6:.1f}" for b in ok.gradient_bytes],
+            "sum ms": [ms(a) for a in ok.allreduce_seconds],
+            "predicted": [f"{v:.2f}" if pd.notna(v) else "n/a" for v in ok.predicted_speedup],
+            "measured (range)": [
+                f"{v:.2f} ({speedup_range(lo, hi)})"
+                for v, lo, hi in zip(ok.speedup, ok.speedup_low, ok.speedup_high)
+            ],
+            "ceiling": [f"{v:.2f}" for v in ok.ceiling],
+        }
+    ).set_index("regime")
 
 
 def cost_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -386,7 +411,7 @@ def cost_table(table: pd.DataFrame) -> pd.DataFrame:
             "faults": fmt(ok.page_faults_per_step, "{:,.0f}"),
             "GFLOP/s": fmt(ok.gflop_per_s, "{:.0f}"),
             "of sgemm": fmt(100 * ok.share_of_sgemm, "{:.0f} %"),
-            "efficiency": fmt(ok.efficiency, "{:.2f}"),
+            "of ceiling": fmt(ok.efficiency, "{:.2f}"),
         }
     ).set_index(["regime", "configuration"])
 

@@ -317,7 +317,7 @@ def paper_comparison(table: pd.DataFrame) -> pd.DataFrame:
             label = (
                 f"ours: {regime.split('-')[-1]}"  # network, features, generator: a narrow column
             )
-            row[label] = float(match.speedup.iloc[0]) if not match.empty else float("nan")
+            row[label] = f"{match.speedup.iloc[0]:.2f}" if not match.empty else "not timed"
         rows.append(row)
     return pd.DataFrame(rows).set_index(["gpus", "workers"])
 
