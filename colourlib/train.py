@@ -220,17 +220,18 @@ def train(
                         f"resuming {run.path} at epoch {start_epoch + 1}/{config.epochs}",
                         flush=True,
                     )
-                fit_model.fit(
-                    batches,
-                    epochs=config.epochs,
-                    initial_epoch=start_epoch,
-                    steps_per_epoch=batches.steps_per_epoch,
-                    validation_data=validation,
-                    validation_batch_size=config.batch_size,
-                    callbacks=callbacks,
-                    shuffle=False,
-                    verbose=0,
-                )
+                with replicas.peers_watched(plan):  # a lost machine: one line, not a traceback
+                    fit_model.fit(
+                        batches,
+                        epochs=config.epochs,
+                        initial_epoch=start_epoch,
+                        steps_per_epoch=batches.steps_per_epoch,
+                        validation_data=validation,
+                        validation_batch_size=config.batch_size,
+                        callbacks=callbacks,
+                        shuffle=False,
+                        verbose=0,
+                    )
 
                 # 5. The best validation epoch's weights (not the last epoch's), then the step's compute-only
                 # time, against which each epoch's input-wait share is measured.

@@ -23,10 +23,25 @@ from dataclasses import asdict, dataclass, field
 
 import keras
 
+from .. import ColourlibError
 from ..config import ConfigError, check_int
-from .keras_internals import build_before_fit, patch_multi_worker_reduction, request_jax_cpu_devices
+from .keras_internals import (
+    build_before_fit,
+    patch_multi_worker_reduction,
+    request_jax_cpu_devices,
+    watch_multi_worker_peers,
+)
 
-__all__ = ["ReplicaPlan", "build_before_fit", "capacity", "provide", "replica_scope", "tf_config"]
+__all__ = [
+    "PeerLost",
+    "ReplicaPlan",
+    "build_before_fit",
+    "capacity",
+    "peers_watched",
+    "provide",
+    "replica_scope",
+    "tf_config",
+]
 
 #: Data parallelism with the same global batch computes the same gradient, summed in another order: the losses of
 #: 1 and 2 replicas on the same batches agree to this relative tolerance (float32 rounding), and workers change
@@ -36,6 +51,26 @@ REPLICA_LOSS_RTOL = 1e-4
 #: At most this many logical GPUs are carved from one physical GPU (TensorFlow only), each with this memory.
 MAX_LOGICAL_PER_GPU = 4
 LOGICAL_GPU_MEMORY_MB = int(os.environ.get("COLOURLIB_LOGICAL_GPU_MB", "8192"))
+#: Multi-machine training: a machine that has not joined, or stopped answering, within this many seconds ends the
+#: run on the others with one line naming it (:class:`PeerLost`).
+PEER_TIMEOUT_S = int(os.environ.get("COLOURLIB_PEER_TIMEOUT_S", "60"))
+
+
+class PeerLost(ColourlibError):
+    """A machine of a multi-machine run never joined, or stopped answering."""
+
+
+def peer_lost(cluster: dict, error: Exception) -> PeerLost:
+    """One line naming the other machines of ``cluster`` and the fix, from TensorFlow's ``error``."""
+    workers = cluster["cluster"]["worker"]
+    me = int(cluster["task"]["index"])
+    others = ", ".join(f"worker {i} ({w})" for i, w in enumerate(workers) if i != me)
+    first = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+    return PeerLost(
+        f"multi-machine training stopped: {others} did not join or stopped answering within "
+        f"{PEER_TIMEOUT_S} s (TensorFlow: {first}). Fix: start the same command there with its TF_CONFIG "
+        "task index (or restart it if it died): a run killed mid-way resumes at its last finished epoch."
+    )
 
 
 @dataclass
@@ -264,6 +299,7 @@ def _provide_multi_worker(gpus: int, backend: str, cluster: dict) -> ReplicaPlan
         )
     if physical:
         tf.config.set_visible_devices(physical[:gpus], "GPU")
+    watch_multi_worker_peers(cluster, PEER_TIMEOUT_S)  # before TensorFlow's context starts
     hosts = len(cluster["cluster"]["worker"])
     return ReplicaPlan(
         "tensorflow",
@@ -274,6 +310,21 @@ def _provide_multi_worker(gpus: int, backend: str, cluster: dict) -> ReplicaPlan
         hosts=hosts,
         task_index=int(cluster["task"]["index"]),
     )
+
+
+@contextlib.contextmanager
+def peers_watched(plan: ReplicaPlan):
+    """Training inside: on a multi-machine run, a peer that stops answering ends it with :class:`PeerLost`'s one
+    line instead of TensorFlow's traceback."""
+    if plan.hosts < 2:
+        yield
+        return
+    import tensorflow as tf
+
+    try:
+        yield
+    except tf.errors.OpError as exc:
+        raise peer_lost(tf_config(), exc) from None
 
 
 _MIRRORED: dict = {}  # devices -> the process's MirroredStrategy on them (see replica_scope)
@@ -289,7 +340,15 @@ def replica_scope(plan: ReplicaPlan):
         tf.get_logger().setLevel("WARNING")
         if plan.hosts > 1:
             patch_multi_worker_reduction()
-            strategy = tf.distribute.MultiWorkerMirroredStrategy()
+            cluster = tf_config()
+            try:
+                strategy = tf.distribute.MultiWorkerMirroredStrategy(
+                    communication_options=tf.distribute.experimental.CommunicationOptions(
+                        timeout_seconds=PEER_TIMEOUT_S
+                    )
+                )
+            except tf.errors.OpError as exc:
+                raise peer_lost(cluster, exc) from None
         else:
             # One strategy per set of devices for the whole process: a second MirroredStrategy would number its
             # all-reduces from the same keys as the first, and TensorFlow's collectives, which remember each key's
