@@ -65,32 +65,6 @@ def patch_multi_worker_reduction() -> None:
     tf_trainer.reduce_per_replica = reduce_per_replica
 
 
-def watch_multi_worker_peers(cluster: dict, seconds: int) -> None:
-    """Make TensorFlow's multi-machine training notice a missing or dead peer within ``seconds``.
-
-    ``MultiWorkerMirroredStrategy`` configures TensorFlow's coordination service itself, with no limit on how long
-    the machines wait for each other to join and TensorFlow's own heartbeat timeout: a worker whose peer was
-    never started waited minutes, then died with a raw "Shape mismatch in the collective instance" or "tasks are
-    unhealthy" traceback. Configuring the service first (the strategy then keeps it) bounds the wait for every
-    machine to register and the heartbeat after which a silent peer counts as dead. Uses the private
-    ``context.context().configure_coordination_service``; must run before TensorFlow's context starts.
-    """
-    from tensorflow.core.protobuf import coordination_config_pb2
-    from tensorflow.python.eager import context
-
-    workers = cluster["cluster"]["worker"]
-    context.context().configure_coordination_service(
-        service_type="standalone",
-        service_leader="/job:worker/replica:0/task:0",
-        cluster_register_timeout_in_ms=seconds * 1000,
-        heartbeat_timeout_in_ms=seconds * 1000,
-        shutdown_barrier_timeout_in_ms=seconds * 1000,
-        coordinated_jobs=[
-            coordination_config_pb2.CoordinatedJob(name="worker", num_tasks=len(workers))
-        ],
-    )
-
-
 def jax_backends_started() -> bool:
     """Whether JAX has created its backends, after which its CPU device count cannot change any more
     (jax-ml/jax#17188). JAX has no public question for this; ``jax_num_cpu_devices`` must be set before."""

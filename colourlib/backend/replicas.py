@@ -19,18 +19,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 from dataclasses import asdict, dataclass, field
 
 import keras
 
 from .. import ColourlibError
 from ..config import ConfigError, check_int
-from .keras_internals import (
-    build_before_fit,
-    patch_multi_worker_reduction,
-    request_jax_cpu_devices,
-    watch_multi_worker_peers,
-)
+from .keras_internals import build_before_fit, patch_multi_worker_reduction, request_jax_cpu_devices
 
 __all__ = [
     "PeerLost",
@@ -241,8 +237,8 @@ def _provide_tensorflow(gpus: int) -> ReplicaPlan:
     share = cores_per_device() if kind == "CPU" else None
     if share:
         notes = [
-            f"{gpus} CPU device(s) of {share} core(s) each: every op runs on its device's cores and the "
-            "devices' ops side by side (colourlib.backend.runtime)."
+            f"{gpus} CPU device(s) of {share} core(s) each: the process holds gpus x {share} cores, each op "
+            f"runs on {share} thread(s) and the devices' ops side by side (colourlib.backend.runtime)."
         ]
     elif gpus > 1:
         notes = [
@@ -299,7 +295,6 @@ def _provide_multi_worker(gpus: int, backend: str, cluster: dict) -> ReplicaPlan
         )
     if physical:
         tf.config.set_visible_devices(physical[:gpus], "GPU")
-    watch_multi_worker_peers(cluster, PEER_TIMEOUT_S)  # before TensorFlow's context starts
     hosts = len(cluster["cluster"]["worker"])
     return ReplicaPlan(
         "tensorflow",
@@ -310,6 +305,76 @@ def _provide_multi_worker(gpus: int, backend: str, cluster: dict) -> ReplicaPlan
         hosts=hosts,
         task_index=int(cluster["task"]["index"]),
     )
+
+
+_WATCHDOG_SCRIPT = r"""
+import os, signal, socket, sys, time
+parent, timeout, every = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+peers = [(int(i), a) for i, a in (p.split("=", 1) for p in sys.argv[4:])]
+def answers(address):
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=1.0):
+            return True
+    except (OSError, ValueError):
+        return False
+seen = {i: time.monotonic() for i, _ in peers}
+joined = set()
+while os.getppid() == parent:
+    now = time.monotonic()
+    for i, address in peers:
+        if answers(address):
+            seen[i] = now
+            joined.add(i)
+        elif now - seen[i] > timeout:
+            what = "stopped answering" if i in joined else "has not joined"
+            print(f"error: multi-machine training stopped: worker {i} ({address}) {what} within {timeout:.0f} s. "
+                  f"Fix: start the same command there with its TF_CONFIG task index {i} (or restart it if it "
+                  "died); this machine's run resumes at its last finished epoch when its command runs again.",
+                  file=sys.stderr, flush=True)
+            os.kill(parent, signal.SIGTERM)
+            time.sleep(5)
+            if os.getppid() == parent:
+                os.kill(parent, signal.SIGKILL)
+            sys.exit(0)
+    time.sleep(every)
+"""
+
+
+class PeerWatchdog:
+    """Watches the other machines of a multi-machine run from a small process of its own: each must accept a
+    connection on its TF_CONFIG address within :data:`PEER_TIMEOUT_S` of this one starting, and keep accepting while
+    training runs. TensorFlow itself waits minutes for a peer that never started (holding Python's lock, so no
+    thread of this process could act) and ends in a raw traceback when one dies; the watchdog prints one line naming
+    the machine and the fix and ends this process (SIGTERM) within the timeout. It exits with the process it
+    watches, and the run folder is crash-safe: the same command resumes it."""
+
+    def __init__(self, cluster: dict, timeout: float = PEER_TIMEOUT_S, every: float = 2.0):
+        workers = cluster["cluster"]["worker"]
+        me = int(cluster["task"]["index"])
+        self.peers = [f"{i}={w}" for i, w in enumerate(workers) if i != me]
+        self.timeout, self.every = timeout, every
+        self.process = None
+
+    def start(self) -> None:
+        import subprocess
+
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _WATCHDOG_SCRIPT,
+                str(os.getpid()),
+                str(self.timeout),
+                str(self.every),
+            ]
+            + self.peers
+        )
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait()
 
 
 @contextlib.contextmanager
@@ -338,16 +403,18 @@ def replica_scope(plan: ReplicaPlan):
 
         # The strategy logs every all-reduce it plans at INFO; a notebook would show dozens of such lines.
         tf.get_logger().setLevel("WARNING")
+        watchdog = None
         if plan.hosts > 1:
             patch_multi_worker_reduction()
             cluster = tf_config()
+            watchdog = PeerWatchdog(
+                cluster
+            )  # a peer that never joins, or dies: one line, within the timeout
+            watchdog.start()
             try:
-                strategy = tf.distribute.MultiWorkerMirroredStrategy(
-                    communication_options=tf.distribute.experimental.CommunicationOptions(
-                        timeout_seconds=PEER_TIMEOUT_S
-                    )
-                )
+                strategy = tf.distribute.MultiWorkerMirroredStrategy()
             except tf.errors.OpError as exc:
+                watchdog.stop()
                 raise peer_lost(cluster, exc) from None
         else:
             # One strategy per set of devices for the whole process: a second MirroredStrategy would number its
@@ -358,8 +425,12 @@ def replica_scope(plan: ReplicaPlan):
                 strategy = _MIRRORED.setdefault(
                     tuple(plan.devices), tf.distribute.MirroredStrategy(plan.devices)
                 )
-        with strategy.scope():
-            yield strategy
+        try:
+            with strategy.scope():
+                yield strategy
+        finally:
+            if watchdog is not None:
+                watchdog.stop()
     elif plan.backend == "jax" and plan.replicas > 1:
         import jax
 

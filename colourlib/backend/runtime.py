@@ -12,8 +12,9 @@ Two settings matter on a small CPU machine:
   process may use (its CPU affinity, not the machine's count) and its inter-op pool to the same, TF's own default
   made explicit, so the record says what ran.
 * **Devices as compute units.** With several replicas and no GPU, each replica gets its own share of the cores:
-  the process is held to ``devices x cores_per_device`` cores, every op runs on one device's share (intra-op
-  pool = the share) and the replicas' ops run side by side (inter-op pool = the devices). Two replicas on two
+  the process is held to ``devices x cores_per_device`` cores, each op runs on as many threads as one device has
+  cores (intra-op pool = the share; TensorFlow has one such pool per process, not one per device) and the
+  replicas' ops run side by side (inter-op pool = the devices). Two replicas on two
   cores then compute at once, as two GPUs would, instead of queueing for one pool of both cores (which only adds
   the mirroring's cost). One device on one core is the fair baseline; one device on every core the alternative.
 
@@ -98,8 +99,19 @@ def core_share(
 
 
 def _pin(cores: list[int]) -> None:
-    if cores and hasattr(os, "sched_setaffinity") and set(cores) != os.sched_getaffinity(0):
-        os.sched_setaffinity(0, cores)
+    """Hold every thread of this process to ``cores`` (Linux sets one thread's mask at a time, and threads
+    started before, a BLAS pool's, keep theirs otherwise)."""
+    if not cores or not hasattr(os, "sched_setaffinity") or set(cores) == os.sched_getaffinity(0):
+        return
+    try:
+        threads = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        threads = [0]
+    for thread in threads:
+        try:
+            os.sched_setaffinity(thread, cores)
+        except OSError:  # a thread that ended meanwhile
+            pass
 
 
 def _has_gpu() -> bool:
@@ -137,43 +149,66 @@ def _set_threads(cores: int, devices: int = 1) -> dict:
     }
 
 
-def configure(devices: int = 1, cores_per_device: int = 0) -> dict:
+def configure(devices: int | None = None, cores_per_device: int | None = None) -> dict:
     """Set the allocator and thread pools for this machine (once per process) and return what was set.
 
-    ``devices`` replicas with no GPU: each gets ``cores_per_device`` cores (0: the usable cores split evenly) and
-    the process is held to them (see the module's docstring); with GPUs the cores stay the loaders' and the
-    backend's. Raises :class:`ConfigError` when the cores do not suffice, or when this process was already laid
-    out for other devices (devices are laid out once per process)."""
+    ``devices`` replicas on the TensorFlow backend with no GPU: each gets ``cores_per_device`` cores (0: the usable
+    cores split evenly) and the process, every thread of it, is held to them (see the module's docstring); loader
+    processes started later inherit that, as each device process's own loaders would. With GPUs, or on another
+    backend, the cores stay the loaders' and the backend's. None (both): whatever this process was laid out for
+    (``colourise``). Raises :class:`ConfigError` when the cores do not suffice, or when this process was already
+    laid out for other devices (devices are laid out once per process)."""
     from .. import ConfigError
 
     global _state
-    layout = (devices, cores_per_device)
-    if _state is not None and _state.get("layout", layout) != layout:
-        raise ConfigError(
-            f"this process was laid out for gpus={_state['layout'][0]} with cores_per_device="
-            f"{_state['layout'][1]}; gpus={devices} with cores_per_device={cores_per_device} needs a fresh "
-            "process. Fix: restart the notebook kernel, or run `python -m colourlib train ...`."
-        )
-    if _state is None:
-        cores = usable_cores()
-        split = (devices > 1 or cores_per_device > 0) and not _has_gpu()
-        share, held = core_share(devices, cores_per_device, cores) if split else (cores, [])
-        if os.environ.get("COLOURLIB_RUNTIME", "") == "default":
-            _state = {
-                "settings": "libraries' defaults (COLOURLIB_RUNTIME=default)",
-                "usable_cores": cores,
-            }
-        else:
-            _pin(held)
-            _state = {
-                "settings": "colourlib.backend.runtime",
-                "usable_cores": usable_cores(),
-                **_set_malloc(),
-                **_set_threads(share, devices),
-            }
-        _state["layout"] = layout
-        _state["cores_per_device"] = share if split else None
+    if _state is not None:
+        if devices is not None and _effective(devices, cores_per_device or 0) != _state["layout"]:
+            raise ConfigError(
+                f"this process was laid out for {_state['layout'][0]} device(s) of "
+                f"{_state['layout'][1] or 'all the'} core(s); gpus={devices} with cores_per_device="
+                f"{cores_per_device or 0} needs a fresh process. Fix: restart the notebook kernel, or run "
+                "`python -m colourlib train ...`."
+            )
+        return {**_state, "env": {k: os.environ[k] for k in RECORDED_ENV if k in os.environ}}
+    devices, cores_per_device = devices or 1, cores_per_device or 0
+    cores = usable_cores()
+    split = _splits(devices, cores_per_device)
+    share, held = core_share(devices, cores_per_device, cores) if split else (cores, [])
+    if os.environ.get("COLOURLIB_RUNTIME", "") == "default":
+        split = False  # nothing pinned or sized: the plan must not claim cores of their own
+        _state = {
+            "settings": "libraries' defaults (COLOURLIB_RUNTIME=default)",
+            "usable_cores": cores,
+        }
+    else:
+        _pin(held)
+        _state = {
+            "settings": "colourlib.backend.runtime",
+            "usable_cores": usable_cores(),
+            **_set_malloc(),
+            **_set_threads(share, devices if split else 1),
+        }
+    _state["layout"] = (devices, share) if split else (devices, 0)
+    _state["cores_per_device"] = share if split else None
     return {**_state, "env": {k: os.environ[k] for k in RECORDED_ENV if k in os.environ}}
+
+
+def _splits(devices: int, cores_per_device: int) -> bool:
+    """Whether ``devices`` replicas get cores of their own: asked for, on TensorFlow, with no GPU."""
+    import keras
+
+    asked = devices > 1 or cores_per_device > 0
+    return asked and keras.backend.backend() == "tensorflow" and not _has_gpu()
+
+
+def _effective(devices: int, cores_per_device: int) -> tuple[int, int]:
+    """The layout ``configure`` records for a request, to compare a later request with."""
+    if not _splits(devices, cores_per_device):
+        return (devices, 0)
+    return (
+        devices,
+        core_share(devices, cores_per_device, _state["usable_cores"] if _state else None)[0],
+    )
 
 
 def cores_per_device() -> int | None:

@@ -384,10 +384,10 @@ def scaling_table(table: pd.DataFrame) -> pd.DataFrame:
             "sum ms": [ms(a) for a in ok.allreduce_seconds],
             "predicted": [f"{v:.2f}" if pd.notna(v) else "n/a" for v in ok.predicted_speedup],
             "measured (range)": [
-                f"{v:.2f} ({speedup_range(lo, hi)})"
+                f"{v:.2f} ({speedup_range(lo, hi)})" if pd.notna(v) else "n/a"
                 for v, lo, hi in zip(ok.speedup, ok.speedup_low, ok.speedup_high)
             ],
-            "ceiling": [f"{v:.2f}" for v in ok.ceiling],
+            "ceiling": [f"{v:.2f}" if pd.notna(v) else "n/a" for v in ok.ceiling],
         }
     ).set_index("regime")
 

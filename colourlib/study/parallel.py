@@ -24,20 +24,24 @@ def configuration_label(row) -> str:
 
 
 def fair_baseline(part: pd.DataFrame) -> list:
-    """The index of one regime's fair baseline: one device with the fewest cores timed, one loading thread."""
+    """The index of one regime's fair baseline: one device with the fewest cores, one loading thread; none where
+    that row was not timed (a failed one-core row never hands the title to the all-cores row)."""
     one = part[(part.gpus == 1) & (part.workers == 1) & (part.loaders == "threads")]
-    if "status" in one:
-        one = one[one.status == "ok"]
-    return [] if one.empty else [one.cores.idxmin()]
+    if one.empty:
+        return []
+    index = one.cores.idxmin()
+    return [] if "status" in one and one.status[index] != "ok" else [index]
 
 
-def references(part: pd.DataFrame) -> dict:
+def references(part: pd.DataFrame, ok_only: bool = False) -> dict:
     """Per configuration of one regime's timed rows (keyed as :data:`KEYS`), the index of the row its speedup is
     read against: one loading thread on the same devices and cores for a row with more loaders; the fair baseline
     (:func:`fair_baseline`) for the rest, and for loaders whose one-thread row was not timed."""
     base = fair_baseline(part)
     if not base:
         return {}
+    if ok_only and "status" in part:
+        part = part[part.status == "ok"]
     out = {}
     for _, r in part.iterrows():
         same = part[
@@ -58,11 +62,17 @@ def refs_by_key(part: pd.DataFrame, refs: dict, keys: list[str]) -> dict:
 def ceiling_of(timings: pd.DataFrame, row, keys: list[str]) -> float:
     """The most parallelism can give the cores a configuration uses: 1 on one core, else the cores' parallel
     arithmetic measured in the same repeats (k single-threaded sgemms at once over one; median)."""
+    if str(row.get("device_kind", "")) == "gpu":  # a GPU's arithmetic is not the CPU cores'
+        return float("nan")
     if int(row.gpus) * int(row.cores) <= 1:
         return 1.0
     if "ceiling" not in timings:
         return float("nan")
     own = timings.merge(pd.DataFrame([{k: row[k] for k in keys}]), on=keys)
+    if "ceiling_cores" in own:  # measured on as many cores as the row used, or not known
+        own = own[
+            pd.to_numeric(own.ceiling_cores, errors="coerce") == int(row.gpus) * int(row.cores)
+        ]
     return float(pd.to_numeric(own.ceiling, errors="coerce").median())
 
 
@@ -126,7 +136,7 @@ def speed_table(timings: pd.DataFrame) -> pd.DataFrame:
     table["baseline"] = ""
     for _, part in table.groupby("regime", sort=False):
         timed = ok[ok.regime == part.regime.iloc[0]]
-        refs = references(part[part.status == "ok"])
+        refs = references(part, ok_only=True)
         for index, r in part.iterrows():
             ref = refs.get(tuple(r[k] for k in keys))
             if ref is None:
@@ -137,6 +147,12 @@ def speed_table(timings: pd.DataFrame) -> pd.DataFrame:
             table.loc[index, "speedup_low"] = r.images_per_s_low / b.images_per_s_high
             table.loc[index, "speedup_high"] = r.images_per_s_high / b.images_per_s_low
             table.loc[index, "ceiling"] = ceiling_of(timed, r, keys) / ceiling_of(timed, b, keys)
+            if "sgemm_one_core_gflops" in timed:  # the machine's arithmetic on the row's own cores
+                one_core = pd.to_numeric(timed.sgemm_one_core_gflops, errors="coerce").median()
+                table.loc[index, "sgemm_gflops"] = one_core * ceiling_of(timed, r, keys)
+                table.loc[index, "share_of_sgemm"] = (
+                    r.gflop_per_s / table.loc[index, "sgemm_gflops"]
+                )
             table.loc[index, "efficiency"] = (
                 table.loc[index, "speedup"] / table.loc[index, "ceiling"]
             )
@@ -213,7 +229,12 @@ def step_seconds(r, reference=None) -> float:
     device; on several devices, the scaling model's: the step on one device's share of the batch (measured on
     that device's cores, in ``reference``'s process: one device, one loading thread) plus the all-reduce of the
     gradients (measured in its own process), not overlapped, as a data-parallel step waits for the sums."""
-    if r.gpus > 1 and reference is not None and "step_share_seconds_alone" in reference:
+    if (
+        r.gpus > 1
+        and reference is not None
+        and "step_share_seconds_alone" in reference
+        and reference.get("share_of_batch") == r.gpus  # the step on this many devices' share
+    ):
         share = reference.step_share_seconds_alone
         allreduce = getattr(r, "allreduce_seconds", float("nan"))
         return (
@@ -242,6 +263,13 @@ def predicted_speedups(
     # the step on one device's share is measured in the one-device process on that device's cores
     share_source = fair.set_index("repeat")
 
+    def one_device(r):
+        """The one-device one-thread timing of ``r``'s repeat on a device's cores (the scaling model's share)."""
+        if r.gpus <= 1:
+            return None
+        same = share_source[share_source.cores == r.cores]
+        return same.loc[[r.repeat]].iloc[0] if r.repeat in same.index else None
+
     def seconds(r, same_cores=None) -> float:
         step = step_seconds(r, same_cores)
         return overlap_seconds(
@@ -261,13 +289,10 @@ def predicted_speedups(
         for r in part.itertuples():
             if r.repeat not in ref.index:
                 continue
-            one_device = (
-                share_source[share_source.cores == r.cores].loc[[r.repeat]].iloc[0]
-                if r.gpus > 1 and r.repeat in share_source[share_source.cores == r.cores].index
-                else None
-            )
-            mine = seconds(r, one_device)
-            theirs = seconds(ref.loc[r.repeat])
+            mine = seconds(r, one_device(r))
+            reference = ref.loc[r.repeat].copy()
+            reference["repeat"] = r.repeat
+            theirs = seconds(reference, one_device(reference))
             if pd.isna(mine) or pd.isna(theirs):
                 continue
             own.append(mine)
