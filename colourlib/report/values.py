@@ -50,9 +50,13 @@ CITED_CONFIGURATIONS = {
 def cited_row(part: pd.DataFrame, suffix: str) -> pd.DataFrame:
     """The rows of one regime's speed table that :data:`CITED_CONFIGURATIONS`' ``suffix`` names."""
     gpus, cores, workers, loaders = CITED_CONFIGURATIONS[suffix]
-    if cores is None:  # all the cores: more than the fair baseline's one, or the row is not there
+    if cores is None:  # all the cores: the most any one-device row had
         one = part[part.gpus == 1]
-        cores = one.cores.max() if not one.empty and one.cores.max() > one.cores.min() else -1
+        cores = one.cores.max() if not one.empty else -1
+        if suffix == "cores" and not one.empty and cores == one.cores.min():
+            cores = (
+                -1
+            )  # no one-core row: the all-cores row is the baseline itself, not a second core's gain
     return part[
         (part.gpus == gpus)
         & (part.cores == cores)
