@@ -492,6 +492,8 @@ def test_speed_table_reads_devices_against_one_core_and_loaders_against_one_thre
     assert (base.images_per_s, base.images_per_s_low, base.images_per_s_high) == (40, 38, 42)
     assert base.verdict == "baseline" and base.seconds_per_step == pytest.approx(16 / 40)
     assert base.ceiling == 1 and base.baseline == "1 device x 1 core, 1 thread"
+    one_process = pd.Series({"gpus": 2, "cores": 1, "workers": 1, "loaders": "processes"})
+    assert parallel.configuration_label(one_process) == "2 devices x 1 core, 1 process"
     two = table.loc[(2, 1, 1, "threads")]
     assert two.speedup == pytest.approx(74 / 40) and two.verdict == "gain"
     assert (two.speedup_low, two.speedup_high) == (pytest.approx(72 / 42), pytest.approx(76 / 38))

@@ -316,9 +316,7 @@ def speed_display(table: pd.DataFrame) -> pd.DataFrame:
                     ],
                 )
             ],
-            "ceiling": [f"{v:.2f}" if pd.notna(v) else "n/a" for v in ok.get("ceiling", [])]
-            if "ceiling" in ok
-            else "n/a",
+            "ceiling": [f"{v:.2f}" if pd.notna(v) else "n/a" for v in ok.ceiling],
             "verdict": ok.verdict,
         }
     ).set_index(["regime", "configuration"])

@@ -233,7 +233,7 @@ def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
     )
     ceilings = pd.to_numeric(ok.get("ceiling", pd.Series(dtype=float)), errors="coerce")
     values["ceiling"] = (
-        float(ceilings[ceilings > 1].median()) if (ceilings > 1).any() else nan_value()
+        float(ceilings[ceilings > 1].median()) if (ceilings > 1).any() else float("nan")
     )
     env = next(iter(timings.environment.dropna()), {}) if "environment" in timings else {}
     values["repeats"] = (
@@ -244,10 +244,6 @@ def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
         f"{env.get('keras_backend', '?')}"
     )
     return values
-
-
-def nan_value() -> float:
-    return float("nan")
 
 
 def evaluation_values(comparison: Comparison) -> dict:

@@ -19,7 +19,8 @@ def configuration_label(row) -> str:
     """'2 devices x 1 core, 1 thread': a configuration in the tables' words."""
     devices = f"{int(row.gpus)} device{'s' if row.gpus > 1 else ''}"
     cores = f"{int(row.cores)} core{'s' if row.cores > 1 else ''}"
-    loaders = f"{int(row.workers)} {row.loaders[:-1] if row.workers == 1 else row.loaders}"
+    one = {"threads": "thread", "processes": "process"}  # the words' layer is above this one
+    loaders = f"{int(row.workers)} {one.get(row.loaders, row.loaders) if row.workers == 1 else row.loaders}"
     return f"{devices} x {cores}, {loaders}"
 
 
