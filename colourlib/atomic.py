@@ -88,15 +88,19 @@ def _sync_folder(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def replacing(path: str | Path, kind: str = "file"):
+def replacing(path: str | Path, kind: str = "file", verify=None):
     """Yields a temporary path to write ``path``'s new content to; on success it replaces ``path`` atomically,
-    on failure it is removed and ``path`` keeps its old content. ``kind`` names the fault points around it."""
+    on failure it is removed and ``path`` keeps its old content. ``kind`` names the fault points around it;
+    ``verify(tmp)``, if given, reads the written file back and raises if it is not whole (a writer that did not
+    notice a full disk), before anything is put in place."""
     path = Path(path)
     tmp = partial_name(path)
     try:
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        if verify is not None:
+            verify(tmp)
         fault_point(f"write:{kind}")  # the new content is complete but not yet in place
         os.replace(tmp, path)
         _sync_folder(path.parent)
@@ -104,10 +108,49 @@ def replacing(path: str | Path, kind: str = "file"):
         tmp.unlink(missing_ok=True)
 
 
-def write_text(path: str | Path, text: str, kind: str = "file") -> Path:
-    with replacing(path, kind) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+def write_bytes(path: str | Path, data: bytes, kind: str = "file") -> Path:
+    """Write ``data`` as ``path`` atomically, with every write checked: the content is encoded in memory first,
+    and the temporary file must hold exactly ``len(data)`` bytes on disk before it is renamed into place. Some
+    writers (Pillow's JPEG encoder) raise nothing when the disk fills mid-file; this way a full disk is an
+    ``OSError`` (ENOSPC), never a short file put in place as if it were whole."""
+    with replacing(path, kind) as tmp, open(tmp, "wb") as f:
+        view = memoryview(data)
+        while view:
+            written = os.write(f.fileno(), view)  # raises OSError(ENOSPC) on a full disk
+            view = view[written:]
+        os.fsync(f.fileno())
+        size = os.fstat(f.fileno()).st_size
+        if size != len(data):
+            raise OSError(
+                errno.ENOSPC,
+                f"wrote {size} of {len(data)} bytes (the disk is full?)",
+                str(path),
+            )
     return Path(path)
+
+
+def h5_complete(path: Path) -> None:
+    """Read every dataset of the HDF5 file ``path`` back (a weights file: tens of MB from the page cache, a few
+    tens of ms); raise ``OSError`` (ENOSPC, the usual cause) if it is truncated or unreadable."""
+    import h5py
+
+    def read(name, obj) -> None:
+        if isinstance(obj, h5py.Dataset):
+            obj[()]
+
+    try:
+        with h5py.File(path, "r") as f:
+            f.visititems(read)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise OSError(
+            errno.ENOSPC,
+            f"the weights written cannot be read back, is the disk full? ({exc})",
+            str(path),
+        ) from None
+
+
+def write_text(path: str | Path, text: str, kind: str = "file") -> Path:
+    return write_bytes(path, text.encode("utf-8"), kind)
 
 
 def write_json(path: str | Path, value, kind: str = "file") -> Path:

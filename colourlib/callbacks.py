@@ -116,7 +116,7 @@ class EpochBackup(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.backup_dir.mkdir(parents=True, exist_ok=True)
         target = self.backup_dir / f"epoch-{epoch + 1:04d}.weights.h5"
-        with atomic.replacing(target, kind="backup-weights") as tmp:
+        with atomic.replacing(target, kind="backup-weights", verify=atomic.h5_complete) as tmp:
             self.model.save_weights(tmp)
         atomic.write_json(
             self.backup_dir / BACKUP_STATE,
@@ -162,7 +162,9 @@ class KeepBest(keras.callbacks.Callback):
         val = float((logs or {}).get("val_loss", math.nan))
         if val < self.best_val_loss or self.best_epoch is None:
             self.folder.mkdir(parents=True, exist_ok=True)
-            with atomic.replacing(self.path(epoch + 1), kind="best-weights") as tmp:
+            with atomic.replacing(
+                self.path(epoch + 1), kind="best-weights", verify=atomic.h5_complete
+            ) as tmp:
                 self.network.save_weights(tmp)
             self.best_epoch, self.best_val_loss = (
                 epoch + 1,

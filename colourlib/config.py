@@ -104,8 +104,14 @@ class TrainConfig:
             raise ConfigError(
                 f"{prefix}preset={name!r} is not known. Allowed: {', '.join(PRESETS)}."
             )
+        if overrides.get("preset", name) != name:
+            # the label without the values: a run would record one preset and train another
+            raise ConfigError(
+                f"{source or 'overrides'}: preset={overrides['preset']!r} given as an override of preset "
+                f"{name!r}. Fix: choose the preset itself (--preset {overrides['preset']})."
+            )
         return cls.from_dict(
-            {**PRESETS[name], "preset": name, **overrides}, source=source or f"preset {name!r}"
+            {**PRESETS[name], **overrides, "preset": name}, source=source or f"preset {name!r}"
         )
 
     @classmethod
@@ -164,6 +170,12 @@ class TrainConfig:
             ("seed", 0),
         ):
             is_int(name, minimum)
+        if self.gpus > self.batch_size:
+            fail(
+                "gpus",
+                f"at most batch_size={self.batch_size}: each device trains on an equal share of every batch "
+                "(and at most what the machine has, one device per CPU core or GPU, checked when training starts)",
+            )
         if self.batch_size % self.gpus:
             fail(
                 "batch_size",

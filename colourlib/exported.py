@@ -9,6 +9,7 @@ Keras colouriser does them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -49,18 +50,20 @@ class ExportedColouriser:
                 f"{folder}: no exported colouriser ({ONNX_FILE} and {SIDECAR_FILE}). Fix: python -m "
                 f"colourlib export RUN_DIR {folder}, or `make study`, which exports the default model."
             )
-        try:
-            record = json.loads(sidecar.read_text())
-            size = int(record["image_size"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        record = read_export_record(folder)
+        size = int(record["image_size"])
+        # the bytes the record vouches for, or nothing: a damaged file that still loads would colour wrongly
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != record["sha256"]:
             raise ExportedModelError(
-                f"{sidecar}: not an export record ({type(exc).__name__}: {exc}). Fix: export again."
-            ) from None
+                f"{path}: its sha256 is not the one {sidecar} records (the file changed after the export: "
+                f"damaged or replaced). Fix: export again (python -m colourlib export RUN_DIR)."
+            )
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
         try:
             session = onnxruntime.InferenceSession(
-                str(path), options, providers=["CPUExecutionProvider"]
+                data, options, providers=["CPUExecutionProvider"]
             )
         except Exception as exc:  # onnxruntime raises its own types for a damaged file
             raise ExportedModelError(
@@ -99,14 +102,30 @@ class ExportedColouriser:
         return self.colour_all([rgb])[0]
 
 
+def read_export_record(folder: str | Path) -> dict:
+    """The export record in ``folder``, with the fields colouring relies on; a damaged or partial record is an
+    :class:`ExportedModelError` naming the file, never mistaken for an export of other weights."""
+    sidecar = Path(folder) / SIDECAR_FILE
+    try:
+        record = json.loads(sidecar.read_text())
+        for key in ("image_size", "sha256", "weights_file", "weights_sha256"):
+            record[key]  # noqa: B018 (each must be there)
+        int(record["image_size"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ExportedModelError(
+            f"{sidecar}: not a readable export record ({type(exc).__name__}: {exc}). Fix: export again "
+            "(python -m colourlib export RUN_DIR)."
+        ) from None
+    return record
+
+
 def current_for(folder: str | Path, run_dir: str | Path) -> bool:
     """Whether the export in ``folder`` was made from the present weights of ``run_dir`` (its record names the
-    weights file and their sha256): an export of weights since retrained must not be used for them."""
-    import hashlib
-
+    weights file and their sha256): an export of weights since retrained must not be used for them. An
+    unreadable record raises :class:`ExportedModelError`; missing weights are not current."""
+    record = read_export_record(folder)
     try:
-        record = json.loads((Path(folder) / SIDECAR_FILE).read_text())
         weights = Path(run_dir) / record["weights_file"]
         return hashlib.sha256(weights.read_bytes()).hexdigest() == record["weights_sha256"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, TypeError):
         return False

@@ -21,9 +21,16 @@ PHOTO_MANIFEST = PHOTOS_DIR / "manifest.csv"
 #: The parallel study's configurations (regimes x gpus x workers).
 DEFAULT_MATRIX = PACKAGE_DIR / "study" / "matrix.yaml"
 
+#: Where the study writes: the checkout, or ``$COLOURLIB_STUDY_ROOT``, a scratch copy of the book's sources that
+#: the smoke test (``make study PRESET=tiny``) runs in (:data:`SMOKE_ROOT`), so that it never touches the real
+#: study's runs, timings, evaluation, built book or default model.
+STUDY_ROOT = Path(os.environ.get("COLOURLIB_STUDY_ROOT") or REPO_ROOT or Path.cwd())
+#: The smoke test's scratch copy, inside the checkout (ignored by git).
+SMOKE_ROOT = (REPO_ROOT or Path.cwd()) / "smoke-test"
+
 #: The study's notebooks and book live in the checkout (they are not part of the installed package).
 NOTEBOOKS_DIR = (REPO_ROOT or Path.cwd()) / "notebooks"
-BOOK_DIR = (REPO_ROOT or Path.cwd()) / "book"
+BOOK_DIR = STUDY_ROOT / "book"
 #: Where the driver writes the notebooks papermill executed; the book shows exactly these.
 BOOK_RUNS_DIR = BOOK_DIR / "runs"
 #: Figures the notebooks write for the book's markdown pages (the front page's strip and speedup plot), which
@@ -41,7 +48,7 @@ SCALE_CHECKS = RESULTS_DIR / "scale-checks"
 #: A recorded study's step times: the study driver's time-left estimate guesses kinds not run yet from them
 STUDY_TIMES_REFERENCE = RESULTS_DIR / "study-times" / "two-cores-avx2.json"
 #: jupyter-book 1.x writes next to the _config.yml it found (the repository root), not inside book/.
-BOOK_HTML = (REPO_ROOT or Path.cwd()) / "_build" / "html" / "index.html"
+BOOK_HTML = STUDY_ROOT / "_build" / "html" / "index.html"
 
 
 def relative(path: str | Path) -> str:
@@ -53,10 +60,10 @@ def relative(path: str | Path) -> str:
 
 
 def runs_dir() -> Path:
-    """Where training runs are written: ``$COLOURLIB_RUNS``, else ``runs/`` in the checkout or the cwd."""
+    """Where training runs are written: ``$COLOURLIB_RUNS``, else ``runs/`` where the study writes."""
     if env := os.environ.get("COLOURLIB_RUNS"):
         return Path(env)
-    return (REPO_ROOT or Path.cwd()) / "runs"
+    return STUDY_ROOT / "runs"
 
 
 def cache_dir() -> Path:
@@ -76,3 +83,13 @@ DEFAULT_MODEL_RECORD = "colourise-model.json"
 def default_model_record() -> Path:
     """Where the model ``colourise`` uses by default is recorded."""
     return runs_dir() / DEFAULT_MODEL_RECORD
+
+
+def default_run_dir() -> Path:
+    """The run folder the default-model record names: relative to the record's folder (so a clone can move),
+    or absolute as older records wrote it. Raises ``OSError``/``ValueError``/``KeyError``/``TypeError`` for a
+    missing or damaged record."""
+    import json
+
+    record = default_model_record()
+    return (record.parent / json.loads(record.read_text())["run_dir"]).resolve()

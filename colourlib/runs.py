@@ -415,8 +415,8 @@ def remember_default(run_dir: Path) -> Path:
     """Record ``run_dir`` as the model ``colourise`` uses by default (the study driver calls this)."""
     record = paths.default_model_record()
     record.parent.mkdir(parents=True, exist_ok=True)
+    # relative to the record's own folder, so a clone (or its runs folder) can move and keep its default model
+    where = os.path.relpath(Path(run_dir).resolve(), record.parent.resolve())
     return atomic.write_json(
-        record,
-        {"run_dir": str(Path(run_dir).resolve()), "written_by": "python -m colourlib study"},
-        kind="default-model",
+        record, {"run_dir": where, "written_by": "python -m colourlib study"}, kind="default-model"
     )

@@ -236,7 +236,9 @@ def train(
                 # 5. The best validation epoch's weights (not the last epoch's), then the step's compute-only
                 # time, against which each epoch's input-wait share is measured.
                 model.load_weights(keep.best_file)
-                with atomic.replacing(run.weights_file, kind="final-weights") as tmp:
+                with atomic.replacing(
+                    run.weights_file, kind="final-weights", verify=atomic.h5_complete
+                ) as tmp:
                     model.save_weights(tmp)
                 atomic.fault_point("probe")
                 step_seconds = compute_only_step_seconds(fit_model, batches, config.batch_size)

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import warnings
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -19,7 +20,7 @@ import tifffile
 from conftest import environment_variable, save_rgb
 from PIL import Image
 
-from colourlib import runs
+from colourlib import paths, runs
 from colourlib.apps import colourise
 from colourlib.colour import lab_to_rgb, rgb_to_lab
 from colourlib.config import TrainConfig
@@ -314,12 +315,25 @@ def test_model_errors_come_before_any_work(run_dir, tmp_path, capsys):
             assert not out.exists()
 
 
+def test_the_default_model_is_found_after_the_clone_moves(run_dir, tmp_path):
+    clone = tmp_path / "clone"
+    shutil.copytree(run_dir, clone / "runs" / "train" / "r")
+    with environment_variable("COLOURLIB_RUNS", str(clone / "runs")):
+        record = runs.remember_default(clone / "runs" / "train" / "r")
+    assert not Path(json.loads(record.read_text())["run_dir"]).is_absolute()
+    clone.rename(tmp_path / "moved")
+    with environment_variable("COLOURLIB_RUNS", str(tmp_path / "moved" / "runs")):
+        assert paths.default_run_dir() == (tmp_path / "moved" / "runs" / "train" / "r").resolve()
+
+
 def test_default_model_and_bare_weights_file(run_dir, tmp_path, capsys):
     photo = tmp_path / "photo.png"
     Image.fromarray(grey_u8(np.full((20, 30), 50.0, np.float32)), "L").save(photo)
     with environment_variable("COLOURLIB_RUNS", str(tmp_path / "runs")):
         record = runs.remember_default(run_dir)
-        assert json.loads(record.read_text())["run_dir"] == str(run_dir.resolve())
+        assert (
+            record.parent / json.loads(record.read_text())["run_dir"]
+        ).resolve() == run_dir.resolve()
         code, out, _ = run([photo, "-o", tmp_path / "a"], capsys)
     assert code == 0 and str(run_dir / runs.RunFolder.WEIGHTS) in out and "vgg16 encoder" in out
     assert "1/1" not in capsys.readouterr().err  # no progress bar for one photo
@@ -600,6 +614,29 @@ def test_an_export_of_other_weights_is_not_used(exported_run, tmp_path, capsys):
     assert "vgg16 encoder" in out  # coloured through Keras instead
 
 
+def test_a_damaged_export_or_record_is_named_and_keras_colours_instead(
+    exported_run, tmp_path, capsys
+):
+    run_copy = tmp_path / "run"
+    shutil.copytree(exported_run, run_copy)
+    photo = tmp_path / "photo.png"
+    Image.fromarray(grey_u8(np.full((20, 30), 50.0, np.float32)), "L").save(photo)
+    onnx_file = run_copy / "export" / "colouriser.onnx"
+    data = bytearray(onnx_file.read_bytes())
+    data[-3000:-1000] = bytes(
+        255 - b for b in data[-3000:-1000]
+    )  # same size: onnxruntime still loads it
+    onnx_file.write_bytes(bytes(data))
+    code, out, err = run([photo, "-o", tmp_path / "a", "--run", run_copy], capsys)
+    assert code == 0 and "its sha256 is not the one" in err and "export again" in err
+    assert "vgg16 encoder" in out  # coloured through Keras, not the damaged file
+    shutil.copy(exported_run / "export" / "colouriser.onnx", onnx_file)
+    (run_copy / "export" / "colouriser.json").write_text('{"image_size": 32, "sha2')
+    code, out, err = run([photo, "-o", tmp_path / "b", "--run", run_copy], capsys)
+    assert code == 0 and "not a readable export record" in err
+    assert "other weights" not in err and "vgg16 encoder" in out
+
+
 def test_colouring_with_an_export_starts_without_tensorflow_or_keras(exported_run, tmp_path):
     import subprocess
     import sys
@@ -630,3 +667,46 @@ def test_colouring_with_an_export_starts_without_tensorflow_or_keras(exported_ru
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "out" / "photo.png").is_file()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs (a full disk) needs root")
+def test_a_disk_that_fills_mid_photo_never_leaves_a_short_file_counted_as_coloured(
+    run_dir, tmp_path, capsys
+):
+    from test_faults import tmpfs
+
+    rng = np.random.default_rng(4)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(
+        6
+    ):  # noise: each coloured JPEG is tens of kB, so the small disk fills inside one
+        Image.fromarray((rng.random((180, 260, 3)) * 255).astype(np.uint8)).save(
+            photos / f"p{i}.jpg", quality=95
+        )
+    with tmpfs(tmp_path / "small", "size=100k") as out:
+        code, stdout, err = run([photos, "-o", out, "--run", run_dir], capsys)
+        written = [p for p in out.rglob("*.jpg") if not p.name.startswith(".")]
+        for path in written:
+            with Image.open(path) as im:
+                im.load()  # raises "image file is truncated" for a short file
+        (summary,) = [line for line in stdout.splitlines() if line.startswith("coloured ")]
+        assert summary.startswith(f"coloured {len(written)} of 6 photo(s)")
+        assert len(written) < 6 and code != 0
+        assert "No space left on device" in err or "disk is full" in err
+
+
+def test_a_symlink_loop_or_a_dangling_link_is_named_as_such(tmp_path):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    (tmp_path / "gone").symlink_to(tmp_path / "deleted.jpg")
+    jobs, problems = colourise.plan_jobs(
+        [tmp_path / "a", tmp_path / "gone", tmp_path / "none.jpg"], tmp_path / "out"
+    )
+    reasons = dict(problems)
+    assert jobs == []
+    assert reasons[tmp_path / "a"].startswith("a symbolic link in a loop")
+    assert reasons[tmp_path / "gone"].startswith(
+        f"a symbolic link to {tmp_path / 'deleted.jpg'}, which does not exist"
+    )
+    assert reasons[tmp_path / "none.jpg"] == "no such file or folder"

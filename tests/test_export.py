@@ -4,6 +4,7 @@ networks of both encoders and both outputs, and clear refusals of a missing, dam
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -128,11 +129,20 @@ def test_a_missing_damaged_or_mismatched_export_is_refused_with_the_fix(tmp_path
     with pytest.raises(ExportedModelError, match="says 64 px"):
         ExportedColouriser.load(tmp_path / "export")
     sidecar.write_text("{not json")
-    with pytest.raises(ExportedModelError, match="not an export record"):
+    with pytest.raises(ExportedModelError, match="not a readable export record.*export again"):
         ExportedColouriser.load(tmp_path / "export")
     sidecar.write_text(json.dumps(record))
     onnx_file = tmp_path / "export" / export.ONNX_FILE
-    onnx_file.write_bytes(onnx_file.read_bytes()[:1000])
+    good = onnx_file.read_bytes()
+    damaged = bytearray(good)
+    damaged[-20000:-10000] = bytes(
+        255 - b for b in damaged[-20000:-10000]
+    )  # same size, still loads
+    onnx_file.write_bytes(bytes(damaged))
+    with pytest.raises(ExportedModelError, match="its sha256 is not the one .* Fix: export again"):
+        ExportedColouriser.load(tmp_path / "export")
+    onnx_file.write_bytes(good[:1000])
+    sidecar.write_text(json.dumps({**record, "sha256": hashlib.sha256(good[:1000]).hexdigest()}))
     with pytest.raises(ExportedModelError, match="onnxruntime cannot load it"):
         ExportedColouriser.load(tmp_path / "export")
 

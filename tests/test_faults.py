@@ -4,7 +4,10 @@ read-only folder, an animated image, and the odd inputs of issue 30, each as a u
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -159,9 +162,12 @@ def test_an_image_size_larger_than_every_photo_names_image_size_as_the_fix(recwa
         match=r"image_size=99968 is larger than every photo .* Fix: a smaller "
         r"image_size",
     ):
-        load_photo_set(None, 99968)
+        load_photo_set(None, 99968, max_photos=23)
     assert not [w for w in recwarn if "skipped" in str(w.message)], (
         "no listing of hundreds of photos"
+    )
+    assert not [w for w in recwarn if "usable" in str(w.message)], (
+        "no warning about 0 usable photos before the error that says why"
     )
 
 
@@ -230,3 +236,137 @@ def test_help_and_argument_errors_answer_before_keras_is_imported(argv):
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
     )
     assert done.stdout.strip().splitlines()[-1] == "NO KERAS", done.stdout + done.stderr
+
+
+# --- the smoke test and the real study --------------------------------------------------------------------------
+
+#: A stand-in for the study: writes a file into every place the study writes (runs, timings, executed notebooks,
+#: the built book, its web assets, the default-model record) as the paths module resolves them in its process.
+WRITES_EVERYWHERE = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    from colourlib import paths
+    places = [paths.runs_dir() / "train" / "r" / "config.json", paths.runs_dir() / "parallel" / "summary.csv",
+              paths.BOOK_RUNS_DIR / "data.ipynb", paths.BOOK_FIGURES_DIR / "strip.png", paths.BOOK_HTML,
+              paths.BOOK_WEB_DIR / "ct-config.js", paths.default_model_record()]
+    for place in places:
+        place.parent.mkdir(parents=True, exist_ok=True)
+        place.write_text("tiny")
+    print(json.dumps([str(p) for p in places]))
+""")
+
+
+def test_the_smoke_test_writes_only_into_its_scratch_copy(tmp_path, monkeypatch, capfd):
+    import hashlib
+
+    from colourlib import paths
+    from colourlib.study import smoke
+
+    def checksums() -> dict[str, str]:
+        return {
+            str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+            for folder in (paths.runs_dir(), paths.BOOK_RUNS_DIR, paths.BOOK_HTML.parent)
+            if folder.is_dir()
+            for p in folder.rglob("*")
+            if p.is_file()
+        }
+
+    before = checksums()
+    real_call = subprocess.call
+    monkeypatch.setattr(
+        smoke.subprocess,
+        "call",
+        lambda command, env: real_call([sys.executable, "-c", WRITES_EVERYWHERE], env=env),
+    )
+    monkeypatch.delenv("COLOURLIB_RUNS", raising=False)
+    scratch = tmp_path / "smoke-test"
+    assert smoke.run_study(["--preset", "tiny"], root=scratch) == 0
+    out = capfd.readouterr().out
+    written = [Path(p) for p in json.loads(out.strip().splitlines()[-1])]
+    assert all(scratch in p.parents for p in written), written
+    assert checksums() == before  # nothing of the real study changed
+    assert (scratch / "book" / "intro.md").is_file() and (scratch / "_config.yml").is_file()
+    (scratch / "book" / "stale-page.md").write_text("a page since deleted in the checkout")
+    assert smoke.run_study(["--preset", "tiny"], root=scratch) == 0
+    assert not (scratch / "book" / "stale-page.md").exists()  # the sources are copied fresh
+    assert (
+        scratch / "book" / "runs" / "data.ipynb"
+    ).read_text() == "tiny"  # results kept for reuse
+
+
+def test_make_study_preset_tiny_goes_to_the_scratch_copy(monkeypatch):
+    from colourlib.study import smoke
+
+    seen = []
+    monkeypatch.setattr(smoke, "run_study", lambda argv, root=None: seen.append(argv) or 0)
+    monkeypatch.setattr(smoke, "in_scratch", lambda: False)
+    assert cli._run_study(cli.command_parser().parse_args(["study", "--preset", "tiny"])) == 0
+    assert seen == [["--preset", "tiny"]]
+
+
+# --- parameters that meant something else -----------------------------------------------------------------------
+
+
+def test_p_preset_trains_that_preset_and_never_only_relabels_the_run():
+    args = cli.command_parser().parse_args(["train", "run", "-p", "preset=tiny", "-p", "epochs=2"])
+    config = cli._train_config(args)
+    assert config == TrainConfig.preset_config("tiny", epochs=2) and config.preset == "tiny"
+    with pytest.raises(ConfigError, match=r"preset='tiny' given as an override of preset 'quick'"):
+        TrainConfig.preset_config("quick", preset="tiny")
+    clash = cli.command_parser().parse_args(
+        ["train", "r", "--preset", "quick", "-p", "preset=tiny"]
+    )
+    with pytest.raises(ConfigError, match="contradicts --preset quick"):
+        cli._train_config(clash)
+
+
+def test_gpus_above_the_machine_names_the_machines_limit_first(capsys):
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the limit below is the TensorFlow CPU one")
+    assert cli.main(["train", "never-written", "-p", "gpus=1000"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "gpus=1000 cannot be provided on this machine" in line and "batch_size" not in line
+    with pytest.raises(ConfigError, match=r"gpus=32 is not allowed: at most batch_size=16"):
+        TrainConfig.preset_config(
+            "quick", gpus=32
+        )  # a notebook's parameters, before any machine check
+
+
+def test_a_keras_backend_that_is_not_installed_is_one_line():
+    done = colourlib_command(
+        "train", "never-written", "-p", "preset=tiny", env={"KERAS_BACKEND": "torch"}
+    )
+    if importlib.util.find_spec("torch") is not None:
+        pytest.skip("torch is installed here")
+    assert done.returncode == 2, done.stderr
+    (line,) = error_lines(done.stderr)
+    assert line.startswith(
+        "error: KERAS_BACKEND=torch: Keras's torch backend needs the torch package"
+    )
+    assert "Traceback" not in done.stderr
+
+
+def test_jupyter_book_before_any_study_stops_with_the_fix(tmp_path):
+    from colourlib.report import needs_study
+
+    book = tmp_path / "book"
+    book.mkdir()
+    shutil.copy(Path(needs_study.__file__).parents[2] / "_toc.yml", book / "_toc.yml")
+    assert "runs/data" in needs_study.missing_chapters(book)
+
+    class App:
+        srcdir = str(book)
+
+    with pytest.raises(SystemExit) as stopped:
+        needs_study._check(App())
+    assert stopped.value.code == 2
+    (book / "runs" / "train").mkdir(parents=True)
+    for name in ("data", "model", "parallel", "evaluate", "model-search", "reproducibility"):
+        (book / "runs" / f"{name}.ipynb").write_text("{}")
+    (book / "runs" / "train" / "a.ipynb").write_text("{}")
+    assert needs_study.missing_chapters(book) == []
+    needs_study._check(App())  # a built study: nothing to say
+    config = (Path(needs_study.__file__).parents[2] / "_config.yml").read_text()
+    assert "colourlib.report.needs_study" in config  # `jupyter-book build book/` loads it

@@ -17,6 +17,45 @@
   const MAX_SIDE = 4096; // larger photos are refused with a message, never frozen on
   const MAX_PIXELS = 16e6;
 
+  // --- the size a photo file declares, read from its header before anything is decoded ------------------------
+  // A 30000 x 30000 PNG is a few kilobytes that decode to 3.6 GB: the browser would fail with a message that
+  // blames the file. Read its declared size first and refuse it by name, as `colourise` (Pillow's guard) does.
+  function declaredSize(bytes) {
+    const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    const be16 = (i) => (u8[i] << 8) | u8[i + 1];
+    const be32 = (i) => ((u8[i] << 24) >>> 0) + (u8[i + 1] << 16) + (u8[i + 2] << 8) + u8[i + 3];
+    const le16 = (i) => u8[i] | (u8[i + 1] << 8);
+    const le24 = (i) => u8[i] | (u8[i + 1] << 8) | (u8[i + 2] << 16);
+    const ascii = (i, n) => String.fromCharCode(...u8.subarray(i, i + n));
+    if (u8.length >= 24 && u8[0] === 0x89 && ascii(1, 3) === "PNG" && ascii(12, 4) === "IHDR") {
+      return { width: be32(16), height: be32(20) };
+    }
+    if (u8.length >= 10 && ascii(0, 3) === "GIF") return { width: le16(6), height: le16(8) };
+    if (u8.length >= 30 && ascii(0, 4) === "RIFF" && ascii(8, 4) === "WEBP") {
+      const kind = ascii(12, 4);
+      if (kind === "VP8X") return { width: 1 + le24(24), height: 1 + le24(27) };
+      if (kind === "VP8L") {
+        const bits = u8[21] | (u8[22] << 8) | (u8[23] << 16) | (u8[24] << 24);
+        return { width: 1 + (bits & 0x3fff), height: 1 + ((bits >> 14) & 0x3fff) };
+      }
+      if (kind === "VP8 ") return { width: le16(26) & 0x3fff, height: le16(28) & 0x3fff };
+    }
+    if (u8.length >= 4 && u8[0] === 0xff && u8[1] === 0xd8) {
+      for (let i = 2; i + 9 < u8.length; ) {
+        if (u8[i] !== 0xff) return null;
+        const marker = u8[i + 1];
+        if (marker === 0xff) { i += 1; continue; }
+        const sof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+        if (sof) return { width: be16(i + 7), height: be16(i + 5) };
+        i += 2 + be16(i + 2);
+      }
+    }
+    return null; // not a format read here, or the size lies beyond the bytes read: the decoder decides
+  }
+
+  const tooLarge = (width, height) => Math.max(width, height) > MAX_SIDE || width * height > MAX_PIXELS;
+  const limits = `photos up to ${MAX_SIDE} px on a side and ${MAX_PIXELS / 1e6} megapixels are coloured here`;
+
   // --- Pillow's resampling (ImagingResample, float images), for one float32 plane -----------------------------
   const FILTERS = {
     box: { support: 0.5, f: (x) => (x > -0.5 && x <= 0.5 ? 1.0 : 0.0) },
@@ -139,7 +178,7 @@
   }
 
   // The generated scripts sit in _static/generated/, beside this file's folder, whatever page loads it.
-  const GENERATED = new URL("generated/", document.currentScript.src).href;
+  const GENERATED = typeof document === "undefined" ? "" : new URL("generated/", document.currentScript.src).href;
 
   function loadScript(name) {
     return new Promise((resolve, reject) => {
@@ -234,9 +273,14 @@
       const started = performance.now();
       say(`Colouring ${file.name}…`, "working");
       try {
+        const declared = declaredSize(await file.slice(0, 1 << 18).arrayBuffer());
+        if (declared && tooLarge(declared.width, declared.height)) {
+          say(`${file.name} declares ${declared.width} x ${declared.height} px, so it was not decoded (it would take ${(declared.width * declared.height * 4 / 1e9).toFixed(1)} GB, the size of a decompression bomb): ${limits}. Make it smaller, or use the colourise command, which takes any size up to its own guard.`, "refused");
+          return;
+        }
         const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
-        if (Math.max(bitmap.width, bitmap.height) > MAX_SIDE || bitmap.width * bitmap.height > MAX_PIXELS) {
-          say(`${file.name} is ${bitmap.width} x ${bitmap.height} px: photos up to ${MAX_SIDE} px on a side and ${MAX_PIXELS / 1e6} megapixels are coloured here. Make it smaller, or use the colourise command, which takes any size.`, "refused");
+        if (tooLarge(bitmap.width, bitmap.height)) {
+          say(`${file.name} is ${bitmap.width} x ${bitmap.height} px: ${limits}. Make it smaller, or use the colourise command, which takes any size.`, "refused");
           return;
         }
         const coloured = await colourPhoto(bitmap, config);
@@ -275,7 +319,10 @@
     );
   }
 
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll(".ct-colourise").forEach(mount);
-  });
+  if (typeof document !== "undefined") {
+    document.addEventListener("DOMContentLoaded", () => {
+      document.querySelectorAll(".ct-colourise").forEach(mount);
+    });
+  }
+  if (typeof module !== "undefined") module.exports = { declaredSize }; // node, for the project's tests
 })();

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from .. import ColourlibError, ConfigError, paths
+from ..backend import missing_backend
 from . import path_argument
 
 #: Commands whose own parser reads the rest of the command line: name -> (subcommand -> "module:function").
@@ -54,8 +55,30 @@ def _train_config(args):
     from ..config import TrainConfig
 
     overrides = _parse_overrides(args.params)
+    preset = overrides.pop("preset", None)
+    if preset is not None:
+        # -p preset=X would only relabel the run: a preset is a set of values, chosen before the overrides
+        if args.config is not None:
+            raise ConfigError(
+                f"-p preset={preset}: --config {args.config} already gives every value. Fix: drop --config and "
+                f"pass --preset {preset}, or drop -p preset."
+            )
+        if args.preset is not None and args.preset != preset:
+            raise ConfigError(
+                f"-p preset={preset} contradicts --preset {args.preset}. Fix: give the preset once, --preset NAME."
+            )
+    gpus = overrides.get("gpus")
+    if isinstance(gpus, int) and not isinstance(gpus, bool) and gpus > 1:
+        from ..backend.replicas import check_capacity
+
+        check_capacity(gpus)  # the machine's limit first: it is what the user fixes
     if args.config is None:
-        return TrainConfig.preset_config(args.preset, **overrides)
+        return TrainConfig.preset_config(args.preset or preset or "quick", **overrides)
+    if args.preset is not None:
+        raise ConfigError(
+            f"--preset {args.preset} with --config {args.config}: the configuration file already gives every "
+            "value. Fix: pass one of them (change single values with -p NAME=VALUE)."
+        )
     try:
         saved = json.loads(args.config.read_text())
     except (OSError, ValueError) as exc:
@@ -71,7 +94,14 @@ def _train_config(args):
 
 def _run_study(args) -> int:
     from ..report.book import build_book
+    from ..study import smoke
     from ..study.driver import Study
+
+    if args.preset == "tiny" and not smoke.in_scratch():
+        again = ["--preset", "tiny"] + ["--force"] * args.force + ["--no-book"] * args.no_book
+        return smoke.run_study(
+            again + (["--matrix", str(args.matrix.resolve())] if args.matrix else [])
+        )
 
     build = not args.no_book
     study = Study(args.preset, args.matrix, force=args.force, later_steps=1 if build else 0)
@@ -149,7 +179,11 @@ def command_parser() -> argparse.ArgumentParser:
     )
     tr = sub.add_parser("train", help="train one configuration into a run folder")
     tr.add_argument("run_dir", type=path_argument)
-    tr.add_argument("--preset", default="quick")
+    tr.add_argument(
+        "--preset",
+        default=None,
+        help="the set of values the run starts from: quick (default), tiny (a smoke test) or paper",
+    )
     tr.add_argument(
         "--config",
         type=path_argument,
@@ -259,6 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     except ColourlibError as exc:
         # what the user can fix: one line; anything else is a bug, and keeps its traceback
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        line = missing_backend(exc)
+        if line is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(

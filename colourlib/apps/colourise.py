@@ -13,6 +13,7 @@ loaded and checked before any photo is touched.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import ColourlibError, atomic, paths
+from ..backend import missing_backend
 from . import path_argument
 
 if (
@@ -139,7 +141,7 @@ def _run_folder(run: Path | None) -> tuple[Path, str]:
                 "--weights FILE."
             )
         try:
-            run = Path(json.loads(record.read_text())["run_dir"])
+            run = paths.default_run_dir()
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(
                 f"{record} is not a readable model record ({type(exc).__name__}: {exc}). Fix: run "
@@ -166,6 +168,7 @@ def _exported(run: Path, image_size: int | None) -> ExportedColouriser | None:
     if not folder.is_dir():
         return None
     try:
+        exported = ExportedColouriser.load(folder)  # a damaged file or record: named, never used
         if not current_for(folder, run):
             print(
                 f"colourise: {folder} was exported from other weights than {run}'s; colouring with Keras "
@@ -173,7 +176,6 @@ def _exported(run: Path, image_size: int | None) -> ExportedColouriser | None:
                 file=sys.stderr,
             )
             return None
-        exported = ExportedColouriser.load(folder)
     except (ExportedModelError, ImportError) as exc:
         print(f"colourise: {exc}; colouring with Keras instead", file=sys.stderr)
         return None
@@ -318,7 +320,7 @@ def plan_jobs(inputs: list[Path], out_dir: Path) -> tuple[list[Job], list[tuple[
         elif arg.is_file():
             jobs.append(Job(arg, out_dir / arg.name))
         else:
-            problems.append((arg, "no such file or folder"))
+            problems.append((arg, _missing_reason(arg)))
     unique, seen = (
         [],
         set(),
@@ -328,6 +330,23 @@ def plan_jobs(inputs: list[Path], out_dir: Path) -> tuple[list[Job], list[tuple[
             seen.add(job.source.resolve())
             unique.append(job)
     return unique, problems
+
+
+def _missing_reason(arg: Path) -> str:
+    """Why ``arg`` names nothing to colour: a link in a loop or to nothing is not a missing file."""
+    import errno
+
+    if not arg.is_symlink():
+        return "no such file or folder"
+    try:
+        os.stat(arg)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return (
+                "a symbolic link in a loop (it leads back to itself), so it names no photo. Fix: point it at "
+                "a photo or a folder"
+            )
+    return f"a symbolic link to {os.readlink(arg)}, which does not exist. Fix: point it at a photo or a folder"
 
 
 def _walk(folder: Path) -> tuple[list[Path], list[tuple[Path, Path]]]:
@@ -361,32 +380,35 @@ def write_photo(
     planes = np.clip(
         rgb if alpha is None else np.concatenate([rgb, alpha[..., None]], axis=-1), 0, 1
     )
-    with atomic.replacing(path, kind="photo") as tmp:
-        if bit_depth == 16:
-            import tifffile
+    encoded = (
+        io.BytesIO()
+    )  # encoded in memory, then written with every write checked (atomic.write_bytes)
+    if bit_depth == 16:
+        import tifffile
 
-            data = np.round(planes * 65535).astype(np.uint16)
-            tifffile.imwrite(
-                tmp,
-                data,
-                photometric="rgb",
-                compression="zlib",
-                extrasamples=("unassalpha",) if alpha is not None else None,
-            )
-        else:
-            from PIL import Image
+        data = np.round(planes * 65535).astype(np.uint16)
+        tifffile.imwrite(
+            encoded,
+            data,
+            photometric="rgb",
+            compression="zlib",
+            extrasamples=("unassalpha",) if alpha is not None else None,
+        )
+    else:
+        from PIL import Image
 
-            image = Image.fromarray(np.round(planes * 255).astype(np.uint8))
-            fmt = _FORMATS[path.suffix.lower()]
-            options = {
-                "JPEG": dict(quality=95),
-                "WEBP": dict(quality=95),
-                "PNG": {},
-                "TIFF": dict(compression="tiff_deflate"),
-            }[fmt]
-            if exif is not None and fmt != "TIFF":
-                options["exif"] = exif
-            image.save(tmp, format=fmt, **options)
+        image = Image.fromarray(np.round(planes * 255).astype(np.uint8))
+        fmt = _FORMATS[path.suffix.lower()]
+        options = {
+            "JPEG": dict(quality=95),
+            "WEBP": dict(quality=95),
+            "PNG": {},
+            "TIFF": dict(compression="tiff_deflate"),
+        }[fmt]
+        if exif is not None and fmt != "TIFF":
+            options["exif"] = exif
+        image.save(encoded, format=fmt, **options)
+    atomic.write_bytes(path, encoded.getvalue(), kind="photo")
 
 
 def colour_file(
@@ -531,6 +553,12 @@ def colourise(argv: list[str] | None = None) -> int:
         colouriser = load_colouriser(args.run, args.weights, args.image_size, args.keras)
     except ModelError as exc:
         print(f"colourise: error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        line = missing_backend(exc)
+        if line is None:
+            raise
+        print(f"colourise: error: {line}", file=sys.stderr)
         return 2
     print(f"model: {colouriser.description}", flush=True)
     try:

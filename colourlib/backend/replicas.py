@@ -181,14 +181,7 @@ def provide(gpus: int) -> ReplicaPlan:
     cluster = tf_config()
     if cluster is not None:
         return _provide_multi_worker(gpus, backend, cluster)
-    if backend == "jax":
-        request_jax_cpu_devices(gpus)  # before capacity() starts the backend
-    most, why = capacity()
-    if gpus > most:
-        raise ConfigError(
-            f"gpus={gpus} cannot be provided on this machine: {why}, so at most gpus={most}. "
-            f"Fix: use gpus <= {most}, or a machine with {gpus} GPUs."
-        )
+    check_capacity(gpus)
     if backend == "tensorflow":
         return _provide_tensorflow(gpus)
     if backend == "jax":
@@ -198,6 +191,22 @@ def provide(gpus: int) -> ReplicaPlan:
             f"gpus={gpus} needs the tensorflow or jax backend (KERAS_BACKEND={backend!r})."
         )
     return ReplicaPlan(backend, 1, "GPU" if _physical_gpus(backend) else "CPU", True, ["default"])
+
+
+def check_capacity(gpus: int) -> None:
+    """Raise :class:`ConfigError` naming the machine's limit when it cannot provide ``gpus`` replicas in one
+    process; called before anything else judges ``gpus`` (a batch of 16 cannot be split 1,000 ways either, but
+    the machine's limit is the one to fix first). Multi-machine clusters are checked when they are laid out."""
+    if gpus <= 1 or tf_config() is not None:
+        return
+    if keras.backend.backend() == "jax":
+        request_jax_cpu_devices(gpus)  # before capacity() starts the backend
+    most, why = capacity()
+    if gpus > most:
+        raise ConfigError(
+            f"gpus={gpus} cannot be provided on this machine: {why}, so at most gpus={most}. "
+            f"Fix: use gpus <= {most}, or a machine with {gpus} GPUs."
+        )
 
 
 def _too_late(gpus: int, have: int, kind: str) -> ConfigError:

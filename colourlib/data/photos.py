@@ -245,7 +245,7 @@ def name_order(files: list[Path]) -> list[Path]:
 def subset(files: list[Path], count: int | None) -> list[Path]:
     """At most ``count`` of ``files`` (all for ``None`` or 0), chosen by name and kept in their order; asking
     for more than there are says so (with how many are used) rather than quietly training on fewer."""
-    if count and count > len(files):
+    if count and count > len(files) > 0:  # none at all is the caller's error, named there
         warnings.warn(
             f"max_photos={count} is more than the {len(files)} usable training and validation photos: "
             f"using all {len(files)}.",

@@ -96,14 +96,13 @@ def in_browser_colouriser() -> None:
     """The in-browser colouriser's generated scripts (:mod:`colourlib.report.web`) for the default model's ONNX
     export, which the study writes; without one the page says the model is missing (and the browser check
     fails on it)."""
-    import json
 
     from ..exported import EXPORT_DIR, SIDECAR_FILE
     from .web import write_assets
 
     record = paths.default_model_record()
     try:
-        export_dir = Path(json.loads(record.read_text())["run_dir"]) / EXPORT_DIR
+        export_dir = paths.default_run_dir() / EXPORT_DIR
     except (OSError, ValueError, KeyError, TypeError):
         print(f"the in-browser colouriser is left out: no default model recorded in {record}")
         return
@@ -121,7 +120,7 @@ def in_browser_colouriser() -> None:
 def build_book() -> int:
     """``jupyter-book build book/ -W -n --keep-going`` from the repository root, then the book check; returns
     the exit status."""
-    root = paths.REPO_ROOT or Path.cwd()
+    root = paths.STUDY_ROOT
     command = [
         str(Path(sys.executable).with_name("jupyter-book")),
         "build",

@@ -389,6 +389,24 @@ def static_server(folder: Path):
         server.server_close()
 
 
+def bomb_png(side: int) -> bytes:
+    """A PNG header declaring ``side`` x ``side`` grey pixels with only its first rows' data: a few hundred
+    bytes that a decoder would try to expand to side**2 bytes (a decompression bomb, as a page sees one)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    rows = zlib.compress(b"\0" * (side + 1) * 4, 9)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    )
+
+
 def check_colouriser(
     html_dir: Path,
     chromium: str,
@@ -475,6 +493,16 @@ def check_colouriser(
         if state != "refused":
             report.problems.append(
                 f"{COLOURISER_PAGE}: a 5000 x 60 px photo was not refused with a message ({state})"
+            )
+        bomb = work / "bomb.png"
+        bomb.write_bytes(bomb_png(30000))
+        file_input.send_keys(str(bomb))
+        state = _wait_for_state(browser, ("refused", "done", "failed"), COLOURISER_TIMEOUT)
+        status = browser.evaluate("document.querySelector('.ct-colourise .ct-status').textContent")
+        if state != "refused" or "declares 30000 x 30000 px" not in status:
+            report.problems.append(
+                f"{COLOURISER_PAGE}: a PNG declaring 30000 x 30000 px (a decompression bomb) was not refused "
+                f"by its declared size ({state}): {status}"
             )
         report.problems += [
             f"{COLOURISER_PAGE}: console error: {e}"

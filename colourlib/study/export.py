@@ -178,8 +178,7 @@ def export(
             )
         data = path.read_bytes()
         target = out_dir / ONNX_FILE
-        with atomic.replacing(target, "export") as partial:
-            partial.write_bytes(data)
+        atomic.write_bytes(target, data, "export")
     config = colouriser.config
     record = {
         "file": ONNX_FILE,
@@ -221,7 +220,7 @@ def _check_images() -> list[np.ndarray]:
 def current_export(run_dir: str | Path) -> tuple[dict, bool]:
     """The export of ``run_dir`` in ``run_dir/export``: reused while it was exported from the run's present
     weights by the present export code, else exported again. Returns (its record, whether it was reused)."""
-    from ..exported import current_for
+    from ..exported import ExportedModelError, current_for
     from ..provenance import code_fingerprint
 
     out_dir = Path(run_dir) / EXPORT_DIR
@@ -232,7 +231,7 @@ def current_export(run_dir: str | Path) -> tuple[dict, bool]:
             and record.get("export_code") == code_fingerprint(EXPORT_CODE)
             and hashlib.sha256((out_dir / ONNX_FILE).read_bytes()).hexdigest() == record["sha256"]
         )
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, ExportedModelError):
         current = False
     if current:
         return record, True

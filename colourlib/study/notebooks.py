@@ -147,7 +147,7 @@ def execute(name: str, output: Path, parameters: dict[str, Any], title: str | No
             progress_bar=False,
             stdout_file=_Indented(),
             stderr_file=_Indented(),
-            cwd=str(paths.REPO_ROOT or Path.cwd()),
+            cwd=str(paths.STUDY_ROOT),
             kernel_manager_class=_kernel_manager_class(),
         )
     except papermill.PapermillExecutionError as exc:

@@ -1,0 +1,54 @@
+"""A Sphinx extension that stops ``jupyter-book build book/`` before a study has run.
+
+The book's chapters are the notebooks papermill executed (``book/runs/``); on a fresh clone they do not exist
+yet, and jupyter-book would otherwise print "Finished" with a book that lacks every chapter and hundreds of
+warnings about missing pages and values. Listed in ``_config.yml`` (``sphinx: extra_extensions``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import yaml
+
+
+def missing_chapters(book_dir: Path) -> list[str]:
+    """The executed-notebook pages the table of contents names that ``book_dir`` lacks (``runs/...``)."""
+    toc = yaml.safe_load((book_dir / "_toc.yml").read_text(encoding="utf-8"))
+    missing = []
+
+    def walk(entries) -> None:
+        for entry in entries or []:
+            name = entry.get("file")
+            if name and name.startswith("runs/") and not (book_dir / f"{name}.ipynb").is_file():
+                missing.append(name)
+            pattern = entry.get("glob")
+            if (
+                pattern
+                and pattern.startswith("runs/")
+                and not list(book_dir.glob(f"{pattern}.ipynb"))
+            ):
+                missing.append(pattern)
+            walk(entry.get("sections"))
+
+    walk(toc.get("chapters"))
+    return missing
+
+
+def _check(app) -> None:
+    missing = missing_chapters(Path(app.srcdir))
+    if missing:
+        # one line and exit 2, as colourlib's commands end: jupyter-book would wrap any exception in two
+        # tracebacks and a box, burying the fix
+        print(
+            f"error: the book's results are not there yet ({len(missing)} executed notebook(s) missing in "
+            f"{Path(app.srcdir) / 'runs'}, e.g. {missing[0]}.ipynb). Fix: run `make study` first: it executes "
+            "the notebooks and then builds the book.",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+
+
+def setup(app) -> dict:
+    app.connect("builder-inited", _check)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
