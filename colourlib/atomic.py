@@ -160,22 +160,36 @@ def write_json(path: str | Path, value, kind: str = "file") -> Path:
 @contextlib.contextmanager
 def exclusive_lock(lock_file: Path, what: str):
     """Hold an exclusive ``flock`` on ``lock_file`` (the kernel drops it when the process dies, so a crash never
-    leaves a stale lock); refuse at once, naming the holder's PID, if another process holds it."""
-    handle = open(lock_file, "a+")
-    try:
+    leaves a stale lock); refuse at once, naming the holder's PID, if another process holds it. The file is
+    removed when the block ends, so nothing is left in the user's folders; a process that locked the file just
+    as it was removed sees that its inode is no longer the path's and locks the new file instead."""
+    lock_file = Path(lock_file)
+    while True:
+        handle = open(lock_file, "a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
+            handle.close()
             raise FolderInUseError(
                 f"{what} is being written by another process (PID {holder}). Fix: wait for it "
                 "to finish, or stop it, then run this command again."
             ) from None
+        try:
+            current = os.stat(lock_file).st_ino == os.fstat(handle.fileno()).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        handle.close()  # its holder removed it after we opened it: lock the path's new file
+    try:
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         yield
     finally:
+        with contextlib.suppress(OSError):
+            lock_file.unlink()  # while still holding the lock: no one can be holding the new one yet
         handle.close()

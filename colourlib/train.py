@@ -116,6 +116,22 @@ def compute_only_step_seconds(
     return seconds_per_step(model, in_memory, PROBE_STEPS)
 
 
+def _check_same_backend(run: RunFolder, backend: str) -> None:
+    """An interrupted run resumes only under the backend it started with: its optimizer state and numerics are
+    that backend's, and a run finished under two would match neither backend's uninterrupted run while its
+    record named only the last."""
+    try:
+        started = run.read_json(run.ENVIRONMENT).get("keras_backend")
+    except (OSError, ValueError, AttributeError):
+        return  # no record of an earlier start: nothing to compare against
+    if started and started != backend:
+        raise ConfigError(
+            f"{run.path} was started under KERAS_BACKEND={started} and this process runs {backend}: a run "
+            f"resumed under another backend matches neither backend's uninterrupted run. Fix: resume it with "
+            f"KERAS_BACKEND={started}, or pass --force to train it again from the start under {backend}."
+        )
+
+
 def train(
     config: TrainConfig,
     run_dir: str | Path,
@@ -158,7 +174,10 @@ def train(
 
         with run.lock():
             # 2. The folder: new, an interrupted run of these parameters and code to resume, or finished.
-            if run.prepare(config, photos.summary(), force) == "finished":
+            state = run.prepare(config, photos.summary(), force)
+            if state == "resume":
+                _check_same_backend(run, plan.backend)
+            if state == "finished":
                 if print_progress:
                     print(
                         f"{run.path} already holds this run, finished (same parameters and code); "

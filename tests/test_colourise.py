@@ -219,8 +219,8 @@ def test_folders_are_searched_recursively_with_their_layout_kept(run_dir, tmp_pa
     written = sorted(
         p.relative_to(tmp_path / "out").as_posix()
         for p in (tmp_path / "out").rglob("*")
-        if p.is_file() and p.name != ".colourise.lock"
-    )
+        if p.is_file()
+    )  # the coloured photos and nothing else: no lock file left behind
     assert written == ["scans/1950s/B.JPG", "scans/1950s/summer/c.tiff", "scans/a.png"]
     assert Image.open(tmp_path / "out" / "scans/1950s/summer/c.tiff").format == "TIFF"
     assert "3/3" in err  # a progress bar for more than one photo
@@ -501,6 +501,7 @@ def test_bad_sizes_records_and_folders_get_a_clear_message(run_dir, tmp_path, ca
     shutil.copy(photo, folder / "a.png")
     code, _, err = run([folder, "-o", folder, "--run", run_dir], capsys)
     assert code == 1 and "is the output folder (-o)" in err
+    assert sorted(p.name for p in folder.iterdir()) == ["a.png"]  # nothing left in the user's folder
     code, _, err = run([photo, "-o", "/proc/colourise-cannot-write-here", "--run", run_dir], capsys)
     assert code == 2 and "cannot write there" in err and "Traceback" not in err
     os.symlink(folder, folder / "loop")

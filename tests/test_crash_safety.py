@@ -261,3 +261,25 @@ def test_the_study_clears_its_own_folder_when_it_holds_a_run_of_other_parameters
         run.state_for(
             TrainConfig.from_dict(params), {"train": ["a.png", "c.png"], "val": ["b.png"]}
         )
+
+
+@pytest.mark.slow  # two training processes (about 30 s)
+def test_a_run_started_under_one_backend_is_not_resumed_under_another(tmp_path, coded_photos):
+    pytest.importorskip("jax")
+    params = config(coded_photos)
+    run = tmp_path / "run"
+    killed = train_process(run, params, kill_at="batch#8")  # inside epoch 2, epoch 1 backed up
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-1500:]
+    env = {k: v for k, v in os.environ.items() if k != "COLOURLIB_KILL_AT"}
+    resumed = subprocess.run(
+        [sys.executable, "-m", "colourlib", "train", str(run), "--config", str(run / "config.json")],
+        env={**env, "KERAS_BACKEND": "jax"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert resumed.returncode == 2, resumed.stderr[-2000:]
+    (line,) = [x for x in resumed.stderr.splitlines() if x.startswith("error:")]
+    assert "was started under KERAS_BACKEND=tensorflow and this process runs jax" in line
+    assert "Fix: resume it with KERAS_BACKEND=tensorflow" in line
+    assert json.loads((run / RunFolder.ENVIRONMENT).read_text())["keras_backend"] == "tensorflow"

@@ -8,6 +8,7 @@ import ast
 import dataclasses
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from colourlib.study.notebooks import (
     TRAIN_EXTRA_PARAMETERS,
     NotebookFailed,
     declared_parameters,
+    error_outputs,
     execute,
     notebook_path,
 )
@@ -203,9 +205,15 @@ def test_a_bad_parameter_fails_with_the_notebooks_own_message(tmp_path):
 
 def test_the_driver_runs_a_notebook_without_the_kernels_plain_tcp_warning(tmp_path, capfd):
     # ipykernel >= 7.3 warns at every start over unencrypted TCP; the driver's kernels ask for CurveZMQ keys
-    with pytest.raises(NotebookFailed, match="gpus=0 is not allowed"):
+    with pytest.raises(NotebookFailed, match="gpus=0 is not allowed") as failed:
         execute("train", tmp_path / "out.ipynb", {"preset": "tiny", "gpus": 0})
     assert "without encryption" not in capfd.readouterr().err
+    # the study and the book check name the failed cell alike
+    (problem,) = error_outputs(nbformat.read(tmp_path / "out.ipynb", as_version=4))
+    cell = problem.split(" holds an error output")[0]
+    assert re.fullmatch(r"cell \d+ \(In \[\d+\]\)", cell) and f"failed in {cell}:" in str(
+        failed.value
+    )
 
 
 def test_the_driver_refuses_a_parameter_the_notebook_does_not_declare(tmp_path):
@@ -421,7 +429,7 @@ def test_book_check_finds_missing_glue_and_error_outputs(tmp_path):
     assert any("'runs/good.ipynb:'" in p for p in problems), (
         "a cross-document text glue needs a format"
     )
-    assert any("bad.ipynb: cell 0 holds an error output: ValueError: boom" in p for p in problems)
+    assert any("bad.ipynb: cell 1 holds an error output: ValueError: boom" in p for p in problems)
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -639,8 +639,12 @@ def test_timing_jobs_rotate_the_rows_and_a_timing_of_the_same_code_is_reused(tmp
             request = json.loads(Path(command[-1]).read_text())
             started.append(len(request["runs"]))
             for run in request["runs"]:
-                Path(run["file"]).parent.mkdir(parents=True, exist_ok=True)
-                Path(run["file"]).write_text(
+                file = (
+                    Path(command[-1]).parent / run["file"]
+                )  # relative to the request, as the child reads it
+                assert not Path(run["file"]).is_absolute()  # no machine path in the record
+                file.parent.mkdir(parents=True, exist_ok=True)
+                file.write_text(
                     json.dumps(
                         {
                             "config": run["config"],

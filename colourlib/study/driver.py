@@ -232,7 +232,8 @@ def reference_durations(path: str | Path | None = None) -> dict[str, float]:
 
 def train_parameters(config: TrainConfig, run: RunFolder) -> dict:
     """train.ipynb's parameters for ``config`` into ``run``: the configuration's one wire form plus the folder."""
-    return {**config.to_dict(), "run_dir": str(run.path), "force": False}
+    # relative to the checkout (the notebooks' working folder), so no record holds this machine's path
+    return {**config.to_dict(), "run_dir": relative(run.path), "force": False}
 
 
 class Study:
@@ -257,7 +258,7 @@ class Study:
         )
         check_machine(self.matrix)  # every row's gpus, before anything trains
         self.out = paths.BOOK_RUNS_DIR
-        self.record = StudyRecord(self.colour_preset, str(self.matrix.path))
+        self.record = StudyRecord(self.colour_preset, relative(self.matrix.path))
         seeds = colouring_seeds(self.colour_preset)
         self.progress = Progress(
             [
@@ -435,7 +436,7 @@ class Study:
                 "evaluate",
                 out / "evaluate.ipynb",
                 {
-                    f"{model}_runs": [str(r) for r in run_dirs]
+                    f"{model}_runs": [relative(r) for r in run_dirs]
                     for model, run_dirs in colour_runs.items()
                 },
                 "evaluate",
@@ -445,7 +446,7 @@ class Study:
             self.step(
                 "reproducibility",
                 out / "reproducibility.ipynb",
-                {"record": str(out / STUDY_RECORD)},
+                {"record": relative(out / STUDY_RECORD)},
                 "reproducibility",
             )
         except NotebookFailed as exc:

@@ -100,11 +100,24 @@ class _Indented:
         sys.stdout.flush()
 
 
+def cell_label(index: int, execution_count: int | None) -> str:
+    """How every message names a cell: its place among all the notebook's cells (counted from 1, markdown too),
+    and the ``In [N]`` Jupyter shows beside it, so the study's and the book check's messages agree."""
+    return f"cell {index + 1}" + (f" (In [{execution_count}])" if execution_count else "")
+
+
 def error_outputs(notebook) -> list[str]:
-    """The errors an executed notebook holds, one line each (empty when it ran clean)."""
+    """The errors an executed notebook holds, one line each (empty when it ran clean). Cells are counted as
+    papermill counts them: without the markdown cells it inserts to point at a failure."""
+    cells = [
+        c
+        for c in notebook.cells
+        if "papermill-error-cell-tag" not in c.get("metadata", {}).get("tags", [])
+    ]
     return [
-        f"cell {index} holds an error output: {output.get('ename')}: {output.get('evalue')}"
-        for index, cell in enumerate(notebook.cells)
+        f"{cell_label(index, cell.get('execution_count'))} holds an error output: {output.get('ename')}: "
+        f"{output.get('evalue')}"
+        for index, cell in enumerate(cells)
         for output in cell.get("outputs", [])
         if output.get("output_type") == "error"
     ]
@@ -147,12 +160,14 @@ def execute(name: str, output: Path, parameters: dict[str, Any], title: str | No
             progress_bar=False,
             stdout_file=_Indented(),
             stderr_file=_Indented(),
-            cwd=str(paths.STUDY_ROOT),
+            cwd=str(
+                paths.REPO_ROOT or Path.cwd()
+            ),  # the paths the driver passes are relative to it
             kernel_manager_class=_kernel_manager_class(),
         )
     except papermill.PapermillExecutionError as exc:
         raise NotebookFailed(
-            f"{name}.ipynb failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
+            f"{name}.ipynb failed in {cell_label(exc.cell_index, exc.exec_count)}: {exc.ename}: {exc.evalue} "
             f"(executed notebook: {output})"
         ) from None
     book = nbformat.read(output, as_version=4)

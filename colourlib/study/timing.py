@@ -215,7 +215,10 @@ def time_matrix(matrix: Matrix, out_dir: Path, force: bool = False, on_job=None)
                         "regime": regime.name,
                         "row": asdict(row),
                         "timing": asdict(matrix.timing_of(regime)),
-                        "file": str(result_file(out_dir, regime, row, job.repeat)),
+                        # relative to the request, so the timings' folder (and the clone) can move
+                        "file": os.path.relpath(
+                            result_file(out_dir, regime, row, job.repeat), request.parent
+                        ),
                     }
                     for regime, row in pending
                 ],
@@ -293,6 +296,10 @@ def _child(request_path: Path) -> int:
     from ..speed import SpeedProbe, matmul_gflops
 
     request = json.loads(request_path.read_text())
+    for run in request[
+        "runs"
+    ]:  # results go beside the request (an absolute path, as older requests wrote, too)
+        run["file"] = str(request_path.parent / run["file"])
     sgemm = None  # measured once the process holds its devices' cores, on those cores
     environment = None
     groups: dict[str, list[dict]] = {}
