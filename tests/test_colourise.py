@@ -501,7 +501,9 @@ def test_bad_sizes_records_and_folders_get_a_clear_message(run_dir, tmp_path, ca
     shutil.copy(photo, folder / "a.png")
     code, _, err = run([folder, "-o", folder, "--run", run_dir], capsys)
     assert code == 1 and "is the output folder (-o)" in err
-    assert sorted(p.name for p in folder.iterdir()) == ["a.png"]  # nothing left in the user's folder
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "a.png"
+    ]  # nothing left in the user's folder
     code, _, err = run([photo, "-o", "/proc/colourise-cannot-write-here", "--run", run_dir], capsys)
     assert code == 2 and "cannot write there" in err and "Traceback" not in err
     os.symlink(folder, folder / "loop")

@@ -272,7 +272,15 @@ def test_a_run_started_under_one_backend_is_not_resumed_under_another(tmp_path, 
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-1500:]
     env = {k: v for k, v in os.environ.items() if k != "COLOURLIB_KILL_AT"}
     resumed = subprocess.run(
-        [sys.executable, "-m", "colourlib", "train", str(run), "--config", str(run / "config.json")],
+        [
+            sys.executable,
+            "-m",
+            "colourlib",
+            "train",
+            str(run),
+            "--config",
+            str(run / "config.json"),
+        ],
         env={**env, "KERAS_BACKEND": "jax"},
         capture_output=True,
         text=True,
