@@ -84,10 +84,11 @@ def check_even_split(n_samples: int, batch_size: int, n_replicas: int, what: str
         )
 
 
-def seconds_per_step(
+def timed_steps(
     model: keras.Model, batches: keras.utils.PyDataset, steps: int, warmup: int = PROBE_WARMUP
-) -> float:
-    """Mean seconds per training step of ``model.fit`` on ``batches`` over ``steps`` steps after ``warmup``."""
+) -> StepTimer:
+    """``model.fit`` on ``batches`` for ``warmup`` + ``steps`` steps; the timer of the last ``steps`` (seconds,
+    CPU time and page faults at their start and end)."""
     timer = StepTimer(warmup)
     model.fit(
         batches,
@@ -97,13 +98,20 @@ def seconds_per_step(
         verbose=0,
         shuffle=False,
     )
-    return timer.seconds_per_step
+    return timer
 
 
-def compute_only_step_seconds(
-    model: keras.Model, batches: keras.utils.PyDataset, batch_size: int
+def seconds_per_step(
+    model: keras.Model, batches: keras.utils.PyDataset, steps: int, warmup: int = PROBE_WARMUP
 ) -> float:
-    """Seconds per training step on the first batches of ``batches`` held in memory (no loading): the step's
+    """Mean seconds per training step of ``model.fit`` on ``batches`` over ``steps`` steps after ``warmup``."""
+    return timed_steps(model, batches, steps, warmup).seconds_per_step
+
+
+def compute_only_steps(
+    model: keras.Model, batches: keras.utils.PyDataset, batch_size: int
+) -> StepTimer:
+    """The timer of training steps on the first batches of ``batches`` held in memory (no loading): the step's
     pure compute cost. Trains ``model`` further: callers measure after training, then reload the saved weights.
     """
     held = [batches[i] for i in range(min(batches.steps_per_epoch, PROBE_STEPS))]
@@ -113,7 +121,14 @@ def compute_only_step_seconds(
         batch_size,
         seed=0,
     )
-    return seconds_per_step(model, in_memory, PROBE_STEPS)
+    return timed_steps(model, in_memory, PROBE_STEPS)
+
+
+def compute_only_step_seconds(
+    model: keras.Model, batches: keras.utils.PyDataset, batch_size: int
+) -> float:
+    """Seconds per training step held in memory (:func:`compute_only_steps`)."""
+    return compute_only_steps(model, batches, batch_size).seconds_per_step
 
 
 def _check_same_backend(run: RunFolder, backend: str) -> None:

@@ -28,3 +28,20 @@ def test_vgg16s_convolutional_base_is_its_published_15_3_giga_multiply_adds_at_2
     flop = forward_flops(vgg16.build(224, None))
     assert flop == pytest.approx(30.7e9, rel=2e-3)
     assert forward_flops(vgg16.build(112, None)) == pytest.approx(flop / 4)
+
+
+def test_the_allocator_settings_apply_where_find_library_finds_no_libc(monkeypatch):
+    """Slim machines have no ``ldconfig``: ``ctypes.util.find_library("c")`` returns None there, and the
+    allocator settings (which keep a training step's memory for reuse instead of faulting it in afresh) must
+    still apply, through the C library already loaded."""
+    import ctypes.util
+    import platform
+
+    from colourlib.backend import runtime
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc's mallopt")
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    settings = runtime._set_malloc()
+    assert settings["allocator"] == "glibc malloc, thresholds raised"
+    assert settings["M_MMAP_THRESHOLD"] == 32 << 20

@@ -152,14 +152,19 @@ def train_rows(args) -> list[dict]:
     """Train-step-alone and train-with-loader images/s for this process's ``--gpus``, each precision."""
     import keras
 
-    from ..backend import replicas
+    from ..backend import replicas, runtime
     from ..data.dataset import ColourBatches
     from ..encoders.vgg16 import preprocess as vgg16_preprocess
     from ..model import build_network
-    from ..train import compute_only_step_seconds, seconds_per_step
+    from ..speed import TRAIN_FLOP_FACTOR, forward_flops, matmul_gflops
+    from ..train import compute_only_steps, seconds_per_step
 
     gpus = args.gpus[0]  # a child process measures one replica count
+    settings = runtime.configure(
+        gpus
+    )  # as training sets the allocator and thread pools, before any tensor
     plan = replicas.provide(gpus)
+    sgemm = matmul_gflops("float32")  # on this process's cores, as the step
     rows = []
     for precision in args.precisions:
         keras.config.set_dtype_policy(precision)
@@ -170,7 +175,11 @@ def train_rows(args) -> list[dict]:
             model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
             probe = ColourBatches(crops, config.batch_size, vgg16_preprocess, config.seed)
             replicas.build_before_fit(model, strategy, probe[0])
-            compute = compute_only_step_seconds(model, probe, config.batch_size)
+            clock = compute_only_steps(model, probe, config.batch_size)
+            compute = clock.seconds_per_step
+            (t0, r0), (t1, r1) = clock.start, clock.end
+            steps = round((t1 - t0) / compute)
+            gflop = TRAIN_FLOP_FACTOR * forward_flops(model) * config.batch_size / 1e9
             base = dict(gpus=gpus, devices=plan.label, precision=precision)
             rows.append(
                 {
@@ -178,6 +187,14 @@ def train_rows(args) -> list[dict]:
                     "part": "train step alone (in memory)",
                     "workers": None,
                     "images_per_s": config.batch_size / compute,
+                    # why a step is slow: fresh pages (the allocator), kernel time, arithmetic against sgemm
+                    "page_faults_per_step": (r1.ru_minflt - r0.ru_minflt) / steps,
+                    "kernel_share": (r1.ru_stime - r0.ru_stime)
+                    / max(1e-9, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)),
+                    "gflop_per_s": gflop / compute,
+                    "sgemm_gflops": sgemm,
+                    "share_of_sgemm": gflop / compute / sgemm,
+                    "allocator": settings.get("allocator"),
                 }
             )
             for workers, processes in args.loaders:
@@ -252,6 +269,7 @@ def training(argv: list[str] | None = None) -> int:
     import pandas as pd
 
     from ..provenance import environment_record
+    from ..study.timing import child_env
 
     started = time.perf_counter()
     rows = []
@@ -296,7 +314,7 @@ def training(argv: list[str] | None = None) -> int:
             *args.precisions,
         ] + (["--from-disk"] if args.from_disk else [])
         print(f"training with gpus={gpus} ...", flush=True)
-        done = subprocess.run(command, capture_output=True, text=True)
+        done = subprocess.run(command, capture_output=True, text=True, env=child_env())
         if done.returncode:
             print(done.stdout[-2000:], done.stderr[-3000:])
             print(f"gpus={gpus} failed (exit {done.returncode})")
@@ -311,12 +329,22 @@ def training(argv: list[str] | None = None) -> int:
         "loaders",
         "images_per_s",
         "input_wait_share",
+        "page_faults_per_step",
+        "share_of_sgemm",
     ]
     table = pd.DataFrame(rows).reindex(columns=columns)
     print(
         f"\n{args.image_size} px, batch {args.batch_size}, photos {'from disk' if args.from_disk else 'in memory'}:\n"
     )
     print(table.round(3).to_string(index=False))
+    for row in rows:
+        if row["part"].startswith("train step alone"):
+            print(
+                f"gpus={row['gpus']}, {row['precision']}: {row['page_faults_per_step']:,.0f} page faults a step, "
+                f"{row['kernel_share']:.0%} of the CPU time in the kernel, {row['gflop_per_s']:.0f} GFLOP/s = "
+                f"{row['share_of_sgemm']:.0%} of this machine's sgemm ({row['sgemm_gflops']:.0f} GFLOP/s); "
+                f"allocator: {row['allocator']}"
+            )
     record = {
         "environment": environment_record(),
         "arguments": {k: v for k, v in vars(args).items() if k != "child"},

@@ -45,6 +45,7 @@ RECORDED_ENV = (
     "OMP_NUM_THREADS",
     "XLA_FLAGS",
     "MALLOC_ARENA_MAX",
+    "TF_CPU_ALLOCATOR_USE_BFC",  # TensorFlow's pooled CPU allocator: measured slower here, left off
     "COLOURLIB_RUNTIME",
 )
 
@@ -59,13 +60,19 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def _mallopt():
+    """glibc's ``mallopt``, from the symbols already in this process (``find_library`` needs ``ldconfig`` or a
+    compiler, which slim machines may lack, and then the settings would silently not apply)."""
+    for name in (None, ctypes.util.find_library("c"), "libc.so.6"):
+        try:
+            return ctypes.CDLL(name).mallopt
+        except (OSError, AttributeError, TypeError):
+            continue
+    return None
+
+
 def _set_malloc() -> dict:
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-        mallopt = libc.mallopt if libc is not None else None
-    except (OSError, AttributeError):
-        mallopt = None
+    mallopt = _mallopt()
     if mallopt is None:
         return {"allocator": "unchanged (no glibc mallopt here)"}
     done = {
