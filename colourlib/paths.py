@@ -36,8 +36,11 @@ BOOK_RUNS_DIR = BOOK_DIR / "runs"
 #: Figures the notebooks write for the book's markdown pages (the front page's strip and speedup plot), which
 #: cite them as files: a glued figure cannot be pasted with its caption into another page.
 BOOK_FIGURES_DIR = BOOK_RUNS_DIR / "figures"
-#: The in-browser colouriser's generated scripts (colourlib/report/web.py), copied into the built book.
-BOOK_WEB_DIR = BOOK_DIR / "_static" / "generated"
+#: What the build generates for the book's pages (colourlib/report/web.py), copied into the built book as it is
+#: (``html_extra_path``: never under ``_static``, whose every script jupyter-book links from every page).
+BOOK_GENERATED = BOOK_DIR / "_generated"
+#: The in-browser colouriser's generated scripts: the exported model, its runtime and its config.
+BOOK_WEB_DIR = BOOK_GENERATED / "colouriser"
 #: Recorded measurements: results of runs this checkout cannot repeat in CI's time (the recipe search), each
 #: folder with the machine, commit and date it came from. The only generated files committed.
 RESULTS_DIR = (REPO_ROOT or Path.cwd()) / "results"

@@ -45,12 +45,13 @@ def site(tmp_path_factory):
     ).save(run / "config.json")
     export.export(run, run / "export")
     html = root / "html"
-    write_assets(run / "export", html / "_static" / "generated")
-    shutil.copy(paths.BOOK_DIR / "_static" / "colourise.js", html / "_static" / "colourise.js")
-    snippet = PAGE.split("```{raw} html", 1)[1].split("```", 1)[0]
+    write_assets(run / "export", html / "colouriser")
+    shutil.copy(paths.BOOK_DIR / "_extra" / "colouriser" / "colourise.js", html / "colouriser")
+    snippet = PAGE.split("```{raw} html", 1)[1].split("```", 1)[
+        0
+    ]  # the page's own script tags and box
     (html / "colourise.html").write_text(
-        "<html><head><meta charset='utf-8'><script src='_static/generated/ct-config.js'></script>"
-        f"<script src='_static/colourise.js'></script></head><body><main>{snippet}</main></body></html>"
+        f"<html><head><meta charset='utf-8'></head><body><main>{snippet}</main></body></html>"
     )
     return html, run
 
@@ -97,7 +98,7 @@ def test_a_page_that_colours_wrongly_is_caught(site, tmp_path):
     html, run = site
     broken = tmp_path / "html"
     shutil.copytree(html, broken)
-    script = broken / "_static" / "colourise.js"
+    script = broken / "colouriser" / "colourise.js"
     # a page that forgot the photo's own lightness and used the squashed one's mean: wrong colours everywhere
     text = script.read_text().replace("col.labToBytes(lightness[i],", "col.labToBytes(50,")
     assert text != script.read_text()
@@ -114,6 +115,31 @@ def test_a_page_without_the_generated_model_says_so_and_fails_the_check(site, tm
     html, run = site
     bare = tmp_path / "html"
     shutil.copytree(html, bare)
-    shutil.rmtree(bare / "_static" / "generated")
+    for generated in (bare / "colouriser").glob("*.js"):
+        if generated.name != "colourise.js":
+            generated.unlink()
     report = check_colouriser(bare, CHROMIUM, reference=_reference(run))
     assert any("the model did not load (missing)" in p for p in report.problems), report.problems
+
+
+def test_raw_latex_a_request_to_another_host_and_a_heavy_head_each_fail_the_page(tmp_path):
+    from colourlib.report.browser import MAX_BYTES_BEFORE_PAINT, check_pages
+
+    (tmp_path / "heavy.js").write_text("// " + "x" * (MAX_BYTES_BEFORE_PAINT + 10))
+    body = "<p>" + "A page of the book with enough words to be read. " * 8 + "</p>"
+    pages = {
+        "latex.html": body + r"<p>a step takes \(S \ge L_1\) seconds</p>",
+        "offline.html": body + "<img src='https://example.invalid/figure.png' alt='x'>",
+        "heavy.html": body,
+        "fine.html": body + "<pre><code>\\(code keeps its backslashes\\)</code></pre>",
+    }
+    for name, html in pages.items():
+        head = "<script src='heavy.js'></script>" if name == "heavy.html" else ""
+        (tmp_path / name).write_text(
+            f"<html><head>{head}</head><body><main>{html}</main></body></html>"
+        )
+    reports = {r.page: r.problems for r in check_pages(tmp_path, None, CHROMIUM, pages=list(pages))}
+    assert any("raw LaTeX formula(s)" in p for p in reports["latex.html"]), reports
+    assert any("request(s) to another host" in p for p in reports["offline.html"])
+    assert any("before it can paint" in p and "heavy.js" in p for p in reports["heavy.html"])
+    assert reports["fine.html"] == []

@@ -1,4 +1,4 @@
-"""The in-browser page's script (book/_static/colourise.js), the parts that need no browser, run in Node: the size
+"""The in-browser page's script (book/_extra/colouriser/colourise.js), the parts that need no browser, run in Node: the size
 a photo declares in its header, read before anything is decoded (a decompression bomb is refused by name)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from PIL import Image
 
 from colourlib.report.browser import bomb_png
 
-SCRIPT = Path(__file__).parents[1] / "book" / "_static" / "colourise.js"
+SCRIPT = Path(__file__).parents[1] / "book" / "_extra" / "colouriser" / "colourise.js"
 NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed (CI installs it)")
 

@@ -16,6 +16,7 @@ import nbformat
 
 from .. import paths
 from ..study.notebooks import error_outputs
+from .web import write_mathjax
 
 ROLE = re.compile(r"\{glue(?::(?P<kind>\w+))?\}`(?P<content>[^`]+)`")
 DIRECTIVE = re.compile(r"^[`:]{3,}\{glue(?::\w+)?\}[ \t]+(?P<content>\S+)", re.MULTILINE)
@@ -132,6 +133,7 @@ def build_book() -> int:
     if not Path(command[0]).exists():
         command[0] = "jupyter-book"
     in_browser_colouriser()
+    write_mathjax()
     result = subprocess.run(command, cwd=root)
     if result.returncode:
         print(

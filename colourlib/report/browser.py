@@ -79,6 +79,12 @@ PAGE_PROBE = """
   const images = [...document.images];
   await Promise.all(images.map(img => img.complete ? null : new Promise(done => {
     img.addEventListener('load', done); img.addEventListener('error', done); setTimeout(done, 10000); })));
+  // formulas typeset (MathJax loads deferred, then typesets asynchronously)
+  for (let i = 0; i < 100 && document.querySelector('.math') && !(window.MathJax && MathJax.startup
+       && MathJax.startup.promise); i++) await new Promise(done => setTimeout(done, 100));
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await Promise.race([MathJax.startup.promise, new Promise(done => setTimeout(done, 20000))]);
+  }
   const main = document.querySelector('main') || document.body;
   const tables = [...main.querySelectorAll('table')];
   const emptyTables = tables.filter(t => ![...t.querySelectorAll('td')].some(td => td.textContent.trim()));
@@ -99,6 +105,19 @@ PAGE_PROBE = """
   const parts = [];
   while (walker.nextNode()) parts.push(walker.currentNode.nodeValue);
   const text = parts.join('\\n');
+  // LaTeX the reader would see raw: outside code, and outside what MathJax typeset
+  const prose = main.cloneNode(true);
+  prose.querySelectorAll('pre, code, script, style, mjx-container, .highlight').forEach(el => el.remove());
+  const rawLatex = (prose.textContent.match(/[^\\n]{0,25}(\\\\\\(|\\\\\\[|\\$\\$|\\\\(frac|left|right|text|mathrm|approx|ge|le)\\b)[^\\n]{0,25}/g) || []);
+  // anything fetched, or asked to be, from another host: the book must work offline
+  const here = location.protocol === 'file:' ? null : location.host;
+  const asked = [...document.querySelectorAll('script[src], link[href]:not([rel~="canonical"]), img[src], iframe[src], source[src]')]
+    .map(el => el.getAttribute('src') || el.getAttribute('href'));
+  const fetched = performance.getEntriesByType('resource').map(entry => entry.name);
+  const external = [...new Set([...asked, ...fetched])].filter(url => {
+    try { const u = new URL(url, location.href); return /^https?:$/.test(u.protocol) && u.host !== here; }
+    catch (e) { return false; }
+  });
   const uncaptioned = [...main.querySelectorAll('img')].filter(img => {
     const figure = img.closest('figure');
     return !figure || !figure.querySelector('figcaption') || !figure.querySelector('figcaption').textContent.trim();
@@ -117,6 +136,8 @@ PAGE_PROBE = """
     figures: Object.fromEntries([...main.querySelectorAll('figure[id]')].map(f => [f.id,
       Math.max(0, ...[...f.querySelectorAll('img')].map(img => img.naturalWidth ? img.getBoundingClientRect().width : 0))])),
     text: main.innerText.trim().length,
+    rawLatex: rawLatex.slice(0, 3), nRawLatex: rawLatex.length,
+    external: external.slice(0, 5), nExternal: external.length,
   };
 })()
 """
@@ -264,7 +285,64 @@ def judge(page: str, found: dict, expected: int) -> list[str]:
             )
     if found["text"] < 200:
         problems.append(f"{page}: almost no text ({found['text']} characters)")
+    if found.get("nRawLatex"):
+        problems.append(
+            f"{page}: {found['nRawLatex']} raw LaTeX formula(s) on the page: {found['rawLatex']}"
+        )
+    if found.get("nExternal"):
+        problems.append(
+            f"{page}: {found['nExternal']} request(s) to another host (the book must work offline): "
+            f"{', '.join(found['external'])}"
+        )
+    before_paint = found.get("bytesBeforePaint")
+    if before_paint is not None and before_paint > MAX_BYTES_BEFORE_PAINT:
+        problems.append(
+            f"{page}: loads {before_paint / 1e6:.1f} MB before it can paint (at most "
+            f"{MAX_BYTES_BEFORE_PAINT / 1e6:.0f} MB): {', '.join(found['blocking'][:5])}"
+        )
     return problems
+
+
+#: What a page may load before the browser can paint it: the page and its render-blocking files (stylesheets,
+#: and scripts in its head that are neither async nor deferred).
+MAX_BYTES_BEFORE_PAINT = 1_000_000
+
+
+def render_blocking(html: Path) -> tuple[int, list[str]]:
+    """Bytes a built page makes the browser load before its first paint (the page, its stylesheets and its
+    synchronous head scripts, each counted once), and those files, largest first; read from the files."""
+    from html.parser import HTMLParser
+    from urllib.parse import unquote, urlparse
+
+    blocking: list[str] = []
+
+    class Head(HTMLParser):
+        in_head = True
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "body":
+                self.in_head = False
+            elif tag == "link" and "stylesheet" in (a.get("rel") or "").split() and a.get("href"):
+                if a.get("media") not in ("print",):
+                    blocking.append(a["href"])
+            elif tag == "script" and self.in_head and a.get("src"):
+                if "async" not in a and "defer" not in a and a.get("type") != "module":
+                    blocking.append(a["src"])
+
+    Head().feed(html.read_text(encoding="utf-8", errors="replace"))
+    sizes = {}
+    for url in blocking:
+        parsed = urlparse(url)
+        if parsed.scheme in ("http", "https"):
+            continue  # counted as an external request instead
+        path = (html.parent / unquote(parsed.path)).resolve()
+        if path.is_file():
+            sizes[url] = path.stat().st_size
+    total = html.stat().st_size + sum(sizes.values())
+    return total, [
+        f"{url} ({size / 1e6:.2f} MB)" for url, size in sorted(sizes.items(), key=lambda x: -x[1])
+    ]
 
 
 def check_pages(
@@ -288,6 +366,7 @@ def check_pages(
             if page == "index.html":  # jupyter-book's index is a redirect to the root page
                 time.sleep(1.0)
             found = browser.evaluate(PAGE_PROBE)
+            found["bytesBeforePaint"], found["blocking"] = render_blocking(path)
             shot = None
             if screenshots:
                 shot = screenshots / (page.replace("/", "_").removesuffix(".html") + ".png")

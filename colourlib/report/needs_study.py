@@ -47,6 +47,11 @@ def _check(app) -> None:
             file=sys.stderr,
         )
         raise SystemExit(2)
+    from .web import MATHJAX_DIR, write_mathjax
+
+    generated = Path(app.srcdir) / "_generated"
+    if not (generated / MATHJAX_DIR).is_dir():  # a build typed by hand before the study's own build
+        write_mathjax(generated)
 
 
 def setup(app) -> dict:

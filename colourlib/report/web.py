@@ -1,14 +1,16 @@
 """The book's in-browser colouriser: the scripts its page loads, generated from the exported default model.
 
-The page (``book/colourise.md``, and the box on the landing page) runs ``book/_static/colourise.js``; what
-that needs beyond itself is generated here into ``book/_static/generated/`` (ignored by git, rebuilt by the
-study):
+The page (``book/colourise.md``, and the box on the landing page) runs ``book/_extra/colouriser/colourise.js``;
+what that needs beyond itself is generated here into ``book/_generated/`` (ignored by git, rebuilt by the study;
+both folders are copied into the built book as they are, neither is linked from every page):
 
 - ``ct-config.js``: what the page says and computes with: the model's name, commit and date, its input size,
   the colour constants of :mod:`colourlib.colour` (one source of numbers for Python and JavaScript);
 - ``ort.wasm.min.js``: onnxruntime-web's API, copied from the pinned npm package (``package.json``);
 - ``ct-runtime.js``: onnxruntime-web's WebAssembly binary (gzip, base64) and its loader's source;
-- ``ct-model.js``: the exported model (gzip, base64).
+- ``ct-model.js``: the exported model (gzip, base64);
+- ``mathjax/``: MathJax, which typesets the book's formulas, from the pinned npm package: the book's pages load
+  it from their own files (``mathjax_path`` in ``_config.yml``), never from a CDN, so they work offline.
 
 Everything is a classic script, which a browser loads from a page opened as a file as well as from a server
 (``fetch`` and module imports of ``file://`` URLs are refused by Chromium), and the binaries are decompressed
@@ -20,6 +22,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import shutil
 from pathlib import Path
 
 from .. import ColourlibError, paths
@@ -56,7 +59,7 @@ def _packed(data: bytes) -> str:
 
 def write_assets(export_dir: str | Path, out_dir: str | Path | None = None) -> dict:
     """Write the page's generated scripts for the model exported in ``export_dir`` into ``out_dir`` (default:
-    ``book/_static/generated``); returns their sizes in bytes and the config the page reads."""
+    ``book/_generated/colouriser``); returns their sizes in bytes and the config the page reads."""
     export_dir = Path(export_dir)
     out = Path(out_dir) if out_dir else paths.BOOK_WEB_DIR
     record = json.loads((export_dir / SIDECAR_FILE).read_text())
@@ -95,3 +98,30 @@ def write_assets(export_dir: str | Path, out_dir: str | Path | None = None) -> d
         (out / name).write_text(text)
         sizes[name] = len(text.encode())
     return {"sizes": sizes, "config": config}
+
+
+#: MathJax 3 (the version Sphinx's math configuration is written for), from npm, and what of its ``es5`` build the
+#: book needs: the TeX-to-HTML bundle Sphinx names by default, the TeX extensions and HTML fonts it loads on demand,
+#: and its menu; not the speech-rule engine or the SVG output (four fifths of the package).
+MATHJAX_PACKAGE = "mathjax"
+MATHJAX_FILES = ("tex-mml-chtml.js", "input", "output/chtml", "ui", "a11y")
+MATHJAX_DIR = "mathjax"
+
+
+def write_mathjax(out_dir: str | Path | None = None) -> Path:
+    """Copy MathJax into ``out_dir/mathjax`` (default: ``book/_generated``); returns that folder."""
+    source = (paths.REPO_ROOT or Path.cwd()) / "node_modules" / MATHJAX_PACKAGE / "es5"
+    if not (source / MATHJAX_FILES[0]).is_file():
+        raise ColourlibError(
+            f"{source}: {MATHJAX_PACKAGE} is not installed, so the book's formulas cannot be typeset offline. "
+            "Fix: make install (it runs npm ci with package-lock.json)."
+        )
+    target = (Path(out_dir) if out_dir else paths.BOOK_GENERATED) / MATHJAX_DIR
+    shutil.rmtree(target, ignore_errors=True)
+    for name in MATHJAX_FILES:
+        if (source / name).is_dir():
+            shutil.copytree(source / name, target / name)
+        else:
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source / name, target / name)
+    return target

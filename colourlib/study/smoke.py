@@ -18,7 +18,7 @@ from .. import paths
 #: What the book needs beside its pages to build: jupyter-book's configuration, found upwards from book/.
 BOOK_CONFIG = ("_config.yml", "_toc.yml")
 #: Inside book/: what the study generates, kept between smoke tests (everything else is copied fresh).
-GENERATED = ("runs", "_static/generated")
+GENERATED = ("runs", "_generated")
 
 
 def in_scratch() -> bool:
@@ -34,30 +34,15 @@ def prepare(root: Path | None = None) -> Path:
     book = root / "book"
     book.mkdir(parents=True, exist_ok=True)
     for entry in book.iterdir():  # pages deleted or renamed in the checkout must not linger
-        if entry.name == "runs":
-            continue
-        if entry.name == "_static":
-            for static in entry.iterdir():
-                if static.name != "generated":
-                    shutil.rmtree(
-                        static
-                    ) if static.is_dir() and not static.is_symlink() else static.unlink()
-            continue
-        shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        if entry.name not in GENERATED:
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
     for entry in (source / "book").iterdir():
-        if entry.name in ("runs", "_build"):
+        if entry.name in GENERATED or entry.name == "_build":
             continue
-        target = book / entry.name
         if entry.is_dir() and not entry.is_symlink():
-            shutil.copytree(
-                entry,
-                target,
-                symlinks=True,
-                dirs_exist_ok=True,
-                ignore=shutil.ignore_patterns("generated") if entry.name == "_static" else None,
-            )
+            shutil.copytree(entry, book / entry.name, symlinks=True)
         else:
-            shutil.copy2(entry, target, follow_symlinks=False)
+            shutil.copy2(entry, book / entry.name, follow_symlinks=False)
     for name in BOOK_CONFIG:
         (root / name).unlink(missing_ok=True)
         shutil.copy2(source / name, root / name)

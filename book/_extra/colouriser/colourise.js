@@ -177,8 +177,8 @@
     return new Uint8Array(await new Response(stream).arrayBuffer());
   }
 
-  // The generated scripts sit in _static/generated/, beside this file's folder, whatever page loads it.
-  const GENERATED = typeof document === "undefined" ? "" : new URL("generated/", document.currentScript.src).href;
+  // The generated scripts sit beside this file (the built book's colouriser/ folder), whatever page loads it.
+  const GENERATED = typeof document === "undefined" ? "" : new URL("./", document.currentScript.src).href;
 
   function loadScript(name) {
     return new Promise((resolve, reject) => {
