@@ -30,6 +30,34 @@ def test_a_runs_parameters_are_shown_once_side_by_side_with_paths_relative_to_th
     assert len(table) == -(-len(names) // 3)
 
 
+def test_the_departures_tables_encoders_are_the_configurations_that_ran(monkeypatch):
+    from colourlib import config as config_module
+    from colourlib.report import tables
+
+    row = tables.encoders_row("quick")
+    for model in config_module.COLOURING_MODELS:
+        ran = colouring_config(model, "quick")
+        assert tables.encoder_phrase(ran.encoder, ran.encoder_weights) in row
+    assert (
+        "VGG16 with HED's trained weights" in row and "random" not in row
+    )  # the stale claim, caught
+    assert "both frozen, their features computed once" in row
+    monkeypatch.setitem(
+        config_module.COLOURING_MODELS,
+        "vgg16",
+        {
+            **config_module.COLOURING_MODELS["vgg16"],
+            "encoder_weights": None,
+            "encoder_trainable": True,
+            "cache_features": False,
+        },
+    )
+    row = tables.encoders_row("quick")
+    assert (
+        "VGG16 with random weights" in row and "VGG16 trained" in row and "both frozen" not in row
+    )
+
+
 def test_the_departures_table_states_the_papers_scale_and_this_studys_from_their_sources():
     photos = SimpleNamespace(train=[0] * 374, val=[0] * 66, test=[0] * 55)
     shown = scale_departures(
@@ -123,3 +151,17 @@ def test_the_scale_checks_table_shows_the_default_and_each_change_from_it():
     assert shown.loc["half the photos (187)", "CIEDE2000 ↓"] == "+0.700 [+0.010, +1.400] worse"
     assert shown.loc["half the photos (187)", "semantic ↑"] == "+0.7000 [+0.0100, +1.4000]"
     assert len(shown.columns) == len(SEED_MEASURES)
+
+
+def test_the_test_photos_source_counts_where_they_come_from():
+    from colourlib.data.photos import load_photo_set, wheel_test_photos
+    from colourlib.report.tables import photo_splits
+
+    photos = load_photo_set(None, 64)
+    row = photo_splits(photos).set_index("split").loc["test (held out)", "source"]
+    wheels = len(wheel_test_photos())
+    assert (
+        row
+        == f"{len(photos.test) - wheels} from the embedded set, {wheels} inside installed wheels"
+    )
+    assert 0 < wheels < len(photos.test)

@@ -12,7 +12,7 @@ import pandas as pd
 from PIL import Image
 
 from .. import ConfigError, paper
-from ..config import TrainConfig
+from ..config import COLOURING_MODELS, TrainConfig, colouring_config
 from ..data.augment import Augmentation
 from ..data.photos import (
     WHEEL_PHOTO_LICENCES,
@@ -20,11 +20,20 @@ from ..data.photos import (
     black_and_white_photos,
     embedded_manifest,
     open_upright,
+    wheel_test_photos,
 )
 from ..runs import RunFolder
 from ..study.comparison import method_label
 from ..study.matrix import Matrix
-from .words import count_loaders, recorded_cores, regime_label, shown_value, speedup_range
+from .words import (
+    ENCODER_NAMES,
+    count_loaders,
+    encoder_phrase,
+    recorded_cores,
+    regime_label,
+    shown_value,
+    speedup_range,
+)
 
 
 def whole(frame: pd.DataFrame, index: bool = True):
@@ -58,10 +67,14 @@ def _size(path: Path) -> tuple[int, int]:
 def photo_splits(photos: PhotoSet) -> pd.DataFrame:
     """One row per split: how many photos, their sizes, where they come from."""
     bw = black_and_white_photos() if photos.source == "embedded" else []
+    in_wheels = {Path(p).resolve() for p in wheel_test_photos()}
+    from_wheels = sum(Path(p).resolve() in in_wheels for p in photos.test)
     origin = {
         "train": "embedded set" if photos.source == "embedded" else photos.source,
         "validation": "embedded set" if photos.source == "embedded" else photos.source,
-        "test (held out)": "photos inside installed wheels"
+        # counted, not assumed: most test photos come from the embedded set's Debian packages
+        "test (held out)": f"{len(photos.test) - from_wheels} from the embedded set, {from_wheels} inside "
+        "installed wheels"
         if photos.source == "embedded"
         else photos.source,
         "black-and-white gallery": "embedded set",
@@ -253,8 +266,7 @@ def scale_departures(
         (
             "encoder",
             "VGG16 with ImageNet weights, features precomputed (its Figure 9)",
-            "VGG16 from random weights (ImageNet's cannot be downloaded offline) and EfficientNet-Lite0 with "
-            "ImageNet weights; both frozen, their features computed once",
+            encoders_row(colouring.preset),
         ),
         (
             "output",
@@ -269,6 +281,26 @@ def scale_departures(
         ("hardware", "GPUs (2019)", hardware),
     ]
     return whole(pd.DataFrame(rows, columns=["what", "the paper", "this study"]).set_index("what"))
+
+
+def encoders_row(preset: str) -> str:
+    """The colouring models' encoders as the departures table states them, from their configurations at
+    ``preset``: each encoder with its weights, then whether they were frozen and their features computed once."""
+    configs = [colouring_config(model, preset) for model in COLOURING_MODELS]
+    text = " and ".join(encoder_phrase(c.encoder, c.encoder_weights) for c in configs)
+    if all(not c.encoder_trainable and c.cache_features for c in configs):
+        return (
+            text
+            + f"; {'both' if len(configs) == 2 else 'all'} frozen, their features computed once"
+        )
+    return (
+        text
+        + "; "
+        + ", ".join(
+            f"{ENCODER_NAMES.get(c.encoder, c.encoder)} {'trained' if c.encoder_trainable else 'frozen'}"
+            for c in configs
+        )
+    )
 
 
 def configuration_names(table: pd.DataFrame) -> list[str]:

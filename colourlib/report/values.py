@@ -171,6 +171,8 @@ def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
     for (g, k), seconds in paper.SECONDS.items():
         values[f"paper_seconds_{g}x{k}"] = seconds
         values[f"paper_speedup_{g}x{k}"] = paper.SECONDS[(1, 1)] / seconds
+        if (g, k) in paper.TEXT_SPEEDUPS:
+            values[f"paper_text_speedup_{g}x{k}"] = paper.TEXT_SPEEDUPS[(g, k)]
     for regime, key in REGIMES.items():
         part = ok[ok.regime == regime]
         base = part[part.verdict == "baseline"] if "verdict" in part else part.iloc[0:0]

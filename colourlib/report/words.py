@@ -23,6 +23,26 @@ def regime_label(name: str) -> str:
     return {"papers-generator": "the paper's generator"}.get(name, name.replace("-", " "))
 
 
+#: Each encoder and each of its weights as a reader names them (the departures table's encoder row is built from
+#: the configurations that ran, never written by hand: it once said "random" for HED's weights).
+ENCODER_NAMES = {
+    "vgg16": "VGG16",
+    "efficientnet-lite0": "EfficientNet-Lite0",
+    "efficientnet-lite1": "EfficientNet-Lite1",
+    "efficientnet-lite2": "EfficientNet-Lite2",
+}
+WEIGHTS_NAMES = {
+    "hed": "HED's trained weights (ImageNet, then edge fine-tuning; ImageNet's own cannot be downloaded offline)",
+    "imagenet": "ImageNet weights",
+    None: "random weights",
+}
+
+
+def encoder_phrase(encoder: str, weights: str | None) -> str:
+    """'VGG16 with HED's trained weights (...)': an encoder and the weights it starts from."""
+    return f"{ENCODER_NAMES.get(encoder, encoder)} with {WEIGHTS_NAMES.get(weights, shown_value('encoder_weights', weights))}"
+
+
 #: What None means for the parameters where "default" would hide it.
 NONE_MEANS = {"encoder_weights": "random", "data_dir": "embedded photos"}
 

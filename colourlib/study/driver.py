@@ -331,8 +331,9 @@ class Study:
                     output,
                     train_parameters(config, run),
                     label,
-                    title=f"Training run: the colouring model, {method_label(config)}, seed {seed} "
-                    f"({self.colour_preset} preset)",
+                    # what the run is, in the reader's words (a preset's name means nothing on the page)
+                    title=f"Training run: {method_label(config)}, seed {seed}; {config.image_size} px, "
+                    f"{config.epochs} epochs",
                 )
         default = best_run(runs["lite0"])
         print(

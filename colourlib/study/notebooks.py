@@ -174,6 +174,10 @@ def execute(name: str, output: Path, parameters: dict[str, Any], title: str | No
     book.metadata["colourlib"] = {"source_digest": source_digest(source), "parameters": parameters}
     _drop_backend_noise(book)
     _hide_parameter_cells(book)
+    record = book.metadata.get("papermill", {})
+    for key in ("input_path", "output_path", "cwd"):  # papermill's absolute paths: a moved clone's stay true
+        if record.get(key):
+            record[key] = paths.relative(record[key])
     if title:
         first = next(c for c in book.cells if c.cell_type == "markdown")
         lines = first.source.splitlines()
