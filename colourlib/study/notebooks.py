@@ -175,7 +175,11 @@ def execute(name: str, output: Path, parameters: dict[str, Any], title: str | No
     _drop_backend_noise(book)
     _hide_parameter_cells(book)
     record = book.metadata.get("papermill", {})
-    for key in ("input_path", "output_path", "cwd"):  # papermill's absolute paths: a moved clone's stay true
+    for key in (
+        "input_path",
+        "output_path",
+        "cwd",
+    ):  # papermill's absolute paths: a moved clone's stay true
         if record.get(key):
             record[key] = paths.relative(record[key])
     if title:
