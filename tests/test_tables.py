@@ -160,8 +160,5 @@ def test_the_test_photos_source_counts_where_they_come_from():
     photos = load_photo_set(None, 64)
     row = photo_splits(photos).set_index("split").loc["test (held out)", "source"]
     wheels = len(wheel_test_photos())
-    assert (
-        row
-        == f"{len(photos.test) - wheels} from the embedded set, {wheels} inside installed wheels"
-    )
+    assert row == f"{len(photos.test) - wheels} embedded, {wheels} from installed wheels"
     assert 0 < wheels < len(photos.test)

@@ -73,8 +73,7 @@ def photo_splits(photos: PhotoSet) -> pd.DataFrame:
         "train": "embedded set" if photos.source == "embedded" else photos.source,
         "validation": "embedded set" if photos.source == "embedded" else photos.source,
         # counted, not assumed: most test photos come from the embedded set's Debian packages
-        "test (held out)": f"{len(photos.test) - from_wheels} from the embedded set, {from_wheels} inside "
-        "installed wheels"
+        "test (held out)": f"{len(photos.test) - from_wheels} embedded, {from_wheels} from installed wheels"
         if photos.source == "embedded"
         else photos.source,
         "black-and-white gallery": "embedded set",
