@@ -272,11 +272,9 @@ def test_the_smoke_test_writes_only_into_its_scratch_copy(tmp_path, monkeypatch,
         }
 
     before = checksums()
-    real_call = subprocess.call
+    real_run = smoke._run
     monkeypatch.setattr(
-        smoke.subprocess,
-        "call",
-        lambda command, env: real_call([sys.executable, "-c", WRITES_EVERYWHERE], env=env),
+        smoke, "_run", lambda command, env: real_run([sys.executable, "-c", WRITES_EVERYWHERE], env)
     )
     monkeypatch.delenv("COLOURLIB_RUNS", raising=False)
     scratch = tmp_path / "smoke-test"
@@ -334,12 +332,12 @@ def test_gpus_above_the_machine_names_the_machines_limit_first(capsys):
         )  # a notebook's parameters, before any machine check
 
 
-def test_a_keras_backend_that_is_not_installed_is_one_line():
-    done = colourlib_command(
-        "train", "never-written", "-p", "preset=tiny", env={"KERAS_BACKEND": "torch"}
-    )
+def test_a_keras_backend_that_is_not_installed_is_one_line(tmp_path):
     if importlib.util.find_spec("torch") is not None:
         pytest.skip("torch is installed here")
+    done = colourlib_command(
+        "train", str(tmp_path / "run"), "-p", "preset=tiny", env={"KERAS_BACKEND": "torch"}
+    )
     assert done.returncode == 2, done.stderr
     (line,) = error_lines(done.stderr)
     assert line.startswith(
@@ -370,3 +368,26 @@ def test_jupyter_book_before_any_study_stops_with_the_fix(tmp_path):
     needs_study._check(App())  # a built study: nothing to say
     config = (Path(needs_study.__file__).parents[2] / "_config.yml").read_text()
     assert "colourlib.report.needs_study" in config  # `jupyter-book build book/` loads it
+
+
+def test_a_bare_jupyter_book_build_of_a_fresh_clone_is_one_line(tmp_path):
+    """The README's `jupyter-book build book/`, typed in a clone where no study has run: Sphinx itself, with
+    -W, must reach the check before it judges the configuration's folders."""
+    from colourlib import paths
+
+    root = paths.REPO_ROOT
+    shutil.copytree(
+        root / "book", tmp_path / "book", ignore=shutil.ignore_patterns("runs", "_generated")
+    )
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(root / name, tmp_path / name)
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("jupyter-book")), "build", "book/", "-W", "-n"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    (line,) = error_lines(done.stderr)
+    assert "the book's results are not there yet" in line and "Fix: run `make study` first" in line

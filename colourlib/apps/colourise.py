@@ -168,14 +168,14 @@ def _exported(run: Path, image_size: int | None) -> ExportedColouriser | None:
     if not folder.is_dir():
         return None
     try:
-        exported = ExportedColouriser.load(folder)  # a damaged file or record: named, never used
-        if not current_for(folder, run):
+        if not current_for(folder, run):  # a damaged record raises, named as such
             print(
                 f"colourise: {folder} was exported from other weights than {run}'s; colouring with Keras "
                 f"(slower to start). Fix: python -m colourlib export {run}",
                 file=sys.stderr,
             )
             return None
+        exported = ExportedColouriser.load(folder)  # a damaged file: named, never used
     except (ExportedModelError, ImportError) as exc:
         print(f"colourise: {exc}; colouring with Keras instead", file=sys.stderr)
         return None
@@ -346,7 +346,10 @@ def _missing_reason(arg: Path) -> str:
                 "a symbolic link in a loop (it leads back to itself), so it names no photo. Fix: point it at "
                 "a photo or a folder"
             )
-    return f"a symbolic link to {os.readlink(arg)}, which does not exist. Fix: point it at a photo or a folder"
+        if exc.errno != errno.ENOENT:
+            return f"a symbolic link to {os.readlink(arg)}, which cannot be read ({exc.strerror})"
+        return f"a symbolic link to {os.readlink(arg)}, which does not exist. Fix: point it at a photo or a folder"
+    return f"a symbolic link to {os.readlink(arg)}, which is neither a photo nor a folder"
 
 
 def _walk(folder: Path) -> tuple[list[Path], list[tuple[Path, Path]]]:

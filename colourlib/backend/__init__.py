@@ -14,6 +14,11 @@ def missing_backend(exc: ImportError) -> str | None:
     missing = (getattr(exc, "name", None) or "").split(".")[0]
     if not missing or missing != chosen:
         return None
+    if "KERAS_BACKEND" not in os.environ:
+        return (
+            f"Keras's default backend, {missing}, is not installed here. Fix: make install (it installs the "
+            "locked versions), or set KERAS_BACKEND=jax where JAX is installed."
+        )
     return (
         f"KERAS_BACKEND={chosen}: Keras's {chosen} backend needs the {missing} package, which is not installed "
         f"here. Fix: unset KERAS_BACKEND (TensorFlow, the default), set KERAS_BACKEND=jax, or install {missing}."

@@ -63,9 +63,9 @@ def usable_cores() -> int:
 def _mallopt():
     """glibc's ``mallopt``, from the symbols already in this process (``find_library`` needs ``ldconfig`` or a
     compiler, which slim machines may lack, and then the settings would silently not apply)."""
-    for name in (None, ctypes.util.find_library("c"), "libc.so.6"):
+    for name in (None, "libc.so.6", "find"):
         try:
-            return ctypes.CDLL(name).mallopt
+            return ctypes.CDLL(ctypes.util.find_library("c") if name == "find" else name).mallopt
         except (OSError, AttributeError, TypeError):
             continue
     return None

@@ -575,6 +575,9 @@ def check_colouriser(
             )
         bomb = work / "bomb.png"
         bomb.write_bytes(bomb_png(30000))
+        browser.evaluate(
+            "document.querySelector('.ct-colourise').dataset.state = 'working'"
+        )  # not the last one's
         file_input.send_keys(str(bomb))
         state = _wait_for_state(browser, ("refused", "done", "failed"), COLOURISER_TIMEOUT)
         status = browser.evaluate("document.querySelector('.ct-colourise .ct-status').textContent")

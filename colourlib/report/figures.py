@@ -488,7 +488,7 @@ def overlap_scatter(table):
             marker="o",
             markerfacecolor="white",
             linestyle="",
-            label="two devices (hollow)",
+            label="several devices (hollow)",
         ),
     ]
     ax.legend(handles=keys, fontsize=7, loc="upper left")

@@ -55,5 +55,6 @@ def _check(app) -> None:
 
 
 def setup(app) -> dict:
-    app.connect("builder-inited", _check)
+    # before Sphinx checks html_extra_path (config-inited, priority 800): a build typed by hand gets MathJax's copy
+    app.connect("config-inited", lambda app, config: _check(app), priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

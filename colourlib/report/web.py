@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -64,6 +65,12 @@ def write_assets(export_dir: str | Path, out_dir: str | Path | None = None) -> d
     out = Path(out_dir) if out_dir else paths.BOOK_WEB_DIR
     record = json.loads((export_dir / SIDECAR_FILE).read_text())
     model = (export_dir / ONNX_FILE).read_bytes()
+    if hashlib.sha256(model).hexdigest() != record.get("sha256"):
+        # the page must not ship a model that colourise itself would refuse
+        raise ColourlibError(
+            f"{export_dir / ONNX_FILE}: its sha256 is not the one {SIDECAR_FILE} records (changed after the "
+            "export). Fix: export again (python -m colourlib export RUN_DIR), or run `make study`."
+        )
     runtime = runtime_dir()
     out.mkdir(parents=True, exist_ok=True)
     files = {

@@ -61,4 +61,15 @@ def run_study(argv: list[str], root: Path | None = None) -> int:
         flush=True,
     )
     env = {**os.environ, "COLOURLIB_STUDY_ROOT": str(root), "COLOURLIB_RUNS": str(root / "runs")}
-    return subprocess.call([sys.executable, "-m", "colourlib", "study", *argv], env=env)
+    return _run([sys.executable, "-m", "colourlib", "study", *argv], env)
+
+
+def _run(command: list[str], env: dict) -> int:
+    """Run ``command`` to its end. Ctrl-C reaches the child too (same process group): it stops its notebook and
+    says how to go on, so this process waits for it rather than killing it mid-cleanup."""
+    child = subprocess.Popen(command, env=env)
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            continue

@@ -275,7 +275,9 @@
       try {
         const declared = declaredSize(await file.slice(0, 1 << 18).arrayBuffer());
         if (declared && tooLarge(declared.width, declared.height)) {
-          say(`${file.name} declares ${declared.width} x ${declared.height} px, so it was not decoded (it would take ${(declared.width * declared.height * 4 / 1e9).toFixed(1)} GB, the size of a decompression bomb): ${limits}. Make it smaller, or use the colourise command, which takes any size up to its own guard.`, "refused");
+          const gigabytes = (declared.width * declared.height * 4) / 1e9;
+          const bomb = gigabytes >= 1 ? ` (decoded, it would take ${gigabytes.toFixed(1)} GB of memory)` : "";
+          say(`${file.name} declares ${declared.width} x ${declared.height} px in its header, so it was not decoded${bomb}: ${limits}. Make it smaller, or use the colourise command, which takes larger photos.`, "refused");
           return;
         }
         const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
