@@ -270,6 +270,7 @@ def test_evaluate_notebook_compares_both_models_over_seeds_with_the_baselines_on
     assert (
         tmp_path / "figures" / "landing_strip.png"
     ).is_file()  # the book's own figure is left alone
+    assert (tmp_path / "figures" / "scoreboard.png").is_file() and values["claims_total"] == 6
     assert (values["n_test_photos"], values["n_packages_photos"], values["n_wheels_photos"]) == (
         55,
         47,

@@ -48,7 +48,7 @@ PAGES = (
 #: Figures a page must show, by their names in the book (``:name:``): each must hold an image that loaded, at
 #: least this wide, with a caption. A missing or empty front-page strip fails the check.
 REQUIRED_FIGURES = {
-    "intro.html": ("fig-landing-strip", "fig-speedup-front"),
+    "intro.html": ("fig-landing-strip", "fig-scoreboard", "fig-speedup-front"),
     "runs/evaluate.html": (
         "fig-metric-bars",
         "fig-paired-intervals",

@@ -586,3 +586,43 @@ def comparison_figures(comparison, out_dir: Path | None = None) -> dict:
         for key, fig in found.items():
             save(fig, Path(out_dir) / files[key])
     return found
+
+
+#: The scoreboard's colour for each verdict (colour-blind safe: blue, vermilion, grey, orange).
+VERDICT_COLOURS = {
+    "reproduced in kind": "#0072B2",
+    "not reproduced": "#D55E00",
+    "not testable here": "#999999",
+    "does not measure colour": "#E69F00",
+}
+
+
+def scoreboard(claims):
+    """The paper's claims, one line each: the claim and the paper's figure, the verdict on a coloured label, and
+    what this study measured (:func:`colourlib.study.claims.paper_claims`)."""
+    fig, ax = plt.subplots(figsize=(9.5, 0.42 * len(claims) + 0.5))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(len(claims) - 0.5, -0.9)
+    ax.set_axis_off()
+    for x, title in (
+        (0.0, "the paper's claim"),
+        (0.36, "verdict here"),
+        (0.60, "what this study measured"),
+    ):
+        ax.text(x, -0.75, title, fontsize=8, color="dimgrey", va="center")
+    for row, claim in enumerate(claims.itertuples()):
+        ax.text(0.0, row, f"{claim.claim} ({claim.paper})", fontsize=9, va="center")
+        ax.text(
+            0.36,
+            row,
+            claim.verdict,
+            fontsize=8.5,
+            va="center",
+            color="white",
+            fontweight="bold",
+            bbox=dict(
+                boxstyle="round,pad=0.3", facecolor=VERDICT_COLOURS[claim.verdict], edgecolor="none"
+            ),
+        )
+        ax.text(0.60, row, claim.here, fontsize=8, va="center", color="0.2")
+    return _done(fig)
