@@ -388,7 +388,7 @@ def test_a_machine_whose_peer_never_joins_stops_with_one_line_naming_it(tmp_path
     assert time.monotonic() - started < 120
 
 
-@pytest.mark.slow  # `make test` skips it; `make test-all` (CI) runs it
+# in `make test` (about 30 s): a device process killed mid-run must end the others with one line
 def test_a_killed_machine_ends_the_others_run_with_one_line_naming_it(tmp_path):
     cluster = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
 

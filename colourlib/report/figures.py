@@ -201,13 +201,11 @@ def method_bars(summary, spread=None, ceilings=()):
 
 
 def recipe_pareto(search, references):
-    """The recipe search as a picture: every candidate x temperature on the validation photos, CIEDE2000 (per
-    pixel, lower is better) against ΔCF (the gap to the photos' own colourfulness, lower is better), grey and
-    mean ab marked, the chosen candidate (the first row) circled. A point's size grows with its rebalanced AuC,
-    the rule's main measure. The ceilings (``references`` rows named ``ceiling: ...``; of the 313-bin ones only
-    the one at the chosen T) lie far below and left of every candidate: drawing them to scale would squeeze the
-    candidates into a corner, so they are listed in a box in the lower left corner with their values, an arrow
-    pointing where they lie."""
+    """The recipe search as a picture of its selection rule: every candidate x temperature on the validation
+    photos, its rebalanced AuC (the rule's deciding measure, higher is better) against its CIEDE2000 (per pixel,
+    lower is better), grey and mean ab marked, the chosen candidate (the first row) circled. The ceilings (``references`` rows named ``ceiling:
+    ...``; of the 313-bin ones only the one at the chosen T) lie far above and left of every candidate: drawing
+    them to scale would squeeze the candidates into a corner, so they are listed in a box with their values."""
     chosen = search.method.iloc[0]
     temperature = search.temperature.iloc[0]
     ceilings = references[
@@ -221,15 +219,15 @@ def recipe_pareto(search, references):
     fig, ax = plt.subplots(figsize=(9, 6.4))
     recipes = list(dict.fromkeys(search.recipe))
     colours = dict(zip(recipes, sns.color_palette("colorblind", len(recipes))))
-    auc = search.rebalanced_auc
-    size = 30 + 250 * (auc - auc.min()) / max(auc.max() - auc.min(), 1e-9)
     for recipe in recipes:
         part = search[search.recipe == recipe]
-        ax.plot(part.ciede2000, part.delta_cf, color=colours[recipe], linewidth=0.8, alpha=0.6)
+        ax.plot(
+            part.ciede2000, part.rebalanced_auc, color=colours[recipe], linewidth=0.8, alpha=0.6
+        )
         ax.scatter(
             part.ciede2000,
-            part.delta_cf,
-            s=size[part.index],
+            part.rebalanced_auc,
+            s=45,
             color=colours[recipe],
             label=recipe,
             alpha=0.9,
@@ -239,7 +237,7 @@ def recipe_pareto(search, references):
     pick = search[search.method == chosen].iloc[0]
     ax.scatter(
         pick.ciede2000,
-        pick.delta_cf,
+        pick.rebalanced_auc,
         s=600,
         facecolor="none",
         edgecolor="black",
@@ -248,42 +246,42 @@ def recipe_pareto(search, references):
     )
     ax.annotate(
         f"chosen: T {pick.temperature:g}" if pick.temperature == pick.temperature else "chosen",
-        (pick.ciede2000, pick.delta_cf),
+        (pick.ciede2000, pick.rebalanced_auc),
         fontsize=8,
         xytext=(0, 16),
         textcoords="offset points",
         ha="center",
     )
     for (name, r), marker in zip(baselines.iterrows(), "sDv^"):
-        ax.scatter(r.ciede2000, r.delta_cf, marker=marker, s=80, color="black")
+        ax.scatter(r.ciede2000, r.rebalanced_auc, marker=marker, s=80, color="black")
         ax.annotate(
             name.replace("_", " "),
-            (r.ciede2000, r.delta_cf),
+            (r.ciede2000, r.rebalanced_auc),
             fontsize=8,
             xytext=(7, -3),
             textcoords="offset points",
         )
     if len(ceilings):
         lines = [
-            f"{name}: CIEDE2000 {r.ciede2000:.2f}, ΔCF {r.delta_cf:.1f}"
+            f"{name}: CIEDE2000 {r.ciede2000:.2f}, rebalanced AuC {r.rebalanced_auc:.3f}"
             for name, r in ceilings.iterrows()
         ]
         ax.annotate(
-            "the ceilings lie far below and to the left:\n" + "\n".join(lines),
-            xy=(0.0, 0.0),
+            "the ceilings lie far above and to the left:\n" + "\n".join(lines),
+            xy=(0.0, 1.0),
             xycoords="axes fraction",
-            xytext=(0.03, 0.05),
+            xytext=(0.03, 0.95),
             textcoords="axes fraction",
             fontsize=7.5,
             ha="left",
-            va="bottom",
+            va="top",
             bbox=dict(boxstyle="round", facecolor="0.95", edgecolor="0.6"),
             arrowprops=dict(arrowstyle="->", color="0.4"),
         )
     ax.set_xlabel("CIEDE2000 on the validation photos (per pixel; lower is better)")
-    ax.set_ylabel("ΔCF: gap to the photos' own colourfulness (lower is better)")
+    ax.set_ylabel("rebalanced AuC (the rule's measure; higher is better)")
     ax.margins(0.08)
-    legend = ax.legend(
+    ax.legend(
         fontsize=8,
         loc="upper center",
         bbox_to_anchor=(0.5, -0.12),
@@ -292,10 +290,6 @@ def recipe_pareto(search, references):
         title="recipes (a recipe's points, joined, are its annealed-mean temperatures)",
         title_fontsize=8,
     )
-    for handle in legend.legend_handles[
-        :-1
-    ]:  # one size in the legend; the chosen circle stays large
-        handle.set_sizes([50])
     return _done(fig)
 
 
