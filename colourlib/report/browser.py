@@ -56,6 +56,7 @@ REQUIRED_FIGURES = {
         "fig-gallery-test",
     ),
     "runs/parallel.html": ("fig-speedup",),
+    "runs/model.html": ("fig-model-diagram",),
 }
 MIN_FIGURE_WIDTH = 300
 #: The window width the pages are read at: a laptop's, where the theme shows the sidebar beside the content.

@@ -620,3 +620,74 @@ def scoreboard(claims):
         )
         ax.text(0.60, row, claim.here, fontsize=8, va="center", color="0.2")
     return _done(fig)
+
+
+def encoder_decoder(model):
+    """The paper's network as its Figure 1 draws it, from the built model: the grey photo's shape after each of
+    the encoder's blocks (convolutions, then a 2x max-pooling) and after each of the decoder's steps
+    (convolutions, then a 2x upsampling), each drawn as a slab whose height grows with its size in pixels and
+    whose width with its channels."""
+    import keras
+    from matplotlib.patches import Rectangle
+
+    encoder, decoder = model.get_layer("encoder"), model.layers[-1]
+    size = encoder.layers[0].output.shape[1]
+    stages = [("grey photo (L)", size, 1, "0.8")]
+    stages += [
+        (
+            layer.name.split("_")[0].replace("block", "block "),
+            layer.output.shape[1],
+            layer.output.shape[3],
+            "#9ecae1",
+        )
+        for layer in encoder.layers
+        if isinstance(layer, keras.layers.MaxPooling2D)
+    ]
+    ups = [layer for layer in decoder.layers if isinstance(layer, keras.layers.UpSampling2D)]
+    stages += [
+        (
+            "a, b" if layer is ups[-1] else f"up {k + 1}",
+            layer.output.shape[1],
+            layer.output.shape[3],
+            "#fdae6b",
+        )
+        for k, layer in enumerate(ups)
+    ]
+    fig, ax = plt.subplots(figsize=(10, 3.0))
+    x, centres = 0.0, []
+    for name, height, channels, colour in stages:
+        h = 0.3 + 2.2 * np.log2(height) / np.log2(size)
+        w = 0.15 + 0.12 * np.log2(max(channels, 1))
+        ax.add_patch(Rectangle((x, -h / 2), w, h, facecolor=colour, edgecolor="0.3"))
+        ax.text(x + w / 2, h / 2 + 0.1, name, ha="center", va="bottom", fontsize=7.5)
+        ax.text(
+            x + w / 2,
+            -h / 2 - 0.1,
+            f"{height}x{height}\nx{channels}",
+            ha="center",
+            va="top",
+            fontsize=7,
+        )
+        centres.append(x + w / 2)
+        x += w + 0.35
+    encoded = 1 + sum(colour == "#9ecae1" for *_, colour in stages)
+    ax.text(
+        (centres[1] + centres[encoded - 1]) / 2,
+        1.75,
+        "encoder: VGG16's convolutional base",
+        ha="center",
+        fontsize=8.5,
+        color="#3182bd",
+    )
+    ax.text(
+        (centres[encoded] + centres[-1]) / 2,
+        1.75,
+        "decoder: convolutions and 2x upsamplings",
+        ha="center",
+        fontsize=8.5,
+        color="#e6550d",
+    )
+    ax.set_xlim(-0.2, x)
+    ax.set_ylim(-2.1, 2.0)
+    ax.set_axis_off()
+    return _done(fig)
