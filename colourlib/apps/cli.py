@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from .. import ColourlibError, ConfigError, paths
-from ..backend import missing_backend
+from ..backend import exit_if_missing_backend
 from ..study.smoke import in_scratch as smoke_in_scratch
 from . import path_argument
 
@@ -298,11 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ImportError as exc:
-        line = missing_backend(exc)
-        if line is None:
-            raise
-        print(f"error: {line}", file=sys.stderr)
-        return 2
+        return exit_if_missing_backend(exc)
     except KeyboardInterrupt:
         print(
             "\ninterrupted: run the same command to go on (finished runs are reused, an interrupted one "

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import ColourlibError, atomic, paths
-from ..backend import missing_backend
+from ..backend import exit_if_missing_backend
 from . import path_argument
 
 if (
@@ -558,11 +558,7 @@ def colourise(argv: list[str] | None = None) -> int:
         print(f"colourise: error: {exc}", file=sys.stderr)
         return 2
     except ImportError as exc:
-        line = missing_backend(exc)
-        if line is None:
-            raise
-        print(f"colourise: error: {line}", file=sys.stderr)
-        return 2
+        return exit_if_missing_backend(exc, "colourise: error")
     print(f"model: {colouriser.description}", flush=True)
     try:
         args.out_dir.mkdir(parents=True, exist_ok=True)

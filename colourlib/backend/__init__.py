@@ -5,6 +5,7 @@ relies on, each with a canary test (:mod:`.keras_internals`)."""
 from __future__ import annotations
 
 import os
+import sys
 
 
 def missing_backend(exc: ImportError) -> str | None:
@@ -23,3 +24,13 @@ def missing_backend(exc: ImportError) -> str | None:
         f"KERAS_BACKEND={chosen}: Keras's {chosen} backend needs the {missing} package, which is not installed "
         f"here. Fix: unset KERAS_BACKEND (TensorFlow, the default), set KERAS_BACKEND=jax, or install {missing}."
     )
+
+
+def exit_if_missing_backend(exc: ImportError, prefix: str = "error") -> int:
+    """The command line's answer to ``exc``: one line and exit status 2 when it is the chosen backend's package
+    missing (:func:`missing_backend`); anything else is a bug and is raised again, with its traceback."""
+    line = missing_backend(exc)
+    if line is None:
+        raise exc
+    print(f"{prefix}: {line}", file=sys.stderr)
+    return 2

@@ -70,31 +70,46 @@ def _linear_levels(dtype: np.dtype) -> np.ndarray:
 # Each writes ``out`` and may overwrite its input and ``tmp``.
 
 
-def _srgb_to_linear(srgb: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
-    np.maximum(srgb, np.float32(_SRGB_KNEE), out=out)
-    out += np.float32(0.055)
+def _power_with_linear_foot(
+    x: np.ndarray,
+    out: np.ndarray,
+    tmp: np.ndarray,
+    knee: float,
+    power: float,
+    slope: float,
+    shift: float = 0.0,
+    log_scale: float = 0.0,
+    offset: float = 0.0,
+) -> np.ndarray:
+    """exp(power * log(max(x, knee) + shift) + log_scale) + slope * min(x - knee, 0) + offset into ``out``
+    (``x`` is left as it is): each of sRGB's and CIE's two-piece curves."""
+    np.maximum(x, np.float32(knee), out=out)
+    if shift:
+        out += np.float32(shift)
     np.log(out, out=out)
-    out *= np.float32(2.4)
-    out -= np.float32(2.4 * np.log(1.055))
+    out *= np.float32(power)
+    if log_scale:
+        out += np.float32(log_scale)
     np.exp(out, out=out)
-    np.subtract(srgb, np.float32(_SRGB_KNEE), out=tmp)
+    np.subtract(x, np.float32(knee), out=tmp)
     np.minimum(tmp, 0, out=tmp)
-    tmp *= np.float32(1 / 12.92)
+    tmp *= np.float32(slope)
+    if offset:
+        tmp += np.float32(offset)
     out += tmp
     return out
 
 
+def _srgb_to_linear(srgb: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
+    return _power_with_linear_foot(
+        srgb, out, tmp, _SRGB_KNEE, 2.4, 1 / 12.92, shift=0.055, log_scale=-2.4 * np.log(1.055)
+    )
+
+
 def _y_to_lightness(y: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
-    np.maximum(y, np.float32(_Y_MEET), out=tmp)
-    np.log(tmp, out=tmp)
-    tmp *= np.float32(1 / 3)
-    np.exp(tmp, out=tmp)
-    tmp *= np.float32(116)
-    y -= np.float32(_Y_MEET)
-    np.minimum(y, 0, out=y)
-    y *= np.float32(116 * _KAPPA)
-    y -= np.float32(16)
-    return np.add(tmp, y, out=out)
+    return _power_with_linear_foot(
+        y, out, tmp, _Y_MEET, 1 / 3, 116 * _KAPPA, log_scale=np.log(116), offset=-16
+    )
 
 
 def _f_to_xyz(f: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
@@ -109,17 +124,10 @@ def _f_to_xyz(f: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
 
 
 def _linear_to_srgb(linear: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
-    np.maximum(linear, np.float32(_LINEAR_KNEE), out=tmp)
-    np.log(tmp, out=tmp)
-    tmp *= np.float32(1 / 2.4)
-    np.exp(tmp, out=tmp)
-    tmp *= np.float32(1.055)
-    linear -= np.float32(_LINEAR_KNEE)
-    np.minimum(linear, 0, out=linear)
-    linear *= np.float32(12.92)
-    linear -= np.float32(0.055)
-    tmp += linear
-    return np.clip(tmp, 0, 1, out=out)
+    _power_with_linear_foot(
+        linear, out, tmp, _LINEAR_KNEE, 1 / 2.4, 12.92, log_scale=np.log(1.055), offset=-0.055
+    )
+    return np.clip(out, 0, 1, out=out)
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
