@@ -118,8 +118,9 @@ def write_bytes(path: str | Path, data: bytes, kind: str = "file") -> Path:
         while view:
             written = os.write(f.fileno(), view)  # raises OSError(ENOSPC) on a full disk
             view = view[written:]
-        os.fsync(f.fileno())
-        size = os.fstat(f.fileno()).st_size
+        size = os.fstat(
+            f.fileno()
+        ).st_size  # flushed to disk by replacing(), which raises if that fails
         if size != len(data):
             raise OSError(
                 errno.ENOSPC,
