@@ -24,13 +24,13 @@ install: $(STAMP)
 # PRESET=tiny runs the whole study as a smoke test (CI), in a scratch copy (smoke-test/) that leaves the study's own
 # results alone; the default is the study itself (quick preset).
 study: $(STAMP)
-	$(PY) -m colourlib study $(if $(PRESET),--preset $(PRESET))
+	$(PY) -m study run $(if $(PRESET),--preset $(PRESET))
 
 # The built book, read in headless Chromium through Selenium (Debian: apt-get install chromium chromium-driver), its
 # in-browser colouriser used on a photo; screenshots in _build/screenshots. PRESET=tiny: the smoke test's book, which
 # `make study PRESET=tiny` builds in its scratch copy, smoke-test/.
 book-check: $(STAMP)
-	$(if $(filter tiny,$(PRESET)),COLOURLIB_STUDY_ROOT=$(CURDIR)/smoke-test) $(PY) -m colourlib check browser
+	$(if $(filter tiny,$(PRESET)),COLOURLIB_STUDY_ROOT=$(CURDIR)/smoke-test) $(PY) -m study check browser
 
 # `make test`: the fast suite (the everyday check); `make test-all`: every test, the slow ones too (what CI runs).
 test: $(STAMP)

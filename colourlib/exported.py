@@ -1,4 +1,4 @@
-"""Colouring with an exported colouriser (:mod:`colourlib.study.export`) through onnxruntime, without importing
+"""Colouring with an exported colouriser (:mod:`colourlib.export`) through onnxruntime, without importing
 TensorFlow or Keras: onnxruntime starts in a fraction of a second, TensorFlow and Keras in about six, which is
 most of the time to a first coloured photo.
 

@@ -18,40 +18,10 @@ REPO_ROOT: Path | None = (
 #: The embedded photo set: ``train/`` colour photos, ``bw/`` real black-and-white ones, a manifest, licences.
 PHOTOS_DIR = PACKAGE_DIR / "photos"
 PHOTO_MANIFEST = PHOTOS_DIR / "manifest.csv"
-#: The parallel study's configurations (regimes x gpus x workers).
-DEFAULT_MATRIX = PACKAGE_DIR / "study" / "matrix.yaml"
-
 #: Where the study writes: the checkout, or ``$COLOURLIB_STUDY_ROOT``, a scratch copy of the book's sources that
 #: the smoke test (``make study PRESET=tiny``) runs in (:data:`SMOKE_ROOT`), so that it never touches the real
 #: study's runs, timings, evaluation, built book or default model.
 STUDY_ROOT = Path(os.environ.get("COLOURLIB_STUDY_ROOT") or REPO_ROOT or Path.cwd())
-#: The smoke test's scratch copy, inside the checkout (ignored by git).
-SMOKE_ROOT = (REPO_ROOT or Path.cwd()) / "smoke-test"
-
-#: The study's notebooks and book live in the checkout (they are not part of the installed package).
-NOTEBOOKS_DIR = (REPO_ROOT or Path.cwd()) / "notebooks"
-BOOK_DIR = STUDY_ROOT / "book"
-#: Where the driver writes the notebooks papermill executed; the book shows exactly these.
-BOOK_RUNS_DIR = BOOK_DIR / "runs"
-#: Figures the notebooks write for the book's markdown pages (the front page's strip and speedup plot), which
-#: cite them as files: a glued figure cannot be pasted with its caption into another page.
-BOOK_FIGURES_DIR = BOOK_RUNS_DIR / "figures"
-#: What the build generates for the book's pages (colourlib/report/web.py), copied into the built book as it is
-#: (``html_extra_path``: never under ``_static``, whose every script jupyter-book links from every page).
-BOOK_GENERATED = BOOK_DIR / "_generated"
-#: The in-browser colouriser's generated scripts: the exported model, its runtime and its config.
-BOOK_WEB_DIR = BOOK_GENERATED / "colouriser"
-#: Recorded measurements: results of runs this checkout cannot repeat in CI's time (the recipe search), each
-#: folder with the machine, commit and date it came from. The only generated files committed.
-RESULTS_DIR = (REPO_ROOT or Path.cwd()) / "results"
-RECIPE_SEARCH = RESULTS_DIR / "recipe-search"
-MODEL_SEARCH = RESULTS_DIR / "model-search"
-#: The default model against more photos, epochs or a faster learning rate, 3 seeds each (scripts/scale_checks.py)
-SCALE_CHECKS = RESULTS_DIR / "scale-checks"
-#: A recorded study's step times: the study driver's time-left estimate guesses kinds not run yet from them
-STUDY_TIMES_REFERENCE = RESULTS_DIR / "study-times" / "two-cores-avx2.json"
-#: jupyter-book 1.x writes next to the _config.yml it found (the repository root), not inside book/.
-BOOK_HTML = STUDY_ROOT / "_build" / "html" / "index.html"
 
 
 def relative(path: str | Path) -> str:

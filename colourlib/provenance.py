@@ -129,25 +129,46 @@ def git_commit() -> dict[str, str | bool | None]:
 
 
 def module_name(path: Path, package_dir: Path = paths.PACKAGE_DIR) -> str:
-    """``colourlib/study/driver.py`` -> ``colourlib.study.driver`` (a package's ``__init__`` is the package)."""
+    """``colourlib/train.py`` -> ``colourlib.train`` (a package's ``__init__`` is the package; the package is
+    named by its folder)."""
     relative = Path(path).relative_to(package_dir).with_suffix("")
-    parts = ["colourlib", *relative.parts]
+    parts = [Path(package_dir).name, *relative.parts]
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def import_graph(package_dir: Path = paths.PACKAGE_DIR) -> dict[str, set[str]]:
-    """Every colourlib module and the colourlib modules it imports, anywhere in its file (imports inside
-    functions count too): what running it can execute."""
-    files = {module_name(p, package_dir): p for p in sorted(Path(package_dir).rglob("*.py"))}
-    return {name: _imported(name, path, set(files)) for name, path in files.items()}
+def _package_dirs(package_dir: Path | tuple[Path, ...]) -> tuple[Path, ...]:
+    return (Path(package_dir),) if isinstance(package_dir, (str, Path)) else tuple(package_dir)
 
 
-def _imported(module: str, path: Path, known: set[str]) -> set[str]:
+def package_dirs_of(roots: tuple[str, ...]) -> tuple[Path, ...]:
+    """The folders of colourlib and of the installed packages that ``roots`` name (a study module's result is keyed
+    on the study's code and the library's)."""
+    import importlib.util
+
+    found = [paths.PACKAGE_DIR]
+    for top in sorted({root.split(".")[0] for root in roots} - {"colourlib"}):
+        spec = importlib.util.find_spec(top)
+        if spec is None or not spec.submodule_search_locations:
+            raise ValueError(f"{top!r} (in {roots}) is not an importable package")
+        found.append(Path(list(spec.submodule_search_locations)[0]))
+    return tuple(found)
+
+
+def import_graph(package_dir: Path | tuple[Path, ...] = paths.PACKAGE_DIR) -> dict[str, set[str]]:
+    """Every module of the packages in ``package_dir`` (one folder or several) and the modules of those packages
+    it imports, anywhere in its file (imports inside functions count too): what running it can execute."""
+    dirs = _package_dirs(package_dir)
+    files = {module_name(p, d): p for d in dirs for p in sorted(Path(d).rglob("*.py"))}
+    tops = {Path(d).name for d in dirs}
+    return {name: _imported(name, path, set(files), tops) for name, path in files.items()}
+
+
+def _imported(module: str, path: Path, known: set[str], tops: set[str]) -> set[str]:
     package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
     found = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names if alias.name.startswith("colourlib")}
+            found |= {alias.name for alias in node.names if alias.name.split(".")[0] in tops}
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 parts = package.split(".")
@@ -156,17 +177,19 @@ def _imported(module: str, path: Path, known: set[str]) -> set[str]:
                 )
             else:
                 base = node.module or ""
-            if base.split(".")[0] != "colourlib":
+            if base.split(".")[0] not in tops:
                 continue
             for alias in node.names:  # `from . import paths` imports the module colourlib.paths
                 found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
     return found - {module}
 
 
-def closure(roots: tuple[str, ...], package_dir: Path = paths.PACKAGE_DIR) -> list[str]:
-    """``roots`` and every colourlib module they import, directly or not, with the packages that hold them
-    (importing ``colourlib.data.photos`` runs ``colourlib/data/__init__.py`` too), sorted."""
-    graph = import_graph(package_dir)
+def closure(
+    roots: tuple[str, ...], package_dir: Path | tuple[Path, ...] | None = None
+) -> list[str]:
+    """``roots`` and every module they import from colourlib and their own package, directly or not, with the
+    packages that hold them (importing ``colourlib.data.photos`` runs ``colourlib/data/__init__.py`` too), sorted."""
+    graph = import_graph(package_dir if package_dir is not None else package_dirs_of(roots))
     seen, todo = set(), list(roots)
     while todo:
         module = todo.pop()
@@ -183,7 +206,7 @@ TRAINING_CODE = ("colourlib.train",)
 
 
 def code_fingerprint(
-    roots: tuple[str, ...] = TRAINING_CODE, package_dir: Path = paths.PACKAGE_DIR
+    roots: tuple[str, ...] = TRAINING_CODE, package_dir: Path | tuple[Path, ...] | None = None
 ) -> str:
     """A digest of the code that computes a result: the modules ``roots`` import, transitively, each as its
     syntax tree without docstrings (comments and formatting are not in the tree), and of the embedded photo set's
@@ -191,13 +214,14 @@ def code_fingerprint(
     code is never hidden behind an old result, and an edit to a sentence, a figure, the CLI, a docstring or a
     module the result never ran retrains nothing."""
     digest = hashlib.sha256()
-    by_name = {module_name(p, package_dir): p for p in Path(package_dir).rglob("*.py")}
-    for module in closure(roots, package_dir):
+    dirs = _package_dirs(package_dir) if package_dir is not None else package_dirs_of(roots)
+    by_name = {module_name(p, d): p for d in dirs for p in Path(d).rglob("*.py")}
+    for module in closure(roots, dirs):
         digest.update(module.encode())
         digest.update(
             ast.dump(_without_docstrings(ast.parse(by_name[module].read_text()))).encode()
         )
-    manifest = package_dir / "photos" / "manifest.csv"
+    manifest = dirs[0] / "photos" / "manifest.csv"
     if manifest.is_file():
         digest.update(manifest.read_bytes())
     versions = (

@@ -418,5 +418,5 @@ def remember_default(run_dir: Path) -> Path:
     # relative to the record's own folder, so a clone (or its runs folder) can move and keep its default model
     where = os.path.relpath(Path(run_dir).resolve(), record.parent.resolve())
     return atomic.write_json(
-        record, {"run_dir": where, "written_by": "python -m colourlib study"}, kind="default-model"
+        record, {"run_dir": where, "written_by": "python -m study run"}, kind="default-model"
     )

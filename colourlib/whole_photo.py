@@ -22,7 +22,7 @@ def network_lightness(images: list[np.ndarray], image_size: int) -> np.ndarray:
 
 def network_grey(images: list[np.ndarray], image_size: int) -> np.ndarray:
     """The exported model's input: the sRGB grey (0..255) of each squashed photo's L, (N, size, size, 1). Every
-    encoder's own input is an affine map of it, which the exported graph holds (:mod:`colourlib.study.export`)."""
+    encoder's own input is an affine map of it, which the exported graph holds (:mod:`colourlib.export`)."""
     return l_to_grey_rgb(network_lightness(images, image_size)) * np.float32(255)
 
 

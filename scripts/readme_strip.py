@@ -20,13 +20,14 @@ from colourlib import paths
 from colourlib.apps.colourise import load_colouriser
 from colourlib.colour import lab_to_rgb, rgb_to_lab
 from colourlib.data.photos import read_rgb
+from study import paths as study_paths
 
 HEIGHT = 200  # px per row
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=paths.RESULTS_DIR / "strip.jpg")
+    parser.add_argument("--out", type=Path, default=study_paths.RESULTS_DIR / "strip.jpg")
     parser.add_argument("--photos", type=int, default=6)
     args = parser.parse_args()
     test = sorted((paths.PHOTOS_DIR / "test").glob("*.jpg"))

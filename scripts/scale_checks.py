@@ -7,12 +7,12 @@ The study's default (``colouring_config("lite0", "quick", seed)``, "all") agains
 - "6 epochs": twice the epochs;
 - "learning rate 3e-4": three times the learning rate.
 The validation photos are the same 66 for every run; each run is scored on them, whole, at the run's T, as the
-searches score candidates (``colourlib.study.recipes.validation_scores``).
+searches score candidates (``study.recipes.validation_scores``).
 
     .venv/bin/python scripts/scale_checks.py [--out results/scale-checks] [--runs runs/scale-checks]
 
 Writes ``per-photo.csv`` (every photo's scores per variant and seed) and ``summary.csv``
-(``colourlib.study.recipes.seed_differences``: per variant and measure, the mean over seeds, its seed standard
+(``study.recipes.seed_differences``: per variant and measure, the mean over seeds, its seed standard
 deviation, and the difference from "all" with a 95 % Welch interval over the 3 + 3 seed means and its verdict), and
 ``environment.json`` (machine, library versions, commit, date, the variants). results/scale-checks/README.md records the machine, commit and reading.
 """
@@ -31,13 +31,14 @@ from colourlib import atomic, paths
 from colourlib.config import colouring_config, colouring_seeds
 from colourlib.data.photos import load_photo_set, name_order
 from colourlib.provenance import environment_record
-from colourlib.study.recipes import (
+from colourlib.train import train
+from study import paths as study_paths
+from study.recipes import (
     SEED_MEASURES,
     ValidationSet,
     seed_differences,
     validation_scores,
 )
-from colourlib.train import train
 
 #: name: (1 / share of the training photos kept, the default's values changed)
 VARIANTS: dict[str, tuple[int, dict]] = {
@@ -51,7 +52,7 @@ VARIANTS: dict[str, tuple[int, dict]] = {
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=paths.SCALE_CHECKS)
+    parser.add_argument("--out", type=Path, default=study_paths.SCALE_CHECKS)
     parser.add_argument("--runs", type=Path, default=paths.runs_dir() / "scale-checks")
     args = parser.parse_args()
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from colourlib import paths, runs
+from colourlib import export, runs
 from colourlib.config import TrainConfig
 from colourlib.model import build_network
-from colourlib.study import export
+from study import paths as study_paths
 
 pytest.importorskip("onnxruntime")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -32,7 +32,7 @@ def site(tmp_path_factory):
     weights exported as the study exports the default model, and the run it came from."""
     import keras
 
-    from colourlib.report.web import write_assets
+    from study.report.web import write_assets
 
     root = tmp_path_factory.mktemp("site")
     run = root / "run"
@@ -46,7 +46,9 @@ def site(tmp_path_factory):
     export.export(run, run / "export")
     html = root / "html"
     write_assets(run / "export", html / "colouriser")
-    shutil.copy(paths.BOOK_DIR / "_extra" / "colouriser" / "colourise.js", html / "colouriser")
+    shutil.copy(
+        study_paths.BOOK_DIR / "_extra" / "colouriser" / "colourise.js", html / "colouriser"
+    )
     snippet = PAGE.split("```{raw} html", 1)[1].split("```", 1)[
         0
     ]  # the page's own script tags and box
@@ -70,7 +72,7 @@ def _reference(run):
 def test_a_photo_chosen_on_the_page_comes_out_as_colourise_colours_it(site, tmp_path, served):
     from PIL import Image
 
-    from colourlib.report.browser import COLOURISER_TOLERANCE, check_colouriser
+    from study.report.browser import COLOURISER_TOLERANCE, check_colouriser
 
     html, run = site
     rng = np.random.default_rng(0)
@@ -93,7 +95,7 @@ def test_a_photo_chosen_on_the_page_comes_out_as_colourise_colours_it(site, tmp_
 def test_a_page_that_colours_wrongly_is_caught(site, tmp_path):
     from PIL import Image
 
-    from colourlib.report.browser import check_colouriser
+    from study.report.browser import check_colouriser
 
     html, run = site
     broken = tmp_path / "html"
@@ -110,7 +112,7 @@ def test_a_page_that_colours_wrongly_is_caught(site, tmp_path):
 
 
 def test_a_page_without_the_generated_model_says_so_and_fails_the_check(site, tmp_path):
-    from colourlib.report.browser import check_colouriser
+    from study.report.browser import check_colouriser
 
     html, run = site
     bare = tmp_path / "html"
@@ -123,7 +125,7 @@ def test_a_page_without_the_generated_model_says_so_and_fails_the_check(site, tm
 
 
 def test_raw_latex_a_request_to_another_host_and_a_heavy_head_each_fail_the_page(tmp_path):
-    from colourlib.report.browser import MAX_BYTES_BEFORE_PAINT, check_pages
+    from study.report.browser import MAX_BYTES_BEFORE_PAINT, check_pages
 
     (tmp_path / "heavy.js").write_text("// " + "x" * (MAX_BYTES_BEFORE_PAINT + 10))
     body = "<p>" + "A page of the book with enough words to be read. " * 8 + "</p>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from colourlib.study.claims import VERDICTS, claim_counts, paper_claims
+from study.claims import VERDICTS, claim_counts, paper_claims
 
 VALUES = {
     "grey_keras2_accuracy": 0.78,

@@ -576,7 +576,7 @@ def test_weights_that_are_not_hdf5_or_are_cut_short_are_named_as_such_after_one_
 def exported_run(run_dir, tmp_path_factory):
     """The constant-colour run of :func:`run_dir`, copied and exported to ONNX as the study exports its default."""
     pytest.importorskip("onnxruntime")
-    from colourlib.study import export
+    from colourlib import export
 
     run = tmp_path_factory.mktemp("exported") / "run"
     shutil.copytree(run_dir, run)

@@ -106,7 +106,7 @@ def test_the_default_colouring_model_is_the_recorded_searches_winner(which):
     import pandas as pd
 
     from colourlib.config import colouring_config
-    from colourlib.study.recipes import SEARCHES, candidate_config
+    from study.recipes import SEARCHES, candidate_config
 
     search = SEARCHES[which]
     winner = pd.read_csv(search.recorded / "recipes.csv").iloc[0]
@@ -125,7 +125,7 @@ def test_the_default_colouring_model_is_the_recorded_searches_winner(which):
 
 
 def test_loader_counts_are_written_as_a_person_writes_them():
-    from colourlib.report.words import count_loaders
+    from study.report.words import count_loaders
 
     assert (
         count_loaders(1, "threads") == "1 thread" and count_loaders(4, "processes") == "4 processes"

@@ -217,13 +217,13 @@ def test_ctrl_c_stops_training_with_one_line_saying_how_to_resume(tmp_path, code
 
 def test_empty_paths_are_refused_on_every_command_line():
     for argv in (
-        ["train", ""],
-        ["colourise", "photo.jpg", "-o", ""],
-        ["colourise", "", "-o", "out"],
-        ["check", "book", ""],
+        ["colourlib", "train", ""],
+        ["colourlib", "colourise", "photo.jpg", "-o", ""],
+        ["colourlib", "colourise", "", "-o", "out"],
+        ["study", "check", "book", ""],
     ):
         done = subprocess.run(
-            [sys.executable, "-m", "colourlib", *argv], capture_output=True, text=True, timeout=120
+            [sys.executable, "-m", *argv], capture_output=True, text=True, timeout=120
         )
         assert done.returncode == 2 and "an empty path names no file or folder" in done.stderr, argv
 

@@ -13,7 +13,8 @@ from colourlib import ConfigError, evaluate, model, paths, provenance
 from colourlib.colour import rgb_to_lab
 from colourlib.colouriser import Colouriser
 from colourlib.data.photos import read_rgb
-from colourlib.report import values, words
+from study import paths as study_paths
+from study.report import values, words
 
 
 def test_colourise_keeps_the_original_full_resolution_lightness():
@@ -138,7 +139,7 @@ def test_a_paired_difference_averages_seeds_per_photo_and_its_interval_decides_t
 
 
 def test_the_goal_is_judged_by_paired_intervals_and_the_semantic_gap_closed():
-    from colourlib.study import comparison as study
+    from study import comparison as study
 
     photos = 6
     model = {  # better than both baselines by a margin on every photo, unless changed below
@@ -184,7 +185,7 @@ def test_the_goal_is_judged_by_paired_intervals_and_the_semantic_gap_closed():
 def test_seed_summaries_are_the_mean_and_spread_of_each_seeds_mean_per_split():
     import pandas as pd
 
-    from colourlib.study.comparison import summarise_seeds
+    from study.comparison import summarise_seeds
 
     rows = [
         ("p1", "packages", "m", 0, 1.0),
@@ -214,7 +215,7 @@ def test_seed_summaries_are_the_mean_and_spread_of_each_seeds_mean_per_split():
 
 
 def test_every_recipe_candidate_is_valid_and_changes_one_thing_from_the_published_recipe():
-    from colourlib.study import recipes
+    from study import recipes
 
     first = recipes.candidate_config(next(iter(recipes.CANDIDATES)))
     assert (first.loss, first.rebalance_lambda, first.temperature) == (
@@ -235,7 +236,7 @@ def test_every_recipe_candidate_is_valid_and_changes_one_thing_from_the_publishe
 def test_the_selection_rule_gates_on_ciede2000_then_ranks_with_ties_broken_in_order():
     import pandas as pd
 
-    from colourlib.study import recipes
+    from study import recipes
 
     photos = 6
 
@@ -294,11 +295,11 @@ def test_the_recorded_recipe_search_is_read_with_its_machine_and_a_missing_one_s
 
     import pandas as pd
 
-    from colourlib.report.tables import recipe_search_table
-    from colourlib.report.values import read_recipe_search
+    from study.report.tables import recipe_search_table
+    from study.report.values import read_recipe_search
 
     with pytest.raises(
-        ConfigError, match="no recorded recipe search there.*python -m colourlib recipes"
+        ConfigError, match="no recorded recipe search there.*python -m study recipes"
     ):
         read_recipe_search(tmp_path)
     search, baselines, values = read_recipe_search()  # the committed record
@@ -307,11 +308,13 @@ def test_the_recorded_recipe_search_is_read_with_its_machine_and_a_missing_one_s
     )
     assert {"grey", "mean_ab", "ceiling: input size"} <= set(baselines.index)
     assert "cores" in values["search_machine"]
-    fine_tune = json.loads((paths.RECIPE_SEARCH / "fine-tune.json").read_text())
+    fine_tune = json.loads((study_paths.RECIPE_SEARCH / "fine-tune.json").read_text())
     assert values["fine_tune_ciede2000_after"] == fine_tune["ciede2000_after"]
     assert values["fine_tune_epochs"] == fine_tune["epochs"]
     shutil.copytree(
-        paths.RECIPE_SEARCH, tmp_path / "copy", ignore=shutil.ignore_patterns("fine-tune.json")
+        study_paths.RECIPE_SEARCH,
+        tmp_path / "copy",
+        ignore=shutil.ignore_patterns("fine-tune.json"),
     )
     _, _, untuned = read_recipe_search(tmp_path / "copy")
     assert math.isnan(untuned["fine_tune_ciede2000_after"]), (
@@ -324,16 +327,16 @@ def test_the_recorded_recipe_search_is_read_with_its_machine_and_a_missing_one_s
     # recorded per-photo scores
     chosen = search.iloc[0]
     assert chosen.stage == "chosen" and chosen.ciede2000_vs_grey_low <= 0
-    from colourlib.study.recipes import choose
+    from study.recipes import choose
 
-    per_image = pd.read_csv(paths.RECIPE_SEARCH / "recipes_per_image.csv")
+    per_image = pd.read_csv(study_paths.RECIPE_SEARCH / "recipes_per_image.csv")
     references = per_image[per_image.recipe.isna()]
     again = choose(per_image[per_image.recipe.notna()], references)
     assert again.method.iloc[0] == chosen.method
     assert values["search_chosen"] == chosen.recipe
     # a search recorded under the older rule (no stage column) says to rerun it
     old = tmp_path / "old"
-    shutil.copytree(paths.RECIPE_SEARCH, old)
+    shutil.copytree(study_paths.RECIPE_SEARCH, old)
     search.drop(columns="stage").to_csv(old / "recipes.csv", index=False)
     with pytest.raises(ConfigError, match="older selection rule.*colourlib recipes"):
         read_recipe_search(old)
@@ -366,7 +369,7 @@ def test_the_ceilings_give_back_a_flat_photos_colour_and_lose_detail_finer_than_
 def test_the_landing_strip_samples_the_whole_ranking_by_rule():
     import pandas as pd
 
-    from colourlib.study.comparison import evenly_ranked
+    from study.comparison import evenly_ranked
 
     scores = pd.Series([5.0, 1.0, 9.0, 3.0, 7.0, 0.0, 8.0, 2.0, 6.0, 4.0], index=list("abcdefghij"))
     # ranked 0..9 by score: f b h d j a i e g c; one at the middle of each fifth: ranks 1, 3, 5, 7, 9
@@ -376,7 +379,7 @@ def test_the_landing_strip_samples_the_whole_ranking_by_rule():
 
 
 def test_the_models_search_holds_the_vgg16_grid_and_the_newer_candidates_on_one_recipe():
-    from colourlib.study import recipes
+    from study import recipes
 
     search = recipes.MODELS
     grid = {
@@ -409,7 +412,7 @@ def test_the_models_search_holds_the_vgg16_grid_and_the_newer_candidates_on_one_
 def _grid_scores(effect: dict, photos: int = 40, seeds=(0,)) -> pd.DataFrame:
     """Per-photo scores of the VGG16 grid where each factor's alternative adds ``effect[factor key]`` to the
     rebalanced AuC of every photo, on top of photo-to-photo noise every candidate shares."""
-    from colourlib.study import recipes
+    from study import recipes
 
     rng = np.random.default_rng(3)
     hardness = rng.normal(0, 0.05, photos)
@@ -447,7 +450,7 @@ def _grid_scores(effect: dict, photos: int = 40, seeds=(0,)) -> pd.DataFrame:
 
 
 def test_grid_effects_find_the_choice_that_holds_the_colours_back_and_only_it():
-    from colourlib.study import recipes
+    from study import recipes
 
     effects = recipes.grid_effects(_grid_scores({"loss": 0.04, "decoder": -0.02}, seeds=(0, 1)))
     auc = effects[effects.metric == "rebalanced_auc"].set_index("factor")
@@ -465,7 +468,7 @@ def test_grid_effects_find_the_choice_that_holds_the_colours_back_and_only_it():
 def test_seed_differences_tell_a_change_of_training_from_the_seed_spread():
     """Seed means 1, 2, 3 (baseline) against 2, 3, 4 and 11, 12, 13: a shift of one seed SD is inside the Welch
     interval (+1 +- 2.776 * sqrt(2/3)), a shift of ten is outside it, and each measure's better side is its own."""
-    from colourlib.study import recipes
+    from study import recipes
 
     rows = []
     for variant, shift in (("all", 0.0), ("near", 1.0), ("far", 10.0), ("below", -10.0)):
@@ -506,7 +509,7 @@ def test_seed_differences_tell_a_change_of_training_from_the_seed_spread():
 
 
 def test_grid_effects_refuse_an_unfinished_grid():
-    from colourlib.study import recipes
+    from study import recipes
 
     scores = _grid_scores({})
     with pytest.raises(ValueError, match="unbalanced"):
@@ -514,7 +517,7 @@ def test_grid_effects_refuse_an_unfinished_grid():
 
 
 def test_every_grid_model_is_set_against_grey_photo_by_photo():
-    from colourlib.study import recipes
+    from study import recipes
 
     scores = _grid_scores({"loss": 0.04})
     grey = scores[scores.recipe == recipes.PAPER_CORNER].assign(

@@ -17,6 +17,7 @@ from colourlib import runs
 pytest.importorskip(
     "onnxruntime"
 )  # no wheel for Python 3.10 since 1.24: the Keras path is used there
+from colourlib import export
 from colourlib.colour import l_to_grey_rgb, lab_to_rgb, rgb_to_lightness
 from colourlib.colouriser import Colouriser
 from colourlib.config import TrainConfig
@@ -24,7 +25,6 @@ from colourlib.data.photos import read_rgb, wheel_test_photos
 from colourlib.encoders import encoder_spec
 from colourlib.exported import ExportedColouriser, ExportedModelError
 from colourlib.model import build_network
-from colourlib.study import export
 
 AB = (20.0, -10.0)
 

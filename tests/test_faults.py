@@ -20,6 +20,7 @@ from colourlib import ConfigError
 from colourlib.apps import cli
 from colourlib.config import TrainConfig
 from colourlib.data.photos import DataError, load_photo_set
+from study import paths as study_paths
 
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -247,8 +248,8 @@ WRITES_EVERYWHERE = textwrap.dedent("""
     from pathlib import Path
     from colourlib import paths
     places = [paths.runs_dir() / "train" / "r" / "config.json", paths.runs_dir() / "parallel" / "summary.csv",
-              paths.BOOK_RUNS_DIR / "data.ipynb", paths.BOOK_FIGURES_DIR / "strip.png", paths.BOOK_HTML,
-              paths.BOOK_WEB_DIR / "ct-config.js", paths.default_model_record()]
+              study_paths.BOOK_RUNS_DIR / "data.ipynb", study_paths.BOOK_FIGURES_DIR / "strip.png", study_paths.BOOK_HTML,
+              study_paths.BOOK_WEB_DIR / "ct-config.js", paths.default_model_record()]
     for place in places:
         place.parent.mkdir(parents=True, exist_ok=True)
         place.write_text("tiny")
@@ -260,12 +261,16 @@ def test_the_smoke_test_writes_only_into_its_scratch_copy(tmp_path, monkeypatch,
     import hashlib
 
     from colourlib import paths
-    from colourlib.study import smoke
+    from study import smoke
 
     def checksums() -> dict[str, str]:
         return {
             str(p): hashlib.sha256(p.read_bytes()).hexdigest()
-            for folder in (paths.runs_dir(), paths.BOOK_RUNS_DIR, paths.BOOK_HTML.parent)
+            for folder in (
+                paths.runs_dir(),
+                study_paths.BOOK_RUNS_DIR,
+                study_paths.BOOK_HTML.parent,
+            )
             if folder.is_dir()
             for p in folder.rglob("*")
             if p.is_file()
@@ -293,12 +298,17 @@ def test_the_smoke_test_writes_only_into_its_scratch_copy(tmp_path, monkeypatch,
 
 
 def test_make_study_preset_tiny_goes_to_the_scratch_copy(monkeypatch):
-    from colourlib.study import smoke
+    from study import smoke
 
     seen = []
     monkeypatch.setattr(smoke, "run_study", lambda argv, root=None: seen.append(argv) or 0)
     monkeypatch.setattr(smoke, "in_scratch", lambda: False)
-    assert cli._run_study(cli.command_parser().parse_args(["study", "--preset", "tiny"])) == 0
+    from study import cli as study_cli
+
+    assert (
+        study_cli._run_study(study_cli.command_parser().parse_args(["run", "--preset", "tiny"]))
+        == 0
+    )
     assert seen == [["--preset", "tiny"]]
 
 
@@ -347,7 +357,7 @@ def test_a_keras_backend_that_is_not_installed_is_one_line(tmp_path):
 
 
 def test_jupyter_book_before_any_study_stops_with_the_fix(tmp_path):
-    from colourlib.report import needs_study
+    from study.report import needs_study
 
     book = tmp_path / "book"
     book.mkdir()
@@ -367,7 +377,7 @@ def test_jupyter_book_before_any_study_stops_with_the_fix(tmp_path):
     assert needs_study.missing_chapters(book) == []
     needs_study._check(App())  # a built study: nothing to say
     config = (Path(needs_study.__file__).parents[2] / "_config.yml").read_text()
-    assert "colourlib.report.needs_study" in config  # `jupyter-book build book/` loads it
+    assert "study.report.needs_study" in config  # `jupyter-book build book/` loads it
 
 
 def test_a_bare_jupyter_book_build_of_a_fresh_clone_is_one_line(tmp_path):

@@ -119,10 +119,10 @@ def test_a_file_missing_a_convolution_or_of_other_shapes_does_not_fit(tmp_path):
 
 
 def test_hed_weights_are_for_vgg16_only_and_named_for_what_they_are():
-    from colourlib.study.comparison import method_label
+    from colourlib.config import model_label
 
     config = TrainConfig.from_dict({"encoder": "vgg16", "encoder_weights": "hed", "image_size": 64})
-    assert method_label(config).startswith("VGG16 (ImageNet then HED edge fine-tuning")
+    assert model_label(config).startswith("VGG16 (ImageNet then HED edge fine-tuning")
     with pytest.raises(
         ConfigError, match="encoder_weights='hed' is not allowed: 'hed' only with encoder='vgg16'"
     ):

@@ -1,5 +1,6 @@
-"""The package's layers (core <- study <- report <- apps) import only downward and never in a circle, and a
-finished result's reuse depends on the code that computed it alone."""
+"""The two packages' layers (the library: core <- its apps; the study beside it: study <- report <- the study's
+apps) import only downward and never in a circle, the library never imports the study, and a finished result's
+reuse depends on the code that computed it alone."""
 
 from __future__ import annotations
 
@@ -12,22 +13,27 @@ import pytest
 from colourlib import paths, provenance, runs
 from colourlib.config import TrainConfig
 from colourlib.feature_cache import FEATURE_CODE
-from colourlib.study.timing import TIMING_CODE
+from study import paths as study_paths
+from study.timing import TIMING_CODE
 
-#: The package's layers, each importing only from those before it: ``core`` (the colouring library: every module
-#: outside the three subpackages below) <- ``study`` <- ``report`` <- ``apps``.
-LAYERS = ("core", "study", "report", "apps")
+#: The layers, each importing only from those before it: the library's ``core`` (every colourlib module outside
+#: ``colourlib.apps``) <- its ``apps`` (``colourlib``, ``colourise``) <- the ``study`` package <- its ``report``
+#: (tables, figures, the book) <- its ``study apps`` (``python -m study``, the benchmarks).
+LAYERS = ("core", "apps", "study", "report", "study apps")
 
 
 def layer_of(module: str) -> str:
-    """The layer of a module named ``colourlib.x.y`` (``python -m colourlib`` is an app)."""
-    parts = module.split(".")
-    if parts[1:] == ["__main__"]:
-        return "apps"
-    return parts[1] if len(parts) > 1 and parts[1] in LAYERS[1:] else "core"
+    """The layer of a module named ``colourlib.x.y`` or ``study.x.y`` (``python -m`` of either is an app)."""
+    top, *parts = module.split(".")
+    if top == "colourlib":
+        return "apps" if parts[:1] in (["apps"], ["__main__"]) else "core"
+    if parts[:1] in (["cli"], ["bench"], ["__main__"]):
+        return "study apps"
+    return "report" if parts[:1] == ["report"] else "study"
 
 
-import_graph = provenance.import_graph
+def import_graph(package_dir=(paths.PACKAGE_DIR, study_paths.PACKAGE_DIR)):
+    return provenance.import_graph(package_dir)
 
 
 def upward_imports(graph: dict[str, set[str]]) -> list[str]:
@@ -62,8 +68,9 @@ def test_the_tree_shows_the_layers():
     names = set(import_graph())
     assert {layer_of(n) for n in names} == set(LAYERS)
     assert {
-        "colourlib.study.driver",
-        "colourlib.report.book",
+        "study.driver",
+        "study.report.book",
+        "study.cli",
         "colourlib.apps.cli",
         "colourlib.runs",
         "colourlib.encoders.efficientnet",
@@ -73,6 +80,17 @@ def test_the_tree_shows_the_layers():
 
 def test_every_import_points_down_or_sideways():
     assert not upward_imports(import_graph()), "\n".join(upward_imports(import_graph()))
+
+
+def test_the_library_never_imports_the_study():
+    graph = import_graph()
+    assert not {
+        f"{a} imports {b}"
+        for a, targets in graph.items()
+        for b in targets
+        if a.startswith("colourlib") and not b.startswith("colourlib")
+    }
+    assert {"colourlib.train", "colourlib.model"} <= set(provenance.closure(("study.timing",)))
 
 
 def test_no_import_cycle():
@@ -119,8 +137,8 @@ def test_each_result_is_keyed_on_the_code_that_computes_it():
         "colourlib.encoders.efficientnet",
     } <= features
     assert "colourlib.train" not in features and "colourlib.callbacks" not in features
-    assert {"colourlib.study.timing", "colourlib.speed", "colourlib.train"} <= timing
-    assert not {m for m in timing if layer_of(m) in ("report", "apps")}
+    assert {"study.timing", "study.speed", "colourlib.train"} <= timing
+    assert not {m for m in timing if layer_of(m) in ("report", "apps", "study apps")}
 
 
 @pytest.fixture
@@ -154,19 +172,10 @@ def test_a_wording_or_docstring_edit_keeps_a_finished_run_reusable_and_a_model_o
     )
     assert run.is_finished() and run.is_reusable(config)
 
-    for edited in (
-        "apps/cli.py",
-        "apps/colourise.py",
-        "report/figures.py",
-        "report/words.py",
-        "study/driver.py",
-        "colouriser.py",
-        "metrics.py",
-    ):
+    for edited in ("apps/cli.py", "apps/colourise.py", "colouriser.py", "evaluate.py", "export.py"):
         with (package_copy / edited).open("a") as f:
             f.write("\n# an edit\nX_ADDED = 1\n")
         assert run.is_reusable(config), f"editing {edited} must not retrain anything"
-    _edit(package_copy / "report" / "words.py", "core of", "cores out of")  # a wording helper
     _edit(
         package_copy / "train.py", '"""Training one configuration', '"""Training a configuration'
     )  # docstring

@@ -22,10 +22,10 @@ from conftest import environment_variable
 
 from colourlib import paths
 from colourlib.config import ConfigError, TrainConfig
-from colourlib.report.book import check_book, glued_keys, references
 from colourlib.runs import RunFolder
-from colourlib.study import driver
-from colourlib.study.notebooks import (
+from study import driver
+from study import paths as study_paths
+from study.notebooks import (
     NOTEBOOKS,
     TRAIN_EXTRA_PARAMETERS,
     NotebookFailed,
@@ -34,6 +34,7 @@ from colourlib.study.notebooks import (
     execute,
     notebook_path,
 )
+from study.report.book import check_book, glued_keys, references
 
 PAPERMILL = str(Path(sys.executable).with_name("papermill"))
 
@@ -335,8 +336,8 @@ def test_evaluate_notebook_compares_both_models_over_seeds_with_the_baselines_on
 
 @pytest.mark.slow  # `make test` skips it; `make test-all` (CI) runs it
 def test_parallel_and_reproducibility_notebooks_tabulate_what_ran(runs, tmp_path):
-    from colourlib.study.matrix import load_matrix
-    from colourlib.study.timing import time_matrix
+    from study.matrix import load_matrix
+    from study.timing import time_matrix
 
     matrix_file = tmp_path / "matrix.yaml"
     matrix_file.write_text(
@@ -443,7 +444,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def test_browser_check_catches_what_a_reader_would_trip_over(tmp_path):
     from PIL import Image
 
-    from colourlib.report.browser import check_pages
+    from study.report.browser import check_pages
 
     html = tmp_path / "html"
     html.mkdir()
@@ -516,11 +517,11 @@ def test_browser_check_catches_what_a_reader_would_trip_over(tmp_path):
 def test_the_recorded_papermill_command_can_be_pasted_into_a_shell():
     import shlex
 
-    from colourlib.study.notebooks import papermill_command
+    from study.notebooks import papermill_command
 
     command = papermill_command(
         "evaluate",
-        paths.BOOK_RUNS_DIR / "evaluate.ipynb",
+        study_paths.BOOK_RUNS_DIR / "evaluate.ipynb",
         {"vgg16_runs": ["runs/a b", "runs/c"], "preset": "quick", "out_dir": "my out"},
     )
     words = shlex.split(command)
@@ -538,11 +539,11 @@ def test_the_model_search_chapter_reads_the_recorded_search_and_says_what_it_sho
     difference"."""
     from colourlib.config import colouring_config
     from colourlib.data.photos import load_photo_set
-    from colourlib.study import recipes
+    from study import recipes
 
     execute("model-search", tmp_path / "model-search.ipynb", {})
     values = glued_values(tmp_path / "model-search.ipynb")
-    table = pd.read_csv(paths.MODEL_SEARCH / "recipes.csv")
+    table = pd.read_csv(study_paths.MODEL_SEARCH / "recipes.csv")
     assert values["models_chosen"] == table.recipe.iloc[0] and table.stage.iloc[0] == "chosen"
     assert values["models_val_photos"] == int(table.val_photos.iloc[0])
     better = []
@@ -561,7 +562,7 @@ def test_the_model_search_chapter_reads_the_recorded_search_and_says_what_it_sho
     ):
         assert values[verdict] in ("better", "worse", "no difference")
     # the scale checks: the photo counts the script trained on, and each variant's changes exactly its verdicts
-    scale = pd.read_csv(paths.SCALE_CHECKS / "per-photo.csv")
+    scale = pd.read_csv(study_paths.SCALE_CHECKS / "per-photo.csv")
     counts = scale.groupby("variant").train_photos.first()
     config = colouring_config("lite0", "quick")
     photos = load_photo_set(
@@ -571,7 +572,7 @@ def test_the_model_search_chapter_reads_the_recorded_search_and_says_what_it_sho
     assert values["scale_photos_half"] == counts["all"] // 2
     assert values["scale_seeds"] == scale.groupby("variant").seed.nunique().min() == 3
     summary = recipes.seed_differences(scale, "all")
-    from colourlib.report.values import SCALE_KEYS
+    from study.report.values import SCALE_KEYS
 
     assert set(SCALE_KEYS) | {"all"} == set(scale.variant)
     for variant, key in SCALE_KEYS.items():

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colourlib.report.browser import bomb_png
+from study.report.browser import bomb_png
 
 SCRIPT = Path(__file__).parents[1] / "book" / "_extra" / "colouriser" / "colourise.js"
 NODE = shutil.which("node")

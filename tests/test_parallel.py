@@ -22,10 +22,10 @@ import pytest
 from colourlib.backend import replicas
 from colourlib.callbacks import read_history
 from colourlib.config import ConfigError, TrainConfig
-from colourlib.report import words
-from colourlib.study import parallel
-from colourlib.study.matrix import check_machine, load_matrix
 from colourlib.train import check_even_split
+from study import parallel
+from study.matrix import check_machine, load_matrix
+from study.report import words
 
 TINY = dict(
     image_size=32, batch_size=8, crops_per_photo=2, val_crops_per_photo=2, epochs=2, max_photos=23
@@ -433,7 +433,7 @@ def test_a_killed_machine_ends_the_others_run_with_one_line_naming_it(tmp_path):
 
 
 def speed_timings(ips: dict, ceiling: float = 1.9) -> pd.DataFrame:
-    """Timings as colourlib.study.timing.timings gives them: images/s per repeat for each (gpus, cores per
+    """Timings as study.timing.timings gives them: images/s per repeat for each (gpus, cores per
     device, workers, loaders), with the cores' ceiling measured in the same repeats."""
     rows = []
     for (gpus, cores, workers, loaders), values in ips.items():
@@ -531,7 +531,7 @@ def test_speed_table_reads_devices_against_one_core_and_loaders_against_one_thre
         1,
         "gain",
     ]
-    from colourlib.report.values import NOT_TIMED, parallel_values
+    from study.report.values import NOT_TIMED, parallel_values
 
     whole = timings.assign(regime="whole-network")
     values = parallel_values(parallel.speed_table(whole), whole)
@@ -580,7 +580,7 @@ def test_the_scaling_model_predicts_two_devices_from_a_share_of_the_step_and_the
     assert two.predicted_seconds_per_step == pytest.approx(0.23)
     assert two.predicted_speedup == pytest.approx(0.4 / 0.23)
     assert two.predicted_verdict == "gain"
-    from colourlib.report.tables import scaling_table
+    from study.report.tables import scaling_table
 
     timings["gradient_bytes"] = 6_000_000
     shown = scaling_table(parallel.speed_table(timings)).loc["r"]
@@ -600,13 +600,13 @@ def test_a_speedup_range_shows_the_digit_that_separates_it_from_one():
 
 
 def test_timing_jobs_rotate_the_rows_and_a_timing_of_the_same_code_is_reused(tmp_path, monkeypatch):
-    from colourlib.study import timing
+    from study import timing
 
     monkeypatch.delenv(
         "ONEDNN_MAX_CPU_ISA", raising=False
     )  # the first setup, even where the suite runs under the cap
     monkeypatch.setattr(
-        "colourlib.speed.parallel_ceiling", lambda: {"ceiling": 1.9, "ceiling_cores": 2}
+        "study.speed.parallel_ceiling", lambda: {"ceiling": 1.9, "ceiling_cores": 2}
     )
     matrix = load_matrix().at_scale("tiny")
     jobs = timing.jobs(matrix)
@@ -693,7 +693,7 @@ def test_timing_jobs_rotate_the_rows_and_a_timing_of_the_same_code_is_reused(tmp
 
 
 def test_the_study_estimates_the_time_left_from_the_steps_done():
-    from colourlib.study.driver import Progress
+    from study.driver import Progress
 
     progress = Progress(["data", "colouring a", "colouring a", "colouring a", "timing", "book"])
     assert progress.remaining_seconds() is None
@@ -708,7 +708,7 @@ def test_the_study_estimates_the_time_left_from_the_steps_done():
 
 
 def test_a_models_first_seed_which_encodes_the_features_does_not_estimate_its_other_seeds():
-    from colourlib.study.driver import Progress, colouring_kinds
+    from study.driver import Progress, colouring_kinds
 
     kinds = colouring_kinds(["vgg16", "lite0"], (0, 1, 2))
     assert len(kinds) == 6 and kinds[0] != kinds[1] == kinds[2] and kinds[3] != kinds[4] == kinds[5]
@@ -723,7 +723,7 @@ def test_a_models_first_seed_which_encodes_the_features_does_not_estimate_its_ot
 
 
 def test_the_time_left_printed_as_a_step_starts_includes_that_step(capsys, monkeypatch):
-    from colourlib.study import driver
+    from study import driver
 
     now = [0.0]
     monkeypatch.setattr(driver.time, "perf_counter", lambda: now[0])
@@ -768,7 +768,7 @@ def test_the_matrix_at_another_scale_keeps_each_regimes_nature():
 def test_the_study_refuses_a_matrix_beyond_the_machine_before_any_notebook_runs(
     tmp_path, monkeypatch
 ):
-    from colourlib.study import driver
+    from study import driver
 
     ran = []
     monkeypatch.setattr(driver, "execute", lambda *args, **kwargs: ran.append(args))
@@ -820,7 +820,7 @@ def test_the_values_say_which_of_the_papers_speedups_were_reproduced_from_the_ra
         claim["verdict"] == "no difference" and not claim["reproduced"]
     )  # reaching 1.34 is not enough
     assert not claims[(1, 4)]["reproduced"] and not claims[(2, 1)]["reproduced"]
-    from colourlib.report.values import parallel_values
+    from study.report.values import parallel_values
 
     values = parallel_values(table, timings.assign(regime="whole-network"))
     assert values["whole_reproduced"] == 1 and values["n_paper_claims"] == 3
@@ -872,7 +872,7 @@ def test_the_overlap_model_predicts_from_the_loader_and_the_step_measured_apart(
     old = parallel.speed_table(timings.drop(columns=["loader_seconds_alone"]))
     assert "predicted_speedup" not in old
 
-    from colourlib.report.values import NOT_TIMED, overlap_values
+    from study.report.values import NOT_TIMED, overlap_values
 
     values = overlap_values(parallel.speed_table(timings), "r")
     assert values["predicted_r_1x2p"] == "1.60x (1.60-1.60)" and values[
@@ -902,7 +902,7 @@ class SlowBatches(keras.utils.PyDataset):
 
 
 def test_the_loader_measured_apart_runs_its_workers_at_once():
-    from colourlib.speed import loader_seconds
+    from study.speed import loader_seconds
 
     one, cpu = loader_seconds(SlowBatches(), 1, False, 6)
     assert 0.04 <= one < 0.08 and 0 <= cpu < 0.02  # waiting costs no CPU
@@ -919,7 +919,7 @@ class BusyBatches(SlowBatches):
 
 
 def test_the_loader_measured_apart_counts_its_workers_cpu():
-    from colourlib.speed import loader_seconds
+    from study.speed import loader_seconds
 
     for workers, processes in ((1, False), (2, True)):
         _, cpu = loader_seconds(BusyBatches(), workers, processes, 6)
@@ -927,7 +927,7 @@ def test_the_loader_measured_apart_counts_its_workers_cpu():
 
 
 def test_kinds_not_run_yet_are_guessed_from_a_recorded_study_at_this_machines_pace():
-    from colourlib.study.driver import Progress
+    from study.driver import Progress
 
     reference = {"data": 10.0, "colouring a": 100.0, "timing": 200.0, "book": 50.0}
     progress = Progress(["data", "colouring a", "colouring a", "timing", "book", "new"], reference)
@@ -951,7 +951,7 @@ def test_kinds_not_run_yet_are_guessed_from_a_recorded_study_at_this_machines_pa
 
 
 def test_a_recorded_study_replays_the_estimates_it_would_have_printed():
-    from colourlib.study.driver import estimates_along
+    from study.driver import estimates_along
 
     log = [
         {"step": "data", "kind": "data", "seconds": 20.0},
@@ -976,7 +976,7 @@ STUDY_TIMES = Path(__file__).parents[1] / "results" / "study-times"
 def test_the_time_left_is_within_a_quarter_of_the_truth_from_the_first_timing_step_on(recorded):
     """On the step times of a recorded study (results/study-times/), guessing the kinds not run yet from the other
     recorded study: from the first timing step on, every estimate printed is within 25 % of the time really left."""
-    from colourlib.study.driver import estimates_along, reference_durations
+    from study.driver import estimates_along, reference_durations
 
     other = {
         "two-cores-avx2.json": "one-core-avx2.json",

@@ -6,7 +6,7 @@ import keras
 import pytest
 
 from colourlib.encoders import vgg16
-from colourlib.speed import forward_flops
+from study.speed import forward_flops
 
 
 def test_forward_flops_counts_a_multiply_add_as_two_per_output_position():

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 from colourlib import paths
 from colourlib.config import TrainConfig, colouring_config
-from colourlib.report.tables import config_table, scale_departures
-from colourlib.study.matrix import load_matrix
+from study.matrix import load_matrix
+from study.report.tables import config_table, scale_departures
 
 
 def test_a_runs_parameters_are_shown_once_side_by_side_with_paths_relative_to_the_repository():
@@ -32,7 +32,7 @@ def test_a_runs_parameters_are_shown_once_side_by_side_with_paths_relative_to_th
 
 def test_the_departures_tables_encoders_are_the_configurations_that_ran(monkeypatch):
     from colourlib import config as config_module
-    from colourlib.report import tables
+    from study.report import tables
 
     row = tables.encoders_row("quick")
     for model in config_module.COLOURING_MODELS:
@@ -99,7 +99,7 @@ def test_the_departures_table_states_the_papers_scale_and_this_studys_from_their
 
 def test_the_licence_table_attributes_every_photo_not_just_the_first_and_last_rows():
     from colourlib.data.photos import load_photo_set
-    from colourlib.report.tables import licences
+    from study.report.tables import licences
 
     photos = load_photo_set(None, 32)
     shown = licences(photos)
@@ -112,7 +112,7 @@ def test_the_licence_table_attributes_every_photo_not_just_the_first_and_last_ro
 
 def test_the_reproducibility_table_says_when_a_run_could_use_fewer_cores_than_the_machine_has():
     from colourlib.provenance import environment_record
-    from colourlib.report.tables import environment_table
+    from study.report.tables import environment_table
 
     env = {**environment_record(), "cpu_cores": 1, "machine_cores": 2}  # as under `taskset -c 0`
     table = environment_table({"environment": env, "started": "2026-11-26T12:00:00+00:00"}).data
@@ -133,8 +133,8 @@ def test_the_scale_checks_table_shows_the_default_and_each_change_from_it():
     verdict only where the interval is clear of zero; one column per measure, one row per variant."""
     import pandas as pd
 
-    from colourlib.report.tables import scale_checks_table
-    from colourlib.study.recipes import SEED_MEASURES
+    from study.recipes import SEED_MEASURES
+    from study.report.tables import scale_checks_table
 
     rows = []
     for measure in SEED_MEASURES:
@@ -155,7 +155,7 @@ def test_the_scale_checks_table_shows_the_default_and_each_change_from_it():
 
 def test_the_test_photos_source_counts_where_they_come_from():
     from colourlib.data.photos import load_photo_set, wheel_test_photos
-    from colourlib.report.tables import photo_splits
+    from study.report.tables import photo_splits
 
     photos = load_photo_set(None, 64)
     row = photo_splits(photos).set_index("split").loc["test (held out)", "source"]

@@ -1,4 +1,4 @@
-"""The programs: one command tree (:mod:`.cli`: ``colourlib study | train | recipes | colourise | bench |
+"""The programs: one command tree (:mod:`.cli`: ``python -m study run | train | recipes | colourise | bench |
 check``), ``colourise`` (also its own console script) and the benchmarks."""
 
 from __future__ import annotations

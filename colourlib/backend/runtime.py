@@ -7,7 +7,7 @@ Two settings matter on a small CPU machine:
   3.5 million page faults in a 55 s training run here (2 epochs of the whole network decoding photos from disk),
   the likely cause of the kernel time an AMD EPYC machine showed as 42 % of its CPU. Raising the thresholds keeps
   freed memory in the process for reuse: on that run page faults fell 7x and kernel time 2.6x; on the timed steps
-  alone (``colourlib bench runtime``) page faults fell 80x. A run uses a little more resident memory in exchange.
+  alone (``python -m study bench runtime``) page faults fell 80x. A run uses a little more resident memory in exchange.
 * **The thread pools.** TensorFlow's intra-op pool (one op's work split over cores) is set to the cores this
   process may use (its CPU affinity, not the machine's count) and its inter-op pool to the same, TF's own default
   made explicit, so the record says what ran.

@@ -22,12 +22,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from ..colour import lab_to_rgb, rgb_to_lab  # noqa: E402
-from ..colouriser import recombine  # noqa: E402
-from ..runs import RunFolder, best_epoch  # noqa: E402
-from ..study.comparison import CEILING_MODEL, CEILINGS, strip_photos  # noqa: E402
-from .tables import METRIC_COLUMNS, short_label  # noqa: E402
-from .words import regime_label  # noqa: E402
+from colourlib.colour import lab_to_rgb, rgb_to_lab  # noqa: E402
+from colourlib.colouriser import recombine  # noqa: E402
+from colourlib.runs import RunFolder, best_epoch  # noqa: E402
+from study import paths as study_paths
+from study.comparison import CEILING_MODEL, CEILINGS, strip_photos  # noqa: E402
+from study.report.tables import METRIC_COLUMNS, short_label  # noqa: E402
+from study.report.words import regime_label  # noqa: E402
 
 DPI = 110
 
@@ -40,9 +41,8 @@ def save(fig: matplotlib.figure.Figure, path: Path) -> Path:
 def publish(fig: matplotlib.figure.Figure, name: str, folder: str | Path | None = None) -> Path:
     """Write ``fig`` where the book's markdown pages find it: ``<folder>/<name>.png``, by default
     ``book/runs/figures/`` (a notebook executed for another purpose, a test's, passes its own folder)."""
-    from .. import paths
 
-    folder = Path(folder) if folder else paths.BOOK_FIGURES_DIR
+    folder = Path(folder) if folder else study_paths.BOOK_FIGURES_DIR
     folder.mkdir(parents=True, exist_ok=True)
     return save(fig, folder / f"{name}.png")
 
@@ -297,7 +297,7 @@ def paired_intervals(pairs, labels: dict[str, str], names: dict[str, str]):
     """Each model minus each baseline, metric by metric (one panel each, ``names`` maps a metric to its label):
     the mean paired difference over the same photos with its bootstrap 95 % interval as a line. A line clear of
     the zero line is a difference; the shading marks the side that is better."""
-    from ..study.comparison import HIGHER_IS_BETTER
+    from study.comparison import HIGHER_IS_BETTER
 
     metrics = list(dict.fromkeys(pairs.metric))
     rows = list(dict.fromkeys(zip(pairs.model, pairs.baseline)))
@@ -509,11 +509,11 @@ GALLERY_PHOTOS = 16
 
 
 def comparison_figures(comparison, out_dir: Path | None = None) -> dict:
-    """The evaluation's figures from a :class:`colourlib.study.comparison.Comparison`: ``gallery_test`` (grey
+    """The evaluation's figures from a :class:`study.comparison.Comparison`: ``gallery_test`` (grey
     input / each model / ground truth, for :data:`GALLERY_PHOTOS` of the held-out photos), ``gallery_bw`` (real
     black-and-white photos coloured by each model), ``metric_bars``, ``paired_intervals`` (each model minus each
     baseline on the test photos), ``landing_strip`` (the default model on
-    :func:`colourlib.study.comparison.strip_photos`) and ``curves_<key>``; each also written to ``out_dir`` when
+    :func:`study.comparison.strip_photos`) and ``curves_<key>``; each also written to ``out_dir`` when
     given."""
     c, models = comparison, comparison.models
     default = CEILING_MODEL if CEILING_MODEL in models else models[0]
@@ -595,7 +595,7 @@ VERDICT_COLOURS = {
 
 def scoreboard(claims):
     """The paper's claims, one line each: the claim and the paper's figure, the verdict on a coloured label, and
-    what this study measured (:func:`colourlib.study.claims.paper_claims`)."""
+    what this study measured (:func:`study.claims.paper_claims`)."""
     fig, ax = plt.subplots(figsize=(9.5, 0.42 * len(claims) + 0.5))
     ax.set_xlim(0, 1)
     ax.set_ylim(len(claims) - 0.5, -0.9)

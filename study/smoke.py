@@ -13,7 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .. import paths
+from colourlib import paths
+from study import paths as study_paths
 
 #: What the book needs beside its pages to build: jupyter-book's configuration, found upwards from book/.
 BOOK_CONFIG = ("_config.yml", "_toc.yml")
@@ -27,10 +28,10 @@ def in_scratch() -> bool:
 
 
 def prepare(root: Path | None = None) -> Path:
-    """``root`` (default :data:`paths.SMOKE_ROOT`) holding a fresh copy of the book's sources and configuration;
+    """``root`` (default :data:`study_paths.SMOKE_ROOT`) holding a fresh copy of the book's sources and configuration;
     what an earlier smoke test generated there stays, for reuse."""
     source = paths.REPO_ROOT or Path.cwd()
-    root = Path(root or paths.SMOKE_ROOT)
+    root = Path(root or study_paths.SMOKE_ROOT)
     book = root / "book"
     book.mkdir(parents=True, exist_ok=True)
     for entry in book.iterdir():  # pages deleted or renamed in the checkout must not linger
@@ -50,7 +51,7 @@ def prepare(root: Path | None = None) -> Path:
 
 
 def run_study(argv: list[str], root: Path | None = None) -> int:
-    """``python -m colourlib study ARGV`` in the scratch copy ``root`` (default :data:`paths.SMOKE_ROOT`): its
+    """``python -m study run ARGV`` in the scratch copy ``root`` (default :data:`study_paths.SMOKE_ROOT`): its
     own runs, timings, book and default model."""
     root = prepare(root)
     shown = paths.relative(root)
@@ -61,7 +62,7 @@ def run_study(argv: list[str], root: Path | None = None) -> int:
         flush=True,
     )
     env = {**os.environ, "COLOURLIB_STUDY_ROOT": str(root), "COLOURLIB_RUNS": str(root / "runs")}
-    return _run([sys.executable, "-m", "colourlib", "study", *argv], env)
+    return _run([sys.executable, "-m", "study", "run", *argv], env)
 
 
 def _run(command: list[str], env: dict) -> int:

@@ -7,12 +7,13 @@ from typing import Any
 
 import pandas as pd
 
-from .. import ConfigError, paper
-from ..backend.replicas import REPLICA_LOSS_RTOL
-from ..provenance import cpu_model
-from ..study.comparison import Comparison, comparison_values
-from ..study.parallel import paper_claims
-from .words import count_loaders, recorded_cores, speedup_range
+from colourlib import ConfigError, paper
+from colourlib.backend.replicas import REPLICA_LOSS_RTOL
+from colourlib.provenance import cpu_model
+from study import paths as study_paths
+from study.comparison import Comparison, comparison_values
+from study.parallel import paper_claims
+from study.report.words import count_loaders, recorded_cores, speedup_range
 
 
 def glue_all(values: dict[str, Any], display: bool = False) -> None:
@@ -249,13 +250,13 @@ def parallel_values(table: pd.DataFrame, timings: pd.DataFrame) -> dict:
 
 
 def evaluation_values(comparison: Comparison) -> dict:
-    """The evaluation chapter's numbers and verdicts (:func:`colourlib.study.comparison.comparison_values`)."""
+    """The evaluation chapter's numbers and verdicts (:func:`study.comparison.comparison_values`)."""
     return comparison_values(comparison)
 
 
 def decided_by(stages: pd.Series) -> str:
     """Which measure of the selection rule decided the recipe search: the last step that still had ties (the
-    stage names of :data:`colourlib.study.recipes.STAGES`)."""
+    stage names of :data:`study.recipes.STAGES`)."""
     if (stages == "tied on every measure, larger ΔCF").any():
         return "ΔCF"
     if (stages == "tied on rebalanced AuC, lower semantic agreement").any():
@@ -264,7 +265,7 @@ def decided_by(stages: pd.Series) -> str:
 
 
 def read_recipe_search(folder=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """The recorded recipe search (:mod:`colourlib.study.recipes`): its table, the baselines on the same
+    """The recorded recipe search (:mod:`study.recipes`): its table, the baselines on the same
     validation photos (the baselines' and ceilings' means), and values for the prose: the machine and date it ran
     on, the chosen candidate and its measures (``search_chosen_<metric>``), and what fine-tuning the encoder added
     (``fine_tune_<what>``: its epochs, crops, learning rate, seconds, and the validation metrics before and
@@ -272,9 +273,7 @@ def read_recipe_search(folder=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     import json
     from pathlib import Path
 
-    from .. import paths
-
-    folder = Path(folder) if folder else paths.RECIPE_SEARCH
+    folder = Path(folder) if folder else study_paths.RECIPE_SEARCH
     try:
         search = pd.read_csv(folder / "recipes.csv")
         baselines = pd.read_csv(folder / "baselines.csv", index_col=0)
@@ -282,13 +281,13 @@ def read_recipe_search(folder=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     except OSError as exc:
         raise ConfigError(
             f"recipe_search={str(folder)!r}: no recorded recipe search there ({exc.strerror}: "
-            f"{exc.filename}). Fix: run python -m colourlib recipes --out {folder}."
+            f"{exc.filename}). Fix: run python -m study recipes --out {folder}."
         ) from None
     needed = {"method", "stage", "rebalanced_auc", "semantic", "delta_cf", "ciede2000_vs_grey"}
     if missing := sorted(needed - set(search.columns)):
         raise ConfigError(
             f"recipe_search={str(folder)!r}: {folder / 'recipes.csv'} lacks {', '.join(missing)}: it was "
-            f"recorded under an older selection rule. Fix: run python -m colourlib recipes --out {folder}."
+            f"recorded under an older selection rule. Fix: run python -m study recipes --out {folder}."
         )
     date = (env.get("date") or "")[:10]
     chosen = search.iloc[0]
@@ -363,19 +362,18 @@ SCALE_KEYS = {
 
 def read_scale_checks(folder=None) -> dict[str, Any]:
     """The recorded scale checks (scripts/scale_checks.py): the default trained on fewer photos, for more epochs
-    and at a higher learning rate, 3 seeds each, against itself (:func:`colourlib.study.recipes.seed_differences`,
+    and at a higher learning rate, 3 seeds each, against itself (:func:`study.recipes.seed_differences`,
     recomputed from every photo's scores), each variant's training photos (``photos``), and the values the prose
     cites, prefixed ``scale_``: the photo counts (``scale_photos_all`` ...), the seeds, what changed beyond the seed spread per variant
     (``scale_half_changes``: "no measure" or "CIEDE2000 worse (+0.702 [+0.001, +1.402])"), and the variants that
     improved any of the rule's measures without worsening another (``scale_gains``, "none" if none did)."""
     from pathlib import Path
 
-    from .. import paths
-    from ..config import COLOURING_SCALE
-    from ..study import recipes
-    from .tables import METRIC_COLUMNS, interval_text
+    from colourlib.config import COLOURING_SCALE
+    from study import recipes
+    from study.report.tables import METRIC_COLUMNS, interval_text
 
-    folder = Path(folder) if folder else paths.SCALE_CHECKS
+    folder = Path(folder) if folder else study_paths.SCALE_CHECKS
     per_photo = pd.read_csv(folder / "per-photo.csv")
     summary = recipes.seed_differences(per_photo, "all")
     photos = per_photo.groupby("variant", sort=False).train_photos.first()
@@ -412,19 +410,19 @@ FACTOR_KEYS = {"encoder weights": "weights", "loss": "loss", "decoder": "decoder
 
 
 def read_model_search(folder=None) -> dict[str, Any]:
-    """The recorded models search (:data:`colourlib.study.recipes.MODELS`): its table and baselines as
+    """The recorded models search (:data:`study.recipes.MODELS`): its table and baselines as
     :func:`read_recipe_search` reads them, every photo's scores, the VGG16 grid's factor effects
-    (:func:`colourlib.study.recipes.grid_effects`) and the values the prose cites, prefixed ``models_``: the
+    (:func:`study.recipes.grid_effects`) and the values the prose cites, prefixed ``models_``: the
     search's (``models_chosen`` ...), each factor's effect as "+0.012 [+0.004, +0.020]" with its verdict
     (``models_effect_loss_rebalanced_auc`` and ``..._verdict``), which of the paper's choices hold its colours
     back (``models_holding_back``), and the paper's model with HED's weights against random ones and grey."""
     from pathlib import Path
 
-    from .. import evaluate, paths
-    from ..study import recipes
-    from .tables import interval_text
+    from colourlib import evaluate
+    from study import recipes
+    from study.report.tables import interval_text
 
-    folder = Path(folder) if folder else paths.MODEL_SEARCH
+    folder = Path(folder) if folder else study_paths.MODEL_SEARCH
     search, baselines, found = read_recipe_search(folder)
     per_image = pd.read_csv(folder / "recipes_per_image.csv")
     effects = recipes.grid_effects(per_image[per_image.recipe.notna()])

@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import ColourlibError, paths
-from ..config import ConfigError
-from .timing import is_backend_noise
+from colourlib import ColourlibError, paths
+from colourlib.config import ConfigError
+from study import paths as study_paths
+from study.timing import is_backend_noise
 
 #: The study's notebooks, in the order the driver runs them.
 NOTEBOOKS = ("data", "model", "train", "parallel", "evaluate", "model-search", "reproducibility")
@@ -27,7 +28,7 @@ class NotebookFailed(ColourlibError, RuntimeError):
 
 
 def notebook_path(name: str) -> Path:
-    path = paths.NOTEBOOKS_DIR / f"{name}.ipynb"
+    path = study_paths.NOTEBOOKS_DIR / f"{name}.ipynb"
     if not path.is_file():
         raise ColourlibError(
             f"{path}: the study notebook {name!r} is missing (the notebooks live in the "

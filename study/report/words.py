@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .. import paths
-from ..provenance import cpu_model
+from colourlib import paths
+from colourlib.provenance import cpu_model
 
 
 def count_loaders(workers: int, loaders: str, adjective: str = "") -> str:
@@ -73,7 +73,7 @@ def recorded_cores(env: dict) -> str:
 
 def machine_summary() -> str:
     """The CPU and the cores this process may use, as the benchmarks print them beside their times."""
-    from ..backend.runtime import usable_cores
+    from colourlib.backend.runtime import usable_cores
 
     return f"{cpu_model()}, {cores_phrase(usable_cores(), os.cpu_count())}"
 

@@ -28,15 +28,15 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .. import ColourlibError, atomic
-from ..colour.classes import annealed_mean_ops
-from ..colouriser import Colouriser
-from ..encoders import encoder_spec
-from ..exported import EXPORT_DIR, ONNX_FILE, SIDECAR_FILE
-from ..whole_photo import full_size_ab, network_grey
+from colourlib import ColourlibError, atomic
+from colourlib.colour.classes import annealed_mean_ops
+from colourlib.colouriser import Colouriser
+from colourlib.encoders import encoder_spec
+from colourlib.exported import EXPORT_DIR, ONNX_FILE, SIDECAR_FILE
+from colourlib.whole_photo import full_size_ab, network_grey
 
 #: The code an export depends on (its reuse is keyed by it, with the run's weights).
-EXPORT_CODE = ("colourlib.study.export",)
+EXPORT_CODE = ("colourlib.export",)
 #: The largest ab difference (CIE units, any pixel of the check photos) allowed between the exported file and
 #: the Keras model; float16 weights move colours by hundredths of a unit.
 EXPORT_TOLERANCE_AB = 1.0
@@ -142,10 +142,10 @@ def export(
     (default: two synthetic gradients) stays within :data:`EXPORT_TOLERANCE_AB` of the Keras model's."""
     import onnxruntime
 
-    from ..paths import relative
-    from ..provenance import code_fingerprint, environment_record
-    from ..runs import RunFolder
-    from .comparison import method_label
+    from colourlib.config import model_label
+    from colourlib.paths import relative
+    from colourlib.provenance import code_fingerprint, environment_record
+    from colourlib.runs import RunFolder
 
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     colouriser = Colouriser.from_run(run_dir)
@@ -184,7 +184,7 @@ def export(
         "file": ONNX_FILE,
         "sha256": hashlib.sha256(data).hexdigest(),
         "bytes": len(data),
-        "model": method_label(config),
+        "model": model_label(config),
         "run": relative(run_dir),
         "weights_file": RunFolder.WEIGHTS,
         "weights_sha256": hashlib.sha256(RunFolder(run_dir).weights_file.read_bytes()).hexdigest(),
@@ -220,8 +220,8 @@ def _check_images() -> list[np.ndarray]:
 def current_export(run_dir: str | Path) -> tuple[dict, bool]:
     """The export of ``run_dir`` in ``run_dir/export``: reused while it was exported from the run's present
     weights by the present export code, else exported again. Returns (its record, whether it was reused)."""
-    from ..exported import ExportedModelError, current_for
-    from ..provenance import code_fingerprint
+    from colourlib.exported import ExportedModelError, current_for
+    from colourlib.provenance import code_fingerprint
 
     out_dir = Path(run_dir) / EXPORT_DIR
     try:

@@ -1,14 +1,14 @@
 """The parallel study's speed measurements: every (regime, configuration) of the matrix timed for a fixed number
-of training steps after warm-up (:func:`colourlib.speed.measure`), repeated, each repeat in fresh processes.
+of training steps after warm-up (:func:`study.speed.measure`), repeated, each repeat in fresh processes.
 
 One child process per (repeat, gpus) times every regime at that replica count: per regime it builds the network
-and compiles its step once (:class:`colourlib.speed.SpeedProbe`), measures the step alone and the loader alone (the
-overlap model's S and L, :mod:`colourlib.study.parallel`) and times every loader setting, in an order rotated from
+and compiles its step once (:class:`study.speed.SpeedProbe`), measures the step alone and the loader alone (the
+overlap model's S and L, :mod:`study.parallel`) and times every loader setting, in an order rotated from
 repeat to repeat, so whatever drifts during a study (the machine's clock, its neighbours) falls on every
 configuration alike; replicas need their own process because devices are laid out once per process.
 Each timing is written to ``<out>/<regime>/<configuration>/repeat-<k>.json`` with its configuration, the timing
 settings, the code's fingerprint and the setup (CPU, ISA cap, backend, runtime settings); a timing of the same four
-is reused, so an interrupted study goes on where it stopped. ``python -m colourlib.study.timing REQUEST`` is the child.
+is reused, so an interrupted study goes on where it stopped. ``python -m study.timing REQUEST`` is the child.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import atomic
-from ..config import TrainConfig
-from .matrix import Configuration, Matrix, Regime, Timing, check_machine
+from colourlib import atomic
+from colourlib.config import TrainConfig
+from study.matrix import Configuration, Matrix, Regime, Timing, check_machine
 
 
 @dataclass(frozen=True)
@@ -95,8 +95,8 @@ def jobs(matrix: Matrix) -> list[TimingJob]:
 
 
 #: The code that computes a timing: this module's child process and everything it imports (the training code
-#: and :mod:`colourlib.speed` among them).
-TIMING_CODE = ("colourlib.study.timing",)
+#: and :mod:`study.speed` among them).
+TIMING_CODE = ("study.timing",)
 #: Environment variables that change what a timing measures: one taken under another is not reused.
 SETUP_ENV = (
     "ONEDNN_MAX_CPU_ISA",
@@ -120,8 +120,8 @@ def is_backend_noise(line: str) -> bool:
 def setup() -> dict:
     """What besides the code decides a timing: the CPU, the cores the process may use (a ``taskset -c 0`` timing
     is not a 2-core one) and the variables of :data:`SETUP_ENV`."""
-    from ..backend.runtime import usable_cores
-    from ..provenance import cpu_model
+    from colourlib.backend.runtime import usable_cores
+    from colourlib.provenance import cpu_model
 
     return {
         "cpu": cpu_model(),
@@ -169,8 +169,8 @@ def step_share(matrix: Matrix, job: TimingJob) -> int:
 def time_matrix(matrix: Matrix, out_dir: Path, force: bool = False, on_job=None) -> list[str]:
     """Time every configuration of ``matrix`` into ``out_dir``; returns the failures (empty: all timed).
     ``on_job(job, reused)`` is called before each child (the study driver's progress)."""
-    from .. import speed
-    from ..provenance import code_fingerprint
+    from colourlib.provenance import code_fingerprint
+    from study import speed
 
     check_machine(matrix)
     fingerprint, here = code_fingerprint(TIMING_CODE), setup()
@@ -228,7 +228,7 @@ def time_matrix(matrix: Matrix, out_dir: Path, force: bool = False, on_job=None)
         log = request.with_suffix(".log")
         with log.open("w") as sink:
             process = subprocess.Popen(
-                [sys.executable, "-u", "-m", "colourlib.study.timing", str(request)],
+                [sys.executable, "-u", "-m", "study.timing", str(request)],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
@@ -247,7 +247,7 @@ def time_matrix(matrix: Matrix, out_dir: Path, force: bool = False, on_job=None)
 def timings(matrix: Matrix, out_dir: Path) -> pd.DataFrame:
     """One row per (regime, configuration, repeat) found in ``out_dir``: the configuration and its timing; a
     configuration with no timing at all gets one row with status "missing"."""
-    from ..backend.runtime import usable_cores
+    from colourlib.backend.runtime import usable_cores
 
     rows = []
     for regime in matrix.regimes:
@@ -290,10 +290,10 @@ def _child(request_path: Path) -> int:
     step compiled once), writing each result as soon as it is measured. Beside the timings, per regime: the step
     alone (the overlap model's S); in a one-device process whose devices' cores match a multi-device row's, the
     step on a device's share of the batch; in a multi-device process, the gradients' bytes and the seconds their
-    all-reduce takes (the scaling model's inputs, :mod:`colourlib.study.parallel`)."""
-    from ..backend.runtime import usable_cores
-    from ..provenance import environment_record
-    from ..speed import SpeedProbe, matmul_gflops
+    all-reduce takes (the scaling model's inputs, :mod:`study.parallel`)."""
+    from colourlib.backend.runtime import usable_cores
+    from colourlib.provenance import environment_record
+    from study.speed import SpeedProbe, matmul_gflops
 
     request = json.loads(request_path.read_text())
     for run in request[

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .. import ConfigError, paper
-from ..config import COLOURING_MODELS, TrainConfig, colouring_config
-from ..data.augment import Augmentation
-from ..data.photos import (
+from colourlib import ConfigError, paper
+from colourlib.config import COLOURING_MODELS, TrainConfig, colouring_config, model_label
+from colourlib.data.augment import Augmentation
+from colourlib.data.photos import (
     WHEEL_PHOTO_LICENCES,
     PhotoSet,
     black_and_white_photos,
@@ -22,10 +22,9 @@ from ..data.photos import (
     open_upright,
     wheel_test_photos,
 )
-from ..runs import RunFolder
-from ..study.comparison import method_label
-from ..study.matrix import Matrix
-from .words import (
+from colourlib.runs import RunFolder
+from study.matrix import Matrix
+from study.report.words import (
     ENCODER_NAMES,
     count_loaders,
     encoder_phrase,
@@ -538,7 +537,7 @@ def interval_text(difference: float, low: float, high: float, decimals: int) -> 
 def paired_table(comparison, split: str = "all") -> pd.DataFrame:
     """Each model against each baseline on one split, metric by metric: the mean paired difference (model minus
     baseline) with its bootstrap 95 % interval and the verdict, one column per baseline."""
-    from ..study.comparison import BASELINE_LABELS
+    from study.comparison import BASELINE_LABELS
 
     pairs = comparison.pairs[comparison.pairs.split == split]
     rows = {}
@@ -589,7 +588,7 @@ def split_tables(comparison, models: list[str]) -> pd.DataFrame:
 def per_photo_table(comparison) -> pd.DataFrame:
     """CIEDE2000 (lower is better) of every test photo for each method (each model's shown seed), its split
     first: where each model wins and loses, narrow enough for the page."""
-    from ..study.comparison import per_image_table
+    from study.comparison import per_image_table
 
     table = per_image_table(comparison, ("ciede2000",))["ciede2000"].round(2)
     table = table.rename(
@@ -660,7 +659,7 @@ def recipe_table(runs: dict[str, Path]) -> pd.DataFrame:
     configs = {key: RunFolder(run_dir).read_json(RunFolder.CONFIG) for key, run_dir in runs.items()}
     table = pd.DataFrame(
         {
-            method_label(TrainConfig.from_dict(c)): {k: shown_value(k, v) for k, v in c.items()}
+            model_label(TrainConfig.from_dict(c)): {k: shown_value(k, v) for k, v in c.items()}
             for c in configs.values()
         }
     )
@@ -669,7 +668,7 @@ def recipe_table(runs: dict[str, Path]) -> pd.DataFrame:
 
 
 def grid_effects_table(effects: pd.DataFrame) -> pd.DataFrame:
-    """The VGG16 grid's factors (:func:`colourlib.study.recipes.grid_effects`): per factor, the alternative minus
+    """The VGG16 grid's factors (:func:`study.recipes.grid_effects`): per factor, the alternative minus
     the paper's choice on each measure, "+0.012 [+0.004, +0.020] better", averaged over the other factors."""
     rows = {}
     for r in effects.itertuples():
@@ -681,7 +680,7 @@ def grid_effects_table(effects: pd.DataFrame) -> pd.DataFrame:
 
 
 def scale_checks_table(summary: pd.DataFrame, photos: dict[str, int]) -> pd.DataFrame:
-    """The scale checks (:func:`colourlib.report.values.read_scale_checks`): the default's means ± seed SD, then
+    """The scale checks (:func:`study.report.values.read_scale_checks`): the default's means ± seed SD, then
     each variant minus the default with its Welch interval (one decimal more than the means, as the paired tables
     show differences) and verdict, on the rule's measures and colourfulness. The variants' names are those of
     ``VARIANTS`` in scripts/scale_checks.py."""

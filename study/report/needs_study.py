@@ -47,7 +47,7 @@ def _check(app) -> None:
             file=sys.stderr,
         )
         raise SystemExit(2)
-    from .web import MATHJAX_DIR, write_mathjax
+    from study.report.web import MATHJAX_DIR, write_mathjax
 
     generated = Path(app.srcdir) / "_generated"
     if not (generated / MATHJAX_DIR).is_dir():  # a build typed by hand before the study's own build

@@ -9,9 +9,9 @@ from typing import Any
 
 import yaml
 
-from .. import paths
-from ..backend.replicas import capacity
-from ..config import PRESETS, ConfigError, TrainConfig, check_int, loaders_kind
+from colourlib.backend.replicas import capacity
+from colourlib.config import PRESETS, ConfigError, TrainConfig, check_int, loaders_kind
+from study import paths as study_paths
 
 ROW_KEYS = ("gpus", "cores_per_device", "workers", "use_multiprocessing", "regimes")
 #: Set per configuration row, so a regime may not set them.
@@ -48,7 +48,7 @@ class Configuration:
 @dataclass(frozen=True)
 class Timing:
     """How each configuration is timed: ``steps`` training steps after ``warmup_steps``, ``repeats`` times, each
-    repeat in fresh processes (colourlib/study/timing.py)."""
+    repeat in fresh processes (study/timing.py)."""
 
     steps: int = 10
     warmup_steps: int = 3
@@ -149,8 +149,8 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 def load_matrix(path: str | Path | None = None) -> Matrix:
-    """Read and validate a matrix file (default: the study's own ``colourlib/study/matrix.yaml``)."""
-    path = Path(path) if path is not None else paths.DEFAULT_MATRIX
+    """Read and validate a matrix file (default: the study's own ``study/matrix.yaml``)."""
+    path = Path(path) if path is not None else study_paths.DEFAULT_MATRIX
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
     except OSError as exc:
@@ -275,7 +275,7 @@ def _validated(matrix: Matrix) -> Matrix:
 def check_machine(matrix: Matrix) -> None:
     """Every configuration's ``gpus`` (and its devices' cores) can be provided here, checked before training."""
     most, why = capacity()
-    from ..backend.runtime import usable_cores
+    from colourlib.backend.runtime import usable_cores
 
     cores = usable_cores()
     for row in matrix.configurations:

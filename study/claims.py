@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import paper
+from colourlib import paper
 
 #: The verdicts, in the order the scoreboard explains them.
 VERDICTS = ("reproduced in kind", "not reproduced", "not testable here", "does not measure colour")
@@ -52,7 +52,7 @@ def _speed_claim(claim: str, paper_speedup: float, row, what: str) -> dict:
 def paper_claims(summary: pd.DataFrame | None, values: dict) -> pd.DataFrame:
     """One row per claim of the paper: the claim, the paper's figure, the verdict (one of :data:`VERDICTS`) and
     what this study measured. ``summary`` is the parallel chapter's summary (None: not timed), ``values`` the
-    evaluation chapter's values (:func:`colourlib.study.comparison.comparison_values`)."""
+    evaluation chapter's values (:func:`study.comparison.comparison_values`)."""
     speed = [
         (
             "2 loading threads",

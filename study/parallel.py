@@ -1,15 +1,15 @@
 """The parallel study's results: what each configuration of the matrix bought, beside the paper's Figure 11.
 
-:func:`speed_table` reads the study's timings (:mod:`colourlib.study.timing`: fixed steps, repeated; medians with
+:func:`speed_table` reads the study's timings (:mod:`study.timing`: fixed steps, repeated; medians with
 min-max ranges, and a gain only where the ranges do not overlap); :func:`paper_claims` sets them beside the
-paper's. The book's prose cites their numbers (:mod:`colourlib.report.values`); its sentences are the
+paper's. The book's prose cites their numbers (:mod:`study.report.values`); its sentences are the
 parallel notebook's."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from .. import paper
+from colourlib import paper
 
 #: What tells one configuration from another in the timings and the speed table.
 KEYS = ["regime", "gpus", "cores", "workers", "loaders"]
@@ -97,7 +97,7 @@ def speed_table(timings: pd.DataFrame) -> pd.DataFrame:
             rows.append({**row, "status": "failed", "repeats": 0})
             continue
         # CPU time and page faults are the training process's own; None (NaN) for process loaders, whose work
-        # happens in other processes (colourlib.speed.SpeedProbe.time)
+        # happens in other processes (study.speed.SpeedProbe.time)
         user, kernel, faults = (
             pd.to_numeric(done[c], errors="coerce")
             for c in ("user_seconds", "sys_seconds", "page_faults")
@@ -190,7 +190,7 @@ def speed_table(timings: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-#: What the overlap model reads from each timing, measured apart in the same process (colourlib/speed.py): the
+#: What the overlap model reads from each timing, measured apart in the same process (study/speed.py): the
 #: loader's seconds and CPU seconds per batch with this configuration's workers and nothing else running (L_k and
 #: its CPU cost), the training step's seconds fed from memory (S), the cores that step keeps busy (b), and the
 #: cores the process may use (C).
@@ -201,7 +201,7 @@ OVERLAP_INPUTS = (
     "step_cores_busy",
     "usable_cores",
 )
-#: What the scaling model reads besides (colourlib/study/timing.py): a device's step on its share of the batch
+#: What the scaling model reads besides (study/timing.py): a device's step on its share of the batch
 #: (measured in the one-device process on that device's cores), the gradients' bytes and their all-reduce's
 #: seconds (measured in the multi-device process).
 SCALING_INPUTS = ("step_share_seconds_alone", "gradient_bytes", "allreduce_seconds")
@@ -247,7 +247,7 @@ def step_seconds(r, reference=None) -> float:
 def predicted_speedups(
     timings: pd.DataFrame, keys: list[str], refs: dict | None = None
 ) -> pd.DataFrame | None:
-    """Per configuration of one regime (rows of :func:`colourlib.study.timing.timings`): the speedup the overlap
+    """Per configuration of one regime (rows of :func:`study.timing.timings`): the speedup the overlap
     and scaling models predict from what was measured apart (the loader, the step, a device's share of the step
     and the all-reduce), repeat by repeat (each repeat's configuration over the same repeat's reference, ``refs``:
     key -> the reference's key; default the one-device one-thread row), as the median and range over repeats;
@@ -433,7 +433,7 @@ def write_summary(table: pd.DataFrame, path) -> pd.DataFrame:
     """Write :func:`summary` to ``path`` (CSV, atomically) and return it."""
     from pathlib import Path
 
-    from .. import atomic
+    from colourlib import atomic
 
     frame = summary(table)
     atomic.write_text(Path(path), frame.to_csv(index=False, float_format="%.4g"))

@@ -11,30 +11,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import ColourlibError, evaluate, paths
-from ..colour.metrics import AUC_MAX_ERROR
-from ..colouriser import Colouriser
-from ..config import TrainConfig
-from ..data.photos import black_and_white_photos, load_photo_set, read_rgb, wheel_test_photos
-from ..runs import RunFolder, best_epoch
-
-
-def method_label(config: TrainConfig) -> str:
-    """How a run's model is named in the comparison: its encoder and the weights it started from."""
-    encoder = {
-        "vgg16": "VGG16",
-        "efficientnet-lite0": "EfficientNet-Lite0",
-        "efficientnet-lite2": "EfficientNet-Lite2",
-    }.get(config.encoder, config.encoder)
-    weights = {
-        None: "random init",
-        "imagenet": "ImageNet weights",
-        "hed": "ImageNet then HED edge fine-tuning",
-    }.get(config.encoder_weights)
-    weights = weights or f"weights from {Path(config.encoder_weights).name}"
-    how = ", encoder frozen" if config.cache_features or not config.encoder_trainable else ""
-    return f"{encoder} ({weights}{how})"
-
+from colourlib import ColourlibError, evaluate, paths
+from colourlib.colour.metrics import AUC_MAX_ERROR
+from colourlib.colouriser import Colouriser
+from colourlib.config import TrainConfig, model_label
+from colourlib.data.photos import (
+    black_and_white_photos,
+    load_photo_set,
+    read_rgb,
+    wheel_test_photos,
+)
+from colourlib.runs import RunFolder, best_epoch
 
 #: Every metric with the direction that is better (None: neither, colourfulness alone rewards red noise).
 HIGHER_IS_BETTER = {
@@ -230,7 +217,7 @@ def compare_runs(runs: dict[str, Path | list[Path]], out_dir: Path) -> Compariso
     )
     originals = [read_rgb(p) for p in photos.test]
     names = [p.name for p in photos.test]
-    labels = {key: method_label(config) for key, config in configs.items()}
+    labels = {key: model_label(config) for key, config in configs.items()}
     if len(set(labels.values())) < len(
         labels
     ):  # two models of one recipe: tell them apart by their keys

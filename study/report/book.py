@@ -2,7 +2,7 @@
 no executed notebook holds an error output, and every glue reference in the book's pages names a key that some
 notebook really glued.
 
-``colourlib check book [book/]`` prints each problem with its file and exits 1 if there is any.
+``python -m study check book [book/]`` prints each problem with its file and exits 1 if there is any.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from pathlib import Path
 
 import nbformat
 
-from .. import paths
-from ..study.notebooks import error_outputs
-from .web import write_mathjax
+from colourlib import paths
+from study import paths as study_paths
+from study.notebooks import error_outputs
+from study.report.web import write_mathjax
 
 ROLE = re.compile(r"\{glue(?::(?P<kind>\w+))?\}`(?P<content>[^`]+)`")
 DIRECTIVE = re.compile(r"^[`:]{3,}\{glue(?::\w+)?\}[ \t]+(?P<content>\S+)", re.MULTILINE)
@@ -94,12 +95,12 @@ def check_book(book_dir: str | Path) -> list[str]:
 
 
 def in_browser_colouriser() -> None:
-    """The in-browser colouriser's generated scripts (:mod:`colourlib.report.web`) for the default model's ONNX
+    """The in-browser colouriser's generated scripts (:mod:`study.report.web`) for the default model's ONNX
     export, which the study writes; without one the page says the model is missing (and the browser check
     fails on it)."""
 
-    from ..exported import EXPORT_DIR, SIDECAR_FILE
-    from .web import write_assets
+    from colourlib.exported import EXPORT_DIR, SIDECAR_FILE
+    from study.report.web import write_assets
 
     record = paths.default_model_record()
     try:
@@ -113,7 +114,7 @@ def in_browser_colouriser() -> None:
     assets = write_assets(export_dir)
     print(
         f"the in-browser colouriser: {sum(assets['sizes'].values()) / 1e6:.1f} MB of generated scripts in "
-        f"{paths.relative(paths.BOOK_WEB_DIR)} ({assets['config']['model']})",
+        f"{paths.relative(study_paths.BOOK_WEB_DIR)} ({assets['config']['model']})",
         flush=True,
     )
 
@@ -141,17 +142,17 @@ def build_book() -> int:
             file=sys.stderr,
         )
         return result.returncode
-    problems = check_book(paths.BOOK_DIR)
+    problems = check_book(study_paths.BOOK_DIR)
     if problems:
         print("\nBOOK CHECK FAILED:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 1
-    print(f"\nThe book is built. Open it: {paths.BOOK_HTML}")
+    print(f"\nThe book is built. Open it: {study_paths.BOOK_HTML}")
     return 0
 
 
 def report_problems(book_dir: Path | None = None) -> int:
     """Check a built book's sources; print each problem; 1 if there is any."""
-    problems = check_book(book_dir or paths.BOOK_DIR)
+    problems = check_book(book_dir or study_paths.BOOK_DIR)
     for problem in problems:
         print(problem)
     print(f"book check: {len(problems)} problem(s)")

@@ -1,16 +1,16 @@
 """Benchmarks: where the time goes, one command with four subcommands, each printing its numbers beside the
 machine they were measured on (CPU, cores) and writing them, with provenance, to ``runs/bench/``. The
-measurements themselves are :mod:`colourlib.speed`'s and the training code's.
+measurements themselves are :mod:`study.speed`'s and the training code's.
 
-``colourlib bench training``
+``python -m study bench training``
     images/s of the loader alone per workers setting, of the training step alone on batches in memory and of
     both together, per ``--gpus`` value and precision, and the encoder's GFLOP/s against the matrix-multiply peak.
-``colourlib bench runtime``
+``python -m study bench runtime``
     the training step against the machine's sgemm, before and after colourlib's runtime settings, on
     TensorFlow and on JAX.
-``colourlib bench colouring``
+``python -m study bench colouring``
     how long the default colouring model takes to train from scratch, against its 10-minute budget.
-``colourlib bench colourise``
+``python -m study bench colourise``
     photos per second ``colourise`` colours at 1024 px, and the seconds of each stage.
 """
 
@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import paths
-from ..config import PRECISIONS, loaders_kind
-from . import path_argument
+from colourlib import paths
+from colourlib.apps import path_argument
+from colourlib.config import PRECISIONS, loaders_kind
 
 # --- shared ----------------------------------------------------------------------------------------
 
@@ -68,7 +68,7 @@ def onednn_isa() -> str:
 
 
 def _config(args, **extra):
-    from ..config import TrainConfig
+    from colourlib.config import TrainConfig
 
     return TrainConfig.preset_config(
         "quick",
@@ -81,8 +81,8 @@ def _config(args, **extra):
 
 def _crops(config):
     """Augmented crops of the embedded training photos, as the quick preset trains on."""
-    from ..data.dataset import PhotoCrops
-    from ..data.photos import load_photo_set
+    from colourlib.data.dataset import PhotoCrops
+    from colourlib.data.photos import load_photo_set
 
     photos = load_photo_set(None, config.image_size, config.val_fraction, config.max_photos)
     return PhotoCrops(
@@ -97,9 +97,9 @@ def _crops(config):
 
 def loader_images_per_s(args, workers: int, processes: bool) -> float:
     """Images/s the PyDataset delivers through Keras's own worker pool, with no model attached."""
-    from ..backend.keras_internals import py_dataset_batches
-    from ..data.dataset import ColourBatches
-    from ..encoders import vgg16
+    from colourlib.backend.keras_internals import py_dataset_batches
+    from colourlib.data.dataset import ColourBatches
+    from colourlib.encoders import vgg16
 
     config = _config(args)
     crops = _crops(config)
@@ -128,7 +128,7 @@ def encoder_gflops(args, precision: str) -> float:
 
     keras.config.set_dtype_policy(precision)
     try:
-        from ..encoders import vgg16
+        from colourlib.encoders import vgg16
 
         encoder = vgg16.build(args.image_size, None)
         x = np.random.default_rng(0).standard_normal(
@@ -143,7 +143,7 @@ def encoder_gflops(args, precision: str) -> float:
             times.append(time.perf_counter() - start)
     finally:
         keras.config.set_dtype_policy("float32")
-    from ..speed import forward_flops
+    from study.speed import forward_flops
 
     return forward_flops(encoder) * args.batch_size / 1e9 / statistics.median(times)
 
@@ -152,12 +152,12 @@ def train_rows(args) -> list[dict]:
     """Train-step-alone and train-with-loader images/s for this process's ``--gpus``, each precision."""
     import keras
 
-    from ..backend import replicas, runtime
-    from ..data.dataset import ColourBatches
-    from ..encoders.vgg16 import preprocess as vgg16_preprocess
-    from ..model import build_network
-    from ..speed import TRAIN_FLOP_FACTOR, forward_flops, matmul_gflops
-    from ..train import compute_only_steps, seconds_per_step
+    from colourlib.backend import replicas, runtime
+    from colourlib.data.dataset import ColourBatches
+    from colourlib.encoders.vgg16 import preprocess as vgg16_preprocess
+    from colourlib.model import build_network
+    from colourlib.train import compute_only_steps, seconds_per_step
+    from study.speed import TRAIN_FLOP_FACTOR, forward_flops, matmul_gflops
 
     gpus = args.gpus[0]  # a child process measures one replica count
     settings = runtime.configure(
@@ -232,7 +232,7 @@ def _parse_loaders(text: str) -> list[tuple[int, bool]]:
 def training(argv: list[str] | None = None) -> int:
     """Benchmark: where training time goes, per parallel configuration and precision.
 
-    ``colourlib bench training`` prints images/s of (1) the loader alone per workers setting (threads and
+    ``python -m study bench training`` prints images/s of (1) the loader alone per workers setting (threads and
     processes), (2) the training step alone on batches already in memory, (3) both together, for each ``--gpus``
     value (each in a fresh process: devices are laid out once per process) and precision; the input-wait share
     that follows from (2) and (3); and the encoder's achieved GFLOP/s against the machine's matrix-multiply peak
@@ -268,8 +268,8 @@ def training(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from ..provenance import environment_record
-    from ..study.timing import child_env
+    from colourlib.provenance import environment_record
+    from study.timing import child_env
 
     started = time.perf_counter()
     rows = []
@@ -278,7 +278,7 @@ def training(argv: list[str] | None = None) -> int:
         loaders = loaders_kind(processes)
         rows.append(dict(part="loader alone", workers=workers, loaders=loaders, images_per_s=ips))
         print(f"loader alone, {workers} {loaders}: {ips:.0f} images/s", flush=True)
-    from ..speed import matmul_gflops
+    from study.speed import matmul_gflops
 
     peaks = {
         p: matmul_gflops("bfloat16" if p == "mixed_bfloat16" else "float32")
@@ -296,7 +296,7 @@ def training(argv: list[str] | None = None) -> int:
         command = [
             sys.executable,
             "-m",
-            "colourlib",
+            "study",
             "bench",
             "training",
             "--child",
@@ -369,8 +369,8 @@ VARIANTS = (
 
 
 def _time_in_child(regime_name: str, steps: int, warmup: int) -> dict:
-    from ..speed import matmul_gflops, measure
-    from ..study.matrix import Configuration, load_matrix
+    from study.matrix import Configuration, load_matrix
+    from study.speed import matmul_gflops, measure
 
     regime = next(r for r in load_matrix().regimes if r.name == regime_name)
     result = measure(regime.config(Configuration(1, 1)), steps, warmup)
@@ -381,7 +381,7 @@ def runtime(argv: list[str] | None = None) -> int:
     """Benchmark: the training step against the machine's limit, before and after colourlib's runtime settings, on
     TensorFlow and on JAX.
 
-    ``colourlib bench runtime`` times both regimes of the study matrix (1 device, 1 loading thread) in fresh
+    ``python -m study bench runtime`` times both regimes of the study matrix (1 device, 1 loading thread) in fresh
     processes: on TensorFlow with the libraries' default allocator and thread pools (``COLOURLIB_RUNTIME=default``,
     "before") and with :mod:`colourlib.backend.runtime`'s ("after"), and on JAX. For each it prints images/s, seconds per
     step, the user and kernel CPU seconds and page faults of the timed steps, the step's GFLOP/s and its share of the
@@ -407,9 +407,9 @@ def runtime(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from ..provenance import environment_record
-    from ..report.words import machine_summary
-    from ..study.timing import child_env
+    from colourlib.provenance import environment_record
+    from study.report.words import machine_summary
+    from study.timing import child_env
 
     started = time.perf_counter()
     isa = onednn_isa()
@@ -428,7 +428,7 @@ def runtime(argv: list[str] | None = None) -> int:
                     [
                         sys.executable,
                         "-m",
-                        "colourlib",
+                        "study",
                         "bench",
                         "runtime",
                         "--child",
@@ -516,13 +516,13 @@ BUDGET_SECONDS = 600
 def colouring(argv: list[str] | None = None) -> int:
     """Benchmark: how long the default colouring model (``colourise``'s) takes to train on this machine.
 
-    ``colourlib bench colouring [--model lite0] [--preset quick] [--seed 0]`` trains the study's colouring model
+    ``python -m study bench colouring [--model lite0] [--preset quick] [--seed 0]`` trains the study's colouring model
     from scratch into a temporary folder (a fresh process, the same code path as ``make study``) and prints the wall
     time, the CPU, and the instruction set oneDNN dispatched to. The budget is 10 min on a 2-core CPU without
     AVX-512; on a machine with AVX-512, ``ONEDNN_MAX_CPU_ISA=AVX2 colourlib bench colouring`` emulates one.
     """
-    from .. import config as config_module
-    from ..report.words import machine_summary
+    from colourlib import config as config_module
+    from study.report.words import machine_summary
 
     p = argparse.ArgumentParser(
         prog="colourlib bench colouring", description=colouring.__doc__.split("\n")[0]
@@ -574,7 +574,7 @@ def make_photos(folder: Path, size: int, count: int) -> list[Path]:
     """``count`` embedded photos resized to ``size`` px on their long side, as JPEG files in ``folder``."""
     from PIL import Image
 
-    from .. import paths
+    from colourlib import paths
 
     sources = sorted((paths.PHOTOS_DIR / "train").glob("*.jpg"))[:count]
     made = []
@@ -590,9 +590,9 @@ def make_photos(folder: Path, size: int, count: int) -> list[Path]:
 
 def stage_seconds(colouriser, files: list[Path], out: Path) -> dict[str, float]:
     """Median seconds per photo of each stage of colouring one photo, one after another (no overlap)."""
-    from ..data.photos import read_photo
-    from ..whole_photo import recombine
-    from .colourise import write_photo
+    from colourlib.apps.colourise import write_photo
+    from colourlib.data.photos import read_photo
+    from colourlib.whole_photo import recombine
 
     times: dict[str, list[float]] = {
         "read": [],
@@ -646,7 +646,7 @@ def colourise(argv: list[str] | None = None) -> int:
     """Benchmark: how many photos per second ``colourise`` colours at 1024 px on this machine, how long the
     first photo takes from a cold start, and where the time goes.
 
-    ``colourlib bench colourise [--run RUN_DIR | --weights FILE] [--keras] [--size 1024] [--photos 24]
+    ``python -m study bench colourise [--run RUN_DIR | --weights FILE] [--keras] [--size 1024] [--photos 24]
     [--repeats 3]`` resizes the embedded training photos to ``--size`` px on their long side (JPEG; their
     shapes differ, as a real folder's do), colours the folder end to end (read, predict, recombine with the
     full-resolution L, write; reading and writing overlapped with the network, as ``colourise`` does)
@@ -672,9 +672,9 @@ def colourise(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
 
-    from ..provenance import environment_record
-    from ..report.words import recorded_cores
-    from .colourise import ModelError, load_colouriser, plan_jobs, run_jobs
+    from colourlib.apps.colourise import ModelError, load_colouriser, plan_jobs, run_jobs
+    from colourlib.provenance import environment_record
+    from study.report.words import recorded_cores
 
     try:
         colouriser = load_colouriser(args.run, args.weights, use_keras=args.keras)

@@ -10,7 +10,7 @@ then trains the chosen model with several seeds and scores it on the test photos
   {random, hed} x {mse, classification} x {paper's decoder, skips} that says which of the paper's choices
   holds its colours back.
 
-``python -m colourlib recipes [--search models]`` reruns a search and writes ``recipes.csv``; the book shows
+``python -m study recipes [--search models]`` reruns a search and writes ``recipes.csv``; the book shows
 the recorded searches (``results/recipe-search/``, ``results/model-search/``, with the machine and commit each
 ran on).
 """
@@ -27,12 +27,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import evaluate, paths
-from ..colouriser import Colouriser
-from ..config import COLOURING_MODELS, COLOURING_SCALE, TrainConfig
-from ..data.photos import load_photo_set, read_rgb
-from ..provenance import environment_record
-from ..runs import RunFolder, best_epoch
+from colourlib import evaluate
+from colourlib.colouriser import Colouriser
+from colourlib.config import COLOURING_MODELS, COLOURING_SCALE, TrainConfig
+from colourlib.data.photos import load_photo_set, read_rgb
+from colourlib.provenance import environment_record
+from colourlib.runs import RunFolder, best_epoch
+from study import paths as study_paths
 
 #: The candidates: the default colouring model's encoder and scale (colourlib/config.py, their one home) with a
 #: fixed starting recipe, Zhang et al.'s as published (313 classes, class rebalancing lambda 0.5, annealed mean
@@ -144,12 +145,12 @@ class Search:
         return Path(out_dir) / (slug if seed == 0 else f"{slug}-seed{seed}")
 
 
-RECIPES = Search("recipes", BASE, RECIPE_CANDIDATES, paths.RECIPE_SEARCH)
+RECIPES = Search("recipes", BASE, RECIPE_CANDIDATES, study_paths.RECIPE_SEARCH)
 MODELS = Search(
     "models",
     MODEL_BASE,
     MODEL_CANDIDATES,
-    paths.MODEL_SEARCH,
+    study_paths.MODEL_SEARCH,
     # The book's comparison of the paper's model with HED's weights against random ones rests on 3 seeds each;
     # every other candidate has one (the chosen one is then trained with the study's seeds and tested).
     seeds={name: (0, 1, 2) for name in (PAPER_CORNER, "VGG16 random, MSE, paper's decoder")},
@@ -318,8 +319,8 @@ def search(
 
     import keras
 
-    from .. import atomic
-    from ..train import train
+    from colourlib import atomic
+    from colourlib.train import train
 
     out_dir = Path(out_dir)
     first = which.config(next(iter(which.candidates)))
@@ -471,9 +472,9 @@ def fine_tune(
 
     import keras
 
-    from ..colour import classes
-    from ..data.dataset import ColourBatches, PhotoCrops
-    from ..encoders import encoder_spec
+    from colourlib.colour import classes
+    from colourlib.data.dataset import ColourBatches, PhotoCrops
+    from colourlib.encoders import encoder_spec
 
     run = RunFolder(run_dir)
     model, config = run.load_model()
@@ -614,7 +615,7 @@ def grid_against(
 ) -> pd.DataFrame:
     """Each VGG16 grid candidate (:func:`grid_rows`) minus ``baseline`` on the validation photos, per metric: the
     paired difference (seeds averaged per photo), its bootstrap 95 % interval and the verdict, in the columns
-    :func:`colourlib.report.figures.paired_intervals` draws (``model``, ``baseline``, ``metric`` ...)."""
+    :func:`study.report.figures.paired_intervals` draws (``model``, ``baseline``, ``metric`` ...)."""
     rows = grid_rows(per_image, search)
     both = pd.concat([rows.assign(method=rows.recipe), per_image[per_image.method == baseline]])
     higher = dict(GRID_METRICS)

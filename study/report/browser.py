@@ -3,7 +3,7 @@ check fails on a broken image, an empty table, a glued value that did not arrive
 the content column (cut off or scrolled), "Warning" or "Traceback" text, a raw ``NaN``, or a figure without a
 caption. It saves a full-page screenshot of every page, to look at before calling the book done.
 
-``colourlib check browser [--html _build/html] [--screenshots DIR] [--chromium PATH]``
+``python -m study check browser [--html _build/html] [--screenshots DIR] [--chromium PATH]``
 
 Chromium is driven by Selenium through the system's chromedriver, so nothing is downloaded: Debian's ``chromium``
 and ``chromium-driver`` packages in CI (headless, pointed at the files). The in-browser colouriser's page is also
@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import paths
-from .book import ROLE
+from study import paths as study_paths
+from study.report.book import ROLE
 
 #: The pages the reader must find whole: the front page and every chapter built from a notebook or with glue.
 PAGES = (
@@ -505,7 +505,7 @@ def check_colouriser(
     from PIL import Image
     from skimage.color import deltaE_ciede2000, rgb2lab
 
-    from ..data.photos import wheel_test_photos
+    from colourlib.data.photos import wheel_test_photos
 
     page = Path(html_dir).resolve() / COLOURISER_PAGE
     work = Path(tempfile.mkdtemp(prefix="colourlib-colouriser-"))
@@ -606,10 +606,13 @@ def check_browser(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--html", type=Path, default=paths.BOOK_HTML.parent, help="the built book's html folder"
+        "--html",
+        type=Path,
+        default=study_paths.BOOK_HTML.parent,
+        help="the built book's html folder",
     )
     parser.add_argument(
-        "--screenshots", type=Path, default=paths.BOOK_HTML.parent.parent / "screenshots"
+        "--screenshots", type=Path, default=study_paths.BOOK_HTML.parent.parent / "screenshots"
     )
     parser.add_argument(
         "--chromium",

@@ -1,6 +1,6 @@
 """The whole study as one command: every notebook executed by papermill into ``book/runs/``, each colouring model
 (and seed) through ``train.ipynb``, and every configuration of the study matrix timed in fresh processes
-(:mod:`colourlib.study.timing`). ``python -m colourlib study`` (``make study``) runs :class:`Study`, then the
+(:mod:`study.timing`). ``python -m study run`` (``make study``) runs :class:`Study`, then the
 report layer builds and checks the book.
 
 A failed notebook fails the study: the driver stops (the matrix's other configurations are still timed, since
@@ -20,16 +20,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import ColourlibError, ConfigError, paths
-from ..config import COLOURING_MODELS, TrainConfig, colouring_config, colouring_seeds
-from ..paths import relative
-from ..provenance import environment_record
-from ..runs import RunFolder, remember_default
-from .comparison import best_run, method_label
-from .matrix import check_machine, load_matrix
-from .notebooks import NotebookFailed, execute, is_current, papermill_command
-from .timing import jobs as timing_jobs
-from .timing import time_matrix
+from colourlib import ColourlibError, ConfigError, paths
+from colourlib.config import COLOURING_MODELS, TrainConfig, colouring_config, colouring_seeds
+from colourlib.paths import relative
+from colourlib.provenance import environment_record
+from colourlib.runs import RunFolder, remember_default
+from study import paths as study_paths
+from study.comparison import best_run, model_label
+from study.matrix import check_machine, load_matrix
+from study.notebooks import NotebookFailed, execute, is_current, papermill_command
+from study.timing import jobs as timing_jobs
+from study.timing import time_matrix
 
 STUDY_RECORD = "study.json"
 TRAIN_DIR = "train"
@@ -60,13 +61,13 @@ class StudyRecord:
 
 
 def read_record(path: str | Path | None = None) -> dict:
-    path = Path(path) if path else paths.BOOK_RUNS_DIR / STUDY_RECORD
+    path = Path(path) if path else study_paths.BOOK_RUNS_DIR / STUDY_RECORD
     try:
         return json.loads(path.read_text())
     except OSError:
         raise ConfigError(
             f"record={str(path)!r}: no study record there. Fix: run the study driver "
-            "(python -m colourlib study), which writes it."
+            "(python -m study run), which writes it."
         ) from None
 
 
@@ -218,7 +219,7 @@ def estimates_along(log: list[dict], reference: dict[str, float]) -> list[dict]:
 def reference_durations(path: str | Path | None = None) -> dict[str, float]:
     """Seconds per step kind in a recorded study (the ``progress`` of a study record; default: the one in
     ``results/study-times/``, see its README), the median where a kind ran several times; {} when there is none."""
-    path = Path(path) if path else paths.STUDY_TIMES_REFERENCE
+    path = Path(path) if path else study_paths.STUDY_TIMES_REFERENCE
     try:
         log = json.loads(path.read_text())["progress"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -257,7 +258,7 @@ class Study:
             load_matrix(matrix) if preset is None else load_matrix(matrix).at_scale(preset)
         )
         check_machine(self.matrix)  # every row's gpus, before anything trains
-        self.out = paths.BOOK_RUNS_DIR
+        self.out = study_paths.BOOK_RUNS_DIR
         self.record = StudyRecord(self.colour_preset, relative(self.matrix.path))
         seeds = colouring_seeds(self.colour_preset)
         self.progress = Progress(
@@ -332,7 +333,7 @@ class Study:
                     train_parameters(config, run),
                     label,
                     # what the run is, in the reader's words (a preset's name means nothing on the page)
-                    title=f"Training run: {method_label(config)}, seed {seed}; {config.image_size} px, "
+                    title=f"Training run: {model_label(config)}, seed {seed}; {config.image_size} px, "
                     f"{config.epochs} epochs",
                 )
         default = best_run(runs["lite0"])
@@ -347,7 +348,7 @@ class Study:
     def export_default(self, run_dir: Path) -> None:
         """The default model as ONNX (colourise's fast path and the book's in-browser page), reused while the
         run's weights and the export code are unchanged."""
-        from .export import current_export
+        from colourlib.export import current_export
 
         self.progress.start("export the default model (ONNX)")
         started = time.perf_counter()
@@ -381,7 +382,7 @@ class Study:
         failures = time_matrix(self.matrix, parallel_dir, force=self.force, on_job=announce)
         self.record.add(
             "timing: every configuration of the matrix",
-            f"python -m colourlib.study.timing (from {relative(self.matrix.path)})",
+            f"python -m study.timing (from {relative(self.matrix.path)})",
             time.perf_counter() - started,
             "failed" if failures else "ok",
         )

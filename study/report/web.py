@@ -26,9 +26,10 @@ import json
 import shutil
 from pathlib import Path
 
-from .. import ColourlibError, paths
-from ..colour import _EPSILON, _KAPPA, AB_SCALE, RGB_FROM_XYZ, WHITE_D65, XYZ_FROM_RGB
-from ..exported import ONNX_FILE, SIDECAR_FILE
+from colourlib import ColourlibError, paths
+from colourlib.colour import _EPSILON, _KAPPA, AB_SCALE, RGB_FROM_XYZ, WHITE_D65, XYZ_FROM_RGB
+from colourlib.exported import ONNX_FILE, SIDECAR_FILE
+from study import paths as study_paths
 
 RUNTIME_PACKAGE = "onnxruntime-web"
 #: The runtime's files the page needs: its API, its WebAssembly loader and binary (the single-threaded SIMD
@@ -62,7 +63,7 @@ def write_assets(export_dir: str | Path, out_dir: str | Path | None = None) -> d
     """Write the page's generated scripts for the model exported in ``export_dir`` into ``out_dir`` (default:
     ``book/_generated/colouriser``); returns their sizes in bytes and the config the page reads."""
     export_dir = Path(export_dir)
-    out = Path(out_dir) if out_dir else paths.BOOK_WEB_DIR
+    out = Path(out_dir) if out_dir else study_paths.BOOK_WEB_DIR
     record = json.loads((export_dir / SIDECAR_FILE).read_text())
     model = (export_dir / ONNX_FILE).read_bytes()
     if hashlib.sha256(model).hexdigest() != record.get("sha256"):
@@ -123,7 +124,7 @@ def write_mathjax(out_dir: str | Path | None = None) -> Path:
             f"{source}: {MATHJAX_PACKAGE} is not installed, so the book's formulas cannot be typeset offline. "
             "Fix: make install (it runs npm ci with package-lock.json)."
         )
-    target = (Path(out_dir) if out_dir else paths.BOOK_GENERATED) / MATHJAX_DIR
+    target = (Path(out_dir) if out_dir else study_paths.BOOK_GENERATED) / MATHJAX_DIR
     shutil.rmtree(target, ignore_errors=True)
     for name in MATHJAX_FILES:
         if (source / name).is_dir():

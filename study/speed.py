@@ -5,7 +5,7 @@ configuration's network and data path exactly as training does (the same crops, 
 for cached features, the same frozen encoder), runs ``warmup`` steps (graph building, thread pools, caches), then
 times ``steps`` more, and reports seconds per step, images/s, the CPU time (user and kernel) and page faults of
 those steps, and the step's arithmetic (GFLOP per step, from the network's layers). The study repeats each
-measurement in fresh processes (:mod:`colourlib.study.timing`); whether configurations learn the same is a
+measurement in fresh processes (:mod:`study.timing`); whether configurations learn the same is a
 test's job (tests/test_parallel.py), not the timing's.
 """
 
@@ -22,15 +22,15 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import feature_cache
-from .backend import replicas, runtime
-from .callbacks import StepTimer
-from .colour import classes
-from .config import TrainConfig
-from .data.augment import FeatureAffine
-from .data.dataset import ArrayBatches, ColourBatches
-from .data.photos import load_photo_set
-from .encoders import encoder_spec
+from colourlib import feature_cache
+from colourlib.backend import replicas, runtime
+from colourlib.callbacks import StepTimer
+from colourlib.colour import classes
+from colourlib.config import TrainConfig
+from colourlib.data.augment import FeatureAffine
+from colourlib.data.dataset import ArrayBatches, ColourBatches
+from colourlib.data.photos import load_photo_set
+from colourlib.encoders import encoder_spec
 
 #: A training step costs about three forward passes: the forward itself, and the backward's two products (the
 #: gradient with respect to each layer's input and to its weights). The usual approximation, stated wherever the
@@ -95,7 +95,7 @@ class SpeedProbe:
         return self
 
     def _build(self, config: TrainConfig, photos, strategy) -> None:
-        from .train import build_for, cached_features, training_crops
+        from colourlib.train import build_for, cached_features, training_crops
 
         model = build_for(config)
         preprocess = encoder_spec(config.encoder).preprocess

@@ -1,0 +1,233 @@
+"""``python -m study``: the study's commands (the library's own are ``colourlib``).
+
+python -m study run       the whole study as executed notebooks, then the book (``make study``)
+python -m study recipes   choose the default colouring recipe on the validation photos (or --fine-tune a run)
+python -m study bench     training | colourise | colouring | runtime: where the time goes, with provenance
+python -m study check     book | browser: check the built book's sources, or read it in headless Chromium
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from colourlib import ColourlibError, ConfigError, paths
+from colourlib.apps import path_argument
+from colourlib.backend import exit_if_missing_backend
+
+from .smoke import in_scratch as smoke_in_scratch
+
+#: Commands whose own parser reads the rest of the command line: name -> (subcommand -> "module:function").
+PASS_THROUGH = {
+    "bench": {
+        "training": "study.bench:training",
+        "colourise": "study.bench:colourise",
+        "colouring": "study.bench:colouring",
+        "runtime": "study.bench:runtime",
+    },
+    "check": {
+        "browser": "study.report.browser:check_browser",
+        "book": "study.cli:check_book_command",
+    },
+}
+
+
+def _run_study(args) -> int:
+    from . import smoke
+    from .driver import Study
+    from .report.book import build_book
+
+    if args.preset == "tiny" and not smoke.in_scratch():
+        again = ["--preset", "tiny"] + ["--force"] * args.force + ["--no-book"] * args.no_book
+        return smoke.run_study(
+            again + (["--matrix", str(args.matrix.resolve())] if args.matrix else [])
+        )
+
+    build = not args.no_book
+    study = Study(args.preset, args.matrix, force=args.force, later_steps=1 if build else 0)
+    code = study.run()
+    if code == 0 and build:
+        study.progress.start("jupyter-book build book/ -W -n")
+        code = build_book()
+    if code == 0:
+        study.finish()
+    return code
+
+
+def check_book_command(argv: list[str]) -> int:
+    """``python -m study check book [BOOK_DIR]``: error outputs and unresolved glue references in the book's pages."""
+    from .report.book import report_problems
+
+    parser = argparse.ArgumentParser(
+        prog="python -m study check book", description=check_book_command.__doc__
+    )
+    parser.add_argument(
+        "book_dir", nargs="?", type=path_argument, default=None, help="default: book/"
+    )
+    return report_problems(parser.parse_args(argv).book_dir)
+
+
+def _pass_through(argv: list[str]) -> int | None:
+    """Run a command that parses its own arguments (``bench X``, ``check X``), if ``argv`` is one."""
+    import importlib
+
+    if len(argv) < 2 or argv[0] not in PASS_THROUGH or argv[1] not in PASS_THROUGH[argv[0]]:
+        return None  # argparse below says what is allowed
+    module, _, function = PASS_THROUGH[argv[0]][argv[1]].partition(":")
+    return getattr(importlib.import_module(module), function)(argv[2:])
+
+
+def command_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m study",
+        description=__doc__.split("\n")[0],
+        epilog="\n".join(__doc__.split("\n")[2:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    study = sub.add_parser(
+        "run",
+        help="the whole study as executed notebooks, then the book (the main job)",
+        description="Execute every study notebook with papermill into book/runs/ (data, model, "
+        "the colouring runs, every configuration of the matrix, parallel, evaluate, "
+        "reproducibility), then build the book with jupyter-book -W -n and check it.",
+    )
+    study.add_argument(
+        "--force", action="store_true", help="retrain even if a finished identical run exists"
+    )
+    study.add_argument(
+        "--matrix",
+        type=path_argument,
+        default=None,
+        help="parallel study matrix (default: the study's)",
+    )
+    study.add_argument(
+        "--preset",
+        default=None,
+        choices=["quick", "tiny", "paper"],
+        help="scale of every run (default: quick, and the matrix as written; tiny: a smoke test)",
+    )
+    study.add_argument(
+        "--no-book", action="store_true", help="execute the notebooks but do not build the book"
+    )
+    rec = sub.add_parser(
+        "recipes",
+        help="choose the default colouring recipe on the validation photos (trains "
+        "every candidate once; the book shows the recorded search)",
+    )
+    rec.add_argument(
+        "--search",
+        choices=("recipes", "models"),
+        default="recipes",
+        help="which search: Lite0's recipes (loss, rebalancing, decoder, learning rate), or the models "
+        "(Lite0, Lite2, the global-features decoder, and the VGG16 grid of weights x loss x decoder)",
+    )
+    rec.add_argument(
+        "--out",
+        type=path_argument,
+        default=None,
+        help="where the candidates' runs and recipes.csv go (default: runs/<search>-search)",
+    )
+    rec.add_argument(
+        "--only", nargs="+", default=None, metavar="NAME", help="train only these candidates"
+    )
+    rec.add_argument(
+        "--fine-tune",
+        type=path_argument,
+        default=None,
+        metavar="RUN_DIR",
+        help="instead of searching: measure what fine-tuning the encoder adds to this finished run "
+        "(scored on the validation photos; written to --out/fine-tune.json)",
+    )
+    rec.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="with --fine-tune: the annealed-mean T to read colour classes back at (default: the run's)",
+    )
+    bench = sub.add_parser(
+        "bench",
+        help="benchmarks: `bench training` (loader, step, replicas, precision), "
+        "`bench colourise` (photos/s at 1024 px) or `bench colouring` (the "
+        "default colouring model's training time); each has --help",
+    )
+    bench.add_argument("which", choices=sorted(PASS_THROUGH["bench"]))
+    check = sub.add_parser(
+        "check",
+        help="`check book` (error outputs, glue references) or `check browser` (the "
+        "built book in headless Chromium, with screenshots); each has --help",
+    )
+    check.add_argument("which", choices=sorted(PASS_THROUGH["check"]))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    started = time.perf_counter()
+    try:
+        passed = _pass_through(argv)  # bench X, check X: their own parsers, the same errors
+        if passed is not None:
+            return passed
+        args = command_parser().parse_args(argv)
+        if args.command == "recipes":
+            return _run_recipes(args, paths.runs_dir())
+        code = _run_study(args)
+        if args.preset == "tiny" and not smoke_in_scratch():
+            return code  # the smoke test's own process printed its summary
+    except ColourlibError as exc:
+        # what the user can fix: one line; anything else is a bug, and keeps its traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        return exit_if_missing_backend(exc)
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: run the same command to go on (finished runs are reused, an interrupted one "
+            "resumes at its last finished epoch)",
+            file=sys.stderr,
+        )
+        return 130
+    print(
+        f"\nStudy {'finished' if code == 0 else 'FAILED'} in {(time.perf_counter() - started) / 60:.1f} min."
+    )
+    return code
+
+
+def _run_recipes(args, runs: Path) -> int:
+    from .recipes import SEARCHES, SELECTION_RULE, search
+
+    which = SEARCHES[args.search]
+
+    if args.temperature is not None and (not args.fine_tune or not 0 < args.temperature <= 1):
+        raise ConfigError(
+            f"--temperature {args.temperature}: allowed only with --fine-tune, a number in (0, 1]."
+        )
+    unknown = sorted(set(args.only or []) - set(which.candidates))
+    if unknown:
+        raise ConfigError(
+            f"--only {' '.join(unknown)}: no such candidate of the {which.name} search. Allowed: "
+            f"{'; '.join(which.candidates)}."
+        )
+    out = args.out or runs / f"{which.name.removesuffix('s')}-search"
+    if args.fine_tune:
+        from colourlib import atomic
+
+        from .recipes import fine_tune
+
+        result = fine_tune(args.fine_tune, out / "fine-tuned", temperature=args.temperature)
+        atomic.write_json(
+            out / "fine-tune.json", {"run": str(args.fine_tune), **result}, kind="fine-tune"
+        )
+        print(json.dumps(result, indent=2))
+        return 0
+    table = search(out, args.only, which=which)
+    print(table.to_string())
+    print(
+        f"\nThe rule, on the validation photos only: {SELECTION_RULE}. Chosen: {table.method.iloc[0]}."
+        f"\n{which.name} search written to {out / 'recipes.csv'}; to record it for the book, copy recipes.csv, "
+        f"recipes_per_image.csv, baselines.csv and environment.json to {which.recorded}"
+    )
+    return 0
