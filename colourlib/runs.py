@@ -25,7 +25,7 @@ import pandas as pd
 
 from . import ColourlibError, atomic, paths
 from .callbacks import read_backup, read_history
-from .config import COLOURING_MODELS, TrainConfig, colouring_config, colouring_seeds
+from .config import TrainConfig
 from .model import build_network
 from .provenance import code_fingerprint
 
@@ -398,17 +398,6 @@ def release_failed_writes(exc: BaseException, folder: Path) -> None:
         gc.collect()
     finally:
         sys.unraisablehook = previous
-
-
-def colouring_runs(preset: str = "quick") -> dict[str, list[Path]]:
-    """The default run folders of each of the study's colouring models at ``preset``, one per seed."""
-    return {
-        model: [
-            RunFolder.default(colouring_config(model, preset, seed)).path
-            for seed in colouring_seeds(preset)
-        ]
-        for model in COLOURING_MODELS
-    }
 
 
 def remember_default(run_dir: Path) -> Path:

@@ -28,11 +28,11 @@ import keras
 import pandas as pd
 
 from colourlib import atomic, paths
-from colourlib.config import colouring_config, colouring_seeds
 from colourlib.data.photos import load_photo_set, name_order
 from colourlib.provenance import environment_record
 from colourlib.train import train
 from study import paths as study_paths
+from study.config import colouring_config, colouring_seeds
 from study.recipes import (
     SEED_MEASURES,
     ValidationSet,

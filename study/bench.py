@@ -64,13 +64,13 @@ def onednn_isa() -> str:
     return found.group(1).strip() if found else "unknown"
 
 
-# --- colourlib bench training ---------------------------------------------------------------------
+# --- python -m study bench training ---------------------------------------------------------------------
 
 
 def _config(args, **extra):
-    from colourlib.config import TrainConfig
+    from study.config import preset_config
 
-    return TrainConfig.preset_config(
+    return preset_config(
         "quick",
         image_size=args.image_size,
         batch_size=args.batch_size,
@@ -239,7 +239,7 @@ def training(argv: list[str] | None = None) -> int:
     measured in the same run. Results are printed and written, with provenance, to ``runs/bench/``.
     """
     parser = argparse.ArgumentParser(
-        prog="colourlib bench training", description=training.__doc__.split("\n")[0]
+        prog="python -m study bench training", description=training.__doc__.split("\n")[0]
     )
     parser.add_argument(
         "--gpus", type=int, nargs="+", default=[1, 2], help="replica counts to measure"
@@ -358,7 +358,7 @@ def training(argv: list[str] | None = None) -> int:
     return 0
 
 
-# --- colourlib bench runtime ----------------------------------------------------------------------
+# --- python -m study bench runtime ----------------------------------------------------------------------
 
 #: (label, backend, runtime setting) of each measured variant, in the order printed.
 VARIANTS = (
@@ -389,7 +389,7 @@ def runtime(argv: list[str] | None = None) -> int:
     machine without AVX-512, emulated) numpy's OpenBLAS is held to AVX2 too; XLA (JAX) compiles for the real CPU.
     """
     parser = argparse.ArgumentParser(
-        prog="colourlib bench runtime", description=runtime.__doc__.split("\n")[0]
+        prog="python -m study bench runtime", description=runtime.__doc__.split("\n")[0]
     )
     parser.add_argument(
         "--steps", type=int, default=10, help="timed training steps per measurement"
@@ -508,7 +508,7 @@ def runtime(argv: list[str] | None = None) -> int:
     return 0
 
 
-# --- colourlib bench colouring --------------------------------------------------------------------
+# --- python -m study bench colouring --------------------------------------------------------------------
 
 BUDGET_SECONDS = 600
 
@@ -519,19 +519,19 @@ def colouring(argv: list[str] | None = None) -> int:
     ``python -m study bench colouring [--model lite0] [--preset quick] [--seed 0]`` trains the study's colouring model
     from scratch into a temporary folder (a fresh process, the same code path as ``make study``) and prints the wall
     time, the CPU, and the instruction set oneDNN dispatched to. The budget is 10 min on a 2-core CPU without
-    AVX-512; on a machine with AVX-512, ``ONEDNN_MAX_CPU_ISA=AVX2 colourlib bench colouring`` emulates one.
+    AVX-512; on a machine with AVX-512, ``ONEDNN_MAX_CPU_ISA=AVX2 python -m study bench colouring`` emulates one.
     """
-    from colourlib import config as config_module
+    from study import config as study_config
     from study.report.words import machine_summary
 
     p = argparse.ArgumentParser(
-        prog="colourlib bench colouring", description=colouring.__doc__.split("\n")[0]
+        prog="python -m study bench colouring", description=colouring.__doc__.split("\n")[0]
     )
-    p.add_argument("--model", default="lite0", choices=list(config_module.COLOURING_MODELS))
-    p.add_argument("--preset", default="quick", choices=list(config_module.PRESETS))
+    p.add_argument("--model", default="lite0", choices=study_config.colouring_models())
+    p.add_argument("--preset", default="quick", choices=list(study_config.load().presets))
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
-    config = config_module.colouring_config(args.model, args.preset, args.seed)
+    config = study_config.colouring_config(args.model, args.preset, args.seed)
     isa = onednn_isa()
     print(
         f"training colouring model {args.model} ({args.preset}, seed {args.seed}) on {machine_summary()}; "
@@ -567,7 +567,7 @@ def colouring(argv: list[str] | None = None) -> int:
     return 0
 
 
-# --- colourlib bench colourise --------------------------------------------------------------------
+# --- python -m study bench colourise --------------------------------------------------------------------
 
 
 def make_photos(folder: Path, size: int, count: int) -> list[Path]:
@@ -655,7 +655,7 @@ def colourise(argv: list[str] | None = None) -> int:
     provenance go to ``runs/bench/``.
     """
     parser = argparse.ArgumentParser(
-        prog="colourlib bench colourise", description=colourise.__doc__.split("\n")[0]
+        prog="python -m study bench colourise", description=colourise.__doc__.split("\n")[0]
     )
     model = parser.add_mutually_exclusive_group()
     model.add_argument(

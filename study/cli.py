@@ -1,6 +1,7 @@
 """``python -m study``: the study's commands (the library's own are ``colourlib``).
 
 python -m study run       the whole study as executed notebooks, then the book (``make study``)
+python -m study train     train one configuration from one of the study's presets (study/study.yaml)
 python -m study recipes   choose the default colouring recipe on the validation photos (or --fine-tune a run)
 python -m study bench     training | colourise | colouring | runtime: where the time goes, with provenance
 python -m study check     book | browser: check the built book's sources, or read it in headless Chromium
@@ -9,6 +10,7 @@ python -m study check     book | browser: check the built book's sources, or rea
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from colourlib import ColourlibError, ConfigError, paths
 from colourlib.apps import path_argument
+from colourlib.apps.cli import add_train_arguments, run_train, train_config
 from colourlib.backend import exit_if_missing_backend
 
 from .smoke import in_scratch as smoke_in_scratch
@@ -43,11 +46,11 @@ def _run_study(args) -> int:
     if args.preset == "tiny" and not smoke.in_scratch():
         again = ["--preset", "tiny"] + ["--force"] * args.force + ["--no-book"] * args.no_book
         return smoke.run_study(
-            again + (["--matrix", str(args.matrix.resolve())] if args.matrix else [])
+            again + (["--study-file", str(args.study_file.resolve())] if args.study_file else [])
         )
 
     build = not args.no_book
-    study = Study(args.preset, args.matrix, force=args.force, later_steps=1 if build else 0)
+    study = Study(args.preset, args.study_file, force=args.force, later_steps=1 if build else 0)
     code = study.run()
     if code == 0 and build:
         study.progress.start("jupyter-book build book/ -W -n")
@@ -68,6 +71,34 @@ def check_book_command(argv: list[str]) -> int:
         "book_dir", nargs="?", type=path_argument, default=None, help="default: book/"
     )
     return report_problems(parser.parse_args(argv).book_dir)
+
+
+def _train_config(args):
+    """A preset of the study's configuration file, then ``colourlib train``'s ``-p`` (or ``--config`` alone)."""
+    from .config import load
+
+    preset = args.preset
+    for pair in args.params:  # -p preset=X names the preset itself here, once
+        name, _, value = pair.partition("=")
+        if name == "preset":
+            if preset is not None and value != preset:
+                raise ConfigError(
+                    f"-p preset={value} contradicts --preset {preset}. Fix: give the preset once, --preset NAME."
+                )
+            preset = value
+    args.params = [pair for pair in args.params if pair.partition("=")[0] != "preset"]
+    if args.config is not None:
+        if preset is not None:
+            raise ConfigError(
+                f"--preset {preset} with --config {args.config}: the configuration file already gives every "
+                "value. Fix: pass one of them (change single values with -p NAME=VALUE)."
+            )
+        return train_config(args)
+    preset = preset or "quick"
+    presets = load().presets
+    if preset not in presets:
+        raise ConfigError(f"--preset {preset}: not known. Allowed: {', '.join(presets)}.")
+    return dataclasses.replace(train_config(args, base=presets[preset]), preset=preset)
 
 
 def _pass_through(argv: list[str]) -> int | None:
@@ -99,19 +130,30 @@ def command_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="retrain even if a finished identical run exists"
     )
     study.add_argument(
-        "--matrix",
+        "--study-file",
         type=path_argument,
         default=None,
-        help="parallel study matrix (default: the study's)",
+        help="the study's configuration file: presets, colouring models, seeds, the parallel matrix "
+        "(default: study/study.yaml)",
     )
     study.add_argument(
         "--preset",
         default=None,
-        choices=["quick", "tiny", "paper"],
-        help="scale of every run (default: quick, and the matrix as written; tiny: a smoke test)",
+        help="the preset of every run (default: quick; tiny: a smoke test of the whole pipeline)",
     )
     study.add_argument(
         "--no-book", action="store_true", help="execute the notebooks but do not build the book"
+    )
+    tr = sub.add_parser(
+        "train",
+        help="train one configuration, starting from a preset of the study's configuration file",
+    )
+    add_train_arguments(tr)
+    tr.add_argument(
+        "--preset",
+        default=None,
+        help="the study's preset the run starts from (study/study.yaml): quick (default), tiny (a smoke "
+        "test) or paper",
     )
     rec = sub.add_parser(
         "recipes",
@@ -174,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         args = command_parser().parse_args(argv)
         if args.command == "recipes":
             return _run_recipes(args, paths.runs_dir())
+        if args.command == "train":
+            return run_train(args, _train_config(args))
         code = _run_study(args)
         if args.preset == "tiny" and not smoke_in_scratch():
             return code  # the smoke test's own process printed its summary

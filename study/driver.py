@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from colourlib import ColourlibError, ConfigError, paths
-from colourlib.config import COLOURING_MODELS, TrainConfig, colouring_config, colouring_seeds
+from colourlib.config import TrainConfig, model_label
 from colourlib.paths import relative
 from colourlib.provenance import environment_record
 from colourlib.runs import RunFolder, remember_default
 from study import paths as study_paths
-from study.comparison import best_run, model_label
+from study.comparison import best_run
+from study.config import load as load_study_config
 from study.matrix import check_machine, load_matrix
 from study.notebooks import NotebookFailed, execute, is_current, papermill_command
 from study.timing import jobs as timing_jobs
@@ -41,7 +42,8 @@ class StudyRecord:
     """What the driver ran, in order, with times: the reproducibility appendix shows it."""
 
     preset: str
-    matrix: str
+    #: the study's configuration file
+    study_file: str
     started: str = field(
         default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     )
@@ -243,7 +245,7 @@ class Study:
     def __init__(
         self,
         preset: str | None = None,
-        matrix: str | Path | None = None,
+        study_file: str | Path | None = None,
         force: bool = False,
         later_steps: int = 0,
     ):
@@ -252,20 +254,20 @@ class Study:
                 "the study driver runs from a source checkout (notebooks/ and book/ are not "
                 "installed with the package). Fix: git clone the project and run it there."
             )
-        self.preset, self.force = preset, force
-        self.colour_preset = preset or "quick"
-        self.matrix = (
-            load_matrix(matrix) if preset is None else load_matrix(matrix).at_scale(preset)
-        )
+        self.preset, self.force = preset or "quick", force
+        self.config = load_study_config(
+            study_file
+        )  # the whole file, validated before anything runs
+        self.matrix = load_matrix(study_file).at_scale(self.preset)
         check_machine(self.matrix)  # every row's gpus, before anything trains
         self.out = study_paths.BOOK_RUNS_DIR
-        self.record = StudyRecord(self.colour_preset, relative(self.matrix.path))
-        seeds = colouring_seeds(self.colour_preset)
+        self.record = StudyRecord(self.preset, relative(self.config.path))
+        seeds = self.config.colouring_seeds(self.preset)
         self.progress = Progress(
             [
                 "data",
                 "model",
-                *colouring_kinds(list(COLOURING_MODELS), seeds),
+                *colouring_kinds(list(self.config.models), seeds),
                 "export the default model (ONNX)",
                 *(job.kind for job in timing_jobs(self.matrix)),
                 "parallel",
@@ -313,8 +315,8 @@ class Study:
         """The executed notebook of each (colouring model, seed)."""
         return {
             (model, seed): self.out / TRAIN_DIR / f"colouring-{model}-seed{seed}.ipynb"
-            for model in COLOURING_MODELS
-            for seed in colouring_seeds(self.colour_preset)
+            for model in self.config.models
+            for seed in self.config.colouring_seeds(self.preset)
         }
 
     def train_colouring_models(self) -> dict[str, list[Path]]:
@@ -322,10 +324,10 @@ class Study:
         with the lowest validation loss becomes colourise's default model."""
         runs: dict[str, list[Path]] = {}
         for (model, seed), output in self.colouring_pages().items():
-            config = colouring_config(model, self.colour_preset, seed)
+            config = self.config.colouring_config(model, self.preset, seed)
             run = RunFolder.default(config)
             runs.setdefault(model, []).append(run.path)
-            label = f"train: colouring model {model}, seed {seed} ({self.colour_preset})"
+            label = f"train: colouring model {model}, seed {seed} ({self.preset})"
             if not self.reused(config, run, output, label):
                 self.step(
                     "train",
@@ -414,11 +416,7 @@ class Study:
             self.step(
                 "data",
                 out / "data.ipynb",
-                {
-                    "preset": self.colour_preset,
-                    "matrix": relative(self.matrix.path),
-                    "matrix_preset": self.preset,
-                },
+                {"preset": self.preset, "study_file": relative(self.config.path)},
                 "data",
             )
             self.step("model", out / "model.ipynb", {}, "model")
@@ -428,8 +426,8 @@ class Study:
                 "parallel",
                 out / "parallel.ipynb",
                 {
-                    "matrix": relative(self.matrix.path),
                     "preset": self.preset,
+                    "study_file": relative(self.config.path),
                     "runs": relative(parallel_dir),
                 },
                 "parallel",

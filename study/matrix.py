@@ -1,17 +1,18 @@
-"""The parallel study's matrix (regimes x (gpus, workers) configurations): one YAML file, validated whole
-before anything runs, so a typo in row 6 is found before rows 1-5 have trained for an hour."""
+"""The parallel study's matrix (regimes x (gpus, workers) configurations): the ``parallel`` section of the study's
+configuration file, validated whole before anything runs, so a typo in row 6 is found before rows 1-5 have
+trained for an hour."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from colourlib.backend.replicas import capacity
-from colourlib.config import PRESETS, ConfigError, TrainConfig, check_int, loaders_kind
-from study import paths as study_paths
+from colourlib.config import ConfigError, TrainConfig, check_int, loaders_kind
+from study import config as study_config
+from study.config import keys as _keys
 
 ROW_KEYS = ("gpus", "cores_per_device", "workers", "use_multiprocessing", "regimes")
 #: Set per configuration row, so a regime may not set them.
@@ -56,8 +57,6 @@ class Timing:
 
 
 TIMING_KEYS = {"steps": 1, "warmup_steps": 1, "repeats": 3}  # key -> smallest value allowed
-#: The timing at a preset's scale where it differs from the matrix file's (tiny: a smoke test of the pipeline).
-TIMING_AT_PRESET = {"tiny": {"steps": 2, "warmup_steps": 1}}
 
 
 @dataclass(frozen=True)
@@ -66,6 +65,8 @@ class Regime:
     description: str
     params: dict[str, Any]
     timing: Timing | None = None  # None: the matrix's
+    #: the study's presets (the configuration file's), which ``params["preset"]`` names
+    presets: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     def config(self, row: Configuration) -> TrainConfig:
         params = dict(self.params)
@@ -76,9 +77,16 @@ class Regime:
             workers=row.workers,
             use_multiprocessing=row.use_multiprocessing,
         )
+        source = f"regime {self.name!r}"
         if preset is None:
-            return TrainConfig.from_dict({**params, **row_params}, source=f"regime {self.name!r}")
-        return TrainConfig.preset_config(preset, **params, **row_params)
+            return TrainConfig.from_dict({**params, **row_params}, source=source)
+        if preset not in self.presets:
+            raise ConfigError(
+                f"{source}: preset={preset!r} is not known. Allowed: {', '.join(self.presets)}."
+            )
+        return TrainConfig.from_dict(
+            {**self.presets[preset], **params, **row_params, "preset": preset}, source=source
+        )
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,8 @@ class Matrix:
     timing: Timing = Timing()
     #: configurations timed only in some regimes (the row's ``regimes`` key); the others are timed in every one
     only_in: dict[Configuration, tuple[str, ...]] = field(default_factory=dict)
+    #: the timing at a preset where it differs (``timing_at_preset``; tiny: a smoke test of the pipeline)
+    timing_at_preset: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def timing_of(self, regime: Regime) -> Timing:
         return regime.timing or self.timing
@@ -112,69 +122,32 @@ class Matrix:
         """The same study at another preset's scale: each regime keeps what makes it a regime (frozen encoder,
         cached features, reading from disk) and takes the preset's sizes (image size, batch, epochs, crops),
         which win over the regime's own. ``tiny`` turns the whole study into a smoke test."""
-        if preset not in PRESETS:
-            raise ConfigError(f"preset={preset!r} is not known. Allowed: {', '.join(PRESETS)}.")
+        presets = self.regimes[0].presets
+        if preset not in presets:
+            raise ConfigError(
+                f"{self.path}: preset={preset!r} is not known. Allowed: {', '.join(presets)}."
+            )
 
         def scaled(timing: Timing | None) -> Timing | None:
-            return timing and Timing(**{**timing.__dict__, **TIMING_AT_PRESET.get(preset, {})})
+            return timing and Timing(**{**timing.__dict__, **self.timing_at_preset.get(preset, {})})
 
         regimes = [
             Regime(
                 r.name,
                 r.description,
-                {**r.params, **PRESETS[preset], "preset": preset},
+                {**r.params, **presets[preset], "preset": preset},
                 scaled(r.timing),
+                presets,
             )
             for r in self.regimes
         ]
-        timing = scaled(self.timing)
-        return _validated(
-            Matrix(self.path, regimes, self.configurations, timing, dict(self.only_in))
-        )
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """YAML that rejects a key given twice in one mapping (PyYAML silently keeps the last)."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise ConfigError(
-                    f"key {key!r} appears twice (line {key_node.start_mark.line + 1})"
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        return _validated(dataclasses.replace(self, regimes=regimes, timing=scaled(self.timing)))
 
 
 def load_matrix(path: str | Path | None = None) -> Matrix:
-    """Read and validate a matrix file (default: the study's own ``study/matrix.yaml``)."""
-    path = Path(path) if path is not None else study_paths.DEFAULT_MATRIX
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the study matrix ({exc.strerror}).") from None
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc}).") from None
-    return parse_matrix(raw, path)
-
-
-def _keys(mapping: Any, allowed: set[str], required: set[str], where: str) -> dict:
-    if not isinstance(mapping, dict):
-        raise ConfigError(f"{where} must be a mapping, got {type(mapping).__name__} ({mapping!r}).")
-    unknown = sorted(set(mapping) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(map(str, unknown))}. Allowed: "
-            f"{', '.join(sorted(allowed))}."
-        )
-    missing = sorted(required - set(mapping))
-    if missing:
-        raise ConfigError(f"{where}: missing {', '.join(missing)}.")
-    return mapping
+    """Read and validate the study's configuration file (default: ``study/study.yaml``) and its matrix."""
+    config = study_config.load(path)
+    return parse_matrix(config.parallel, config.path, config.presets)
 
 
 def _timing(raw: Any, where: str) -> dict:
@@ -184,11 +157,23 @@ def _timing(raw: Any, where: str) -> dict:
     return timing
 
 
-def parse_matrix(raw: Any, path: Path) -> Matrix:
+def parse_matrix(raw: Any, path: Path, presets: dict[str, dict[str, Any]]) -> Matrix:
+    """The ``parallel`` section ``raw`` of the configuration file ``path``, whose presets are ``presets``."""
+    where = f"{path}: parallel"
     top = _keys(
-        raw, {"regimes", "configurations", "timing"}, {"regimes", "configurations"}, str(path)
+        raw,
+        {"regimes", "configurations", "timing", "timing_at_preset"},
+        {"regimes", "configurations"},
+        where,
     )
+    file, path = path, where  # every message below names the section
     timing = _timing(top.get("timing", {}), f"{path}: timing")
+    at_preset = {
+        name: _timing(value, f"{path}: timing_at_preset {name!r}")
+        for name, value in _keys(
+            top.get("timing_at_preset", {}), set(presets), set(), f"{path}: timing_at_preset"
+        ).items()
+    }
     if not isinstance(top["regimes"], dict) or not top["regimes"]:
         raise ConfigError(f"{path}: regimes must map at least one name to {{description, params}}.")
     regimes = []
@@ -206,7 +191,9 @@ def parse_matrix(raw: Any, path: Path) -> Matrix:
             if "timing" in body
             else None
         )
-        regimes.append(Regime(str(name), str(body.get("description", "")), dict(params), own))
+        regimes.append(
+            Regime(str(name), str(body.get("description", "")), dict(params), own, presets)
+        )
 
     if not isinstance(top["configurations"], list) or not top["configurations"]:
         raise ConfigError(f"{path}: configurations must be a list of {{gpus, workers}} rows.")
@@ -236,7 +223,7 @@ def parse_matrix(raw: Any, path: Path) -> Matrix:
         rows.append(config_row)
         if "regimes" in row:
             only_in[config_row] = _row_regimes(row["regimes"], [r.name for r in regimes], where)
-    return _validated(Matrix(path, regimes, rows, Timing(**timing), only_in))
+    return _validated(Matrix(Path(file), regimes, rows, Timing(**timing), only_in, at_preset))
 
 
 def _row_regimes(value: Any, known: list[str], where: str) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 CHECKOUT = REPO_ROOT or Path.cwd()
 
 #: The parallel study's configurations (regimes x gpus x workers).
-DEFAULT_MATRIX = PACKAGE_DIR / "matrix.yaml"
+STUDY_CONFIG = PACKAGE_DIR / "study.yaml"
 
 #: The smoke test's scratch copy, inside the checkout (ignored by git).
 SMOKE_ROOT = CHECKOUT / "smoke-test"

@@ -29,21 +29,27 @@ import pandas as pd
 
 from colourlib import evaluate
 from colourlib.colouriser import Colouriser
-from colourlib.config import COLOURING_MODELS, COLOURING_SCALE, TrainConfig
+from colourlib.config import TrainConfig
 from colourlib.data.photos import load_photo_set, read_rgb
 from colourlib.provenance import environment_record
 from colourlib.runs import RunFolder, best_epoch
 from study import paths as study_paths
+from study.config import load as load_study_config
+from study.config import preset_config
 
-#: The candidates: the default colouring model's encoder and scale (colourlib/config.py, their one home) with a
+#: What the default colouring model trains with at the quick preset, and its model's own values (study.yaml).
+_AT_QUICK = load_study_config().at_preset["quick"]
+_LITE0 = load_study_config().models["lite0"]
+
+#: The candidates: the default colouring model's encoder and scale (study/study.yaml, their one home) with a
 #: fixed starting recipe, Zhang et al.'s as published (313 classes, class rebalancing lambda 0.5, annealed mean
 #: T 0.38, the decoder with skips) at the learning rate the search began with; each candidate varies one thing
 #: from it, except the second round's, which vary the first round's winner. Each is the ``quick`` preset plus
 #: these. The base names its recipe itself, so adopting a winner as the default does not move the search.
 ENCODER_KEYS = ("encoder", "encoder_weights", "encoder_trainable", "cache_features")
 BASE: dict[str, Any] = {
-    **COLOURING_SCALE["quick"],
-    **{k: v for k, v in COLOURING_MODELS["lite0"].items() if k in ENCODER_KEYS},
+    **_AT_QUICK,
+    **{k: v for k, v in _LITE0.items() if k in ENCODER_KEYS},
     "decoder": "skips",
     "loss": "classification",
     "rebalance_lambda": 0.5,
@@ -71,7 +77,7 @@ RECIPE_CANDIDATES: dict[str, dict[str, Any]] = {
 #: T 0.38, the skip decoder, learning rate 1e-4) on Lite0's ImageNet encoder, frozen. Named here, not taken from
 #: the default, so adopting a winner does not move the search.
 MODEL_BASE: dict[str, Any] = {
-    **COLOURING_SCALE["quick"],
+    **_AT_QUICK,
     "encoder": "efficientnet-lite0",
     "encoder_weights": "imagenet",
     "encoder_trainable": False,
@@ -85,7 +91,7 @@ MODEL_BASE: dict[str, Any] = {
 #: The paper's MSE recipe as the study trains it (its VGG16 model): the rows of the grid that use MSE.
 PAPER_LOSS: dict[str, Any] = {
     "loss": "mse",
-    "learning_rate": COLOURING_SCALE["quick"]["learning_rate"],
+    "learning_rate": _AT_QUICK["learning_rate"],
 }
 
 
@@ -133,9 +139,7 @@ class Search:
 
     def config(self, name: str, seed: int = 0) -> TrainConfig:
         values = {**self.base, **self.candidates[name], "seed": seed}
-        return TrainConfig.preset_config(
-            "quick", source=f"{self.name} candidate {name!r}", **values
-        )
+        return preset_config("quick", source=f"{self.name} candidate {name!r}", **values)
 
     def seeds_of(self, name: str) -> tuple[int, ...]:
         return self.seeds.get(name, (0,))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import textwrap
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -57,3 +59,13 @@ def environment_variable(name: str, value: str):
             del os.environ[name]
         else:
             os.environ[name] = previous
+
+
+def write_study_file(path: Path, parallel: str) -> Path:
+    """A study configuration file at ``path``: the study's own presets and colouring models, and ``parallel``
+    (YAML, any indentation) as its parallel-training matrix."""
+    from study import paths as study_paths
+
+    head = study_paths.STUDY_CONFIG.read_text().split("\nparallel:")[0]
+    path.write_text(head + "\nparallel:\n" + textwrap.indent(textwrap.dedent(parallel), "  "))
+    return path

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from colourlib import export, runs
-from colourlib.config import TrainConfig
 from colourlib.model import build_network
 from study import paths as study_paths
+from study.config import preset_config
 
 pytest.importorskip("onnxruntime")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -40,7 +40,7 @@ def site(tmp_path_factory):
     keras.utils.set_random_seed(5)
     model = build_network(64, "efficientnet-lite0", None, classes=True, decoder="skips")
     model.save_weights(run / runs.RunFolder.WEIGHTS)
-    TrainConfig.preset_config(
+    preset_config(
         "tiny", image_size=64, encoder="efficientnet-lite0", loss="classification", decoder="skips"
     ).save(run / "config.json")
     export.export(run, run / "export")

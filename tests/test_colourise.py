@@ -23,8 +23,8 @@ from PIL import Image
 from colourlib import paths, runs
 from colourlib.apps import colourise
 from colourlib.colour import lab_to_rgb, rgb_to_lab
-from colourlib.config import TrainConfig
 from colourlib.model import build_network
+from study.config import preset_config
 
 AB = (20.0, -10.0)  # inside the sRGB gamut for every L used below
 
@@ -38,7 +38,7 @@ def run_dir(tmp_path_factory):
     kernel, _ = last.get_weights()
     last.set_weights([np.zeros_like(kernel), np.arctanh(np.array(AB, np.float32) / 128)])
     model.save_weights(run / runs.RunFolder.WEIGHTS)
-    TrainConfig.preset_config("tiny", image_size=32).save(run / "config.json")
+    preset_config("tiny", image_size=32).save(run / "config.json")
     return run
 
 
@@ -298,7 +298,7 @@ def test_model_errors_come_before_any_work(run_dir, tmp_path, capsys):
     )  # VGG16 weights under a configuration naming another encoder
     mismatched.mkdir()
     shutil.copy(run_dir / runs.RunFolder.WEIGHTS, mismatched / runs.RunFolder.WEIGHTS)
-    TrainConfig.preset_config("tiny", encoder="efficientnet-lite0").save(mismatched / "config.json")
+    preset_config("tiny", encoder="efficientnet-lite0").save(mismatched / "config.json")
     cases = [
         ([], "make study"),
         (["--run", tmp_path / "nowhere"], "no such folder"),
@@ -384,9 +384,7 @@ def test_a_colour_class_model_colours_by_its_annealed_mean_from_a_run_or_a_bare_
     class_run = tmp_path / "class-run"
     class_run.mkdir()
     model.save_weights(class_run / runs.RunFolder.WEIGHTS)
-    TrainConfig.preset_config("tiny", image_size=32, loss="classification").save(
-        class_run / "config.json"
-    )
+    preset_config("tiny", image_size=32, loss="classification").save(class_run / "config.json")
     lightness = checkerboard_l(40, 60)
     Image.fromarray(grey_u8(lightness), "L").save(tmp_path / "grey.png")
     code, out, _ = run([tmp_path / "grey.png", "-o", tmp_path / "out", "--run", class_run], capsys)

@@ -1,6 +1,7 @@
 import pytest
 
-from colourlib.config import PRESETS, ConfigError, TrainConfig, colouring_config
+from colourlib.config import ConfigError, TrainConfig
+from study.config import colouring_config, load, notebook_config, preset_config
 
 
 @pytest.mark.parametrize(
@@ -52,15 +53,15 @@ def test_cached_features_need_a_frozen_encoder_and_fixed_crops():
 
 
 def test_presets():
-    quick = TrainConfig.preset_config("quick")
+    quick = preset_config("quick")
     assert (quick.image_size, quick.preset) == (64, "quick")
-    paper = TrainConfig.preset_config("paper", epochs=2)
+    paper = preset_config("paper", epochs=2)
     assert (paper.image_size, paper.batch_size, paper.epochs) == (224, 64, 2)
-    assert PRESETS["paper"]["epochs"] == 1000
+    assert load().presets["paper"]["epochs"] == 1000
     with pytest.raises(
         ConfigError, match="preset='fast' is not known. Allowed: tiny, quick, paper"
     ):
-        TrainConfig.preset_config("fast")
+        preset_config("fast")
 
 
 def test_colouring_models_share_photos_resolution_and_schedule_and_differ_in_their_recipe():
@@ -89,7 +90,7 @@ def test_colouring_models_share_photos_resolution_and_schedule_and_differ_in_the
     )
     assert colouring_config("lite0", "quick", seed=2).seed == 2
     assert (
-        colouring_config("lite0", "tiny").epochs == PRESETS["tiny"]["epochs"]
+        colouring_config("lite0", "tiny").epochs == load().presets["tiny"]["epochs"]
     )  # the smoke test stays small
     with pytest.raises(
         ConfigError, match="colouring model 'resnet' is not known. Allowed: vgg16, lite0"
@@ -105,7 +106,6 @@ def test_the_default_colouring_model_is_the_recorded_searches_winner(which):
 
     import pandas as pd
 
-    from colourlib.config import colouring_config
     from study.recipes import SEARCHES, candidate_config
 
     search = SEARCHES[which]
@@ -143,15 +143,15 @@ def test_the_cli_prints_a_users_mistake_as_one_line_and_lets_a_bug_raise(
     from colourlib.runs import RunFolderError
 
     assert all(issubclass(e, ColourlibError) for e in (ConfigError, DataError, RunFolderError))
-    assert cli.main(["train", str(tmp_path / "run"), "--preset", "tiny", "-p", "epochs=0"]) == 2
+    assert cli.main(["train", str(tmp_path / "run"), "-p", "epochs=0"]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        "error: preset 'tiny': epochs=0 is not allowed: an integer >= 1."
+        "error: colourlib train: epochs=0 is not allowed: an integer >= 1."
     ]
 
     def bug(args):
         raise ValueError("a bug in the library")
 
-    monkeypatch.setattr(cli, "_run_train", bug)
+    monkeypatch.setattr(cli, "run_train", lambda args, config: bug(args))
     with pytest.raises(ValueError, match="a bug in the library"):
         cli.main(["train", str(tmp_path / "run")])
 
@@ -169,7 +169,70 @@ def test_a_notebook_builds_its_configuration_from_its_parameters_cell():
         "__name__": "__main__",
         "TrainConfig": TrainConfig,
     }  # what a notebook's globals() hold
-    config = TrainConfig.from_notebook(namespace, "train.ipynb parameters")
-    assert config == TrainConfig.preset_config("tiny", seed=3)  # None: the preset's value
+    config = notebook_config(namespace, "train.ipynb parameters")
+    assert config == preset_config("tiny", seed=3)  # None: the preset's value
     with pytest.raises(ConfigError, match=r"^train.ipynb parameters: epochs=0 is not allowed"):
-        TrainConfig.from_notebook({**namespace, "epochs": 0}, "train.ipynb parameters")
+        notebook_config({**namespace, "epochs": 0}, "train.ipynb parameters")
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ("presets:\n", "presetz: {}\npresets:\n", r"unknown key\(s\) presetz"),
+        (
+            "  tiny: {image_size: 32,",
+            "  tiny: {image_sise: 32,",
+            r"preset 'tiny': unknown key\(s\) image_sise",
+        ),
+        ("  tiny: {image_size: 32,", "  tiny: {image_size: 30,", r"preset 'tiny': image_size=30"),
+        (
+            "    vgg16: {encoder_weights: hed,",
+            "    vgg16: {encoder_weights: hed, decoder: unet,",
+            r"colouring model 'vgg16': decoder='unet' is not allowed",
+        ),
+        (
+            "    tiny: {learning_rate: 3.0e-4}",
+            "    huge: {learning_rate: 3.0e-4}",
+            r"at_preset: unknown key\(s\) huge",
+        ),
+        (
+            "seeds: {quick: [0, 1, 2],",
+            "seeds: {quick: [0, 0],",
+            r"seeds 'quick'=\[0, 0\] is not allowed",
+        ),
+        ("seeds: {quick: [0, 1, 2],", "seeds: {quick: ['0'],", r"seed='0' is not allowed"),
+        ("  seeds: {quick:", "  seedz: {quick:", r"colouring: unknown key\(s\) seedz"),
+        (
+            "  timing: {steps: 4,",
+            "  timing: {stepz: 4,",
+            r"parallel: timing: unknown key\(s\) stepz",
+        ),
+        ("presets:\n  tiny:", "presets:\n  quick: {}\n  tiny:", r"key 'quick' appears twice"),
+    ],
+)
+def test_the_study_file_is_validated_whole_with_one_line_errors(tmp_path, old, new, message):
+    from study import paths as study_paths
+    from study.matrix import load_matrix
+
+    text = study_paths.STUDY_CONFIG.read_text()
+    assert old in text, f"study.yaml no longer holds {old!r}: update this test"
+    path = tmp_path / "study.yaml"
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_matrix(path)
+    assert str(caught.value).startswith(str(path)) and "\n" not in str(caught.value)
+
+
+def test_the_study_file_is_the_one_home_of_presets_models_and_seeds():
+    study = load()
+    assert list(study.presets) == ["tiny", "quick", "paper"] and list(study.models) == [
+        "vgg16",
+        "lite0",
+    ]
+    lite0 = colouring_config("lite0", "quick", seed=1)
+    # preset, then what both models use at it, then the model's own: the later wins
+    assert (lite0.image_size, lite0.learning_rate, lite0.epochs, lite0.seed) == (160, 1e-4, 3, 1)
+    assert lite0.preset == "quick" and study.colouring_seeds("quick") == (0, 1, 2)
+    import colourlib.config
+
+    assert not hasattr(colourlib.config, "PRESETS"), "the library has no presets of its own"

@@ -101,8 +101,8 @@ def test_conversion_is_cached_once(cache):
 
 def test_a_first_run_that_converts_the_weights_trains_as_a_later_one_that_finds_them(tmp_path):
     """Converting builds a model; done after the run's seed it changed the first run's initialisation."""
-    from colourlib.config import colouring_config
     from colourlib.train import train
+    from study.config import colouring_config
 
     config = colouring_config("lite0", "tiny")
     config.epochs = 1

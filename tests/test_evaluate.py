@@ -338,7 +338,7 @@ def test_the_recorded_recipe_search_is_read_with_its_machine_and_a_missing_one_s
     old = tmp_path / "old"
     shutil.copytree(study_paths.RECIPE_SEARCH, old)
     search.drop(columns="stage").to_csv(old / "recipes.csv", index=False)
-    with pytest.raises(ConfigError, match="older selection rule.*colourlib recipes"):
+    with pytest.raises(ConfigError, match="older selection rule.*study recipes"):
         read_recipe_search(old)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from colourlib import runs
+from study.config import preset_config
 
 pytest.importorskip(
     "onnxruntime"
@@ -20,7 +21,6 @@ pytest.importorskip(
 from colourlib import export
 from colourlib.colour import l_to_grey_rgb, lab_to_rgb, rgb_to_lightness
 from colourlib.colouriser import Colouriser
-from colourlib.config import TrainConfig
 from colourlib.data.photos import read_rgb, wheel_test_photos
 from colourlib.encoders import encoder_spec
 from colourlib.exported import ExportedColouriser, ExportedModelError
@@ -43,7 +43,7 @@ def _run(folder, size, encoder, classes, decoder, seed=0, constant=False):
     folder.mkdir(parents=True, exist_ok=True)
     model.save_weights(folder / runs.RunFolder.WEIGHTS)
     loss = "classification" if classes else "mse"
-    TrainConfig.preset_config(
+    preset_config(
         "tiny", image_size=size, encoder=encoder, loss=loss, decoder=decoder, temperature=0.38
     ).save(folder / "config.json")
     return folder

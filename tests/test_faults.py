@@ -18,9 +18,9 @@ from conftest import save_rgb
 
 from colourlib import ConfigError
 from colourlib.apps import cli
-from colourlib.config import TrainConfig
 from colourlib.data.photos import DataError, load_photo_set
 from study import paths as study_paths
+from study.config import notebook_config, preset_config
 
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -42,12 +42,12 @@ def tmpfs(folder: Path, options: str):
         subprocess.run(["umount", "-l", str(folder)], capture_output=True)
 
 
-def colourlib_command(*args: str, env: dict | None = None, script: str | None = None):
-    """``python -m colourlib ARGS`` (or ``script`` with ARGS in ``sys.argv``) in a fresh process."""
+def colourlib_command(
+    *args: str, env: dict | None = None, script: str | None = None, module: str = "colourlib"
+):
+    """``python -m colourlib ARGS`` (or ``module``, or ``script`` with ARGS in ``sys.argv``) in a fresh process."""
     command = (
-        [sys.executable, "-c", script, *args]
-        if script
-        else [sys.executable, "-m", "colourlib", *args]
+        [sys.executable, "-c", script, *args] if script else [sys.executable, "-m", module, *args]
     )
     return subprocess.run(
         command, capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})}
@@ -70,6 +70,7 @@ def test_a_disk_too_small_for_the_run_is_refused_before_training(tmp_path):
             "--preset",
             "tiny",
             env={"COLOURLIB_RUNS": str(tmp_path / "runs")},
+            module="study",
         )
         assert done.returncode == 2, done.stderr[-2000:]
         (line,) = error_lines(done.stderr)
@@ -82,7 +83,7 @@ FILL_DURING_TRAINING = textwrap.dedent("""
     import sys
     from colourlib.runs import RunFolder
     RunFolder.check_space = lambda self, needed: None
-    from colourlib.apps.cli import main
+    from study.cli import main
     raise SystemExit(main(sys.argv[1:]))
 """)
 
@@ -126,7 +127,7 @@ def test_a_run_folder_that_cannot_be_written_is_one_line_with_the_fix(tmp_path, 
         stack.callback(folder.chmod, 0o755)
     with stack:
         for target in (folder / "new", folder):
-            code = cli.main(["train", str(target), "--preset", "tiny", "-p", "epochs=1"])
+            code = cli.main(["train", str(target), "-p", "image_size=32", "-p", "epochs=1"])
             (line,) = capsys.readouterr().err.strip().splitlines()
             assert code == 2 and line.startswith(f"error: {target}: cannot write"), line
             assert "Fix: train into a folder you can write to, or make this one writable." in line
@@ -212,11 +213,9 @@ def test_the_train_notebook_refuses_a_parameter_it_does_not_declare():
     with pytest.raises(
         ConfigError, match=r"^train.ipynb parameters: unknown parameter\(s\) colour "
     ):
-        TrainConfig.from_notebook(
-            {"In": history, "preset": "tiny", "gpus": 2}, "train.ipynb parameters"
-        )
+        notebook_config({"In": history, "preset": "tiny", "gpus": 2}, "train.ipynb parameters")
     history[2] = "# Parameters\ngpus = 2\n"
-    assert TrainConfig.from_notebook({"In": history, "preset": "tiny", "gpus": 2}, "x").gpus == 2
+    assert notebook_config({"In": history, "preset": "tiny", "gpus": 2}, "x").gpus == 2
 
 
 @pytest.mark.parametrize(
@@ -247,6 +246,7 @@ WRITES_EVERYWHERE = textwrap.dedent("""
     import json, sys
     from pathlib import Path
     from colourlib import paths
+    from study import paths as study_paths
     places = [paths.runs_dir() / "train" / "r" / "config.json", paths.runs_dir() / "parallel" / "summary.csv",
               study_paths.BOOK_RUNS_DIR / "data.ipynb", study_paths.BOOK_FIGURES_DIR / "strip.png", study_paths.BOOK_HTML,
               study_paths.BOOK_WEB_DIR / "ct-config.js", paths.default_model_record()]
@@ -316,16 +316,25 @@ def test_make_study_preset_tiny_goes_to_the_scratch_copy(monkeypatch):
 
 
 def test_p_preset_trains_that_preset_and_never_only_relabels_the_run():
-    args = cli.command_parser().parse_args(["train", "run", "-p", "preset=tiny", "-p", "epochs=2"])
-    config = cli._train_config(args)
-    assert config == TrainConfig.preset_config("tiny", epochs=2) and config.preset == "tiny"
+    from study import cli as study_cli
+
+    args = study_cli.command_parser().parse_args(
+        ["train", "run", "-p", "preset=tiny", "-p", "epochs=2"]
+    )
+    config = study_cli._train_config(args)
+    assert config == preset_config("tiny", epochs=2) and config.preset == "tiny"
+    assert config.epochs == 2 and config.image_size == 32
     with pytest.raises(ConfigError, match=r"preset='tiny' given as an override of preset 'quick'"):
-        TrainConfig.preset_config("quick", preset="tiny")
-    clash = cli.command_parser().parse_args(
+        preset_config("quick", preset="tiny")
+    clash = study_cli.command_parser().parse_args(
         ["train", "r", "--preset", "quick", "-p", "preset=tiny"]
     )
     with pytest.raises(ConfigError, match="contradicts --preset quick"):
-        cli._train_config(clash)
+        study_cli._train_config(clash)
+    # the library has no presets: -p preset=X there is refused with the study's command, never a relabel
+    library = cli.command_parser().parse_args(["train", "run", "-p", "preset=tiny"])
+    with pytest.raises(ConfigError, match=r"python -m study train run --preset tiny"):
+        cli.train_config(library)
 
 
 def test_gpus_above_the_machine_names_the_machines_limit_first(capsys):
@@ -337,16 +346,14 @@ def test_gpus_above_the_machine_names_the_machines_limit_first(capsys):
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert "gpus=1000 cannot be provided on this machine" in line and "batch_size" not in line
     with pytest.raises(ConfigError, match=r"gpus=32 is not allowed: at most batch_size=16"):
-        TrainConfig.preset_config(
-            "quick", gpus=32
-        )  # a notebook's parameters, before any machine check
+        preset_config("quick", gpus=32)  # a notebook's parameters, before any machine check
 
 
 def test_a_keras_backend_that_is_not_installed_is_one_line(tmp_path):
     if importlib.util.find_spec("torch") is not None:
         pytest.skip("torch is installed here")
     done = colourlib_command(
-        "train", str(tmp_path / "run"), "-p", "preset=tiny", env={"KERAS_BACKEND": "torch"}
+        "train", str(tmp_path / "run"), "-p", "image_size=32", env={"KERAS_BACKEND": "torch"}
     )
     assert done.returncode == 2, done.stderr
     (line,) = error_lines(done.stderr)

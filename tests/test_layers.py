@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from colourlib import paths, provenance, runs
-from colourlib.config import TrainConfig
 from colourlib.feature_cache import FEATURE_CODE
 from study import paths as study_paths
+from study.config import preset_config
 from study.timing import TIMING_CODE
 
 #: The layers, each importing only from those before it: the library's ``core`` (every colourlib module outside
@@ -160,7 +160,7 @@ def test_a_wording_or_docstring_edit_keeps_a_finished_run_reusable_and_a_model_o
     monkeypatch.setattr(
         runs, "code_fingerprint", lambda: provenance.code_fingerprint(package_dir=package_copy)
     )
-    config = TrainConfig.preset_config("tiny")
+    config = preset_config("tiny")
     run = runs.RunFolder(tmp_path / "run")
     run.path.mkdir()
     config.save(run.config_file)

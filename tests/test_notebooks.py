@@ -25,6 +25,7 @@ from colourlib.config import ConfigError, TrainConfig
 from colourlib.runs import RunFolder
 from study import driver
 from study import paths as study_paths
+from study.config import preset_config
 from study.notebooks import (
     NOTEBOOKS,
     TRAIN_EXTRA_PARAMETERS,
@@ -133,7 +134,7 @@ def trained(runs):
     notebook = nbformat.reads(
         result.stdout, as_version=4
     )  # stdout is the executed notebook and nothing else
-    run_dir = RunFolder.default(TrainConfig.preset_config("tiny", gpus=2, workers=2)).path
+    run_dir = RunFolder.default(preset_config("tiny", gpus=2, workers=2)).path
     return notebook, run_dir
 
 
@@ -162,9 +163,7 @@ def test_train_notebook_refuses_a_parameter_it_does_not_declare(tmp_path):
     )
     executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     failed = [c for c in executed.cells if any(o.get("ename") for o in c.get("outputs", []))]
-    assert (
-        len(failed) == 1 and "TrainConfig.from_notebook" in failed[0].source
-    )  # before any training
+    assert len(failed) == 1 and "notebook_config" in failed[0].source  # before any training
 
 
 @pytest.mark.slow  # `make test` skips it; `make test-all` (CI) runs it
@@ -226,9 +225,7 @@ def test_the_driver_refuses_a_parameter_the_notebook_does_not_declare(tmp_path):
 
 
 def test_data_and_model_notebooks_glue_their_numbers(tmp_path):
-    execute(
-        "data", tmp_path / "data.ipynb", {"preset": "tiny", "matrix_preset": "tiny", "examples": 4}
-    )
+    execute("data", tmp_path / "data.ipynb", {"preset": "tiny", "examples": 4})
     data = glued_values(tmp_path / "data.ipynb")
     assert (data["n_train"], data["n_val"], data["n_test"], data["n_bw"]) == (374, 66, 55, 2)
     assert (data["image_size"], data["crops_per_epoch"]) == (
@@ -249,8 +246,8 @@ def test_data_and_model_notebooks_glue_their_numbers(tmp_path):
 def test_evaluate_notebook_compares_both_models_over_seeds_with_the_baselines_on_both_splits(
     trained, runs, tmp_path
 ):
-    from colourlib.config import colouring_config
     from colourlib.train import train
+    from study.config import colouring_config
 
     _, vgg_run = trained
     lite0_runs = [runs / "train" / f"lite0-tiny-seed{seed}" for seed in (0, 1)]
@@ -336,22 +333,25 @@ def test_evaluate_notebook_compares_both_models_over_seeds_with_the_baselines_on
 
 @pytest.mark.slow  # `make test` skips it; `make test-all` (CI) runs it
 def test_parallel_and_reproducibility_notebooks_tabulate_what_ran(runs, tmp_path):
+    from conftest import write_study_file
+
     from study.matrix import load_matrix
     from study.timing import time_matrix
 
-    matrix_file = tmp_path / "matrix.yaml"
-    matrix_file.write_text(
+    matrix_file = write_study_file(
+        tmp_path / "study.yaml",
         "timing: {steps: 1, warmup_steps: 1, repeats: 3}\nregimes:\n  cached-features:\n"
         "    params: {preset: tiny, encoder_trainable: false, augment: false, cache_features: true}"
         "\nconfigurations:\n  - {gpus: 1, workers: 1}\n  - {gpus: 1, workers: 2}\n"
-        "  - {gpus: 1, workers: 2, use_multiprocessing: true}\n"
+        "  - {gpus: 1, workers: 2, use_multiprocessing: true}\n",
     )
-    assert time_matrix(load_matrix(matrix_file), runs / "p") == []
+    assert time_matrix(load_matrix(matrix_file).at_scale("tiny"), runs / "p") == []
     execute(
         "parallel",
         tmp_path / "parallel.ipynb",
         {
-            "matrix": str(matrix_file),
+            "study_file": str(matrix_file),
+            "preset": "tiny",
             "runs": str(runs / "p"),
             "figures_dir": str(tmp_path / "figures"),
         },
@@ -537,9 +537,9 @@ def test_the_model_search_chapter_reads_the_recorded_search_and_says_what_it_sho
     back is exactly the factors whose alternative is "better" on rebalanced AuC; the scale checks' section cites
     the photo counts the record trained on and, per variant, exactly the measures whose verdict is not "no
     difference"."""
-    from colourlib.config import colouring_config
     from colourlib.data.photos import load_photo_set
     from study import recipes
+    from study.config import colouring_config
 
     execute("model-search", tmp_path / "model-search.ipynb", {})
     values = glued_values(tmp_path / "model-search.ipynb")

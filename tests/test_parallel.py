@@ -9,7 +9,6 @@ import os
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -33,9 +32,10 @@ TINY = dict(
 
 
 def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "matrix.yaml"
-    path.write_text(textwrap.dedent(text))
-    return path
+    """A study configuration file with ``text`` as its matrix."""
+    from conftest import write_study_file
+
+    return write_study_file(tmp_path / "study.yaml", text)
 
 
 GOOD = """
@@ -375,7 +375,7 @@ def test_a_machine_whose_peer_never_joins_stops_with_one_line_naming_it(tmp_path
     }
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "colourlib", "train", str(tmp_path / "run"), "--preset", "tiny"],
+        [sys.executable, "-m", "study", "train", str(tmp_path / "run"), "--preset", "tiny"],
         env=env,
         capture_output=True,
         text=True,
@@ -401,7 +401,7 @@ def test_a_killed_machine_ends_the_others_run_with_one_line_naming_it(tmp_path):
                 {"cluster": {"worker": cluster}, "task": {"type": "worker", "index": index}}
             ),
         }
-        command = [sys.executable, "-m", "colourlib", "train", str(tmp_path / "run"), "--preset"]
+        command = [sys.executable, "-m", "study", "train", str(tmp_path / "run"), "--preset"]
         return subprocess.Popen(
             [*command, "tiny", "-p", "epochs=200"],
             env=env,
@@ -777,7 +777,7 @@ def test_the_study_refuses_a_matrix_beyond_the_machine_before_any_notebook_runs(
         "image_size: 32", f"image_size: 32, batch_size: {most * 2}"
     )
     with pytest.raises(ConfigError, match=rf"gpus{most * 2}-workers1 cannot run on this machine"):
-        driver.Study(matrix=write(tmp_path, text)).run()
+        driver.Study(study_file=write(tmp_path, text)).run()
     assert ran == [], "refused before the data notebook"
 
 
@@ -786,7 +786,14 @@ def test_a_regime_may_time_its_own_steps_and_the_tiny_scale_shortens_both(tmp_pa
         "tiny: {description: x, params: {epochs: 1, image_size: 32}}",
         "tiny: {description: x, params: {epochs: 1, image_size: 32}, timing: {steps: 50}}",
     )
-    matrix = load_matrix(write(tmp_path, text + "    timing: {steps: 7, repeats: 4}\n"))
+    matrix = load_matrix(
+        write(
+            tmp_path,
+            text
+            + "    timing: {steps: 7, repeats: 4}\n"
+            + "    timing_at_preset: {tiny: {steps: 2, warmup_steps: 1}}\n",
+        )
+    )
     (regime,) = matrix.regimes
     assert matrix.timing_of(regime).__dict__ == {"steps": 50, "warmup_steps": 3, "repeats": 4}
     tiny = matrix.at_scale("tiny")

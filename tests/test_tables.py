@@ -5,7 +5,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from colourlib import paths
-from colourlib.config import TrainConfig, colouring_config
+from colourlib.config import TrainConfig
+from study import config as study_config
+from study.config import colouring_config
 from study.matrix import load_matrix
 from study.report.tables import config_table, scale_departures
 
@@ -31,11 +33,10 @@ def test_a_runs_parameters_are_shown_once_side_by_side_with_paths_relative_to_th
 
 
 def test_the_departures_tables_encoders_are_the_configurations_that_ran(monkeypatch):
-    from colourlib import config as config_module
     from study.report import tables
 
     row = tables.encoders_row("quick")
-    for model in config_module.COLOURING_MODELS:
+    for model in study_config.load().models:
         ran = colouring_config(model, "quick")
         assert tables.encoder_phrase(ran.encoder, ran.encoder_weights) in row
     assert (
@@ -43,10 +44,10 @@ def test_the_departures_tables_encoders_are_the_configurations_that_ran(monkeypa
     )  # the stale claim, caught
     assert "both frozen, their features computed once" in row
     monkeypatch.setitem(
-        config_module.COLOURING_MODELS,
+        study_config.load().models,
         "vgg16",
         {
-            **config_module.COLOURING_MODELS["vgg16"],
+            **study_config.load().models["vgg16"],
             "encoder_weights": None,
             "encoder_trainable": True,
             "cache_features": False,

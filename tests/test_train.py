@@ -13,6 +13,7 @@ from colourlib.data.dataset import ColourBatches, PhotoCrops
 from colourlib.encoders.vgg16 import preprocess as vgg16_preprocess
 from colourlib.runs import RunFolder
 from colourlib.train import VALIDATION_SEED, train, validation_arrays
+from study.config import preset_config
 
 TINY = dict(image_size=32, batch_size=8, crops_per_photo=2, val_crops_per_photo=2, max_photos=23)
 
@@ -153,19 +154,12 @@ def test_run_folders_are_named_from_the_configuration_and_reuse_needs_the_same_c
     from colourlib import runs
     from colourlib.provenance import code_fingerprint
 
-    config = TrainConfig.preset_config("tiny", gpus=2, workers=4, use_multiprocessing=True)
+    config = preset_config("tiny", gpus=2, workers=4, use_multiprocessing=True)
     name = runs.run_name(config)
     assert name.startswith("tiny-gpus2-workers4-processes-") and len(name.rsplit("-", 1)[1]) == 8
+    assert runs.run_name(preset_config("tiny", gpus=2, workers=4, use_multiprocessing=True)) == name
     assert (
-        runs.run_name(
-            TrainConfig.preset_config("tiny", gpus=2, workers=4, use_multiprocessing=True)
-        )
-        == name
-    )
-    assert (
-        runs.run_name(
-            TrainConfig.preset_config("tiny", gpus=2, workers=4, use_multiprocessing=True, seed=1)
-        )
+        runs.run_name(preset_config("tiny", gpus=2, workers=4, use_multiprocessing=True, seed=1))
         != name
     )
     monkeypatch.setenv("COLOURLIB_RUNS", str(tmp_path))
@@ -181,9 +175,7 @@ def test_run_folders_are_named_from_the_configuration_and_reuse_needs_the_same_c
     assert not run.is_finished() and not run.is_reusable(config), "one epoch of two is not finished"
     run.history_file.write_text("epoch,loss,val_loss\n0,1,1\n1,1,1\n")
     assert run.is_finished() and run.is_reusable(config)
-    assert not run.is_reusable(TrainConfig.preset_config("tiny")), (
-        "another configuration is not reused"
-    )
+    assert not run.is_reusable(preset_config("tiny")), "another configuration is not reused"
     run.write_json(run.ENVIRONMENT, {"code_fingerprint": "0" * 16})
     assert not run.is_reusable(config), "a run made by other code is not reused"
     assert run.path.is_dir(), "asking never deletes"
@@ -325,9 +317,7 @@ def test_cached_features_are_encoded_once_for_every_seed_and_a_broken_cache_is_r
     monkeypatch.setattr(
         feature_cache, "encode", lambda *args: encoded.append(1) or real_encode(*args)
     )
-    config = TrainConfig.preset_config(
-        "tiny", encoder_trainable=False, cache_features=True, epochs=1
-    )
+    config = preset_config("tiny", encoder_trainable=False, cache_features=True, epochs=1)
     first = train(config, tmp_path / "seed0", print_progress=False)
     assert len(encoded) == 2  # training crops and validation crops
     caches = sorted((tmp_path / "cache" / "features").glob("features-*.npz"))

@@ -20,7 +20,7 @@ from . import path_argument
 PASS_THROUGH = {"colourise": {"": "colourlib.apps.colourise:colourise"}}
 
 
-def _parse_overrides(pairs: list[str]) -> dict:
+def parse_overrides(pairs: list[str]) -> dict:
     values = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
@@ -33,34 +33,26 @@ def _parse_overrides(pairs: list[str]) -> dict:
     return values
 
 
-def _train_config(args):
+def train_config(args, base: dict | None = None):
+    """The configuration ``colourlib train`` trains: ``--config FILE`` (a run's ``config.json``) or ``base``
+    (default: TrainConfig's defaults), then every ``-p NAME=VALUE``."""
     from ..config import TrainConfig
 
-    overrides = _parse_overrides(args.params)
-    preset = overrides.pop("preset", None)
-    if preset is not None:
+    overrides = parse_overrides(args.params)
+    if "preset" in overrides:
         # -p preset=X would only relabel the run: a preset is a set of values, chosen before the overrides
-        if args.config is not None:
-            raise ConfigError(
-                f"-p preset={preset}: --config {args.config} already gives every value. Fix: drop --config and "
-                f"pass --preset {preset}, or drop -p preset."
-            )
-        if args.preset is not None and args.preset != preset:
-            raise ConfigError(
-                f"-p preset={preset} contradicts --preset {args.preset}. Fix: give the preset once, --preset NAME."
-            )
+        raise ConfigError(
+            f"-p preset={overrides['preset']}: a preset is a set of values, not one. Fix: python -m study "
+            f"train {args.run_dir} --preset {overrides['preset']} (the study's presets), or give the values "
+            "with -p."
+        )
     gpus = overrides.get("gpus")
     if isinstance(gpus, int) and not isinstance(gpus, bool) and gpus > 1:
         from ..backend.replicas import check_capacity
 
         check_capacity(gpus)  # the machine's limit first: it is what the user fixes
     if args.config is None:
-        return TrainConfig.preset_config(args.preset or preset or "quick", **overrides)
-    if args.preset is not None:
-        raise ConfigError(
-            f"--preset {args.preset} with --config {args.config}: the configuration file already gives every "
-            "value. Fix: pass one of them (change single values with -p NAME=VALUE)."
-        )
+        return TrainConfig.from_dict({**(base or {}), **overrides}, source="colourlib train")
     try:
         saved = json.loads(args.config.read_text())
     except (OSError, ValueError) as exc:
@@ -68,10 +60,35 @@ def _train_config(args):
     if not isinstance(saved, dict):
         raise ConfigError(
             f"--config {args.config}: a configuration is a JSON object of parameters, e.g. "
-            f'{{"preset": "quick", "epochs": 3}}, not a JSON {type(saved).__name__}. Fix: pass a run\'s '
+            f'{{"image_size": 128, "epochs": 3}}, not a JSON {type(saved).__name__}. Fix: pass a run\'s '
             "config.json, or write the parameters as such an object."
         )
     return TrainConfig.from_dict({**saved, **overrides}, source=str(args.config))
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """``RUN_DIR [--config FILE] [-p NAME=VALUE]... [--force]``: what every train command takes."""
+    parser.add_argument("run_dir", type=path_argument)
+    parser.add_argument(
+        "--config",
+        type=path_argument,
+        default=None,
+        help="a config.json (e.g. a run's) to start from",
+    )
+    parser.add_argument(
+        "-p",
+        dest="params",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter (e.g. -p image_size=128 -p epochs=20); every one is checked before training",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace what the run folder holds (a finished run, or "
+        "one of other parameters) instead of refusing",
+    )
 
 
 def _pass_through(argv: list[str]) -> int | None:
@@ -99,26 +116,7 @@ def command_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="command", required=True)
-    tr = sub.add_parser("train", help="train one configuration into a run folder")
-    tr.add_argument("run_dir", type=path_argument)
-    tr.add_argument(
-        "--preset",
-        default=None,
-        help="the set of values the run starts from: quick (default), tiny (a smoke test) or paper",
-    )
-    tr.add_argument(
-        "--config",
-        type=path_argument,
-        default=None,
-        help="a config.json to start from instead of a preset",
-    )
-    tr.add_argument("-p", dest="params", action="append", default=[], metavar="NAME=VALUE")
-    tr.add_argument(
-        "--force",
-        action="store_true",
-        help="replace what the run folder holds (a finished run, or "
-        "one of other parameters) instead of refusing",
-    )
+    add_train_arguments(sub.add_parser("train", help="train one configuration into a run folder"))
     exp = sub.add_parser(
         "export",
         help="a finished run's model as colouriser.onnx (+ colouriser.json, its provenance), checked "
@@ -154,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             return passed
         args = command_parser().parse_args(argv)
         if args.command == "train":
-            return _run_train(args)
+            return run_train(args, train_config(args))
         return _run_export(args)
     except ColourlibError as exc:
         # what the user can fix: one line; anything else is a bug, and keeps its traceback
@@ -191,12 +189,12 @@ def _run_export(args) -> int:
     return 0
 
 
-def _run_train(args) -> int:
+def run_train(args, config) -> int:
+    """Train ``config`` into ``args.run_dir``: a run killed or interrupted resumes when run again."""
     from ..callbacks import read_backup
     from ..runs import RunFolder
     from ..train import train
 
-    config = _train_config(args)
     run = RunFolder(args.run_dir)
     try:
         train(config, run.path, force=args.force)

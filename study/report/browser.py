@@ -601,7 +601,7 @@ def check_colouriser(
 
 def check_browser(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="colourlib check browser",
+        prog="python -m study check browser",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -12,7 +12,7 @@ import pandas as pd
 from PIL import Image
 
 from colourlib import ConfigError, paper
-from colourlib.config import COLOURING_MODELS, TrainConfig, colouring_config, model_label
+from colourlib.config import TrainConfig, model_label
 from colourlib.data.augment import Augmentation
 from colourlib.data.photos import (
     WHEEL_PHOTO_LICENCES,
@@ -23,6 +23,7 @@ from colourlib.data.photos import (
     wheel_test_photos,
 )
 from colourlib.runs import RunFolder
+from study.config import colouring_config, colouring_models
 from study.matrix import Matrix
 from study.report.words import (
     ENCODER_NAMES,
@@ -284,7 +285,7 @@ def scale_departures(
 def encoders_row(preset: str) -> str:
     """The colouring models' encoders as the departures table states them, from their configurations at
     ``preset``: each encoder with its weights, then whether they were frozen and their features computed once."""
-    configs = [colouring_config(model, preset) for model in COLOURING_MODELS]
+    configs = [colouring_config(model, preset) for model in colouring_models()]
     text = " and ".join(encoder_phrase(c.encoder, c.encoder_weights) for c in configs)
     if all(not c.encoder_trainable and c.cache_features for c in configs):
         return (

@@ -369,8 +369,8 @@ def read_scale_checks(folder=None) -> dict[str, Any]:
     improved any of the rule's measures without worsening another (``scale_gains``, "none" if none did)."""
     from pathlib import Path
 
-    from colourlib.config import COLOURING_SCALE
     from study import recipes
+    from study.config import load
     from study.report.tables import METRIC_COLUMNS, interval_text
 
     folder = Path(folder) if folder else study_paths.SCALE_CHECKS
@@ -381,7 +381,7 @@ def read_scale_checks(folder=None) -> dict[str, Any]:
         f"scale_photos_{share}": int(photos[share]) for share in ("all", "half", "quarter")
     }
     values["scale_seeds"] = int(summary.seeds.min())
-    scale = COLOURING_SCALE["quick"]  # what the default trains with: the variants' starting point
+    scale = load().at_preset["quick"]  # what the default trains with: the variants' starting point
     values["scale_crops"], values["scale_epochs"] = scale["crops_per_photo"], scale["epochs"]
     gains = []
     for variant, key in SCALE_KEYS.items():
