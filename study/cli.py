@@ -223,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             return code  # the smoke test's own process printed its summary
     except ColourlibError as exc:
         # what the user can fix: one line; anything else is a bug, and keeps its traceback
-        print(f"error: {exc}", file=sys.stderr)
+        if not getattr(exc, "already_said", False):  # a lost peer the watchdog named already
+            print(f"error: {exc}", file=sys.stderr)
         return 2
     except ImportError as exc:
         return exit_if_missing_backend(exc)

@@ -21,6 +21,7 @@ import json
 import os
 import sys
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import keras
 
@@ -53,20 +54,30 @@ PEER_TIMEOUT_S = int(os.environ.get("COLOURLIB_PEER_TIMEOUT_S", "60"))
 
 
 class PeerLost(ColourlibError):
-    """A machine of a multi-machine run never joined, or stopped answering."""
+    """A machine of a multi-machine run never joined, or stopped answering. ``already_said``: the watchdog has
+    printed its own line about it, so the command line prints nothing more (one line, not two)."""
+
+    already_said = False
+
+
+#: The file the running :class:`PeerWatchdog` creates just before it prints its line (None: no watchdog).
+_WATCHDOG_SAID: Path | None = None
 
 
 def peer_lost(cluster: dict, error: Exception) -> PeerLost:
-    """One line naming the other machines of ``cluster`` and the fix, from TensorFlow's ``error``."""
+    """One line naming the other machines of ``cluster`` and the fix, from TensorFlow's ``error`` (marked
+    ``already_said`` when the watchdog reported the same loss first)."""
     workers = cluster["cluster"]["worker"]
     me = int(cluster["task"]["index"])
     others = ", ".join(f"worker {i} ({w})" for i, w in enumerate(workers) if i != me)
     first = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
-    return PeerLost(
+    lost = PeerLost(
         f"multi-machine training stopped: {others} did not join or stopped answering within "
         f"{PEER_TIMEOUT_S} s (TensorFlow: {first}). Fix: start the same command there with its TF_CONFIG "
         "task index (or restart it if it died): a run killed mid-way resumes at its last finished epoch."
     )
+    lost.already_said = _WATCHDOG_SAID is not None and _WATCHDOG_SAID.exists()
+    return lost
 
 
 @dataclass
@@ -318,8 +329,8 @@ def _provide_multi_worker(gpus: int, backend: str, cluster: dict) -> ReplicaPlan
 
 _WATCHDOG_SCRIPT = r"""
 import os, signal, socket, sys, time
-parent, timeout, every = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
-peers = [(int(i), a) for i, a in (p.split("=", 1) for p in sys.argv[4:])]
+parent, timeout, every, said = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+peers = [(int(i), a) for i, a in (p.split("=", 1) for p in sys.argv[5:])]
 def answers(address):
     host, _, port = address.rpartition(":")
     try:
@@ -337,6 +348,7 @@ while os.getppid() == parent:
             joined.add(i)
         elif now - seen[i] > timeout:
             what = "stopped answering" if i in joined else "has not joined"
+            open(said, "w").close()  # the parent, if it sees the loss too, then says nothing more
             print(f"error: multi-machine training stopped: worker {i} ({address}) {what} within {timeout:.0f} s. "
                   f"Fix: start the same command there with its TF_CONFIG task index {i} (or restart it if it "
                   "died); this machine's run resumes at its last finished epoch when its command runs again.",
@@ -367,7 +379,10 @@ class PeerWatchdog:
 
     def start(self) -> None:
         import subprocess
+        import tempfile
 
+        global _WATCHDOG_SAID
+        _WATCHDOG_SAID = Path(tempfile.mkdtemp(prefix="colourlib-watchdog-")) / "said"
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -376,6 +391,7 @@ class PeerWatchdog:
                 str(os.getpid()),
                 str(self.timeout),
                 str(self.every),
+                str(_WATCHDOG_SAID),
             ]
             + self.peers
         )
