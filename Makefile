@@ -45,12 +45,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 # Refresh requirements.lock from pyproject.toml's ranges: the newest versions they allow, for every Python from
-# 3.10 to 3.13 and every platform, with hashes. uv runs from a venv of its own, outside the project's.
+# 3.11 to 3.13 and every platform, with hashes. uv runs from a venv of its own, outside the project's.
 lock:
 	$(PYTHON) -m venv $(VENV)-lock
 	$(VENV)-lock/bin/pip install --quiet "$(UV)"
 	$(VENV)-lock/bin/uv pip compile pyproject.toml --extra test --universal --generate-hashes \
-		--python-version 3.10 --custom-compile-command "make lock" -o requirements.lock
+		--python-version 3.11 --custom-compile-command "make lock" -o requirements.lock
 
 clean:
 	rm -rf $(VENV) $(VENV)-lock runs book/runs book/_generated _build node_modules smoke-test

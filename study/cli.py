@@ -40,24 +40,14 @@ PASS_THROUGH = {
 
 def _run_study(args) -> int:
     from . import smoke
-    from .driver import Study
-    from .report.book import build_book
+    from .pipeline import run_workflow
 
     if args.preset == "tiny" and not smoke.in_scratch():
-        again = ["--preset", "tiny"] + ["--force"] * args.force + ["--no-book"] * args.no_book
+        again = ["--preset", "tiny"] + ["--force"] * args.force + ["--dry-run"] * args.dry_run
         return smoke.run_study(
             again + (["--study-file", str(args.study_file.resolve())] if args.study_file else [])
         )
-
-    build = not args.no_book
-    study = Study(args.preset, args.study_file, force=args.force, later_steps=1 if build else 0)
-    code = study.run()
-    if code == 0 and build:
-        study.progress.start("jupyter-book build book/ -W -n")
-        code = build_book()
-    if code == 0:
-        study.finish()
-    return code
+    return run_workflow(args.preset or "quick", args.study_file, args.force, args.dry_run)
 
 
 def check_book_command(argv: list[str]) -> int:
@@ -122,12 +112,13 @@ def command_parser() -> argparse.ArgumentParser:
     study = sub.add_parser(
         "run",
         help="the whole study as executed notebooks, then the book (the main job)",
-        description="Execute every study notebook with papermill into book/runs/ (data, model, "
-        "the colouring runs, every configuration of the matrix, parallel, evaluate, "
-        "reproducibility), then build the book with jupyter-book -W -n and check it.",
+        description="Run the study's pipeline (the Snakefile) with Snakemake: every study notebook executed "
+        "by papermill into book/runs/ (data, model, the colouring runs, every configuration of the matrix "
+        "timed, parallel, evaluate, reproducibility), then the book built with jupyter-book -W -n and "
+        "checked. Finished steps are reused.",
     )
     study.add_argument(
-        "--force", action="store_true", help="retrain even if a finished identical run exists"
+        "--force", action="store_true", help="redo every step, retraining and re-timing everything"
     )
     study.add_argument(
         "--study-file",
@@ -142,7 +133,9 @@ def command_parser() -> argparse.ArgumentParser:
         help="the preset of every run (default: quick; tiny: a smoke test of the whole pipeline)",
     )
     study.add_argument(
-        "--no-book", action="store_true", help="execute the notebooks but do not build the book"
+        "--dry-run",
+        action="store_true",
+        help="list the steps that would run (the workflow engine's dry run), and run none",
     )
     tr = sub.add_parser(
         "train",

@@ -19,7 +19,7 @@ SMOKE_ROOT = CHECKOUT / "smoke-test"
 #: The study's notebooks and book live in the checkout (they are not part of the installed package).
 NOTEBOOKS_DIR = CHECKOUT / "notebooks"
 BOOK_DIR = STUDY_ROOT / "book"
-#: Where the driver writes the notebooks papermill executed; the book shows exactly these.
+#: Where the study writes the notebooks papermill executed; the book shows exactly these.
 BOOK_RUNS_DIR = BOOK_DIR / "runs"
 #: Figures the notebooks write for the book's markdown pages (the front page's strip and speedup plot), which
 #: cite them as files: a glued figure cannot be pasted with its caption into another page.
@@ -36,7 +36,5 @@ RECIPE_SEARCH = RESULTS_DIR / "recipe-search"
 MODEL_SEARCH = RESULTS_DIR / "model-search"
 #: The default model against more photos, epochs or a faster learning rate, 3 seeds each (scripts/scale_checks.py)
 SCALE_CHECKS = RESULTS_DIR / "scale-checks"
-#: A recorded study's step times: the study driver's time-left estimate guesses kinds not run yet from them
-STUDY_TIMES_REFERENCE = RESULTS_DIR / "study-times" / "two-cores-avx2.json"
 #: jupyter-book 1.x writes next to the _config.yml it found (the repository root), not inside book/.
 BOOK_HTML = STUDY_ROOT / "_build" / "html" / "index.html"

@@ -167,81 +167,90 @@ def step_share(matrix: Matrix, job: TimingJob) -> int:
 
 
 def time_matrix(matrix: Matrix, out_dir: Path, force: bool = False, on_job=None) -> list[str]:
-    """Time every configuration of ``matrix`` into ``out_dir``; returns the failures (empty: all timed).
-    ``on_job(job, reused)`` is called before each child (the study driver's progress)."""
+    """Time every configuration of ``matrix`` into ``out_dir``, one child process at a time; returns the failures
+    (empty: all timed). ``on_job(job, reused)`` is called before each child."""
+    check_machine(matrix)
+    failures = []
+    for job in jobs(matrix):
+        failure = time_job(matrix, job, out_dir, force, on_job)
+        if failure:
+            failures.append(failure)
+    return failures
+
+
+def time_job(
+    matrix: Matrix, job: TimingJob, out_dir: Path, force: bool = False, on_job=None
+) -> str | None:
+    """Time one child process's configurations (``job``) into ``out_dir``, beside the cores' parallel ceiling
+    measured just before it; a timing of the same configuration, settings and code already there is kept unless
+    ``force``. Returns the failure (None: timed)."""
     from colourlib.provenance import code_fingerprint
     from study import speed
 
-    check_machine(matrix)
     fingerprint, here = code_fingerprint(TIMING_CODE), setup()
-    failures, ceilings = [], {}
-    for job in jobs(matrix):
-        pending = [
-            (regime, row)
-            for regime, row in job.runs
-            if force
-            or not _is_current(
-                result_file(out_dir, regime, row, job.repeat),
-                regime.config(row),
-                matrix.timing_of(regime),
-                fingerprint,
-                here,
-            )
-        ]
-        if on_job is not None:
-            on_job(job, not pending)
-        if not pending:
-            continue
-        if job.repeat not in ceilings:  # once per repeat, at the time of the speedups it bounds
-            ceilings[job.repeat] = speed.parallel_ceiling()
-            print(
-                f"      the cores' parallel arithmetic now: {ceilings[job.repeat]['ceiling']:.2f}x "
-                f"({ceilings[job.repeat]['ceiling_cores']} single-threaded sgemms at once against one)",
-                flush=True,
-            )
-        request = Path(out_dir) / job.request_name
-        request.parent.mkdir(parents=True, exist_ok=True)
-        atomic.write_json(
-            request,
-            {
-                "repeat": job.repeat,
-                "ceiling": ceilings[job.repeat],
-                "step_share": step_share(matrix, job),
-                "code_fingerprint": fingerprint,
-                "setup": here,
-                "runs": [
-                    {
-                        "config": regime.config(row).to_dict(),
-                        "regime": regime.name,
-                        "row": asdict(row),
-                        "timing": asdict(matrix.timing_of(regime)),
-                        # relative to the request, so the timings' folder (and the clone) can move
-                        "file": os.path.relpath(
-                            result_file(out_dir, regime, row, job.repeat), request.parent
-                        ),
-                    }
-                    for regime, row in pending
-                ],
-            },
-            kind="timing-request",
+    pending = [
+        (regime, row)
+        for regime, row in job.runs
+        if force
+        or not _is_current(
+            result_file(out_dir, regime, row, job.repeat),
+            regime.config(row),
+            matrix.timing_of(regime),
+            fingerprint,
+            here,
         )
-        log = request.with_suffix(".log")
-        with log.open("w") as sink:
-            process = subprocess.Popen(
-                [sys.executable, "-u", "-m", "study.timing", str(request)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                env=child_env(),
-            )
-            for line in process.stdout:
-                sink.write(line)
-                if not is_backend_noise(line):
-                    print("      " + line, end="", flush=True)
-            code = process.wait()
-        if code:
-            failures.append(f"{job.label}: exit {code} (log: {log})")
-    return failures
+    ]
+    if on_job is not None:
+        on_job(job, not pending)
+    if not pending:
+        return None
+    ceiling = speed.parallel_ceiling()  # at the time of the speedups it bounds
+    print(
+        f"      the cores' parallel arithmetic now: {ceiling['ceiling']:.2f}x "
+        f"({ceiling['ceiling_cores']} single-threaded sgemms at once against one)",
+        flush=True,
+    )
+    request = Path(out_dir) / job.request_name
+    request.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_json(
+        request,
+        {
+            "repeat": job.repeat,
+            "ceiling": ceiling,
+            "step_share": step_share(matrix, job),
+            "code_fingerprint": fingerprint,
+            "setup": here,
+            "runs": [
+                {
+                    "config": regime.config(row).to_dict(),
+                    "regime": regime.name,
+                    "row": asdict(row),
+                    "timing": asdict(matrix.timing_of(regime)),
+                    # relative to the request, so the timings' folder (and the clone) can move
+                    "file": os.path.relpath(
+                        result_file(out_dir, regime, row, job.repeat), request.parent
+                    ),
+                }
+                for regime, row in pending
+            ],
+        },
+        kind="timing-request",
+    )
+    log = request.with_suffix(".log")
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "study.timing", str(request)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=child_env(),
+        )
+        for line in process.stdout:
+            sink.write(line)
+            if not is_backend_noise(line):
+                print("      " + line, end="", flush=True)
+        code = process.wait()
+    return f"{job.label}: exit {code} (log: {log})" if code else None
 
 
 def timings(matrix: Matrix, out_dir: Path) -> pd.DataFrame:

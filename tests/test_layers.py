@@ -68,7 +68,7 @@ def test_the_tree_shows_the_layers():
     names = set(import_graph())
     assert {layer_of(n) for n in names} == set(LAYERS)
     assert {
-        "study.driver",
+        "study.pipeline",
         "study.report.book",
         "study.cli",
         "colourlib.apps.cli",

@@ -23,7 +23,6 @@ from conftest import environment_variable
 from colourlib import paths
 from colourlib.config import ConfigError, TrainConfig
 from colourlib.runs import RunFolder
-from study import driver
 from study import paths as study_paths
 from study.config import preset_config
 from study.notebooks import (
@@ -203,8 +202,8 @@ def test_a_bad_parameter_fails_with_the_notebooks_own_message(tmp_path):
     assert "train.ipynb parameters: gpus=0 is not allowed: an integer >= 1" in failure.value.evalue
 
 
-def test_the_driver_runs_a_notebook_without_the_kernels_plain_tcp_warning(tmp_path, capfd):
-    # ipykernel >= 7.3 warns at every start over unencrypted TCP; the driver's kernels ask for CurveZMQ keys
+def test_the_study_runs_a_notebook_without_the_kernels_plain_tcp_warning(tmp_path, capfd):
+    # ipykernel >= 7.3 warns at every start over unencrypted TCP; the study's kernels ask for CurveZMQ keys
     with pytest.raises(NotebookFailed, match="gpus=0 is not allowed") as failed:
         execute("train", tmp_path / "out.ipynb", {"preset": "tiny", "gpus": 0})
     assert "without encryption" not in capfd.readouterr().err
@@ -216,7 +215,7 @@ def test_the_driver_runs_a_notebook_without_the_kernels_plain_tcp_warning(tmp_pa
     )
 
 
-def test_the_driver_refuses_a_parameter_the_notebook_does_not_declare(tmp_path):
+def test_the_study_refuses_a_parameter_the_notebook_does_not_declare(tmp_path):
     with pytest.raises(
         ConfigError, match=r"train.ipynb: unknown parameter\(s\) gpu\b.*declares: preset, gpus"
     ):
@@ -370,11 +369,13 @@ def test_parallel_and_reproducibility_notebooks_tabulate_what_ran(runs, tmp_path
     assert values["whole_steps"] == 0 and values["speedup_whole_1x2"] == "not timed"
     assert values["projected_hours_cached"] > 0 and " core" in values["hardware"]
 
-    record = driver.StudyRecord("tiny", str(matrix_file), seconds=12.0)
-    record.add("data", "papermill notebooks/data.ipynb book/runs/data.ipynb", 3.0, "ok")
-    from colourlib.provenance import environment_record
+    from study import pipeline
 
-    record.save(tmp_path / "study.json", environment_record())
+    benchmark = tmp_path / "data.tsv"  # as Snakemake writes one: wall seconds first
+    benchmark.write_text("s\th:m:s\tmax_rss\n12.0\t0:00:12\t100\n")
+    graph = {"rules": ["all", "book", "data"], "edges": [["data", "book"], ["book", "all"]]}
+    steps = [("data", "papermill notebooks/data.ipynb book/runs/data.ipynb", [benchmark])]
+    pipeline.write_record("tiny", matrix_file, steps, tmp_path / "study.json", graph)
     execute("reproducibility", tmp_path / "repro.ipynb", {"record": str(tmp_path / "study.json")})
     repro = glued_values(tmp_path / "repro.ipynb")
     assert repro["study_minutes"] == pytest.approx(0.2) and repro["study_preset"] == "tiny"

@@ -1,6 +1,6 @@
 """Parallel configurations: the matrix file, device plans, training on 1 vs 2 replicas (TensorFlow and JAX,
 each in a fresh process because devices are laid out once per process), multi-machine training on 127.0.0.1,
-and the driver's failure report."""
+and the study's refusal of a matrix beyond the machine."""
 
 from __future__ import annotations
 
@@ -429,7 +429,7 @@ def test_a_killed_machine_ends_the_others_run_with_one_line_naming_it(tmp_path):
     assert time.monotonic() - killed < 60
 
 
-# --- the driver ------------------------------------------------------------------------------------------
+# --- the speed table ----------------------------------------------------------------------------------
 
 
 def speed_timings(ips: dict, ceiling: float = 1.9) -> pd.DataFrame:
@@ -692,63 +692,6 @@ def test_timing_jobs_rotate_the_rows_and_a_timing_of_the_same_code_is_reused(tmp
     assert len(frame) == len(matrix.runs()) * matrix.timing.repeats and set(frame.status) == {"ok"}
 
 
-def test_the_study_estimates_the_time_left_from_the_steps_done():
-    from study.driver import Progress
-
-    progress = Progress(["data", "colouring a", "colouring a", "colouring a", "timing", "book"])
-    assert progress.remaining_seconds() is None
-    progress.durations = {"data": [10.0], "colouring a": [300.0, 40.0]}
-    progress.done = 3  # data and two colouring runs are done
-    # the latest run of a kind (40 s, reading cached features) guesses the next; kinds not seen yet are counted
-    assert progress.remaining_seconds() == (pytest.approx(40), 2)
-    progress.done = 5
-    assert progress.remaining_seconds() == (0, 1)
-    progress.durations["book"] = [30.0]
-    assert progress.remaining_seconds() == (pytest.approx(30), 0)
-
-
-def test_a_models_first_seed_which_encodes_the_features_does_not_estimate_its_other_seeds():
-    from study.driver import Progress, colouring_kinds
-
-    kinds = colouring_kinds(["vgg16", "lite0"], (0, 1, 2))
-    assert len(kinds) == 6 and kinds[0] != kinds[1] == kinds[2] and kinds[3] != kinds[4] == kinds[5]
-    progress = Progress(["data", *kinds])
-    progress.durations = {"data": [7.0], kinds[0]: [552.0]}  # as measured on a slow machine
-    progress.done = 2
-    # VGG16's other two seeds have not run: counted, not guessed as 2 x 552 s (their real time was 94 s each)
-    assert progress.remaining_seconds() == (0, 5)
-    progress.durations[kinds[1]] = [94.0]
-    progress.done = 3
-    assert progress.remaining_seconds() == (pytest.approx(94), 3)
-
-
-def test_the_time_left_printed_as_a_step_starts_includes_that_step(capsys, monkeypatch):
-    from study import driver
-
-    now = [0.0]
-    monkeypatch.setattr(driver.time, "perf_counter", lambda: now[0])
-    progress = driver.Progress(["data", "colouring a", "colouring a", "book"])
-    progress.start("data")
-    now[0] = 10.0  # data took 10 s
-    progress.start("colouring a, seed 0")
-    now[0] = 130.0  # the first colouring run took 120 s
-    progress.start("colouring a, seed 1")
-    last = capsys.readouterr().out.strip().splitlines()[-1]
-    # still to do as seed 1 starts: seed 1 itself (120 s, as seed 0) and the book (not seen yet: counted)
-    assert (
-        last.startswith("[3/4] colouring a, seed 1")
-        and "about 2 min left, not counting 1 step of kinds not run yet" in last
-    ), last
-    now[0] = 250.0
-    progress.start("book")
-    now[0] = 310.0  # the book took 60 s
-    progress.kinds.append(
-        "book"
-    )  # as if a second book step were planned: every kind to come has been seen
-    progress.start("book again")
-    assert capsys.readouterr().out.strip().splitlines()[-1].endswith("about 1 min left)")
-
-
 def test_the_matrix_at_another_scale_keeps_each_regimes_nature():
     tiny = load_matrix().at_scale("tiny")
     configs = {(regime.name, row.name): config for regime, row, config in tiny.runs()}
@@ -765,20 +708,20 @@ def test_the_matrix_at_another_scale_keeps_each_regimes_nature():
         load_matrix().at_scale("huge")
 
 
-def test_the_study_refuses_a_matrix_beyond_the_machine_before_any_notebook_runs(
+def test_the_study_refuses_a_matrix_beyond_the_machine_before_the_engine_starts(
     tmp_path, monkeypatch
 ):
-    from study import driver
+    from study import pipeline
 
-    ran = []
-    monkeypatch.setattr(driver, "execute", lambda *args, **kwargs: ran.append(args))
+    started = []
+    monkeypatch.setattr(pipeline.subprocess, "run", lambda *args, **kwargs: started.append(args))
     most, _ = replicas.capacity()
     text = GOOD.replace("{gpus: 1, workers: 1}", f"{{gpus: {most * 2}, workers: 1}}").replace(
         "image_size: 32", f"image_size: 32, batch_size: {most * 2}"
     )
     with pytest.raises(ConfigError, match=rf"gpus{most * 2}-workers1 cannot run on this machine"):
-        driver.Study(study_file=write(tmp_path, text)).run()
-    assert ran == [], "refused before the data notebook"
+        pipeline.run_workflow("quick", write(tmp_path, text))
+    assert started == [], "refused before the workflow engine started"
 
 
 def test_a_regime_may_time_its_own_steps_and_the_tiny_scale_shortens_both(tmp_path):
@@ -933,67 +876,5 @@ def test_the_loader_measured_apart_counts_its_workers_cpu():
         assert 0.025 < cpu < 0.06, (workers, processes, cpu)
 
 
-def test_kinds_not_run_yet_are_guessed_from_a_recorded_study_at_this_machines_pace():
-    from study.driver import Progress
-
-    reference = {"data": 10.0, "colouring a": 100.0, "timing": 200.0, "book": 50.0}
-    progress = Progress(["data", "colouring a", "colouring a", "timing", "book", "new"], reference)
-    progress.log = [{"step": "data", "kind": "data", "seconds": 20.0}]
-    progress.durations = {"data": [20.0]}
-    progress.done = 1
-    # this machine took twice the recorded time so far: the kinds to come at twice theirs; "new" is unknown
-    assert progress.remaining_seconds() == (pytest.approx(2 * (100 + 100 + 200 + 50)), 1)
-    progress.log.append({"step": "colouring a", "kind": "colouring a", "seconds": 150.0})
-    progress.durations["colouring a"] = [150.0]
-    progress.done = 2
-    # a kind seen here estimates itself; a family not run yet (timing) goes at the pace of all steps done,
-    # (20 + 150) / (10 + 100); a notebook (the book) at that of the notebooks done (data: 2)
-    assert progress.remaining_seconds() == (pytest.approx(150 + 200 * 170 / 110 + 50 * 2), 1)
-    # only the latest steps set the pace: five more data steps at the reference's own speed; a reused step
-    # (no seconds) sets none
-    progress.log += [{"step": "data", "kind": "data", "seconds": 10.0}] * 5
-    progress.log.append({"step": "colouring a, reused", "kind": "colouring a", "reused": True})
-    assert progress.speed_factor() == pytest.approx(1.0)
-    assert progress.speed_factor("colouring") == pytest.approx(1.5)
 
 
-def test_a_recorded_study_replays_the_estimates_it_would_have_printed():
-    from study.driver import estimates_along
-
-    log = [
-        {"step": "data", "kind": "data", "seconds": 20.0},
-        {"step": "train a", "kind": "colouring a", "seconds": 200.0},
-        {"step": "train a again", "kind": "colouring a", "reused": True},
-        {"step": "timing 1", "kind": "timing", "seconds": 100.0},
-        {"step": "timing 2", "kind": "timing", "seconds": 110.0},
-    ]
-    replay = estimates_along(log, {"data": 10.0, "colouring a": 100.0, "timing": 40.0})
-    assert [r["actual"] for r in replay] == [430.0, 410.0, 210.0, 210.0, 110.0]
-    assert replay[0]["estimate"] is None  # nothing done yet
-    # after data (twice the reference's time): every step still to come at twice its recorded time
-    assert replay[1]["estimate"] == pytest.approx(2 * (100 + 100 + 40 + 40))
-    # the last timing step: the first one's own time
-    assert replay[4]["estimate"] == pytest.approx(100.0) and replay[4]["unknown"] == 0
-
-
-STUDY_TIMES = Path(__file__).parents[1] / "results" / "study-times"
-
-
-@pytest.mark.parametrize("recorded", ["two-cores-avx2.json", "one-core-avx2.json"])
-def test_the_time_left_is_within_a_quarter_of_the_truth_from_the_first_timing_step_on(recorded):
-    """On the step times of a recorded study (results/study-times/), guessing the kinds not run yet from the other
-    recorded study: from the first timing step on, every estimate printed is within 25 % of the time really left."""
-    from study.driver import estimates_along, reference_durations
-
-    other = {
-        "two-cores-avx2.json": "one-core-avx2.json",
-        "one-core-avx2.json": "two-cores-avx2.json",
-    }
-    log = json.loads((STUDY_TIMES / recorded).read_text())["progress"]
-    replay = estimates_along(log, reference_durations(STUDY_TIMES / other[recorded]))
-    first = next(i for i, r in enumerate(replay) if r["kind"].startswith("timing"))
-    checked = replay[first:]
-    assert len(checked) >= 8
-    for r in checked:
-        assert r["unknown"] == 0, r
-        assert abs(r["estimate"] / r["actual"] - 1) <= 0.25, r

@@ -693,3 +693,80 @@ def encoder_decoder(model):
     ax.set_ylim(-2.1, 2.0)
     ax.set_axis_off()
     return _done(fig)
+
+
+#: What each step of the pipeline is, in the reader's words (the engine's rule names are the code's).
+PIPELINE_STEPS = {
+    "data": "Data page",
+    "model": "Model page",
+    "colouring": "colouring runs\n(model x seed)",
+    "default_model": "default model\n(best seed)",
+    "export": "ONNX export",
+    "timing": "timing processes\n(one at a time)",
+    "parallel": "Parallel training\npage",
+    "evaluate": "Test and validation\npage",
+    "models": "models search\npage",
+    "reproducibility": "Reproducibility\npage",
+    "book": "the book",
+}
+
+
+def pipeline_graph(graph: dict):
+    """The study's pipeline as the workflow engine runs it: a box per step, an arrow from a step to each step that
+    reads its outputs, steps placed left to right in the order they can run. The numbered timing processes,
+    each after the one before, are drawn as one box."""
+
+    def step(rule: str) -> str:
+        # the record of steps and times is drawn as the page that shows it
+        return {"record": "reproducibility"}.get(
+            rule, "timing" if rule.startswith("timing_") else rule
+        )
+
+    edges = {
+        (step(a), step(b)) for a, b in graph["edges"] if step(a) != step(b) and "all" not in (a, b)
+    }
+    nodes = sorted({step(r) for r in graph["rules"]} - {"all"})
+    depth = {n: 0 for n in nodes}
+    for _ in nodes:  # longest path from a source: each step right of everything it reads
+        for a, b in edges:
+            depth[b] = max(depth[b], depth[a] + 1)
+    columns: dict[int, list[str]] = {}
+    for n in sorted(nodes, key=lambda n: (depth[n], n)):
+        columns.setdefault(depth[n], []).append(n)
+    where: dict[str, tuple[float, float]] = {}
+    for x in sorted(columns):  # each column ordered by where what it reads sits: fewer crossings
+        col = columns[x]
+        if x:
+            col.sort(
+                key=lambda n: (
+                    -np.mean([where[a][1] for a, b in edges if b == n and a in where] or [0])
+                )
+            )
+        where |= {n: (x, (len(col) - 1) / 2 - i) for i, n in enumerate(col)}
+    fig, ax = plt.subplots(
+        figsize=(1.55 * len(columns) + 1, 1.1 * max(map(len, columns.values())) + 1)
+    )
+    for a, b in sorted(edges):
+        ax.annotate(
+            "",
+            xy=where[b],
+            xytext=where[a],
+            arrowprops=dict(arrowstyle="-|>", color="0.55", shrinkA=26, shrinkB=26, lw=1.2),
+        )
+    for n, (x, y) in where.items():
+        ax.text(
+            x,
+            y,
+            PIPELINE_STEPS.get(n, n),
+            ha="center",
+            va="center",
+            fontsize=8,
+            bbox=dict(
+                boxstyle="round,pad=0.4", fc="#deebf7" if n != "book" else "#fdd0a2", ec="0.4"
+            ),
+        )
+    ax.set_xlim(-0.6, max(columns) + 0.6)
+    ys = [y for _, y in where.values()]
+    ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
+    ax.axis("off")
+    return _done(fig)
