@@ -228,7 +228,13 @@ def rule_graph(preset: str, study_file: str | Path | None) -> dict:
     """The pipeline's rules and which feeds which, as the engine draws them (``snakemake --rulegraph``)."""
     command = snakemake_command(preset, study_file, force=False)
     done = subprocess.run(
-        [*command[:7], "--rulegraph", "--nolock", "--config", *command[command.index("--config") + 1 :]],
+        [
+            *command[:7],
+            "--rulegraph",
+            "--nolock",
+            "--config",
+            *command[command.index("--config") + 1 :],
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -365,6 +371,10 @@ def snakemake_command(
         str(root),
         "--cores",
         "1",  # one step at a time: every step uses the whole machine, and timings must run alone
+        # each step's Python runs in this process, not in a fresh one that would read the Snakefile again
+        "--force-use-threads",
+        "--scheduler",
+        "greedy",  # one step at a time: nothing for an optimising scheduler to choose
         "--rerun-incomplete",  # a step killed mid-way runs again; its half-written outputs never count
         "--printshellcmds",
         "--config",
@@ -395,7 +405,8 @@ def run_workflow(
     handle = _lock(root)
     try:
         command = snakemake_command(preset, study_file, force, dry_run)
-        if not dry_run:
+        if not dry_run and any((root / ".snakemake" / "locks").glob("*")):
+            # the engine's own lock, left by a study that was killed: no study holds it (we hold ours)
             subprocess.run(
                 [*command[:5], "--directory", str(root), "--unlock", "--quiet"],
                 capture_output=True,
