@@ -18,7 +18,7 @@ from study.timing import TIMING_CODE
 
 #: The layers, each importing only from those before it: the library's ``core`` (every colourlib module outside
 #: ``colourlib.apps``) <- its ``apps`` (``colourlib``, ``colourise``) <- the ``study`` package <- its ``report``
-#: (tables, figures, the book) <- its ``study apps`` (``python -m study``, the benchmarks).
+#: (tables, figures, the book) <- its ``study apps`` (``python -m study``, the pipeline's steps, the benchmarks).
 LAYERS = ("core", "apps", "study", "report", "study apps")
 
 
@@ -27,7 +27,7 @@ def layer_of(module: str) -> str:
     top, *parts = module.split(".")
     if top == "colourlib":
         return "apps" if parts[:1] in (["apps"], ["__main__"]) else "core"
-    if parts[:1] in (["cli"], ["bench"], ["__main__"]):
+    if parts[:1] in (["cli"], ["bench"], ["pipeline"], ["__main__"]):
         return "study apps"
     return "report" if parts[:1] == ["report"] else "study"
 
