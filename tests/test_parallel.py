@@ -874,7 +874,3 @@ def test_the_loader_measured_apart_counts_its_workers_cpu():
     for workers, processes in ((1, False), (2, True)):
         _, cpu = loader_seconds(BusyBatches(), workers, processes, 6)
         assert 0.025 < cpu < 0.06, (workers, processes, cpu)
-
-
-
-
