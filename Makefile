@@ -53,4 +53,4 @@ lock:
 		--python-version 3.11 --custom-compile-command "make lock" -o requirements.lock
 
 clean:
-	rm -rf $(VENV) $(VENV)-lock runs book/runs book/_generated _build node_modules smoke-test
+	rm -rf $(VENV) $(VENV)-lock runs book/runs book/_generated _build node_modules smoke-test .snakemake

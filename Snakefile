@@ -8,7 +8,8 @@
 # outputs are reused. Its inputs: the notebook it executes, the outputs of the steps before it, and the code,
 # through fingerprint files (runs/code/*.txt) rewritten only when the code they digest changes. So a wording
 # edit in a notebook re-executes that notebook and the book; an edit in colourlib/model.py retrains the colouring
-# runs (and re-times the matrix); an edit of study.yaml redoes only the steps whose parameters it changed.
+# runs (and re-times the matrix); an edit of study.yaml re-executes the pages that read it and retrains or
+# re-times only the runs whose parameters it changed.
 # `snakemake --dry-run` lists what would run; the Reproducibility appendix draws this graph.
 #
 # Options (snakemake --config KEY=VALUE): preset (default quick; tiny: a smoke test), study_file (default
@@ -18,7 +19,6 @@ from pathlib import Path
 
 from colourlib import paths
 from colourlib.paths import relative
-from colourlib.runs import RunFolder
 from study import paths as study_paths
 from study import pipeline
 from study.config import load as load_study_config
@@ -42,6 +42,8 @@ PARALLEL = RUNS / "parallel"
 TIMINGS = pipeline.timing_outputs(MATRIX, PARALLEL)
 ALL_TIMINGS = [f for _, files in TIMINGS for f in files]
 DEFAULT_MODEL = "lite0"
+SETUP = pipeline.timing_setup()
+RECORD_STEPS = pipeline.record_steps(STUDY, PRESET, BENCH, len(TIMINGS))
 
 
 rule all:
@@ -89,7 +91,12 @@ rule colouring:
     benchmark:
         BENCH / "colouring-{model}-seed{seed}.tsv"
     run:
-        pipeline.colouring_page(COLOURING[(wildcards.model, int(wildcards.seed))], output[0], FORCE)
+        pipeline.colouring_page(
+            COLOURING[(wildcards.model, int(wildcards.seed))],
+            output[0],
+            FORCE,
+            relative(STUDY_FILE) if STUDY_FILE else None,
+        )
 
 
 rule default_model:
@@ -124,11 +131,13 @@ for _index, (_job, _files) in enumerate(TIMINGS):
             f"timing_{_index + 1}"
         input:
             CODE["timing"],
-            TIMINGS[_index - 1][1] if _index else [],
+            # after the process before it, without redoing this one when that one is redone
+            [ancient(str(f)) for f in TIMINGS[_index - 1][1]] if _index else [],
         output:
             _files,
         params:
             rows=pipeline.timing_parameters(MATRIX, _job),
+            setup=SETUP,  # the CPU, its cores and the settings that change what a timing measures
             index=_index,
         benchmark:
             BENCH / f"timing-{_index + 1}.tsv"
@@ -158,19 +167,13 @@ rule evaluate:
         NOTEBOOKS / "evaluate.ipynb",
         CODE["pages"],
         STUDY.path,
+        sorted(study_paths.RECIPE_SEARCH.glob("*")),
         COLOURING_PAGES.values(),
         PARALLEL / "summary.csv",
     output:
         PAGES / "evaluate.ipynb",
     params:
-        runs={
-            f"{model}_runs": [
-                relative(RunFolder.default(c).path)
-                for (m, _), c in COLOURING.items()
-                if m == model
-            ]
-            for model in STUDY.models
-        },
+        runs=pipeline.evaluate_parameters(STUDY, PRESET),
     benchmark:
         BENCH / "evaluate.tsv"
     run:
@@ -181,6 +184,8 @@ rule models:
     input:
         NOTEBOOKS / "model-search.ipynb",
         CODE["pages"],
+        sorted(study_paths.MODEL_SEARCH.glob("*")),
+        sorted(study_paths.SCALE_CHECKS.glob("*")),
     output:
         PAGES / "model-search.ipynb",
     benchmark:
@@ -209,11 +214,15 @@ rule record:
         ],
     output:
         PAGES / pipeline.STUDY_RECORD,
+    params:
+        # what the record describes: a step retrained or re-timed (new commands or code) rewrites it
+        commands=[command for _, command, _ in RECORD_STEPS],
+        code=[path.read_text() for path in CODE.values()],
     run:
         pipeline.write_record(
             PRESET,
             STUDY.path,
-            pipeline.record_steps(STUDY, PRESET, BENCH, len(TIMINGS)),
+            RECORD_STEPS,
             output[0],
             pipeline.rule_graph(PRESET, STUDY_FILE),
         )
@@ -244,6 +253,9 @@ rule book:
         rules.reproducibility.output,
         rules.export.output,
         sorted(study_paths.BOOK_DIR.glob("*.md")),
+        study_paths.BOOK_DIR / "references.bib",
+        sorted(p for p in (study_paths.BOOK_DIR / "_extra").rglob("*") if p.is_file()),
+        sorted(p for p in (study_paths.BOOK_DIR / "_static").rglob("*") if p.is_file()),
         paths.STUDY_ROOT / "_config.yml",
         paths.STUDY_ROOT / "_toc.yml",
     output:

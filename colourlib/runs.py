@@ -401,7 +401,7 @@ def release_failed_writes(exc: BaseException, folder: Path) -> None:
 
 
 def remember_default(run_dir: Path) -> Path:
-    """Record ``run_dir`` as the model ``colourise`` uses by default (the study driver calls this)."""
+    """Record ``run_dir`` as the model ``colourise`` uses by default (the study's pipeline calls this for its default model)."""
     record = paths.default_model_record()
     record.parent.mkdir(parents=True, exist_ok=True)
     # relative to the record's own folder, so a clone (or its runs folder) can move and keep its default model

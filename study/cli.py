@@ -228,9 +228,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
-    print(
-        f"\nStudy {'finished' if code == 0 else 'FAILED'} in {(time.perf_counter() - started) / 60:.1f} min."
-    )
+    if not args.dry_run:
+        print(
+            f"\nStudy {'finished' if code == 0 else 'FAILED'} in "
+            f"{(time.perf_counter() - started) / 60:.1f} min."
+        )
     return code
 
 

@@ -24,6 +24,8 @@ from study import paths as study_paths
 SECTIONS = ("presets", "colouring", "parallel")
 COLOURING_KEYS = ("models", "at_preset", "seeds")
 PARAMETERS = {f.name for f in dataclasses.fields(TrainConfig)} - {"preset"}
+#: The colouring models the study's pages name: the paper's, and colourise's default (study/pipeline.py).
+REQUIRED_MODELS = ("vgg16", "lite0")
 
 
 class StrictLoader(yaml.SafeLoader):
@@ -105,8 +107,8 @@ class StudyConfig:
         return self.seeds.get(preset, (0,))
 
 
-def _parameters(raw: Any, where: str) -> dict[str, Any]:
-    return dict(keys(raw, PARAMETERS, set(), where))
+def _parameters(raw: Any, where: str, allowed: set[str] = PARAMETERS) -> dict[str, Any]:
+    return dict(keys(raw, allowed, set(), where))
 
 
 def parse(raw: Any, path: Path) -> StudyConfig:
@@ -120,15 +122,20 @@ def parse(raw: Any, path: Path) -> StudyConfig:
         top["colouring"], set(COLOURING_KEYS), set(COLOURING_KEYS), f"{where}: colouring"
     )
     models = {
-        str(n): _parameters(v, f"{where}: colouring model {n!r}")
+        # the seed is the study's to set (seeds), never a model's
+        str(n): _parameters(v, f"{where}: colouring model {n!r}", PARAMETERS - {"seed"})
         for n, v in keys(
             colouring["models"], set(colouring["models"] or {}), set(), f"{where}: colouring models"
         ).items()
     }
-    if not models:
-        raise ConfigError(f"{where}: colouring models must name at least one model.")
+    missing = [m for m in REQUIRED_MODELS if m not in models]
+    if missing:
+        raise ConfigError(
+            f"{where}: colouring models lacks {', '.join(missing)}: the book compares the paper's model "
+            f"(vgg16) with colourise's default (lite0). Fix: keep both names; change their values."
+        )
     at_preset = {
-        n: _parameters(v, f"{where}: colouring at_preset {n!r}")
+        n: _parameters(v, f"{where}: colouring at_preset {n!r}", PARAMETERS - {"seed"})
         for n, v in keys(
             colouring["at_preset"], set(presets), set(), f"{where}: colouring at_preset"
         ).items()
@@ -230,7 +237,8 @@ def notebook_config(namespace: dict[str, Any], source: str) -> TrainConfig:
             f"parameters cell, e.g. {', '.join(sorted(PARAMETERS)[:6])}, ... Fix: check the spelling of -p."
         )
     given = {k: v for k, v in namespace.items() if k in PARAMETERS and v is not None}
-    return preset_config(namespace.get("preset", "quick"), source=source, **given)
+    study = load(namespace.get("study_file"))
+    return study.preset_config(namespace.get("preset", "quick"), source=source, **given)
 
 
 def _undeclared_parameters(history: list[str]) -> list[str]:

@@ -17,7 +17,7 @@ from colourlib.config import ConfigError
 from study import paths as study_paths
 from study.timing import is_backend_noise
 
-#: The study's notebooks, in the order the driver runs them.
+#: The study's notebooks (the pipeline, the top-level Snakefile, runs them).
 NOTEBOOKS = ("data", "model", "train", "parallel", "evaluate", "model-search", "reproducibility")
 #: train.ipynb's parameters beyond TrainConfig's own fields.
 TRAIN_EXTRA_PARAMETERS = {"preset", "run_dir", "force"}
@@ -163,7 +163,7 @@ def execute(name: str, output: Path, parameters: dict[str, Any], title: str | No
             stderr_file=_Indented(),
             cwd=str(
                 paths.REPO_ROOT or Path.cwd()
-            ),  # the paths the driver passes are relative to it
+            ),  # the paths the pipeline passes are relative to it
             kernel_manager_class=_kernel_manager_class(),
         )
     except papermill.PapermillExecutionError as exc:

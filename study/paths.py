@@ -1,4 +1,4 @@
-"""Where the study's own files are: its matrix, notebooks, book, recorded results and the smoke test's scratch
+"""Where the study's own files are: its configuration file, notebooks, book, recorded results and the smoke test's scratch
 copy. (Where training runs and caches go is the library's, :mod:`colourlib.paths`.)"""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from colourlib.paths import REPO_ROOT, STUDY_ROOT
 PACKAGE_DIR = Path(__file__).resolve().parent
 CHECKOUT = REPO_ROOT or Path.cwd()
 
-#: The parallel study's configurations (regimes x gpus x workers).
+#: The study's one configuration file: presets, colouring models, seeds, the parallel matrix.
 STUDY_CONFIG = PACKAGE_DIR / "study.yaml"
 
 #: The smoke test's scratch copy, inside the checkout (ignored by git).

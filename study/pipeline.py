@@ -92,7 +92,30 @@ def colouring_configs(study: StudyConfig, preset: str) -> dict[tuple[str, int], 
     }
 
 
-def colouring_page(config: TrainConfig, output: str | Path, force: bool = False) -> None:
+def evaluate_parameters(study: StudyConfig, preset: str) -> dict[str, list[str]]:
+    """evaluate.ipynb's parameters: each colouring model's run folders, one per seed."""
+    return {
+        f"{model}_runs": [
+            relative(RunFolder.default(c).path)
+            for (m, _), c in colouring_configs(study, preset).items()
+            if m == model
+        ]
+        for model in study.models
+    }
+
+
+def timing_setup() -> str:
+    """What besides the code and the configurations decides a timing (the CPU, the cores this process may use and
+    the settings of :data:`study.timing.SETUP_ENV`): a timing step's parameter, so that one taken under
+    ``taskset -c 0`` or ``ONEDNN_MAX_CPU_ISA=AVX2`` is not reused for another setup."""
+    from study.timing import setup
+
+    return json.dumps(setup(), sort_keys=True)
+
+
+def colouring_page(
+    config: TrainConfig, output: str | Path, force: bool = False, study_file: str | None = None
+) -> None:
     """Train one colouring run through train.ipynb into its default folder. A finished run of the same
     configuration and code there is shown as it is; one of other parameters or code is replaced (the study's
     folders are its own), and one that was interrupted resumes at its last finished epoch."""
@@ -104,7 +127,7 @@ def colouring_page(config: TrainConfig, output: str | Path, force: bool = False)
     seconds = execute(
         "train",
         Path(output),
-        train_parameters(config, run),
+        {**train_parameters(config, run), **({"study_file": study_file} if study_file else {})},
         # what the run is, in the reader's words (a preset's name means nothing on the page)
         title=f"Training run: {model_label(config)}, seed {config.seed}; {config.image_size} px, "
         f"{config.epochs} epochs",
@@ -287,7 +310,8 @@ def record_steps(
         ),
         (
             "timing: every configuration of the matrix",
-            f"python -m study.timing {relative(paths.runs_dir() / 'parallel')}/request-*.json",
+            f"python -m study.timing REQUEST, once for each {relative(paths.runs_dir() / 'parallel')}"
+            "/request-*.json",
             [bench / f"timing-{i + 1}.tsv" for i in range(timings)],
         ),
         (
@@ -301,7 +325,9 @@ def record_steps(
         ),
         (
             "evaluate",
-            papermill_command("evaluate", pages / "evaluate.ipynb", {}),
+            papermill_command(
+                "evaluate", pages / "evaluate.ipynb", evaluate_parameters(study, preset)
+            ),
             [bench / "evaluate.tsv"],
         ),
         (
@@ -412,6 +438,12 @@ def run_workflow(
                 capture_output=True,
                 check=False,
             )
-        return subprocess.run(command, cwd=root).returncode
+        # Ctrl-C reaches the engine too (same process group): wait for it to stop its step and clean up
+        engine = subprocess.Popen(command, cwd=root)
+        while True:
+            try:
+                return engine.wait()
+            except KeyboardInterrupt:
+                continue
     finally:
         handle.close()

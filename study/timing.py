@@ -7,8 +7,9 @@ overlap model's S and L, :mod:`study.parallel`) and times every loader setting, 
 repeat to repeat, so whatever drifts during a study (the machine's clock, its neighbours) falls on every
 configuration alike; replicas need their own process because devices are laid out once per process.
 Each timing is written to ``<out>/<regime>/<configuration>/repeat-<k>.json`` with its configuration, the timing
-settings, the code's fingerprint and the setup (CPU, ISA cap, backend, runtime settings); a timing of the same four
-is reused, so an interrupted study goes on where it stopped. ``python -m study.timing REQUEST`` is the child.
+settings, the code's fingerprint and the setup (CPU, ISA cap, backend, runtime settings); outside the study's
+pipeline (which decides reuse itself), a timing of the same four is reused. ``python -m study.timing REQUEST`` is
+the child.
 """
 
 from __future__ import annotations

@@ -208,6 +208,12 @@ def test_a_notebook_builds_its_configuration_from_its_parameters_cell():
             r"parallel: timing: unknown key\(s\) stepz",
         ),
         ("presets:\n  tiny:", "presets:\n  quick: {}\n  tiny:", r"key 'quick' appears twice"),
+        (
+            "    vgg16: {encoder_weights: hed,",
+            "    vgg16: {seed: 3, encoder_weights: hed,",
+            r"colouring model 'vgg16': unknown key\(s\) seed",
+        ),
+        ("    lite0:\n", "    lite1:\n", r"colouring models lacks lite0"),
     ],
 )
 def test_the_study_file_is_validated_whole_with_one_line_errors(tmp_path, old, new, message):

@@ -1,4 +1,4 @@
-"""Parallel configurations: the matrix file, device plans, training on 1 vs 2 replicas (TensorFlow and JAX,
+"""Parallel configurations: the matrix (the study file's `parallel` section), device plans, training on 1 vs 2 replicas (TensorFlow and JAX,
 each in a fresh process because devices are laid out once per process), multi-machine training on 127.0.0.1,
 and the study's refusal of a matrix beyond the machine."""
 

@@ -1,5 +1,5 @@
-"""The programs: one command tree (:mod:`.cli`: ``python -m study run | train | recipes | colourise | bench |
-check``), ``colourise`` (also its own console script) and the benchmarks."""
+"""The library's programs: one command tree (:mod:`.cli`: ``colourlib train | export | colourise``) and
+``colourise`` (also its own console script). The study's are ``python -m study``."""
 
 from __future__ import annotations
 

@@ -337,7 +337,7 @@ def read_recipe_search(folder=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
 
 
 def record_values(record: dict) -> dict:
-    """The reproducibility appendix's numbers, from the study driver's record."""
+    """The reproducibility appendix's numbers, from the study's record."""
     env = record["environment"]
     git = env.get("git", {})
     return {

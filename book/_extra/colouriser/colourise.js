@@ -8,7 +8,7 @@
  *   2. the network's ab upsampled to the photo's size (Pillow's BILINEAR) and joined with the photo's own
  *      full-resolution L, converted to sRGB with the same closed forms and constants as colourlib.colour.
  * The constants, the input size and the model come from the generated scripts (window.CT_CONFIG, written by
- * colourlib/report/web.py from the exported model), so the two implementations share one source of numbers.
+ * study/report/web.py from the exported model), so the two implementations share one source of numbers.
  * `make book-check` colours a photo through this page and compares the canvas with `colourise`'s output.
  */
 (function () {
