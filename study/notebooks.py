@@ -20,7 +20,7 @@ from study.timing import is_backend_noise
 #: The study's notebooks (the pipeline, the top-level Snakefile, runs them).
 NOTEBOOKS = ("data", "model", "train", "parallel", "evaluate", "model-search", "reproducibility")
 #: train.ipynb's parameters beyond TrainConfig's own fields.
-TRAIN_EXTRA_PARAMETERS = {"preset", "run_dir", "force"}
+TRAIN_EXTRA_PARAMETERS = {"preset", "run_dir", "force", "study_file"}
 
 
 class NotebookFailed(ColourlibError, RuntimeError):
