@@ -159,11 +159,12 @@ def write_json(path: str | Path, value, kind: str = "file") -> Path:
 
 
 @contextlib.contextmanager
-def exclusive_lock(lock_file: Path, what: str):
+def exclusive_lock(lock_file: Path, what: str, busy: str | None = None):
     """Hold an exclusive ``flock`` on ``lock_file`` (the kernel drops it when the process dies, so a crash never
     leaves a stale lock); refuse at once, naming the holder's PID, if another process holds it. The file is
     removed when the block ends, so nothing is left in the user's folders; a process that locked the file just
-    as it was removed sees that its inode is no longer the path's and locks the new file instead."""
+    as it was removed sees that its inode is no longer the path's and locks the new file instead. ``busy`` words
+    the refusal otherwise (``{what}``, ``{holder}``: the holder's PID)."""
     lock_file = Path(lock_file)
     while True:
         handle = open(lock_file, "a+")
@@ -173,10 +174,11 @@ def exclusive_lock(lock_file: Path, what: str):
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
             handle.close()
-            raise FolderInUseError(
-                f"{what} is being written by another process (PID {holder}). Fix: wait for it "
+            busy = busy or (
+                "{what} is being written by another process (PID {holder}). Fix: wait for it "
                 "to finish, or stop it, then run this command again."
-            ) from None
+            )
+            raise FolderInUseError(busy.format(what=what, holder=holder)) from None
         try:
             current = os.stat(lock_file).st_ino == os.fstat(handle.fileno()).st_ino
         except FileNotFoundError:

@@ -16,10 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from colourlib import ColourlibError, ConfigError, paths
-from colourlib.apps import path_argument
+from colourlib import ConfigError, paths
+from colourlib.apps import path_argument, run_command
 from colourlib.apps.cli import add_train_arguments, run_train, train_config
-from colourlib.backend import exit_if_missing_backend
 
 from .smoke import in_scratch as smoke_in_scratch
 
@@ -202,7 +201,8 @@ def command_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     started = time.perf_counter()
-    try:
+
+    def body() -> int:
         passed = _pass_through(argv)  # bench X, check X: their own parsers, the same errors
         if passed is not None:
             return passed
@@ -214,26 +214,14 @@ def main(argv: list[str] | None = None) -> int:
         code = _run_study(args)
         if args.preset == "tiny" and not smoke_in_scratch():
             return code  # the smoke test's own process printed its summary
-    except ColourlibError as exc:
-        # what the user can fix: one line; anything else is a bug, and keeps its traceback
-        if not getattr(exc, "already_said", False):  # a lost peer the watchdog named already
-            print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except ImportError as exc:
-        return exit_if_missing_backend(exc)
-    except KeyboardInterrupt:
-        print(
-            "\ninterrupted: run the same command to go on (finished runs are reused, an interrupted one "
-            "resumes at its last finished epoch)",
-            file=sys.stderr,
-        )
-        return 130
-    if not args.dry_run:
-        print(
-            f"\nStudy {'finished' if code == 0 else 'FAILED'} in "
-            f"{(time.perf_counter() - started) / 60:.1f} min."
-        )
-    return code
+        if not args.dry_run:
+            print(
+                f"\nStudy {'finished' if code == 0 else 'FAILED'} in "
+                f"{(time.perf_counter() - started) / 60:.1f} min."
+            )
+        return code
+
+    return run_command(body)
 
 
 def _run_recipes(args, runs: Path) -> int:

@@ -12,9 +12,7 @@ report retrains nothing, an edit of ``colourlib/model.py`` retrains every colour
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
-import os
 import re
 import subprocess
 import sys
@@ -355,30 +353,16 @@ def build(train_pages: list[Path]) -> None:
 # --- running the engine ------------------------------------------------------------------------------------------
 
 
-class StudyRunning(ColourlibError):
-    """Another study is running in this checkout."""
-
-
-def _lock(root: Path):
-    """This checkout's study lock (held while the engine runs), or :class:`StudyRunning` naming its holder."""
-    lock_dir = root / ".snakemake"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    handle = (lock_dir / "study.lock").open("a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip() or "another process"
-        handle.close()
-        raise StudyRunning(
-            f"{root}: a study is already running here (PID {holder}). Fix: wait for it to finish, or stop it "
-            "(Ctrl-C); a study stopped at any moment finishes when it is run again."
-        ) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"{os.getpid()}\n")
-    handle.flush()
-    return handle
+def study_lock(root: Path):
+    """This checkout's study lock, held while the engine runs (:func:`colourlib.atomic.exclusive_lock`); a second
+    study refuses at once, naming the first one's PID."""
+    (root / ".snakemake").mkdir(parents=True, exist_ok=True)
+    return atomic.exclusive_lock(
+        root / ".snakemake" / "study.lock",
+        str(root),
+        busy="{what}: a study is already running here (PID {holder}). Fix: wait for it to finish, or stop "
+        "it (Ctrl-C); a study stopped at any moment finishes when it is run again.",
+    )
 
 
 def snakemake_command(
@@ -428,8 +412,7 @@ def run_workflow(
     load_study_config(study_file)  # the whole file, validated before the engine starts
     check_machine(study_matrix(study_file, preset))  # every row's devices, before anything trains
     root = paths.STUDY_ROOT
-    handle = _lock(root)
-    try:
+    with study_lock(root):
         command = snakemake_command(preset, study_file, force, dry_run)
         if not dry_run and any((root / ".snakemake" / "locks").glob("*")):
             # the engine's own lock, left by a study that was killed: no study holds it (we hold ours)
@@ -445,5 +428,3 @@ def run_workflow(
                 return engine.wait()
             except KeyboardInterrupt:
                 continue
-    finally:
-        handle.close()

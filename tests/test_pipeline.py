@@ -97,8 +97,7 @@ def test_a_fingerprint_file_is_rewritten_only_when_its_code_changes(tmp_path, mo
 
 
 def test_a_second_study_in_the_same_checkout_refuses_with_one_line(tmp_path):
-    handle = pipeline._lock(tmp_path)  # a study running here
-    try:
+    with pipeline.study_lock(tmp_path):  # a study running here
         env = {**os.environ, "COLOURLIB_STUDY_ROOT": str(tmp_path)}
         done = subprocess.run(
             [sys.executable, "-m", "study", "run", "--dry-run"],
@@ -107,13 +106,12 @@ def test_a_second_study_in_the_same_checkout_refuses_with_one_line(tmp_path):
             env=env,
             timeout=300,
         )
-    finally:
-        handle.close()
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert done.returncode == 2 and len(errors) == 1, done.stderr[-2000:]
     assert f"a study is already running here (PID {os.getpid()})" in errors[0]
     assert "Traceback" not in done.stderr
-    pipeline._lock(tmp_path).close()  # released: the next study takes it
+    with pipeline.study_lock(tmp_path):  # released: the next study takes it
+        pass
 
 
 def test_the_record_holds_each_steps_time_from_the_engines_benchmarks(tmp_path):

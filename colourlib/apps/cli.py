@@ -12,9 +12,8 @@ import ast
 import json
 import sys
 
-from .. import ColourlibError, ConfigError
-from ..backend import exit_if_missing_backend
-from . import path_argument
+from .. import ConfigError
+from . import path_argument, run_command
 
 #: Commands whose own parser reads the rest of the command line: name -> (subcommand -> "module:function").
 PASS_THROUGH = {"colourise": {"": "colourlib.apps.colourise:colourise"}}
@@ -146,7 +145,8 @@ def command_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    try:
+
+    def body() -> int:
         passed = _pass_through(argv)  # colourise: its own parser, the same errors
         if passed is not None:
             return passed
@@ -154,20 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             return run_train(args, train_config(args))
         return _run_export(args)
-    except ColourlibError as exc:
-        # what the user can fix: one line; anything else is a bug, and keeps its traceback
-        if not getattr(exc, "already_said", False):  # a lost peer the watchdog named already
-            print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except ImportError as exc:
-        return exit_if_missing_backend(exc)
-    except KeyboardInterrupt:
-        print(
-            "\ninterrupted: run the same command to go on (finished runs are reused, an interrupted one "
-            "resumes at its last finished epoch)",
-            file=sys.stderr,
-        )
-        return 130
+
+    return run_command(body)
 
 
 def _run_export(args) -> int:
