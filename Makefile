@@ -33,11 +33,13 @@ book-check: $(STAMP)
 	$(if $(filter tiny,$(PRESET)),COLOURLIB_STUDY_ROOT=$(CURDIR)/smoke-test) $(PY) -m study check browser
 
 # `make test`: the fast suite (the everyday check); `make test-all`: every test, the slow ones too (what CI runs).
+# Both run the tests on every core (pytest-xdist): most of a test's time is one core's Python (tracing, converting,
+# starting processes), so two tests at once take little longer than one.
 test: $(STAMP)
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow" -n auto
 
 test-all: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 # The formatter and the linter, as configured in pyproject.toml ([tool.ruff]); `ruff format .` applies the format.
 lint: $(STAMP)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -166,7 +167,7 @@ def import_graph(package_dir: Path | tuple[Path, ...] = paths.PACKAGE_DIR) -> di
 def _imported(module: str, path: Path, known: set[str], tops: set[str]) -> set[str]:
     package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(_syntax(path.read_bytes(), str(path))[0]):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names if alias.name.split(".")[0] in tops}
         elif isinstance(node, ast.ImportFrom):
@@ -218,9 +219,7 @@ def code_fingerprint(
     by_name = {module_name(p, d): p for d in dirs for p in Path(d).rglob("*.py")}
     for module in closure(roots, dirs):
         digest.update(module.encode())
-        digest.update(
-            ast.dump(_without_docstrings(ast.parse(by_name[module].read_text()))).encode()
-        )
+        digest.update(_syntax(by_name[module].read_bytes(), str(by_name[module]))[1])
     manifest = dirs[0] / "photos" / "manifest.csv"
     if manifest.is_file():
         digest.update(manifest.read_bytes())
@@ -231,6 +230,13 @@ def code_fingerprint(
         json.dumps({k: versions.get(k) for k in COMPUTING_PACKAGES}, sort_keys=True).encode()
     )
     return digest.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=1024)
+def _syntax(source: bytes, filename: str) -> tuple[ast.Module, bytes]:
+    """A module's syntax tree and the dump of that tree without docstrings, parsed once per content (a study
+    fingerprints the same unchanged modules for every step: parsing them again each time cost a second a call)."""
+    return ast.parse(source, filename), ast.dump(_without_docstrings(ast.parse(source))).encode()
 
 
 def _without_docstrings(tree: ast.Module) -> ast.Module:

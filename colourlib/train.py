@@ -46,8 +46,14 @@ from .runs import RunFolder
 #: (and the best of them chosen) on the same crops.
 VALIDATION_SEED = 1
 #: Steps timed on in-memory batches after training (after this many warm-up steps) to get the compute-only
-#: step time that each epoch's input-wait share is measured against.
+#: step time that each epoch's input-wait share is measured against; never more steps than an epoch has (a
+#: small run's probe would otherwise cost more than its training).
 PROBE_STEPS, PROBE_WARMUP = 12, 2
+
+
+def probe_steps(steps_per_epoch: int) -> int:
+    """The steps the compute-only probe times after a run of ``steps_per_epoch`` steps an epoch."""
+    return max(1, min(steps_per_epoch, PROBE_STEPS))
 
 
 @dataclass
@@ -114,14 +120,15 @@ def compute_only_steps(
     """The timer of training steps on the first batches of ``batches`` held in memory (no loading): the step's
     pure compute cost. Trains ``model`` further: callers measure after training, then reload the saved weights.
     """
-    held = [batches[i] for i in range(min(batches.steps_per_epoch, PROBE_STEPS))]
+    steps = probe_steps(batches.steps_per_epoch)
+    held = [batches[i] for i in range(steps)]
     in_memory = ArrayBatches(
         feature_cache.concatenate([b[0] for b in held]),
         np.concatenate([b[1] for b in held]),
         batch_size,
         seed=0,
     )
-    return timed_steps(model, in_memory, PROBE_STEPS)
+    return timed_steps(model, in_memory, steps)
 
 
 def compute_only_step_seconds(
@@ -286,7 +293,7 @@ def train(
                 {  # written last: with it the run is finished
                     "compute_only_step_seconds": step_seconds,
                     "steps_per_epoch": batches.steps_per_epoch,
-                    "probe_steps": PROBE_STEPS,
+                    "probe_steps": probe_steps(batches.steps_per_epoch),
                     "method": INPUT_WAIT_METHOD,
                     "weights_epoch": keep.best_epoch,
                     "weights_val_loss": keep.best_val_loss,

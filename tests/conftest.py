@@ -69,3 +69,45 @@ def write_study_file(path: Path, parallel: str) -> Path:
     head = study_paths.STUDY_CONFIG.read_text().split("\nparallel:")[0]
     path.write_text(head + "\nparallel:\n" + textwrap.indent(textwrap.dedent(parallel), "  "))
     return path
+
+
+#: The colour every pixel of :func:`constant_run`'s network predicts (inside the sRGB gamut for every L used).
+CONSTANT_AB = (20.0, -10.0)
+
+
+@pytest.fixture(scope="session")
+def constant_run(tmp_path_factory) -> Path:
+    """A finished 'run' (VGG16, 32 px, the paper's decoder and loss) whose network predicts the constant colour
+    :data:`CONSTANT_AB` everywhere (its last convolution is zero but for the bias), as training leaves a run: so
+    every output pixel must be exactly the input's own L joined with that colour. Shared: never change it."""
+    import keras
+
+    from colourlib import runs
+    from colourlib.model import build_network
+    from study.config import preset_config
+
+    run = tmp_path_factory.mktemp("constant") / "run"
+    run.mkdir()
+    keras.utils.set_random_seed(0)
+    model = build_network(32, "vgg16", None)
+    last = model.get_layer("decoder").layers[-2]
+    kernel, _ = last.get_weights()
+    last.set_weights([np.zeros_like(kernel), np.arctanh(np.array(CONSTANT_AB, np.float32) / 128)])
+    model.save_weights(run / runs.RunFolder.WEIGHTS)
+    preset_config("tiny", image_size=32).save(run / "config.json")
+    return run
+
+
+@pytest.fixture(scope="session")
+def constant_export(constant_run, tmp_path_factory) -> Path:
+    """:func:`constant_run` copied with its ONNX export in ``export/``, as the study exports its default model (an
+    export of VGG16 takes about 20 s: made once for every test that needs one). Shared: copy it to change it."""
+    import shutil
+
+    pytest.importorskip("onnxruntime")
+    from colourlib import export
+
+    run = tmp_path_factory.mktemp("exported") / "run"
+    shutil.copytree(constant_run, run)
+    export.export(run, run / "export")
+    return run

@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 import pytest
 import tifffile
-from conftest import environment_variable, save_rgb
+from conftest import CONSTANT_AB, environment_variable, save_rgb
 from PIL import Image
 
 from colourlib import paths, runs
@@ -26,20 +26,13 @@ from colourlib.colour import lab_to_rgb, rgb_to_lab
 from colourlib.model import build_network
 from study.config import preset_config
 
-AB = (20.0, -10.0)  # inside the sRGB gamut for every L used below
+AB = CONSTANT_AB
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    """A finished 'run' whose model predicts the constant colour AB."""
-    run = tmp_path_factory.mktemp("run")
-    model = build_network(32, "vgg16", None)
-    last = model.get_layer("decoder").layers[-2]
-    kernel, _ = last.get_weights()
-    last.set_weights([np.zeros_like(kernel), np.arctanh(np.array(AB, np.float32) / 128)])
-    model.save_weights(run / runs.RunFolder.WEIGHTS)
-    preset_config("tiny", image_size=32).save(run / "config.json")
-    return run
+@pytest.fixture
+def run_dir(constant_run):
+    """A finished 'run' whose model predicts the constant colour AB (shared by every test: never change it)."""
+    return constant_run
 
 
 def expected_rgb(lightness: np.ndarray) -> np.ndarray:
@@ -425,6 +418,7 @@ def colourise_process(args, kill_at: str | None = None):
     )
 
 
+@pytest.mark.slow  # a colourise process killed, then rerun
 def test_a_killed_colourise_leaves_no_partial_photo_and_a_rerun_completes_the_folder(
     run_dir, tmp_path
 ):
@@ -459,6 +453,7 @@ def test_a_killed_colourise_leaves_no_partial_photo_and_a_rerun_completes_the_fo
     assert not list(out.rglob(".*.partial*")), "the leftover of the killed writer is gone"
 
 
+@pytest.mark.slow  # two colourise processes
 def test_a_second_colourise_into_the_same_folder_is_refused_naming_the_first(run_dir, tmp_path):
     import os
 
@@ -570,16 +565,10 @@ def test_weights_that_are_not_hdf5_or_are_cut_short_are_named_as_such_after_one_
         colourise.check_weights_file(cut, "--weights")
 
 
-@pytest.fixture(scope="module")
-def exported_run(run_dir, tmp_path_factory):
-    """The constant-colour run of :func:`run_dir`, copied and exported to ONNX as the study exports its default."""
-    pytest.importorskip("onnxruntime")
-    from colourlib import export
-
-    run = tmp_path_factory.mktemp("exported") / "run"
-    shutil.copytree(run_dir, run)
-    export.export(run, run / "export")
-    return run
+@pytest.fixture
+def exported_run(constant_export):
+    """The constant-colour run of :func:`run_dir` with its ONNX export, as the study exports its default."""
+    return constant_export
 
 
 def test_an_exported_run_colours_through_onnx_exactly_as_through_keras(

@@ -188,6 +188,7 @@ def test_a_torn_backup_left_by_an_older_version_or_a_kill_is_never_fatal(tmp_pat
     assert run.is_finished() and not run.backup_dir.exists()
 
 
+@pytest.mark.slow  # a training process interrupted
 def test_ctrl_c_stops_training_with_one_line_saying_how_to_resume(tmp_path, coded_photos):
     import time
 

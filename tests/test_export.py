@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from conftest import CONSTANT_AB
 
 from colourlib import runs
 from study.config import preset_config
@@ -26,7 +28,7 @@ from colourlib.encoders import encoder_spec
 from colourlib.exported import ExportedColouriser, ExportedModelError
 from colourlib.model import build_network
 
-AB = (20.0, -10.0)
+AB = CONSTANT_AB
 
 
 def _run(folder, size, encoder, classes, decoder, seed=0, constant=False):
@@ -65,11 +67,10 @@ def test_the_grey_input_map_is_the_encoders_own_preprocessing(encoder):
 
 
 def test_a_constant_colour_model_exports_to_exactly_its_colour_on_the_photos_own_lightness(
-    tmp_path, photos
+    constant_export, photos
 ):
-    run = _run(tmp_path / "run", 32, "vgg16", False, "paper", constant=True)
-    record = export.export(run, tmp_path / "export")
-    coloured = ExportedColouriser.load(tmp_path / "export").colour_all(photos)
+    record = json.loads((constant_export / "export" / export.SIDECAR_FILE).read_text())
+    coloured = ExportedColouriser.load(constant_export / "export").colour_all(photos)
     for photo, out in zip(photos, coloured):
         assert out.shape == photo.shape
         lightness = rgb_to_lightness(photo)
@@ -82,16 +83,16 @@ def test_a_constant_colour_model_exports_to_exactly_its_colour_on_the_photos_own
     assert record["max_ab_difference_from_keras"] < 0.1
 
 
-@pytest.mark.parametrize(
-    "encoder, classes, decoder, size",
-    [("vgg16", False, "paper", 64), ("efficientnet-lite0", True, "skips", 64)],
-)
-def test_the_exported_model_colours_as_the_keras_colouriser_does(
-    tmp_path, photos, encoder, classes, decoder, size
-):
-    run = _run(tmp_path / "run", size, encoder, classes, decoder, seed=3)
-    record = export.export(run, tmp_path / "export")
-    exported = ExportedColouriser.load(tmp_path / "export")
+@pytest.fixture(scope="module")
+def lite0_export(tmp_path_factory):
+    """A colour-class EfficientNet-Lite0 run with the decoder with skips, of random weights, and its export."""
+    folder = tmp_path_factory.mktemp("lite0")
+    run = _run(folder / "run", 64, "efficientnet-lite0", True, "skips", seed=3)
+    return run, folder / "export", export.export(run, folder / "export")
+
+
+def check_colours_as_keras_does(run, export_dir, record, photos, size, classes):
+    exported = ExportedColouriser.load(export_dir)
     keras_ab = Colouriser.from_run(run).predict_ab(photos)
     for ours, theirs in zip(exported.predict_ab(photos), keras_ab):
         assert ours.shape == theirs.shape
@@ -99,30 +100,37 @@ def test_the_exported_model_colours_as_the_keras_colouriser_does(
         assert np.abs(ours - theirs).mean() < 0.1
     assert record["float16_weights"] and record["input"]["shape"] == [None, size, size, 1]
     weights = (run / runs.RunFolder.WEIGHTS).read_bytes()
-    import hashlib
-
     assert record["weights_sha256"] == hashlib.sha256(weights).hexdigest()
     assert record["temperature"] == (0.38 if classes else None)
     assert record["environment"]["git"] is not None
 
 
-def test_float16_weights_halve_the_file_and_keep_the_colours(tmp_path, photos):
-    run = _run(tmp_path / "run", 64, "efficientnet-lite0", True, "skips", seed=1)
-    half = export.export(run, tmp_path / "half")
+def test_the_exported_lite0_colours_as_the_keras_colouriser_does(lite0_export, photos):
+    check_colours_as_keras_does(*lite0_export, photos, 64, classes=True)
+
+
+@pytest.mark.slow  # an export of VGG16 at 64 px (the shared one is VGG16 at 32 px predicting one colour)
+def test_the_exported_vgg16_colours_as_the_keras_colouriser_does(tmp_path, photos):
+    run = _run(tmp_path / "run", 64, "vgg16", False, "paper", seed=3)
+    record = export.export(run, tmp_path / "export")
+    check_colours_as_keras_does(run, tmp_path / "export", record, photos, 64, classes=False)
+
+
+def test_float16_weights_halve_the_file_and_keep_the_colours(tmp_path, photos, lite0_export):
+    run, half_dir, half = lite0_export
     full = export.export(run, tmp_path / "full", float16=False)
     assert half["bytes"] < 0.6 * full["bytes"]
-    a = ExportedColouriser.load(tmp_path / "half").predict_ab(photos)
+    a = ExportedColouriser.load(half_dir).predict_ab(photos)
     b = ExportedColouriser.load(tmp_path / "full").predict_ab(photos)
     assert max(np.abs(x - y).max() for x, y in zip(a, b)) < 0.5
 
 
-def test_a_missing_damaged_or_mismatched_export_is_refused_with_the_fix(tmp_path):
+def test_a_missing_damaged_or_mismatched_export_is_refused_with_the_fix(tmp_path, constant_export):
     with pytest.raises(
         ExportedModelError, match="no exported colouriser.*python -m colourlib export"
     ):
         ExportedColouriser.load(tmp_path)
-    run = _run(tmp_path / "run", 32, "vgg16", False, "paper")
-    export.export(run, tmp_path / "export")
+    shutil.copytree(constant_export / "export", tmp_path / "export")
     sidecar = tmp_path / "export" / export.SIDECAR_FILE
     record = json.loads(sidecar.read_text())
     sidecar.write_text(json.dumps({**record, "image_size": 64}))

@@ -121,6 +121,7 @@ def two_workers(mode: str) -> list[str]:
     ]
 
 
+@pytest.mark.slow  # two worker processes
 def test_the_multi_worker_reduction_patch_works_and_is_still_needed():
     assert two_workers("patched") == ["RESULT ok"] * 2, "the patch stopped working"
     unpatched = two_workers("unpatched")

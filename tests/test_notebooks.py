@@ -190,6 +190,7 @@ def test_train_notebook_runs_as_typed_and_writes_to_its_run_folder(trained, runs
     assert json.loads((run_dir / "config.json").read_text())["gpus"] == 2
 
 
+@pytest.mark.slow  # a notebook executed in a kernel
 def test_a_bad_parameter_fails_with_the_notebooks_own_message(tmp_path):
     with pytest.raises(papermill.PapermillExecutionError) as failure:
         papermill.execute_notebook(
@@ -202,6 +203,7 @@ def test_a_bad_parameter_fails_with_the_notebooks_own_message(tmp_path):
     assert "train.ipynb parameters: gpus=0 is not allowed: an integer >= 1" in failure.value.evalue
 
 
+@pytest.mark.slow  # a notebook executed in a kernel
 def test_the_study_runs_a_notebook_without_the_kernels_plain_tcp_warning(tmp_path, capfd):
     # ipykernel >= 7.3 warns at every start over unencrypted TCP; the study's kernels ask for CurveZMQ keys
     with pytest.raises(NotebookFailed, match="gpus=0 is not allowed") as failed:
@@ -223,6 +225,7 @@ def test_the_study_refuses_a_parameter_the_notebook_does_not_declare(tmp_path):
     assert not (tmp_path / "out.ipynb").exists(), "refused before anything ran"
 
 
+@pytest.mark.slow  # notebooks executed in kernels
 def test_data_and_model_notebooks_glue_their_numbers(tmp_path):
     execute("data", tmp_path / "data.ipynb", {"preset": "tiny", "examples": 4})
     data = glued_values(tmp_path / "data.ipynb")
@@ -532,6 +535,7 @@ def test_the_recorded_papermill_command_can_be_pasted_into_a_shell():
     assert "preset" not in words  # the notebook's own default is left out
 
 
+@pytest.mark.slow  # a notebook executed in a kernel
 def test_the_model_search_chapter_reads_the_recorded_search_and_says_what_it_shows(tmp_path):
     """model-search.ipynb on the recorded search: the chosen model is the table's first row, each of the paper's
     three choices has an effect with its interval and verdict, and the prose's list of what holds the colours

@@ -281,6 +281,7 @@ def test_two_replicas_with_workers_train_the_same_model_on_the_same_batches(tmp_
     assert all(0 <= float(h["input_wait_share"]) < 1 for h in history)
 
 
+@pytest.mark.slow  # two training processes
 def test_two_devices_of_a_core_each_train_the_same_model_as_one_device(tmp_path):
     """Data parallelism on CPU devices of their own cores (TensorFlow, the default backend): the same starting
     weights and batches give the same losses to float32 rounding, on one device and on two."""
@@ -388,7 +389,8 @@ def test_a_machine_whose_peer_never_joins_stops_with_one_line_naming_it(tmp_path
     assert time.monotonic() - started < 120
 
 
-# in `make test` (about 30 s): a device process killed mid-run must end the others with one line
+# a device process killed mid-run must end the others with one line
+@pytest.mark.slow  # two training processes, one killed
 def test_a_killed_machine_ends_the_others_run_with_one_line_naming_it(tmp_path):
     cluster = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
 
