@@ -876,3 +876,27 @@ def test_the_loader_measured_apart_counts_its_workers_cpu():
     for workers, processes in ((1, False), (2, True)):
         _, cpu = loader_seconds(BusyBatches(), workers, processes, 6)
         assert 0.025 < cpu < 0.06, (workers, processes, cpu)
+
+
+def test_the_loader_against_step_figure_draws_each_regimes_fair_baseline_on_a_log_scale():
+    from study.report import figures
+
+    two = pd.concat(
+        [
+            speed_timings({(1, 1, 1, "threads"): [40, 42, 38], (1, 2, 2, "threads"): [50, 50, 50]}),
+            speed_timings({(1, 1, 1, "threads"): [90, 91, 89]}).assign(regime="q"),
+        ],
+        ignore_index=True,
+    )
+    seconds = {("r", 1): (0.05, 0.02), ("r", 2): (9.0, 9.0), ("q", 1): (0.001, 0.3)}
+    two["loader_seconds_alone"] = [seconds[(r, c)][0] for r, c in zip(two.regime, two.cores)]
+    two["step_seconds_alone"] = [seconds[(r, c)][1] for r, c in zip(two.regime, two.cores)]
+    ax = figures.loader_against_step(parallel.speed_table(two)).axes[0]
+    widths = sorted(round(bar.get_width(), 3) for bar in ax.patches)
+    assert widths == [0.001, 0.02, 0.05, 0.3]  # the two-core row (9 s) is not a fair baseline
+    assert ax.get_xscale() == "log" and [t.get_text() for t in ax.get_yticklabels()] == ["r", "q"]
+    assert {t.get_text() for t in ax.texts} == {"loading / step = 2.5", "loading / step = 0.0033"}
+    missing = figures.loader_against_step(
+        parallel.speed_table(speed_timings({(1, 1, 1, "threads"): [1]}))
+    )
+    assert missing.axes[0].texts[0].get_text() == "no loader or step measured apart"

@@ -430,6 +430,48 @@ def speedup_bars(table):
     return _done(fig)
 
 
+def loader_against_step(table):
+    """Per regime, on the fair baseline's row (one device on one core, one loading thread): the seconds one loader
+    takes to prepare a batch against the seconds one training step takes on a batch already in memory, both
+    measured apart (log scale). Loading workers can pay only where loading is the longer of the two; a second
+    device only shortens the step."""
+    from study.parallel import fair_baseline
+
+    rows = [i for _, part in table.groupby("regime", sort=False) for i in fair_baseline(part)]
+    ok = table.loc[rows]
+    needed = ("loader_seconds_alone", "step_seconds_alone")
+    if ok.empty or any(c not in ok or ok[c].isna().all() for c in needed):
+        fig, ax = plt.subplots(figsize=(5, 2))
+        ax.text(0.5, 0.5, "no loader or step measured apart", ha="center", va="center")
+        ax.set_axis_off()
+        return _done(fig)
+    names = [regime_label(r) for r in ok.regime]
+    y = np.arange(len(ok))
+    fig, ax = plt.subplots(figsize=(6.4, 0.9 + 0.75 * len(ok)))
+    ax.barh(
+        y - 0.18, ok.loader_seconds_alone, height=0.34, color="#d95f02", label="loading one batch"
+    )
+    ax.barh(
+        y + 0.18, ok.step_seconds_alone, height=0.34, color="#1b9e77", label="one training step"
+    )
+    ax.set_xscale("log")
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    for row, (loader, step) in enumerate(zip(ok.loader_seconds_alone, ok.step_seconds_alone)):
+        ax.annotate(
+            f"loading / step = {loader / step:.2g}",
+            (max(loader, step), row),
+            xytext=(6, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+    ax.set_xlim(right=ax.get_xlim()[1] * 100)  # room for the ratios
+    ax.set_xlabel("seconds (log scale), one device on one core")
+    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
+    return _done(fig)
+
+
 def overlap_scatter(table):
     """Measured speedup against the one the overlap model predicts from the loader and the step measured apart,
     per configuration (colour: regime; marker: threads or processes, filled for one device), each with its range
