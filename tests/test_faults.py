@@ -408,3 +408,31 @@ def test_a_bare_jupyter_book_build_of_a_fresh_clone_is_one_line(tmp_path):
     assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
     (line,) = error_lines(done.stderr)
     assert "the book's results are not there yet" in line and "Fix: run `make study` first" in line
+
+
+def test_the_books_pages_carry_no_live_code_launcher():
+    """jupyter-book adds sphinx-thebe's script and its configuration (naming unpkg.com and mybinder) to every
+    page; the book runs no code, so the extension takes them off again and keeps every other script."""
+    from docutils import nodes
+    from sphinx.builders.html._assets import _JavaScript
+
+    from study.report import needs_study
+
+    kept = _JavaScript("_static/colouriser.js")
+    context = {
+        "script_files": [
+            _JavaScript(
+                None, body='const THEBE_JS_URL = "https://unpkg.com/thebe@0.8.2/lib/index.js"'
+            ),
+            _JavaScript("_static/sphinx-thebe.js", **{"async": "async"}),
+            kept,
+        ]
+    }
+    needs_study._drop_thebe_scripts(None, "intro", "page.html", context, None)
+    assert context["script_files"] == [kept]
+    doctree = nodes.document(None, None)
+    doctree += nodes.paragraph(text="kept")
+    doctree += nodes.raw(text='<script type="text/x-thebe-config">{}</script>', format="html")
+    doctree += nodes.raw(text="<script>kernelName = 'python3'</script>", format="html")
+    needs_study._drop_thebe_nodes(None, doctree, "intro")
+    assert [n.astext() for n in doctree.children] == ["kept"]

@@ -1,4 +1,6 @@
-"""A Sphinx extension that stops ``jupyter-book build book/`` before a study has run.
+"""A Sphinx extension for the study's book: it stops ``jupyter-book build book/`` before a study has run, and keeps
+the live-code launcher jupyter-book adds to every page (sphinx-thebe: a script, its configuration naming a
+server on another host) off the pages, which show executed results and run no code.
 
 The book's chapters are the notebooks papermill executed (``book/runs/``); on a fresh clone they do not exist
 yet, and jupyter-book would otherwise print "Finished" with a book that lacks every chapter and hundreds of
@@ -54,7 +56,29 @@ def _check(app) -> None:
         write_mathjax(generated)
 
 
+def _is_thebe(script) -> bool:
+    name = str(getattr(script, "filename", script) or "")
+    body = str(getattr(script, "attributes", {}).get("body", ""))
+    return "thebe" in name or "THEBE" in body
+
+
+def _drop_thebe_scripts(app, pagename, templatename, context, doctree) -> None:
+    if context.get("script_files"):
+        context["script_files"] = [s for s in context["script_files"] if not _is_thebe(s)]
+
+
+def _drop_thebe_nodes(app, doctree, docname) -> None:
+    from docutils import nodes
+
+    for node in list(doctree.findall(nodes.raw)):
+        if "x-thebe-config" in node.astext() or "kernelName =" in node.astext():
+            node.parent.remove(node)
+
+
 def setup(app) -> dict:
+    # after sphinx-thebe's own handlers (priority 500), which add them
+    app.connect("doctree-resolved", _drop_thebe_nodes, priority=900)
+    app.connect("html-page-context", _drop_thebe_scripts, priority=900)
     # before Sphinx checks html_extra_path (config-inited, priority 800): a build typed by hand gets MathJax's copy
     app.connect("config-inited", lambda app, config: _check(app), priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
