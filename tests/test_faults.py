@@ -414,7 +414,7 @@ def test_the_books_pages_carry_no_live_code_launcher():
     """jupyter-book adds sphinx-thebe's script and its configuration (naming unpkg.com and mybinder) to every
     page; the book runs no code, so the extension takes them off again and keeps every other script."""
     from docutils import nodes
-    from sphinx.builders.html._assets import _JavaScript
+    from sphinx.builders.html._assets import _CascadingStyleSheet, _JavaScript
 
     from study.report import needs_study
 
@@ -426,10 +426,15 @@ def test_the_books_pages_carry_no_live_code_launcher():
             ),
             _JavaScript("_static/sphinx-thebe.js", **{"async": "async"}),
             kept,
-        ]
+        ],
+        "css_files": [
+            _CascadingStyleSheet("_static/sphinx-thebe.css"),
+            _CascadingStyleSheet("_static/styles.css"),
+        ],
     }
     needs_study._drop_thebe_scripts(None, "intro", "page.html", context, None)
     assert context["script_files"] == [kept]
+    assert [c.filename for c in context["css_files"]] == ["_static/styles.css"]
     doctree = nodes.document(None, None)
     doctree += nodes.paragraph(text="kept")
     doctree += nodes.raw(text='<script type="text/x-thebe-config">{}</script>', format="html")

@@ -63,8 +63,9 @@ def _is_thebe(script) -> bool:
 
 
 def _drop_thebe_scripts(app, pagename, templatename, context, doctree) -> None:
-    if context.get("script_files"):
-        context["script_files"] = [s for s in context["script_files"] if not _is_thebe(s)]
+    for kind in ("script_files", "css_files"):
+        if context.get(kind):
+            context[kind] = [s for s in context[kind] if not _is_thebe(s)]
 
 
 def _drop_thebe_nodes(app, doctree, docname) -> None:
