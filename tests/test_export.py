@@ -31,17 +31,13 @@ from colourlib.model import build_network
 AB = CONSTANT_AB
 
 
-def _run(folder, size, encoder, classes, decoder, seed=0, constant=False):
-    """A 'finished run': a network of random weights (or, ``constant``, one predicting AB everywhere) saved
-    with its configuration, as training leaves it."""
+def _run(folder, size, encoder, classes, decoder, seed=0):
+    """A 'finished run': a network of random weights saved with its configuration, as training leaves it (the
+    constant-colour one is ``conftest.constant_run``)."""
     import keras
 
     keras.utils.set_random_seed(seed)
     model = build_network(size, encoder, None, classes=classes, decoder=decoder)
-    if constant:
-        last = model.get_layer("decoder").layers[-2]
-        kernel, _ = last.get_weights()
-        last.set_weights([np.zeros_like(kernel), np.arctanh(np.array(AB, np.float32) / 128)])
     folder.mkdir(parents=True, exist_ok=True)
     model.save_weights(folder / runs.RunFolder.WEIGHTS)
     loss = "classification" if classes else "mse"
